@@ -1,0 +1,255 @@
+/**
+ * Cost of every node, with the counting conventions stated once here (and in
+ * the README):
+ *
+ * - **MAdds** (multiply-adds, one multiply-accumulate counts once; what every
+ *   paper of these families reports, even where it prints "FLOPs"): conv2d =
+ *   output elements x (inChannels / groups) x kh x kw; linear = N x in x out.
+ *   Nothing else has MAdds.
+ * - **FLOPs** = 2 x MAdds plus the element-wise work, itemized: `bias` (1 per
+ *   output element of a conv/linear with bias), `bn` (2 per element: scale and
+ *   shift), `activation` (relu 1, relu6/clip 2, hardsigmoid 4, hardswish 5,
+ *   sigmoid 4 per element), `elementwise` (add 1, mul 1, softmax 3 per
+ *   element), `pooling` (max: kh*kw - 1 comparisons, avg: kh*kw per output;
+ *   global avg: H*W per output).
+ * - **MAC** (memory access cost, ShuffleNet V2 sec. 2): elements read and
+ *   written = input feature maps + output feature map + parameter tensors
+ *   (weights, bias, BatchNorm gamma/beta/mean/var), assuming everything fits in
+ *   cache. `split` reads only its slice. `flatten` and `dropout` are views at
+ *   inference and cost 0. Bytes = elements x bytes per element of the dtype.
+ * - **Params**: `weights` (conv and FC kernels: the papers' convention, as in
+ *   MobileNet V1's 4.2M), `bias`, `bn` (BatchNorm gamma and beta); `total` =
+ *   weights + bias + bn (torchvision's num_params). BatchNorm running stats are
+ *   `buffers`, never parameters.
+ *
+ * @module
+ */
+
+import type { AnyNode } from "../ir/graph.ts";
+import { numel, type OpKind, paramSpecs, type Shape } from "../ir/ops.ts";
+import type { ShapedGraph, ShapedNode } from "./shapes.ts";
+
+/** Parameter counts by role; `total` is torchvision's num_params. */
+export interface ParamCount {
+  total: number;
+  weights: number;
+  bias: number;
+  bn: number;
+}
+
+/** FLOPs itemized; `total` is the sum of the other fields. */
+export interface FlopCount {
+  total: number;
+  /** 2 x MAdds of conv2d and linear. */
+  maddsX2: number;
+  bias: number;
+  bn: number;
+  activation: number;
+  elementwise: number;
+  pooling: number;
+}
+
+/** Memory access cost in elements, itemized; `total` = input + output + params. */
+export interface MacCount {
+  total: number;
+  input: number;
+  output: number;
+  params: number;
+}
+
+/** Every figure of one node. All counts are exact integers. */
+export interface NodeCost {
+  name: string;
+  kind: OpKind;
+  inputShapes: Shape[];
+  shape: Shape;
+  params: ParamCount;
+  /** BatchNorm running mean and variance (stored, not learnable). */
+  buffers: number;
+  madds: number;
+  flops: FlopCount;
+  mac: MacCount;
+  /** Output elements (activation size of this node). */
+  activations: number;
+}
+
+/** A sum of node costs (a block, a stage, an op type or the model). */
+export interface CostTotals {
+  params: ParamCount;
+  buffers: number;
+  madds: number;
+  flops: FlopCount;
+  mac: MacCount;
+  activations: number;
+}
+
+const ACTIVATION_FLOPS_PER_ELEMENT = {
+  relu: 1,
+  relu6: 2,
+  clip: 2,
+  hardsigmoid: 4,
+  hardswish: 5,
+  sigmoid: 4,
+} as const;
+
+/** Zero totals, to sum into. */
+export function zeroTotals(): CostTotals {
+  return {
+    params: { total: 0, weights: 0, bias: 0, bn: 0 },
+    buffers: 0,
+    madds: 0,
+    flops: { total: 0, maddsX2: 0, bias: 0, bn: 0, activation: 0, elementwise: 0, pooling: 0 },
+    mac: { total: 0, input: 0, output: 0, params: 0 },
+    activations: 0,
+  };
+}
+
+/** Adds `c` into `into` (mutates and returns `into`). */
+export function addCost(into: CostTotals, c: CostTotals): CostTotals {
+  into.params.total += c.params.total;
+  into.params.weights += c.params.weights;
+  into.params.bias += c.params.bias;
+  into.params.bn += c.params.bn;
+  into.buffers += c.buffers;
+  into.madds += c.madds;
+  for (const k of Object.keys(into.flops) as (keyof FlopCount)[]) into.flops[k] += c.flops[k];
+  for (const k of Object.keys(into.mac) as (keyof MacCount)[]) into.mac[k] += c.mac[k];
+  into.activations += c.activations;
+  return into;
+}
+
+/** Sums a list of node costs. */
+export function sumCosts(costs: Iterable<CostTotals>): CostTotals {
+  const t = zeroTotals();
+  for (const c of costs) addCost(t, c);
+  return t;
+}
+
+function countParams(node: AnyNode): { params: ParamCount; buffers: number } {
+  const params: ParamCount = { total: 0, weights: 0, bias: 0, bn: 0 };
+  let buffers = 0;
+  for (const spec of paramSpecs(node.kind, node.attrs)) {
+    const n = numel(spec.shape);
+    if (spec.role === "buffer") buffers += n;
+    else {
+      params[spec.role === "weight" ? "weights" : spec.role] += n;
+      params.total += n;
+    }
+  }
+  return { params, buffers };
+}
+
+function maddsOf(s: ShapedNode): number {
+  const { node, shape } = s;
+  if (node.kind === "conv2d") {
+    const a = node.attrs;
+    return numel(shape) * (a.inChannels / a.groups) * a.kernel[0] * a.kernel[1];
+  }
+  if (node.kind === "linear") return shape[0] * node.attrs.inFeatures * node.attrs.outFeatures;
+  return 0;
+}
+
+function flopsOf(s: ShapedNode, madds: number): FlopCount {
+  const { node, shape, inputShapes } = s;
+  const out = numel(shape);
+  const f: FlopCount = {
+    total: 0,
+    maddsX2: 2 * madds,
+    bias: 0,
+    bn: 0,
+    activation: 0,
+    elementwise: 0,
+    pooling: 0,
+  };
+  switch (node.kind) {
+    case "conv2d":
+    case "linear":
+      if (node.attrs.bias) f.bias = out;
+      break;
+    case "batch_norm":
+      f.bn = 2 * out;
+      break;
+    case "relu":
+    case "relu6":
+    case "clip":
+    case "hardsigmoid":
+    case "hardswish":
+    case "sigmoid":
+      f.activation = ACTIVATION_FLOPS_PER_ELEMENT[node.kind] * out;
+      break;
+    case "add":
+    case "mul":
+      f.elementwise = out;
+      break;
+    case "softmax":
+      f.elementwise = 3 * out;
+      break;
+    case "max_pool":
+      f.pooling = out * (node.attrs.kernel[0] * node.attrs.kernel[1] - 1);
+      break;
+    case "avg_pool":
+      f.pooling = out * node.attrs.kernel[0] * node.attrs.kernel[1];
+      break;
+    case "global_avg_pool":
+      f.pooling = numel(inputShapes[0]);
+      break;
+    default:
+      break;
+  }
+  f.total = f.maddsX2 + f.bias + f.bn + f.activation + f.elementwise + f.pooling;
+  return f;
+}
+
+function macOf(s: ShapedNode, paramElements: number): MacCount {
+  const { node, shape, inputShapes } = s;
+  if (node.kind === "flatten" || node.kind === "dropout") {
+    return { total: 0, input: 0, output: 0, params: 0 };
+  }
+  const output = numel(shape);
+  // A split reads only the channels it keeps.
+  const input = node.kind === "split" ? output : inputShapes.reduce((a, x) => a + numel(x), 0);
+  return { total: input + output + paramElements, input, output, params: paramElements };
+}
+
+/**
+ * The cost of one shaped node.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { GraphBuilder } from "../ir/builder.ts";
+ * import { inferShapes } from "./shapes.ts";
+ * import { nodeCost } from "./cost.ts";
+ * const b = new GraphBuilder("t", [1, 24, 56, 56]);
+ * const g = b.build(b.conv2d(b.input, { out: 144, kernel: 1 }, "pw"));
+ * const c = nodeCost(inferShapes(g).nodes[0]);
+ * assert.equal(c.madds, 56 * 56 * 24 * 144); // h*w*c1*c2
+ * assert.equal(c.mac.total, 56 * 56 * (24 + 144) + 24 * 144); // read input + write output + weights
+ * ```
+ */
+export function nodeCost(s: ShapedNode): NodeCost {
+  const { params, buffers } = countParams(s.node);
+  const madds = maddsOf(s);
+  return {
+    name: s.node.name,
+    kind: s.node.kind,
+    inputShapes: s.inputShapes,
+    shape: s.shape,
+    params,
+    buffers,
+    madds,
+    flops: flopsOf(s, madds),
+    mac: macOf(s, params.total + buffers),
+    activations: numel(s.shape),
+  };
+}
+
+/** The cost of every node of a shaped graph, in its topological order. */
+export function estimateCost(shaped: ShapedGraph): NodeCost[] {
+  return shaped.nodes.map(nodeCost);
+}
+
+/** MAC in bytes for a dtype of `bytesPerElement` (4 for float32, 2 for float16). */
+export function macBytes(mac: MacCount, bytesPerElement: number): number {
+  return mac.total * bytesPerElement;
+}

@@ -1,0 +1,281 @@
+/**
+ * A small PyTorch-like builder. Ops are added inside nested scopes; a node
+ * added without a name takes the next index of its scope, like the children
+ * of `nn.Sequential`, so
+ *
+ * ```
+ * b.scope("features", () => b.scope(() => { conv; bn; relu6 }))
+ * ```
+ *
+ * yields `features.0.0`, `features.0.1`, `features.0.2`: torchvision's module
+ * paths, and so its state_dict keys. Shapes are inferred as nodes are added,
+ * so a block can read the channels of its input.
+ *
+ * @module
+ */
+
+import type { AnyNode, Graph, Node, Scope, ScopeKind } from "./graph.ts";
+import {
+  type HW,
+  inferNodeShape,
+  type OpAttrs,
+  type OpKind,
+  type Pads,
+  type Shape,
+} from "./ops.ts";
+
+/** A value in the graph being built: the node that produces it and its shape. */
+export interface Tensor {
+  readonly name: string;
+  readonly shape: Shape;
+}
+
+/** A size given once for both axes, or as `[h, w]`. */
+export type Size2 = number | readonly [number, number];
+/** Padding for all sides, `[h, w]` (symmetric) or `[top, left, bottom, right]`. */
+export type Padding = number | readonly [number, number] | Pads;
+
+/** Options of {@link GraphBuilder.conv2d}; `inChannels` defaults to the input's. */
+export interface Conv2dOptions {
+  out: number;
+  kernel: Size2;
+  stride?: Size2;
+  /** Defaults to `dilation * (kernel - 1) / 2` ("same" for odd kernels at stride 1). */
+  padding?: Padding;
+  dilation?: Size2;
+  groups?: number;
+  bias?: boolean;
+  inChannels?: number;
+}
+
+/** Options of {@link GraphBuilder.maxPool} and {@link GraphBuilder.avgPool}. */
+export interface PoolOptions {
+  kernel: Size2;
+  /** Defaults to the kernel size (as in PyTorch). */
+  stride?: Size2;
+  padding?: Padding;
+  ceilMode?: boolean;
+  countIncludePad?: boolean;
+}
+
+/** Options of {@link GraphBuilder.linear}; `inFeatures` defaults to the input's. */
+export interface LinearOptions {
+  out: number;
+  bias?: boolean;
+  inFeatures?: number;
+}
+
+function pair(v: Size2): HW {
+  return typeof v === "number" ? [v, v] : [v[0], v[1]];
+}
+
+function pads(v: Padding): Pads {
+  if (typeof v === "number") return [v, v, v, v];
+  if (v.length === 2) return [v[0], v[1], v[0], v[1]];
+  return [v[0], v[1], v[2], v[3]];
+}
+
+interface Frame {
+  path: string;
+  next: number;
+}
+
+/**
+ * Builds a {@link Graph} op by op.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { GraphBuilder } from "./builder.ts";
+ * const b = new GraphBuilder("tiny", [1, 3, 32, 32]);
+ * let x = b.input;
+ * x = b.scope("features", () => {
+ *   let y = b.conv2d(x, { out: 8, kernel: 3, stride: 2 });
+ *   y = b.batchNorm(y);
+ *   return b.relu(y);
+ * });
+ * const g = b.build(b.linear(b.flatten(b.globalAvgPool(x, "pool"), "flat"), { out: 10 }, "fc"));
+ * assert.deepEqual(g.nodes.map((n) => n.name), [
+ *   "features.0", "features.1", "features.2", "pool", "flat", "fc",
+ * ]);
+ * assert.deepEqual(x.shape, [1, 8, 16, 16]);
+ * ```
+ */
+export class GraphBuilder {
+  /** The graph input, named `input`. */
+  readonly input: Tensor;
+  readonly #nodes: AnyNode[] = [];
+  readonly #names = new Set<string>();
+  readonly #scopes: Scope[] = [];
+  readonly #stack: Frame[] = [{ path: "", next: 0 }];
+
+  constructor(
+    readonly name: string,
+    inputShape: Shape,
+    readonly meta: Record<string, string | number | boolean> = {},
+  ) {
+    this.input = { name: "input", shape: [...inputShape] };
+  }
+
+  /** The module path of the current scope (`""` at the top). */
+  get path(): string {
+    return this.#stack[this.#stack.length - 1].path;
+  }
+
+  #childPath(name: string | undefined): string {
+    const frame = this.#stack[this.#stack.length - 1];
+    const local = name ?? String(frame.next++);
+    return frame.path === "" ? local : `${frame.path}.${local}`;
+  }
+
+  /**
+   * Runs `fn` inside a child scope. Without a name the scope takes the next
+   * index (a `Sequential` child). `kind` marks it as a stage or a block for
+   * per-stage and per-block reports.
+   */
+  scope<T>(name: string | undefined, fn: () => T, kind?: ScopeKind, type?: string): T;
+  scope<T>(fn: () => T): T;
+  scope<T>(
+    nameOrFn: string | undefined | (() => T),
+    maybeFn?: () => T,
+    kind?: ScopeKind,
+    type?: string,
+  ): T {
+    const name = typeof nameOrFn === "function" ? undefined : nameOrFn;
+    const fn = typeof nameOrFn === "function" ? nameOrFn : maybeFn!;
+    const path = this.#childPath(name);
+    if (kind) this.#scopes.push(type ? { path, kind, type } : { path, kind });
+    this.#stack.push({ path, next: 0 });
+    try {
+      return fn();
+    } finally {
+      this.#stack.pop();
+    }
+  }
+
+  /** Adds any op; the typed helpers below call this. */
+  add<K extends OpKind>(kind: K, attrs: OpAttrs[K], inputs: Tensor[], name?: string): Tensor {
+    const path = this.#childPath(name);
+    if (this.#names.has(path)) throw new Error(`Duplicate node name "${path}"`);
+    const shape = inferNodeShape(path, kind, attrs, inputs.map((t) => t.shape));
+    const node: Node<K> = { name: path, kind, attrs, inputs: inputs.map((t) => t.name) };
+    this.#nodes.push(node as AnyNode);
+    this.#names.add(path);
+    return { name: path, shape };
+  }
+
+  conv2d(x: Tensor, o: Conv2dOptions, name?: string): Tensor {
+    const kernel = pair(o.kernel);
+    const dilation = pair(o.dilation ?? 1);
+    const padding = pads(
+      o.padding ??
+        [(dilation[0] * (kernel[0] - 1)) >> 1, (dilation[1] * (kernel[1] - 1)) >> 1],
+    );
+    return this.add(
+      "conv2d",
+      {
+        inChannels: o.inChannels ?? x.shape[1],
+        outChannels: o.out,
+        kernel,
+        stride: pair(o.stride ?? 1),
+        padding,
+        dilation,
+        groups: o.groups ?? 1,
+        bias: o.bias ?? false,
+      },
+      [x],
+      name,
+    );
+  }
+
+  batchNorm(x: Tensor, name?: string, eps = 1e-5): Tensor {
+    return this.add("batch_norm", { channels: x.shape[1], eps }, [x], name);
+  }
+  relu(x: Tensor, name?: string): Tensor {
+    return this.add("relu", {}, [x], name);
+  }
+  relu6(x: Tensor, name?: string): Tensor {
+    return this.add("relu6", {}, [x], name);
+  }
+  clip(x: Tensor, min: number, max: number, name?: string): Tensor {
+    return this.add("clip", { min, max }, [x], name);
+  }
+  hardswish(x: Tensor, name?: string): Tensor {
+    return this.add("hardswish", {}, [x], name);
+  }
+  /** Defaults to torchvision's `relu6(x + 3) / 6`. */
+  hardsigmoid(x: Tensor, name?: string, alpha = 1 / 6, beta = 0.5): Tensor {
+    return this.add("hardsigmoid", { alpha, beta }, [x], name);
+  }
+  sigmoid(x: Tensor, name?: string): Tensor {
+    return this.add("sigmoid", {}, [x], name);
+  }
+  addTensors(a: Tensor, b: Tensor, name?: string): Tensor {
+    return this.add("add", {}, [a, b], name);
+  }
+  /** `x * scale`, with `scale` of shape `[N, C, 1, 1]`. */
+  mul(x: Tensor, scale: Tensor, name?: string): Tensor {
+    return this.add("mul", {}, [x, scale], name);
+  }
+  concat(xs: Tensor[], name?: string): Tensor {
+    return this.add("concat", {}, xs, name);
+  }
+  /** Channels `[offset, offset + channels)` of `x`. */
+  split(x: Tensor, offset: number, channels: number, name?: string): Tensor {
+    return this.add("split", { offset, channels }, [x], name);
+  }
+  channelShuffle(x: Tensor, groups: number, name?: string): Tensor {
+    return this.add("channel_shuffle", { groups }, [x], name);
+  }
+  maxPool(x: Tensor, o: PoolOptions, name?: string): Tensor {
+    return this.add("max_pool", this.#pool(o), [x], name);
+  }
+  avgPool(x: Tensor, o: PoolOptions, name?: string): Tensor {
+    return this.add("avg_pool", this.#pool(o), [x], name);
+  }
+  #pool(o: PoolOptions): OpAttrs["max_pool"] {
+    return {
+      kernel: pair(o.kernel),
+      stride: pair(o.stride ?? o.kernel),
+      padding: pads(o.padding ?? 0),
+      ceilMode: o.ceilMode ?? false,
+      countIncludePad: o.countIncludePad ?? true,
+    };
+  }
+  globalAvgPool(x: Tensor, name?: string): Tensor {
+    return this.add("global_avg_pool", {}, [x], name);
+  }
+  flatten(x: Tensor, name?: string): Tensor {
+    return this.add("flatten", {}, [x], name);
+  }
+  linear(x: Tensor, o: LinearOptions, name?: string): Tensor {
+    return this.add(
+      "linear",
+      {
+        inFeatures: o.inFeatures ?? x.shape[1],
+        outFeatures: o.out,
+        bias: o.bias ?? true,
+      },
+      [x],
+      name,
+    );
+  }
+  dropout(x: Tensor, p = 0.5, name?: string): Tensor {
+    return this.add("dropout", { p }, [x], name);
+  }
+  softmax(x: Tensor, name?: string): Tensor {
+    return this.add("softmax", {}, [x], name);
+  }
+
+  /** Finishes the graph with `output` as its result. */
+  build(output: Tensor): Graph {
+    return {
+      name: this.name,
+      input: { name: this.input.name, shape: this.input.shape },
+      nodes: [...this.#nodes],
+      output: output.name,
+      scopes: [...this.#scopes],
+      meta: { ...this.meta },
+    };
+  }
+}
