@@ -1,0 +1,66 @@
+/**
+ * The lightnets command line. Each command lives in `cli/<command>.ts` and is
+ * loaded on demand, so `deno run cli.ts analyze ...` needs no permission and
+ * never loads codegen or ONNX dependencies.
+ *
+ * Exit codes: 0 success, 1 failed analysis or run, 2 bad usage.
+ *
+ * @module
+ */
+
+import { type Command, EXIT, fail } from "./cli/_common.ts";
+
+/** Every command: a one-line summary and a loader. */
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  list: {
+    summary: "List the model zoo with each model's knobs",
+    load: () => import("./cli/list.ts"),
+  },
+  analyze: {
+    summary: "Per-layer shapes, parameters, MAdds, FLOPs and MAC of a model",
+    load: () => import("./cli/analyze.ts"),
+  },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) =>
+    `  ${name.padEnd(width)}  ${c.summary}`
+  );
+  return [
+    "lightnets: shapes, costs, guidelines and generated kernels for lightweight CNNs",
+    "",
+    "Usage: deno run cli.ts <command> [options]",
+    "",
+    "Commands:",
+    ...lines,
+    "",
+    "Run `deno run cli.ts <command> --help` for a command's options.",
+  ].join("\n");
+}
+
+/** Runs the CLI on `args` and returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const [name, ...rest] = args;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    if (name === undefined) {
+      console.error(usage());
+      return EXIT.usage;
+    }
+    console.log(usage());
+    return EXIT.ok;
+  }
+  const entry = COMMANDS[name];
+  if (!entry) {
+    return fail(
+      EXIT.usage,
+      `Unknown command "${name}"; expected one of: ${Object.keys(COMMANDS).join(", ")}`,
+    );
+  }
+  const command = await entry.load();
+  return await command.run(rest);
+}
+
+if (import.meta.main) {
+  Deno.exitCode = await main(Deno.args);
+}
