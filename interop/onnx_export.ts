@@ -1,0 +1,284 @@
+/**
+ * IR graph + weights -> ONNX model (opset 14, IR version 8). One emitter per
+ * op kind writes the ONNX nodes of one IR node; node names are the IR node
+ * names, parameters become initializers named like the state_dict
+ * (`<node>.weight`, `<node>.bias`, `<node>.running_mean`, ...), and every
+ * tensor a node produces is named after the node, so an exported file reads
+ * like the graph it came from. The batch dimension is symbolic (`N`) unless
+ * `dynamicBatch` is false.
+ *
+ * The graph's name, knobs and scopes ride along in the model's metadata
+ * (`lightnets.graph`), so an export imports back to the same graph.
+ *
+ * @module
+ */
+
+import type { AnyNode, Graph } from "../lib/ir/graph.ts";
+import type { OpAttrs, OpKind, Shape } from "../lib/ir/ops.ts";
+import { inferShapes } from "../lib/analysis/shapes.ts";
+import { checkWeights, type Weights } from "../lib/runtime/weights.ts";
+import {
+  attribute,
+  type AttrValue,
+  DTYPE,
+  encodeModel,
+  floatTensor,
+  int64Tensor,
+  onnx,
+  type pb,
+} from "./onnx_proto.ts";
+
+/** ONNX operator set the exporter writes (HardSwish needs 14). */
+export const EXPORT_OPSET = 14;
+/** ONNX IR version matching {@link EXPORT_OPSET}. */
+export const EXPORT_IR_VERSION = 8;
+/** Metadata key holding the graph's name, knobs and scopes as JSON. */
+export const GRAPH_METADATA_KEY = "lightnets.graph";
+
+/** Options of {@link exportOnnx}. */
+export interface ExportOptions {
+  /** Write the batch dimension as the symbol `N` (default true). */
+  dynamicBatch?: boolean;
+  /** Free text stored as the model's doc string. */
+  docString?: string;
+}
+
+interface EmitContext {
+  node: AnyNode;
+  input: string[];
+  shape: Shape;
+  inputShapes: Shape[];
+  weights: Weights;
+  nodes: pb.NodeProto[];
+  initializers: pb.TensorProto[];
+}
+
+function emit(
+  ctx: EmitContext,
+  opType: string,
+  inputs: string[],
+  attrs: Record<string, AttrValue> = {},
+  name = ctx.node.name,
+  output = ctx.node.name,
+): void {
+  ctx.nodes.push(onnx.NodeProto.create({
+    name,
+    opType,
+    input: inputs,
+    output: [output],
+    attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
+  }));
+}
+
+function param(ctx: EmitContext, suffix: string, dims: readonly number[]): string {
+  const key = `${ctx.node.name}.${suffix}`;
+  const data = ctx.weights.get(key)!;
+  ctx.initializers.push(floatTensor(key, dims, data));
+  return key;
+}
+
+function constant(ctx: EmitContext, suffix: string, dims: number[], data: number[], int = false) {
+  const key = `${ctx.node.name}.${suffix}`;
+  ctx.initializers.push(
+    int ? int64Tensor(key, dims, data) : floatTensor(key, dims, new Float32Array(data)),
+  );
+  return key;
+}
+
+function clip(ctx: EmitContext, min: number, max: number): void {
+  const lo = constant(ctx, "min", [], [min]);
+  const hi = constant(ctx, "max", [], [max]);
+  emit(ctx, "Clip", [ctx.input[0], lo, hi]);
+}
+
+function pool(ctx: EmitContext, opType: string, a: OpAttrs["max_pool"]): void {
+  const attrs: Record<string, AttrValue> = {
+    kernel_shape: [...a.kernel],
+    strides: [...a.stride],
+    pads: [...a.padding],
+    ceil_mode: a.ceilMode ? 1 : 0,
+  };
+  if (opType === "AveragePool") attrs.count_include_pad = a.countIncludePad ? 1 : 0;
+  emit(ctx, opType, ctx.input, attrs);
+}
+
+type Emitter = (ctx: EmitContext) => void;
+
+/** How each op kind is written in ONNX. */
+const EMITTERS = {
+  conv2d: (ctx) => {
+    const a = ctx.node.attrs as OpAttrs["conv2d"];
+    const inputs = [
+      ctx.input[0],
+      param(ctx, "weight", [a.outChannels, a.inChannels / a.groups, ...a.kernel]),
+    ];
+    if (a.bias) inputs.push(param(ctx, "bias", [a.outChannels]));
+    emit(ctx, "Conv", inputs, {
+      kernel_shape: [...a.kernel],
+      strides: [...a.stride],
+      // ONNX pads are [x1_begin, x2_begin, x1_end, x2_end]: the IR's [top, left, bottom, right].
+      pads: [...a.padding],
+      dilations: [...a.dilation],
+      group: a.groups,
+    });
+  },
+  batch_norm: (ctx) => {
+    const a = ctx.node.attrs as OpAttrs["batch_norm"];
+    const c = [a.channels];
+    emit(ctx, "BatchNormalization", [
+      ctx.input[0],
+      param(ctx, "weight", c),
+      param(ctx, "bias", c),
+      param(ctx, "running_mean", c),
+      param(ctx, "running_var", c),
+    ], { epsilon: { float: a.eps } });
+  },
+  relu: (ctx) => emit(ctx, "Relu", ctx.input),
+  relu6: (ctx) => clip(ctx, 0, 6),
+  clip: (ctx) => {
+    const a = ctx.node.attrs as OpAttrs["clip"];
+    clip(ctx, a.min, a.max);
+  },
+  hardswish: (ctx) => emit(ctx, "HardSwish", ctx.input),
+  hardsigmoid: (ctx) => {
+    const a = ctx.node.attrs as OpAttrs["hardsigmoid"];
+    emit(ctx, "HardSigmoid", ctx.input, { alpha: { float: a.alpha }, beta: { float: a.beta } });
+  },
+  sigmoid: (ctx) => emit(ctx, "Sigmoid", ctx.input),
+  add: (ctx) => emit(ctx, "Add", ctx.input),
+  mul: (ctx) => emit(ctx, "Mul", ctx.input),
+  concat: (ctx) => emit(ctx, "Concat", ctx.input, { axis: 1 }),
+  split: (ctx) => {
+    const a = ctx.node.attrs as OpAttrs["split"];
+    emit(ctx, "Slice", [
+      ctx.input[0],
+      constant(ctx, "starts", [1], [a.offset], true),
+      constant(ctx, "ends", [1], [a.offset + a.channels], true),
+      constant(ctx, "axes", [1], [1], true),
+    ]);
+  },
+  channel_shuffle: (ctx) => {
+    // torchvision's channel_shuffle: view(N, g, C/g, H, W), transpose(1, 2), view(N, C, H, W).
+    // A 0 in an ONNX Reshape target copies that input dimension, which keeps N symbolic.
+    const g = (ctx.node.attrs as OpAttrs["channel_shuffle"]).groups;
+    const [, c, h, w] = ctx.inputShapes[0];
+    const name = ctx.node.name;
+    const split = constant(ctx, "shape", [5], [0, g, c / g, h, w], true);
+    const merge = constant(ctx, "shape_1", [4], [0, c, h, w], true);
+    emit(ctx, "Reshape", [ctx.input[0], split], {}, `${name}/Reshape`, `${name}/reshaped`);
+    emit(
+      ctx,
+      "Transpose",
+      [`${name}/reshaped`],
+      { perm: [0, 2, 1, 3, 4] },
+      `${name}/Transpose`,
+      `${name}/transposed`,
+    );
+    emit(ctx, "Reshape", [`${name}/transposed`, merge], {}, `${name}/Reshape_1`);
+  },
+  max_pool: (ctx) => pool(ctx, "MaxPool", ctx.node.attrs as OpAttrs["max_pool"]),
+  avg_pool: (ctx) => pool(ctx, "AveragePool", ctx.node.attrs as OpAttrs["avg_pool"]),
+  global_avg_pool: (ctx) => emit(ctx, "GlobalAveragePool", ctx.input),
+  flatten: (ctx) => emit(ctx, "Flatten", ctx.input, { axis: 1 }),
+  linear: (ctx) => {
+    const a = ctx.node.attrs as OpAttrs["linear"];
+    const inputs = [ctx.input[0], param(ctx, "weight", [a.outFeatures, a.inFeatures])];
+    if (a.bias) inputs.push(param(ctx, "bias", [a.outFeatures]));
+    emit(ctx, "Gemm", inputs, { transB: 1 });
+  },
+  dropout: (ctx) => {
+    const p = (ctx.node.attrs as OpAttrs["dropout"]).p;
+    emit(ctx, "Dropout", [ctx.input[0], constant(ctx, "ratio", [], [p])]);
+  },
+  softmax: (ctx) => emit(ctx, "Softmax", ctx.input, { axis: 1 }),
+} satisfies Record<OpKind, Emitter>;
+
+function valueInfo(name: string, shape: Shape, dynamicBatch: boolean): pb.ValueInfoProto {
+  return onnx.ValueInfoProto.create({
+    name,
+    type: {
+      tensorType: {
+        elemType: DTYPE.float,
+        shape: {
+          dim: shape.map((d, i) => (i === 0 && dynamicBatch ? { dimParam: "N" } : { dimValue: d })),
+        },
+      },
+    },
+  });
+}
+
+/**
+ * Builds the ONNX ModelProto of `graph` with `weights` (checked first).
+ * Throws what `inferShapes` and `checkWeights` throw for a broken graph.
+ */
+export function toModelProto(
+  graph: Graph,
+  weights: Weights,
+  options: ExportOptions = {},
+): pb.ModelProto {
+  const shaped = inferShapes(graph);
+  checkWeights(graph, weights);
+  const dynamicBatch = options.dynamicBatch ?? true;
+  const nodes: pb.NodeProto[] = [];
+  const initializers: pb.TensorProto[] = [];
+  for (const { node, inputShapes, shape } of shaped.nodes) {
+    const ctx: EmitContext = {
+      node,
+      input: node.inputs,
+      shape,
+      inputShapes,
+      weights,
+      nodes,
+      initializers,
+    };
+    (EMITTERS[node.kind] as Emitter)(ctx);
+  }
+  const outShape = shaped.shapes.get(graph.output)!;
+  const meta = {
+    name: graph.name,
+    input: graph.input.name,
+    meta: graph.meta,
+    scopes: graph.scopes,
+  };
+  return onnx.ModelProto.create({
+    irVersion: EXPORT_IR_VERSION,
+    producerName: "lightnets",
+    producerVersion: "0.1.0",
+    docString: options.docString ?? `${graph.name} exported by lightnets`,
+    opsetImport: [{ domain: "", version: EXPORT_OPSET }],
+    metadataProps: [{ key: GRAPH_METADATA_KEY, value: JSON.stringify(meta) }],
+    graph: {
+      name: graph.name,
+      node: nodes,
+      initializer: initializers,
+      input: [valueInfo(graph.input.name, graph.input.shape, dynamicBatch)],
+      output: [valueInfo(graph.output, outShape, dynamicBatch)],
+    },
+  });
+}
+
+/**
+ * Writes `graph` with `weights` as ONNX model bytes (opset 14).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { GraphBuilder } from "../lib/ir/builder.ts";
+ * import { randomWeights } from "../lib/runtime/weights.ts";
+ * import { exportOnnx } from "./onnx_export.ts";
+ * import { decodeModel } from "./onnx_proto.ts";
+ * const b = new GraphBuilder("tiny", [1, 3, 8, 8]);
+ * const g = b.build(b.relu(b.conv2d(b.input, { out: 4, kernel: 3 }, "conv"), "act"));
+ * const model = decodeModel(exportOnnx(g, randomWeights(g, 1)));
+ * const graph = model.graph!;
+ * assert.deepEqual(graph.node!.map((n) => `${n.name}:${n.opType}`), ["conv:Conv", "act:Relu"]);
+ * assert.equal(graph.initializer![0].name, "conv.weight");
+ * ```
+ */
+export function exportOnnx(
+  graph: Graph,
+  weights: Weights,
+  options: ExportOptions = {},
+): Uint8Array {
+  return encodeModel(toModelProto(graph, weights, options));
+}
