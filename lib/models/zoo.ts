@@ -13,6 +13,7 @@ import { mobilenetv2 } from "./mobilenetv2.ts";
 import { mobilenetv3_large, mobilenetv3_small } from "./mobilenetv3.ts";
 import { shufflenetv1 } from "./shufflenetv1.ts";
 import { shufflenetv2 } from "./shufflenetv2.ts";
+import { sv2G1, sv2G2, sv2G3, sv2G4 } from "./sv2_guidelines.ts";
 
 /** Every model of the zoo, in the order `list` prints them. */
 export const MODELS: readonly ModelDef[] = [
@@ -24,6 +25,10 @@ export const MODELS: readonly ModelDef[] = [
   mobilenetv3_small,
   shufflenetv1,
   shufflenetv2,
+  sv2G1,
+  sv2G2,
+  sv2G3,
+  sv2G4,
 ];
 
 /**
@@ -70,6 +75,20 @@ export const PUBLISHED_GRIDS: Array<{ name: string; grid: Record<string, readonl
     { name: "shufflenetv1", grid: { groups: [3, 8], width: [1.5, 2] } },
     // ShuffleNet V2 paper Table 5 (torchvision x0_5 ... x2_0).
     { name: "shufflenetv2", grid: { width: [0.5, 1, 1.5, 2] } },
+    // ShuffleNet V2 paper Tables 1-4: the guideline micro-networks (GPU and ARM widths).
+    { name: "sv2_g1", grid: { ratio: ["1:1", "1:2", "1:6", "1:12"], platform: ["gpu", "arm"] } },
+    { name: "sv2_g2", grid: { groups: [1, 2, 4, 8], platform: ["gpu", "arm"] } },
+    {
+      name: "sv2_g3",
+      grid: {
+        fragments: ["1", "2-series", "4-series", "2-parallel", "4-parallel"],
+        platform: ["gpu", "arm"],
+      },
+    },
+    {
+      name: "sv2_g4",
+      grid: { relu: ["on", "off"], shortcut: ["on", "off"], platform: ["gpu", "arm"] },
+    },
   ];
 
 function expand(grid: Record<string, readonly KnobValue[]>): Knobs[] {
