@@ -45,6 +45,9 @@ export async function guard(body: () => Promise<number> | number): Promise<numbe
 
 function debugEnabled(): boolean {
   try {
+    // Ask first: without --allow-env, Deno.env.get would prompt on a terminal.
+    const env = { name: "env", variable: "LIGHTNETS_DEBUG" } as const;
+    if (Deno.permissions.querySync(env).state !== "granted") return false;
     return Deno.env.get("LIGHTNETS_DEBUG") === "1";
   } catch {
     return false; // no --allow-env: stay quiet

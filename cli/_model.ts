@@ -1,0 +1,190 @@
+/**
+ * What every command that takes a model shares: separating knob flags
+ * (`--width 0.5`, any knob a model declares) from the command's own options,
+ * typing knob values by their {@link KnobSpec}, and resolving the model
+ * through the zoo. Lookup and knob errors become {@link UsageError}s (exit 2).
+ *
+ * @module
+ */
+
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { UsageError } from "./_common.ts";
+import type { Graph } from "../lib/ir/graph.ts";
+import {
+  describeKnob,
+  KnobError,
+  type Knobs,
+  type KnobSpec,
+  type KnobValue,
+  type ModelDef,
+  UnknownModelError,
+} from "../lib/models/registry.ts";
+import { zoo } from "../lib/models/zoo.ts";
+
+/** Knob values as typed on the command line, by flag name (without `--`). */
+export type RawKnobs = Record<string, string>;
+
+/** A model ready to analyze: its graph, canonical name and complete knob values. */
+export interface LoadedModel {
+  graph: Graph;
+  /** Canonical zoo name (an alias resolves to its model). */
+  model: string;
+  knobs: Knobs;
+}
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+/** The result of {@link parseModelArgs}: the command's values, positionals and knob flags. */
+export interface ModelArgs<O extends Options> {
+  values: ReturnType<typeof parseArgs<{ options: O; allowPositionals: true }>>["values"];
+  positionals: string[];
+  knobs: RawKnobs;
+}
+
+/**
+ * Parses a command line where the command's own `options` go to `parseArgs`
+ * and every other `--name value` (or `--name=value`) is a knob. A knob flag
+ * without a value (`--relu` at the end or before another flag) means `true`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseModelArgs } from "./_model.ts";
+ * const r = parseModelArgs(["mobilenetv1", "--width", "0.5", "--json", "--resolution=160"], {
+ *   json: { type: "boolean" },
+ * });
+ * assert.deepEqual(r.positionals, ["mobilenetv1"]);
+ * assert.deepEqual(r.knobs, { width: "0.5", resolution: "160" });
+ * assert.equal(r.values.json, true);
+ * ```
+ */
+export function parseModelArgs<O extends Options>(args: string[], options: O): ModelArgs<O> {
+  const own: string[] = [];
+  const knobs: RawKnobs = {};
+  const takesValue = (name: string) => options[name]?.type === "string";
+  const isFlag = (a: string | undefined) => a !== undefined && /^--?[A-Za-z]/.test(a);
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") {
+      own.push(...args.slice(i));
+      break;
+    }
+    if (!arg.startsWith("--")) {
+      own.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf("=");
+    const name = arg.slice(2, eq < 0 ? undefined : eq);
+    if (name in options) {
+      own.push(arg);
+      if (eq < 0 && takesValue(name) && i + 1 < args.length) own.push(args[++i]);
+      continue;
+    }
+    if (name === "") throw new UsageError(`Invalid flag "${arg}"`);
+    if (name in knobs) throw new UsageError(`Knob --${name} is given twice`);
+    if (eq >= 0) knobs[name] = arg.slice(eq + 1);
+    else if (i + 1 < args.length && !isFlag(args[i + 1])) knobs[name] = args[++i];
+    else knobs[name] = "true";
+  }
+  const parsed = parseArgs({ args: own, options, allowPositionals: true, strict: true });
+  return {
+    values: parsed.values as ModelArgs<O>["values"],
+    positionals: parsed.positionals,
+    knobs,
+  };
+}
+
+const TRUE = new Set(["on", "true", "yes", "1"]);
+const FALSE = new Set(["off", "false", "no", "0"]);
+const NUMBER = /^[-+]?(\d+(\.\d*)?|\.\d+)(e[-+]?\d+)?$/i;
+
+function camel(name: string): string {
+  return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** Finds the spec of flag `name` (`--input-size` also finds a knob named `inputSize`). */
+function findSpec(model: ModelDef, name: string): KnobSpec | undefined {
+  return model.knobs.find((k) => k.name === name || k.name === camel(name));
+}
+
+/**
+ * Types raw knob strings by the model's {@link KnobSpec}s: numbers, booleans
+ * (`on`/`off`/`true`/`false`/`yes`/`no`/`1`/`0`) and strings. Range and
+ * choice checks are the registry's ({@link zoo}`.knobsFor`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { typeKnobs } from "./_model.ts";
+ * const model = {
+ *   name: "m", family: "f", summary: "", source: "", build: () => { throw new Error(); },
+ *   knobs: [
+ *     { name: "width", description: "", type: "number" as const, default: 1 },
+ *     { name: "relu", description: "", type: "boolean" as const, default: true },
+ *   ],
+ * };
+ * assert.deepEqual(typeKnobs(model, { width: "0.5", relu: "off" }), { width: 0.5, relu: false });
+ * assert.throws(() => typeKnobs(model, { width: "wide" }), /Invalid --width "wide" for "m": expected a number/);
+ * ```
+ */
+export function typeKnobs(model: ModelDef, raw: RawKnobs): Knobs {
+  const knobs: Knobs = {};
+  for (const [flag, text] of Object.entries(raw)) {
+    const spec = findSpec(model, flag);
+    if (!spec) {
+      const has = model.knobs.map((k) => `--${k.name}`).join(", ") || "none";
+      throw new KnobError(`Model "${model.name}" has no knob --${flag}; its knobs: ${has}`);
+    }
+    knobs[spec.name] = typeValue(model.name, spec, text);
+  }
+  return knobs;
+}
+
+function typeValue(model: string, spec: KnobSpec, text: string): KnobValue {
+  const bad = (expected: string) =>
+    new KnobError(
+      `Invalid --${spec.name} "${text}" for "${model}": expected ${expected}; accepts ${
+        describeKnob(spec)
+      }`,
+    );
+  switch (spec.type) {
+    case "number": {
+      const t = text.trim();
+      if (!NUMBER.test(t)) throw bad("a number");
+      return Number(t);
+    }
+    case "boolean": {
+      const t = text.trim().toLowerCase();
+      if (TRUE.has(t)) return true;
+      if (FALSE.has(t)) return false;
+      throw bad("on, off, true or false");
+    }
+    case "string":
+      return text;
+  }
+}
+
+/**
+ * Resolves a model name (or torchvision alias) and raw knob flags into a built
+ * graph. Unknown names and bad knobs throw a {@link UsageError} whose message
+ * suggests close names or says what the knob accepts.
+ */
+export function loadModel(nameOrPath: string, raw: RawKnobs = {}): Promise<LoadedModel> {
+  // ONNX files (issue 5) will be read here; until then say so plainly.
+  if (/\.onnx$/i.test(nameOrPath)) {
+    return Promise.reject(
+      new UsageError(`Cannot analyze "${nameOrPath}": reading ONNX files is not supported yet`),
+    );
+  }
+  try {
+    const { model } = zoo.resolve(nameOrPath);
+    const resolved = zoo.knobsFor(nameOrPath, typeKnobs(model, raw));
+    const graph = resolved.model.build(resolved.knobs);
+    return Promise.resolve({ graph, model: resolved.model.name, knobs: resolved.knobs });
+  } catch (e) {
+    if (e instanceof UnknownModelError || e instanceof KnobError) {
+      return Promise.reject(new UsageError(e.message));
+    }
+    return Promise.reject(e);
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * `analyze <model> [knobs] [options]`: per-layer shapes, parameters, MAdds,
+ * FLOPs and MAC of a zoo model, with stage subtotals and totals. Needs no
+ * permission: it reads no file and no environment variable.
+ *
+ * @module
+ */
+
+import { EXIT, guard, UsageError } from "./_common.ts";
+import { loadModel, parseModelArgs } from "./_model.ts";
+import { analyze, type Dtype, DTYPES } from "../lib/analysis/report.ts";
+import { type Format, formatReport, FORMATS } from "../lib/analysis/format.ts";
+
+/** The command's own options; every other `--name value` is a model knob. */
+const OPTIONS = {
+  format: { type: "string" },
+  json: { type: "boolean" },
+  depth: { type: "string" },
+  dtype: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** The `--help` text. */
+export const HELP = `Usage: deno run cli.ts analyze <model> [knobs] [options]
+
+Per-layer output shapes, parameters, MAdds, FLOPs and memory access cost (MAC)
+of a model, with per-stage subtotals, totals and the share of each op type.
+
+Arguments:
+  <model>        a zoo model or torchvision alias (run \`deno run cli.ts list\`)
+
+Knobs (each model declares its own; \`list\` shows them and their values):
+  --width X, --resolution N, --groups G, --classes N, ...
+  booleans take on, off, true or false
+
+Options:
+  --format F     ${FORMATS.join(", ")} (default table)
+  --json         the same as --format json (schema "lightnets.analysis/1")
+  --depth N      one row per module path cut to N segments (1: stages, 2: blocks);
+                 in JSON, the depth of "groups" (default 1)
+  --dtype T      element type of MAC and activation bytes: ${DTYPES.join(", ")}
+                 (default float32)
+  -h, --help     show this help
+
+Examples:
+  deno run cli.ts analyze shufflenetv2
+  deno run cli.ts analyze mobilenetv1 --width 0.5 --resolution 160 --depth 1
+  deno run cli.ts analyze shufflenet_v2_x1_0 --format md --dtype float16
+
+Exit codes: 0 success, 1 failed analysis, 2 bad usage`;
+
+function parseDepth(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const depth = Number(text);
+  if (!/^\d+$/.test(text) || depth < 1) {
+    throw new UsageError(`Invalid --depth "${text}": expected a positive integer`);
+  }
+  return depth;
+}
+
+function parseFormat(format: string | undefined, json: boolean | undefined): Format {
+  if (json) {
+    if (format !== undefined && format !== "json") {
+      throw new UsageError(`Conflicting --json and --format "${format}": give one of them`);
+    }
+    return "json";
+  }
+  const f = format ?? "table";
+  if (!(FORMATS as readonly string[]).includes(f)) {
+    throw new UsageError(`Invalid --format "${f}": expected one of ${FORMATS.join(", ")}`);
+  }
+  return f as Format;
+}
+
+function parseDtype(text: string | undefined): Dtype {
+  const d = text ?? "float32";
+  if (!(DTYPES as readonly string[]).includes(d)) {
+    throw new UsageError(`Invalid --dtype "${d}": expected one of ${DTYPES.join(", ")}`);
+  }
+  return d as Dtype;
+}
+
+/** Runs `analyze` on its arguments and returns the exit code. */
+export function run(args: string[]): Promise<number> {
+  return guard(async () => {
+    const { values, positionals, knobs } = parseModelArgs(args, OPTIONS);
+    if (values.help) {
+      console.log(HELP);
+      return EXIT.ok;
+    }
+    if (positionals.length !== 1) {
+      throw new UsageError(
+        positionals.length === 0
+          ? "Missing model name; run `deno run cli.ts list` to see the zoo, or `analyze --help`"
+          : `Expected one model, got ${positionals.length}: ${positionals.join(" ")}`,
+      );
+    }
+    const format = parseFormat(values.format, values.json);
+    const depth = parseDepth(values.depth);
+    const dtype = parseDtype(values.dtype);
+    const loaded = await loadModel(positionals[0], knobs);
+    const report = analyze(loaded.graph, {
+      model: loaded.model,
+      knobs: loaded.knobs,
+      depth,
+      dtype,
+    });
+    console.log(formatReport(report, format, { collapse: depth !== undefined }).trimEnd());
+    return EXIT.ok;
+  });
+}
