@@ -63,8 +63,10 @@ function squeezeNetDef(version: "1_0" | "1_1"): ModelDef {
       : "SqueezeNet 1.1: SqueezeNet 1.0 with 2.4x less computation",
     source: "arXiv 1602.07360; torchvision/models/squeezenet.py" +
       (version === "1_1" ? "; DeepScale/SqueezeNet SqueezeNet_v1.1" : ""),
-    // torchvision meta min_size: (21, 21) for 1.0, (17, 17) for 1.1.
-    knobs: [resolutionKnob(version === "1_0" ? 21 : 17, [224]), classesKnob],
+    // torchvision's meta says min_size 21 (1.0) and 17 (1.1): PyTorch lets a
+    // ceil-mode pool window overhang a 2x2 map entirely; our shape rule rejects
+    // a window larger than its padded input, so the smallest inputs are 29 and 25.
+    knobs: [resolutionKnob(version === "1_0" ? 29 : 25, [224]), classesKnob],
     aliases: version === "1_0" ? { squeezenet: {} } : {},
     build: (knobs) => buildSqueezeNet(name, version, knobs),
   };
