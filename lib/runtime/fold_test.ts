@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { inferShapes } from "../analysis/shapes.ts";
 import { GraphBuilder, type Tensor } from "../ir/builder.ts";
 import type { Graph } from "../ir/graph.ts";
+import { MODELS, zoo } from "../models/zoo.ts";
 import { foldBatchNorm } from "./fold.ts";
 import { runReference, runReferenceAll } from "./reference.ts";
 import { randomInput, relativeError } from "./tensor.ts";
@@ -122,5 +123,21 @@ Deno.test("foldBatchNorm() on a small net folds every conv's BatchNorm and keeps
   for (const [bn, conv] of f.folded) {
     const err = relativeError(after.get(conv)!, before.get(bn)!);
     assert.ok(err <= 1e-5, `"${bn}" -> "${conv}": relative error ${err}`);
+  }
+});
+
+Deno.test("foldBatchNorm() on every zoo network at 32x32 removes every conv's BatchNorm", () => {
+  // The ShuffleNet V2 guideline micro-networks (fixed 56x56 input, no
+  // resolution knob) are plain conv-BN-ReLU stacks and slow here; skip them.
+  const nets = MODELS.filter((m) => m.knobs.some((k) => k.name === "resolution"));
+  assert.ok(nets.length >= 8, `only ${nets.length} zoo networks`);
+  for (const model of nets) {
+    const g = zoo.build(model.name, { resolution: 32 });
+    const f = assertFoldPreserves(g, 12);
+    for (const node of f.graph.nodes) {
+      if (node.kind !== "batch_norm") continue;
+      const producer = f.graph.nodes.find((n) => n.name === node.inputs[0]);
+      assert.notEqual(producer?.kind, "conv2d", `${model.name}: "${node.name}" follows a conv`);
+    }
   }
 });

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
+import { inferShapes } from "../analysis/shapes.ts";
 import { GraphBuilder, type Tensor } from "../ir/builder.ts";
-import type { Graph } from "../ir/graph.ts";
-import type { Shape } from "../ir/ops.ts";
+import type { Graph, Node } from "../ir/graph.ts";
+import { OP_KINDS, type OpAttrs, type Shape } from "../ir/ops.ts";
 import { runReference, runReferenceAll } from "./reference.ts";
 import { maxAbsDiff, randomInput } from "./tensor.ts";
 import { randomWeights, type Weights } from "./weights.ts";
@@ -437,4 +439,220 @@ Deno.test("runReferenceAll() returns every node's output and never writes the in
   assert.deepEqual([...all.keys()], ["c", "bn", "r", "sum"]);
   assert.deepEqual(x, copy);
   assert.deepEqual(all.get("sum"), runReference(g, randomWeights(g, 2), x));
+});
+
+// ---- properties: the kernels against independent formulations ----
+
+/**
+ * conv2d as the textbook loop: one output pixel at a time, taps in (ic, ky, kx)
+ * order. The kernel runs tap-major for speed; the float64 sums happen in the
+ * same order, so the results must be identical.
+ */
+function naiveConv(
+  x: Float32Array,
+  [batch, inC, inH, inW]: Shape,
+  a: OpAttrs["conv2d"],
+  [, outC, outH, outW]: Shape,
+  w: Float32Array,
+  bias: Float32Array | undefined,
+): Float32Array {
+  const y = new Float32Array(batch * outC * outH * outW);
+  const cin = inC / a.groups;
+  const cout = outC / a.groups;
+  for (let n = 0; n < batch; n++) {
+    for (let oc = 0; oc < outC; oc++) {
+      for (let oy = 0; oy < outH; oy++) {
+        for (let ox = 0; ox < outW; ox++) {
+          let acc = bias ? bias[oc] : 0;
+          for (let ic = 0; ic < cin; ic++) {
+            const c = Math.floor(oc / cout) * cin + ic;
+            for (let ky = 0; ky < a.kernel[0]; ky++) {
+              for (let kx = 0; kx < a.kernel[1]; kx++) {
+                const iy = oy * a.stride[0] - a.padding[0] + ky * a.dilation[0];
+                const ix = ox * a.stride[1] - a.padding[1] + kx * a.dilation[1];
+                const inside = iy >= 0 && iy < inH && ix >= 0 && ix < inW;
+                if (!inside) continue;
+                const wv = w[((oc * cin + ic) * a.kernel[0] + ky) * a.kernel[1] + kx];
+                acc += x[((n * inC + c) * inH + iy) * inW + ix] * wv;
+              }
+            }
+          }
+          y[((n * outC + oc) * outH + oy) * outW + ox] = acc;
+        }
+      }
+    }
+  }
+  return y;
+}
+
+const hw = (max: number) => fc.tuple(fc.integer({ min: 1, max }), fc.integer({ min: 1, max }));
+
+Deno.test("conv2d() equals the per-pixel textbook loop on random shapes and attrs", () => {
+  const arb = fc.record({
+    batch: fc.integer({ min: 1, max: 2 }),
+    groups: fc.integer({ min: 1, max: 3 }),
+    cinPerGroup: fc.integer({ min: 1, max: 3 }),
+    coutPerGroup: fc.integer({ min: 1, max: 3 }),
+    size: hw(9),
+    kernel: hw(4),
+    stride: hw(3),
+    dilation: hw(2),
+    padding: fc.tuple(...Array.from({ length: 4 }, () => fc.integer({ min: 0, max: 2 }))),
+    bias: fc.boolean(),
+    seed: fc.integer({ min: 0, max: 1000 }),
+  });
+  fc.assert(
+    fc.property(arb, (p) => {
+      const shape = [p.batch, p.groups * p.cinPerGroup, p.size[0], p.size[1]];
+      const effH = p.dilation[0] * (p.kernel[0] - 1) + 1;
+      const effW = p.dilation[1] * (p.kernel[1] - 1) + 1;
+      fc.pre(effH <= p.size[0] + p.padding[0] + p.padding[2]);
+      fc.pre(effW <= p.size[1] + p.padding[1] + p.padding[3]);
+      const g = graphOf(shape, (b, x) =>
+        b.conv2d(x, {
+          out: p.groups * p.coutPerGroup,
+          kernel: p.kernel,
+          stride: p.stride,
+          dilation: p.dilation,
+          padding: p.padding as [number, number, number, number],
+          groups: p.groups,
+          bias: p.bias,
+        }, "c"));
+      const w = randomWeights(g, p.seed);
+      const x = randomInput(shape, p.seed + 1);
+      const node = g.nodes[0] as Node<"conv2d">;
+      const outShape = inferShapes(g).shapes.get("c")!;
+      const expected = naiveConv(
+        x,
+        shape,
+        node.attrs,
+        outShape,
+        w.get("c.weight")!,
+        w.get("c.bias"),
+      );
+      assert.deepEqual(runReference(g, w, x), expected);
+    }),
+    { numRuns: 150, seed: 20261129 },
+  );
+});
+
+/**
+ * Pooling through an explicitly padded plane, the way the PyTorch docs
+ * describe it: pad, slide the window in padded coordinates, clip the window
+ * to the padded plane (ceil mode), then take max over real pixels, or the sum
+ * divided by the clipped window (count_include_pad) or the real-pixel count.
+ */
+function paddedPool(
+  plane: number[][],
+  a: OpAttrs["max_pool"],
+  isMax: boolean,
+  [outH, outW]: number[],
+): number[] {
+  const [top, left, bottom, right] = a.padding;
+  const h = plane.length + top + bottom;
+  const w = plane[0].length + left + right;
+  const padded: (number | null)[][] = Array.from(
+    { length: h },
+    (_, r) => Array.from({ length: w }, (_, c) => plane[r - top]?.[c - left] ?? null),
+  );
+  const out: number[] = [];
+  for (let oy = 0; oy < outH; oy++) {
+    for (let ox = 0; ox < outW; ox++) {
+      const cells: (number | null)[] = [];
+      for (let r = oy * a.stride[0]; r < Math.min(oy * a.stride[0] + a.kernel[0], h); r++) {
+        for (let c = ox * a.stride[1]; c < Math.min(ox * a.stride[1] + a.kernel[1], w); c++) {
+          cells.push(padded[r][c]);
+        }
+      }
+      const real = cells.filter((v): v is number => v !== null);
+      if (isMax) out.push(Math.max(...real));
+      else {
+        const sum = real.reduce((s, v) => s + v, 0);
+        out.push(sum / (a.countIncludePad ? cells.length : real.length));
+      }
+    }
+  }
+  return out;
+}
+
+Deno.test("max_pool() and avg_pool() equal pooling over an explicitly padded plane", () => {
+  const arb = fc.record({
+    size: hw(9),
+    kernel: hw(4),
+    stride: hw(3),
+    pad: fc.tuple(...Array.from({ length: 4 }, () => fc.integer({ min: 0, max: 2 }))),
+    ceilMode: fc.boolean(),
+    countIncludePad: fc.boolean(),
+    isMax: fc.boolean(),
+    seed: fc.integer({ min: 0, max: 1000 }),
+  });
+  fc.assert(
+    fc.property(arb, (p) => {
+      // PyTorch's limits: padding at most half the kernel; we apply it per side.
+      const padding = p.pad.map((v, i) => Math.min(v, Math.floor(p.kernel[i % 2] / 2))) as [
+        number,
+        number,
+        number,
+        number,
+      ];
+      fc.pre(p.kernel[0] <= p.size[0] + padding[0] + padding[2]);
+      fc.pre(p.kernel[1] <= p.size[1] + padding[1] + padding[3]);
+      const shape = [2, 2, p.size[0], p.size[1]];
+      const opts = { ...p, padding };
+      const g = graphOf(
+        shape,
+        (b, x) => p.isMax ? b.maxPool(x, opts, "p") : b.avgPool(x, opts, "p"),
+      );
+      const x = randomInput(shape, p.seed);
+      const node = g.nodes[0] as Node<"max_pool">;
+      const [, , outH, outW] = inferShapes(g).shapes.get("p")!;
+      const expected: number[] = [];
+      const planeSize = p.size[0] * p.size[1];
+      for (let k = 0; k < 4; k++) {
+        const plane = Array.from(
+          { length: p.size[0] },
+          (
+            _,
+            r,
+          ) => [...x.subarray(k * planeSize + r * p.size[1], k * planeSize + (r + 1) * p.size[1])],
+        );
+        expected.push(...paddedPool(plane, node.attrs, p.isMax, [outH, outW]));
+      }
+      assertClose([...runReference(g, new Map(), x)], expected);
+    }),
+    { numRuns: 200, seed: 20261129 },
+  );
+});
+
+/** One graph with every op kind, so batch independence is checked for all of them. */
+function everyOpGraph(batch: number): Graph {
+  const b = new GraphBuilder("every_op", [batch, 6, 9, 8]);
+  let x = b.conv2d(b.input, { out: 8, kernel: 3, stride: 2, padding: [1, 0, 1, 1] }, "conv");
+  x = b.relu(b.batchNorm(x, "bn"), "relu");
+  const l = b.relu6(b.split(x, 0, 4, "split_l"), "relu6");
+  const r = b.clip(b.split(x, 4, 4, "split_r"), -0.5, 0.5, "clip");
+  x = b.channelShuffle(b.concat([l, r], "concat"), 4, "shuffle");
+  const s = b.hardsigmoid(b.globalAvgPool(x, "se_pool"), "hsig");
+  x = b.addTensors(b.mul(x, s, "mul"), b.hardswish(x, "hswish"), "add");
+  x = b.sigmoid(b.maxPool(x, { kernel: 3, stride: 2, padding: 1, ceilMode: true }, "max"), "sig");
+  x = b.avgPool(x, { kernel: 2, stride: 1, countIncludePad: false }, "avg");
+  x = b.dropout(b.flatten(x, "flat"), 0.2, "drop");
+  return b.build(b.softmax(b.linear(x, { out: 5 }, "fc"), "softmax"));
+}
+
+Deno.test("runReference() on a batch of 2 equals each item alone, for every op kind", () => {
+  const g2 = everyOpGraph(2);
+  assert.deepEqual(new Set(g2.nodes.map((n) => n.kind)), new Set(OP_KINDS));
+  const g1 = everyOpGraph(1);
+  const w = randomWeights(g2, 21);
+  const x = randomInput(g2.input.shape, 22);
+  const all2 = runReferenceAll(g2, w, x);
+  const half = x.length / 2;
+  const a = runReferenceAll(g1, w, x.slice(0, half));
+  const b = runReferenceAll(g1, w, x.slice(half));
+  for (const [name, y] of all2) {
+    const n = y.length / 2;
+    assert.deepEqual(a.get(name), y.slice(0, n), `"${name}" item 0`);
+    assert.deepEqual(b.get(name), y.slice(n), `"${name}" item 1`);
+  }
 });
