@@ -82,9 +82,9 @@ export function validateGraph(graph: Graph): AnyNode[] {
   for (const d of graph.input.shape) {
     if (!Number.isInteger(d) || d <= 0) {
       throw new RangeError(
-        `Invalid input shape [${
+        `Invalid shape [${
           graph.input.shape.join(", ")
-        }]: every dimension must be a positive integer`,
+        }] of input "${graph.input.name}": every dimension must be a positive integer`,
       );
     }
   }
@@ -92,7 +92,7 @@ export function validateGraph(graph: Graph): AnyNode[] {
     for (const inp of node.inputs) {
       if (inp !== graph.input.name && !byName.has(inp)) {
         throw new GraphError(
-          `Node "${node.name}" reads "${inp}", which is not a node of the graph`,
+          `Node "${node.name}" reads "${inp}", which is not a node of the graph or its input "${graph.input.name}"`,
         );
       }
     }
@@ -128,7 +128,11 @@ export function validateGraph(graph: Graph): AnyNode[] {
   }
   if (order.length !== graph.nodes.length) {
     const stuck = graph.nodes.filter((n) => indegree.get(n.name)! > 0).map((n) => `"${n.name}"`);
-    throw new GraphError(`Graph has a cycle through ${stuck.slice(0, 5).join(", ")}`);
+    throw new GraphError(
+      `Graph has a cycle through ${
+        stuck.slice(0, 5).join(", ")
+      }; expected a directed acyclic graph`,
+    );
   }
   return order;
 }

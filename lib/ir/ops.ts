@@ -365,7 +365,9 @@ export function inferNodeShape<K extends OpKind>(
       if (!sameShape(inputs[0], inputs[1])) {
         throw new ShapeError(
           node,
-          `add of mismatched shapes ${formatShape(inputs[0])} and ${formatShape(inputs[1])}`,
+          `add of mismatched shapes ${formatShape(inputs[0])} and ${
+            formatShape(inputs[1])
+          }, expected equal shapes`,
         );
       }
       return inputs[0];
@@ -424,7 +426,10 @@ export function inferNodeShape<K extends OpKind>(
       const x = inputs[0];
       need4d(node, x);
       if (x[1] % g !== 0) {
-        throw new ShapeError(node, `shuffle groups ${g} do not divide ${x[1]} channels`);
+        throw new ShapeError(
+          node,
+          `shuffle groups ${g} do not divide ${x[1]} channels; expected a divisor of ${x[1]}`,
+        );
       }
       return x;
     }
@@ -499,11 +504,13 @@ export function checkAttrs<K extends OpKind>(node: string, kind: K, attrs: OpAtt
       a.kernel.forEach((v) => positive(node, "kernel size", v));
       a.stride.forEach((v) => positive(node, "stride", v));
       a.padding.forEach((v) => nonNegative(node, "padding", v));
-      if (a.padding[0] > a.kernel[0] / 2 || a.padding[1] > a.kernel[1] / 2) {
+      // A window lying wholly in padding has no input element (max = -Infinity, avg = 0/0).
+      const [kh, kw] = a.kernel;
+      if (a.padding[0] >= kh || a.padding[2] >= kh || a.padding[1] >= kw || a.padding[3] >= kw) {
         throw new RangeError(
-          `Invalid "${node}": padding [${a.padding.join(", ")}] must be at most half the kernel ${
-            a.kernel.join("x")
-          }`,
+          `Invalid "${node}": pooling padding [${
+            a.padding.join(", ")
+          }] must be smaller than the kernel ${kh}x${kw} on every side`,
         );
       }
       return;
