@@ -7,7 +7,7 @@
  * like the graph it came from. The batch dimension is symbolic (`N`) unless
  * `dynamicBatch` is false.
  *
- * The graph's name, knobs and scopes ride along in the model's metadata
+ * The graph's name, input shape, knobs and scopes ride along in the model's metadata
  * (`lightnets.graph`), so an export imports back to the same graph.
  *
  * @module
@@ -237,6 +237,7 @@ export function toModelProto(
   const meta = {
     name: graph.name,
     input: graph.input.name,
+    shape: graph.input.shape,
     meta: graph.meta,
     scopes: graph.scopes,
   };

@@ -224,7 +224,12 @@ export function int64Tensor(
 ): pb.TensorProto {
   const bytes = new Uint8Array(data.length * 8);
   const view = new DataView(bytes.buffer);
-  for (let i = 0; i < data.length; i++) view.setBigInt64(i * 8, BigInt(data[i]), true);
+  // Exporters write INT64_MAX for "to the end"; 2^63 - 1 is not a float64, so clamp.
+  const max = (1n << 63n) - 1n;
+  for (let i = 0; i < data.length; i++) {
+    const v = BigInt(Math.trunc(data[i]));
+    view.setBigInt64(i * 8, v > max ? max : v < -max - 1n ? -max - 1n : v, true);
+  }
   return onnx.TensorProto.create({ name, dims: [...dims], dataType: DTYPE.int64, rawData: bytes });
 }
 

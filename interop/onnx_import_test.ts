@@ -1,0 +1,330 @@
+import assert from "node:assert/strict";
+import * as ort from "onnxruntime-node";
+import { runReference } from "../lib/runtime/reference.ts";
+import { randomInput, relativeError } from "../lib/runtime/tensor.ts";
+import { randomWeights } from "../lib/runtime/weights.ts";
+import { everyOpGraph } from "./_fixtures.ts";
+import { exportOnnx } from "./onnx_export.ts";
+import { importOnnx, niceFloat, OnnxImportError } from "./onnx_import.ts";
+import { encodeModel, floatTensor, int64Tensor, onnx, type pb } from "./onnx_proto.ts";
+
+Deno.test("importOnnx() gives back the exported graph with every op kind, names and weights", () => {
+  const g = everyOpGraph();
+  const w = randomWeights(g, 11);
+  const back = importOnnx(exportOnnx(g, w));
+  assert.deepEqual(back.graph, g);
+  assert.deepEqual([...back.weights.keys()].sort(), [...w.keys()].sort());
+  for (const [k, v] of w) assert.deepEqual(back.weights.get(k), v, k);
+});
+
+Deno.test("importOnnx() resolves the symbolic batch of an export from --input-shape", () => {
+  const g = everyOpGraph();
+  const back = importOnnx(exportOnnx(g, randomWeights(g, 1)), { inputShape: [4, 3, 32, 32] });
+  assert.deepEqual(back.graph.input.shape, [4, 3, 32, 32]);
+  assert.throws(
+    () => importOnnx(exportOnnx(g, randomWeights(g, 1)), { inputShape: [1, 3, 64, 64] }),
+    /fixes it to 32/,
+  );
+});
+
+Deno.test("onnxruntime on an exported every-op network agrees with the reference executor", async () => {
+  const g = everyOpGraph(2);
+  const w = randomWeights(g, 5);
+  const x = randomInput(g.input.shape, 9);
+  const session = await ort.InferenceSession.create(exportOnnx(g, w), { intraOpNumThreads: 1 });
+  const out = await session.run({ input: new ort.Tensor("float32", x, [...g.input.shape]) });
+  const got = out[session.outputNames[0]].data as Float32Array;
+  const want = runReference(g, w, x);
+  assert.ok(relativeError(got, want) <= 1e-4, `relative error ${relativeError(got, want)}`);
+});
+
+Deno.test("niceFloat() recovers the float64 behind a float32 attribute", () => {
+  assert.equal(niceFloat(Math.fround(1e-5)), 1e-5);
+  assert.equal(niceFloat(Math.fround(1 / 6)), 1 / 6);
+  assert.equal(niceFloat(Math.fround(0.2)), 0.2);
+  assert.equal(niceFloat(Math.fround(0.001)), 0.001);
+  assert.equal(niceFloat(6), 6);
+});
+
+// ---- hand-written ONNX graphs --------------------------------------------------
+
+interface N {
+  op: string;
+  name?: string;
+  inputs: string[];
+  outputs?: string[];
+  attrs?: pb.IAttributeProto[];
+}
+
+function model(
+  nodes: N[],
+  inits: pb.ITensorProto[],
+  output: string,
+  inputDims: (number | string)[],
+  opset = 13,
+) {
+  return encodeModel({
+    irVersion: 7,
+    opsetImport: [{ domain: "", version: opset }],
+    graph: {
+      name: "hand",
+      node: nodes.map((n, i) => ({
+        opType: n.op,
+        name: n.name ?? `/${n.op}_${i}`,
+        input: n.inputs,
+        output: n.outputs ?? [n.name ?? `t${i}`],
+        attribute: n.attrs ?? [],
+      })),
+      initializer: inits,
+      input: [{
+        name: "x",
+        type: {
+          tensorType: {
+            elemType: 1,
+            shape: {
+              dim: inputDims.map((
+                d,
+              ) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })),
+            },
+          },
+        },
+      }],
+      output: [{ name: output, type: { tensorType: { elemType: 1 } } }],
+    },
+  });
+}
+
+Deno.test("importOnnx() lists every unsupported op type with its first node, and what is supported", () => {
+  const bytes = model(
+    [
+      { op: "LeakyRelu", name: "a", inputs: ["x"] },
+      { op: "Resize", name: "b", inputs: ["a"] },
+      { op: "LeakyRelu", name: "c", inputs: ["b"] },
+    ],
+    [],
+    "c",
+    [1, 3, 8, 8],
+  );
+  assert.throws(
+    () => importOnnx(bytes, { source: "m.onnx" }),
+    (e: Error) =>
+      e instanceof OnnxImportError &&
+      /unsupported ONNX ops LeakyRelu \(first at node "a"\), Resize \(first at node "b"\)/.test(
+        e.message,
+      ) &&
+      /Supported ops: .*Conv.*HardSwish/.test(e.message),
+  );
+});
+
+Deno.test("importOnnx() rejects a truncated or non-ONNX file with a clear error", () => {
+  const g = everyOpGraph();
+  const bytes = exportOnnx(g, randomWeights(g, 1));
+  assert.throws(() => importOnnx(bytes.slice(0, bytes.length >> 1)), /not a valid ONNX model/);
+  assert.throws(
+    () => importOnnx(new TextEncoder().encode("hello world")),
+    /not a valid ONNX model/,
+  );
+  assert.throws(() => importOnnx(new Uint8Array()), /the file is empty/);
+});
+
+Deno.test("importOnnx() asks for --input-shape when a dimension is dynamic", () => {
+  const bytes = model([{ op: "Relu", name: "r", inputs: ["x"] }], [], "r", ["batch", 3, "h", "w"]);
+  assert.throws(
+    () => importOnnx(bytes),
+    /dynamic dimensions \[batch, 3, h, w\]; give its shape with --input-shape/,
+  );
+  assert.deepEqual(importOnnx(bytes, { inputShape: [1, 3, 5, 5] }).graph.input.shape, [1, 3, 5, 5]);
+});
+
+const T = onnx.AttributeProto.AttributeType;
+const ints = (name: string, v: number[]) => ({ name, type: T.INTS, ints: v });
+const int = (name: string, v: number) => ({ name, type: T.INT, i: v });
+const float = (name: string, v: number) => ({ name, type: T.FLOAT, f: v });
+
+Deno.test("importOnnx() recognizes h-swish and h-sigmoid written as arithmetic", () => {
+  const scalar = (name: string, v: number) => floatTensor(name, [], new Float32Array([v]));
+  const bytes = model(
+    [
+      // x * relu6(x + 3) / 6
+      { op: "Add", inputs: ["x", "three"], outputs: ["a"] },
+      { op: "Clip", inputs: ["a", "zero", "six"], outputs: ["c"] },
+      { op: "Mul", inputs: ["x", "c"], outputs: ["m"] },
+      { op: "Div", name: "/block/block.act/Div", inputs: ["m", "six"], outputs: ["hs"] },
+      // clip(x + 3, 0, 6) * (1/6): a hard sigmoid
+      { op: "Add", inputs: ["hs", "three"], outputs: ["a2"] },
+      { op: "Relu", inputs: ["a2"], outputs: ["r2"] },
+      { op: "Min", inputs: ["r2", "six"], outputs: ["c2"] },
+      { op: "Mul", name: "/block/block.gate/Mul", inputs: ["c2", "sixth"], outputs: ["hsig"] },
+      // HardSigmoid + Mul (torch's hardswish before opset 14)
+      { op: "HardSigmoid", inputs: ["hsig"], outputs: ["h3"], attrs: [float("alpha", 1 / 6)] },
+      { op: "Mul", name: "/block/block.act2/Mul", inputs: ["hsig", "h3"], outputs: ["y"] },
+    ],
+    [scalar("three", 3), scalar("zero", 0), scalar("six", 6), scalar("sixth", 1 / 6)],
+    "y",
+    [1, 2, 4, 4],
+  );
+  const { graph } = importOnnx(bytes);
+  assert.deepEqual(graph.nodes.map((n) => [n.name, n.kind, n.attrs]), [
+    ["block.act", "hardswish", {}],
+    ["block.gate", "hardsigmoid", { alpha: 1 / 6, beta: 0.5 }],
+    ["block.act2", "hardswish", {}],
+  ]);
+});
+
+Deno.test("importOnnx() reports x * sigmoid(x) and other unexpressible arithmetic together", () => {
+  const bytes = model(
+    [
+      { op: "Sigmoid", name: "s", inputs: ["x"] },
+      { op: "Mul", name: "swish", inputs: ["x", "s"] },
+      { op: "Transpose", name: "t", inputs: ["swish"], attrs: [ints("perm", [0, 2, 3, 1])] },
+    ],
+    [],
+    "t",
+    [1, 2, 4, 4],
+  );
+  assert.throws(
+    () => importOnnx(bytes),
+    (e: Error) =>
+      /2 constructs/.test(e.message) &&
+      /node "swish" \(Mul\) multiplies two computed tensors .*SiLU/.test(e.message) &&
+      /node "t" \(Transpose\) transposes with perm \[0, 2, 3, 1\]/.test(e.message),
+  );
+});
+
+Deno.test("importOnnx() maps Split (input sizes), channel Slice, MatMul + Add and ReduceMean", () => {
+  const w = new Float32Array(4 * 3).map((_, i) => i / 10);
+  const bytes = model(
+    [
+      {
+        op: "Split",
+        name: "/split",
+        inputs: ["x", "sizes"],
+        outputs: ["s0", "s1"],
+        attrs: [int("axis", 1)],
+      },
+      { op: "Slice", name: "/slice", inputs: ["s1", "st", "en", "ax"], outputs: ["sl"] },
+      {
+        op: "Concat",
+        name: "/cat",
+        inputs: ["s0", "sl"],
+        outputs: ["cat"],
+        attrs: [int("axis", -3)],
+      },
+      {
+        op: "ReduceMean",
+        name: "/pool",
+        inputs: ["cat"],
+        outputs: ["p"],
+        attrs: [ints("axes", [2, 3]), int("keepdims", 0)],
+      },
+      { op: "MatMul", name: "/fc/MatMul", inputs: ["p", "fc.weight.T"], outputs: ["mm"] },
+      { op: "Add", name: "/fc/Add", inputs: ["mm", "fc.bias"], outputs: ["y"] },
+    ],
+    [
+      int64Tensor("sizes", [2], [1, 3]),
+      int64Tensor("st", [1], [1]),
+      int64Tensor("en", [1], [9223372036854775807]),
+      int64Tensor("ax", [1], [1]),
+      floatTensor("fc.weight.T", [3, 4], w),
+      floatTensor("fc.bias", [4], new Float32Array([1, 2, 3, 4])),
+    ],
+    "y",
+    [1, 4, 3, 3],
+  );
+  const { graph, weights } = importOnnx(bytes);
+  assert.deepEqual(graph.nodes.map((n) => [n.name, n.kind, n.attrs]), [
+    // Top-level functional ops (torch names them "/Split", "/Concat") are named by kind.
+    ["split", "split", { offset: 0, channels: 1 }],
+    ["split_1", "split", { offset: 1, channels: 3 }],
+    ["split_2", "split", { offset: 1, channels: 2 }],
+    ["concat", "concat", {}],
+    ["global_avg_pool", "global_avg_pool", {}],
+    ["flatten", "flatten", {}],
+    ["fc", "linear", { inFeatures: 3, outFeatures: 4, bias: true }],
+  ]);
+  // MatMul's [K, M] weight is stored transposed as PyTorch's [out, in].
+  assert.deepEqual(
+    [...weights.get("fc.weight")!.slice(0, 3)],
+    [0, 4, 8].map((i) => Math.fround(i / 10)),
+  );
+  assert.deepEqual([...weights.get("fc.bias")!], [1, 2, 3, 4]);
+});
+
+Deno.test("importOnnx() folds a zero Pad into the next Conv and a bias Add into it", () => {
+  const bytes = model(
+    [
+      { op: "Pad", name: "/pad", inputs: ["x", "pads"], outputs: ["p"] },
+      {
+        op: "Conv",
+        name: "/conv/Conv",
+        inputs: ["p", "w"],
+        outputs: ["c"],
+        attrs: [ints("strides", [2, 2])],
+      },
+      { op: "Add", name: "/conv/Add", inputs: ["c", "b"], outputs: ["y"] },
+    ],
+    [
+      int64Tensor("pads", [8], [0, 0, 0, 0, 0, 0, 1, 1]),
+      floatTensor("w", [2, 1, 3, 3], new Float32Array(18).fill(1)),
+      floatTensor("b", [1, 2, 1, 1], new Float32Array([5, 6])),
+    ],
+    "y",
+    [1, 1, 8, 8],
+  );
+  const { graph, weights } = importOnnx(bytes);
+  assert.equal(graph.nodes.length, 1);
+  assert.deepEqual(graph.nodes[0].attrs, {
+    inChannels: 1,
+    outChannels: 2,
+    kernel: [3, 3],
+    stride: [2, 2],
+    padding: [0, 0, 1, 1],
+    dilation: [1, 1],
+    groups: 1,
+    bias: true,
+  });
+  assert.deepEqual([...weights.get("conv.bias")!], [5, 6]);
+});
+
+Deno.test("importOnnx() imports scalar arithmetic on the input as a BatchNorm with mean 0", () => {
+  const bytes = model(
+    [
+      { op: "Sub", name: "/norm/Sub", inputs: ["x", "mean"], outputs: ["s"] },
+      { op: "Div", name: "/norm/Div", inputs: ["s", "std"], outputs: ["y"] },
+    ],
+    [
+      floatTensor("mean", [1, 3, 1, 1], new Float32Array([0.5, 0.25, 0])),
+      floatTensor("std", [], new Float32Array([2])),
+    ],
+    "y",
+    [1, 3, 2, 2],
+  );
+  const { graph, weights } = importOnnx(bytes);
+  assert.deepEqual(graph.nodes.map((n) => [n.name, n.kind]), [["norm", "batch_norm"]]);
+  // (x - m) / 2 = 0.5 x - m / 2
+  assert.deepEqual([...weights.get("norm.weight")!], [0.5, 0.5, 0.5]);
+  assert.deepEqual([...weights.get("norm.bias")!].map((v) => v + 0), [-0.25, -0.125, 0]);
+  const x = new Float32Array(12).map((_, i) => i);
+  const y = runReference(graph, weights, x);
+  assert.ok(Math.abs(y[4] - (4 - 0.25) / 2) < 1e-5);
+});
+
+Deno.test("importOnnx() names a functional op inside a module after the module and the op", () => {
+  const bytes = model(
+    [
+      {
+        op: "Conv",
+        name: "/features/features.1/features.1.conv/features.1.conv.0/Conv",
+        inputs: ["x", "w"],
+        outputs: ["c"],
+      },
+      { op: "Add", name: "/features/features.1/Add", inputs: ["x", "c"], outputs: ["y"] },
+    ],
+    [floatTensor("w", [2, 2, 1, 1], new Float32Array(4).fill(1))],
+    "y",
+    [1, 2, 4, 4],
+  );
+  const { graph } = importOnnx(bytes);
+  assert.deepEqual(graph.nodes.map((n) => n.name), ["features.1.conv.0", "features.1.add"]);
+  assert.deepEqual(graph.scopes, [{ path: "features.1", kind: "block" }]);
+});
