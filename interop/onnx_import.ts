@@ -1106,7 +1106,7 @@ class Importer {
       (d: Draft, u: Uses) => this.hardSigmoidFromClip(d, u),
       (d: Draft, u: Uses) => this.hardSwishFromProduct(d, u),
       (d: Draft, u: Uses) => this.channelShuffle(d, u),
-      (d: Draft, u: Uses) => this.reshapeToFlatten(d),
+      (d: Draft, _u: Uses) => this.reshapeToFlatten(d),
       (d: Draft, u: Uses) => this.biasIntoLinear(d, u),
       (d: Draft, u: Uses) => this.padIntoConv(d, u),
       (d: Draft, _u: Uses) => this.dropIdentity(d),
