@@ -438,9 +438,10 @@ export const PINNED: Pinned[] = [
     source: V3,
     ours: 140_033_816,
     maxRelDiff: 0.1,
-    why: "torchvision scales every channel count as make_divisible(c * 0.75, 8), the head " +
-      "included; the paper's TF models derive expansion widths from the rounded input widths " +
-      "and keep the head wider, so they are larger",
+    why: "torchvision rounds every width itself, make_divisible(c * 0.75, 8); the paper's TF " +
+      "models (tensorflow/models research/slim/nets/mobilenet/mobilenet_v3.py) make each " +
+      "expansion a factor of the already-rounded input width (expand_input(ef)) and can keep " +
+      "the last layer at 1280 (finegrain_classification_mode), so they come out larger",
   },
   {
     model: "mobilenetv3_large",
