@@ -17,7 +17,6 @@ import { pathPrefix } from "../ir/graph.ts";
 import type { OpAttrs, OpKind } from "../ir/ops.ts";
 import type { Knobs } from "../models/registry.ts";
 import {
-  addCost,
   type CostTotals,
   estimateCost,
   type FlopCount,
@@ -308,10 +307,10 @@ function layerReport(c: NodeCost, node: AnyNode, bytes: number): LayerReport {
     attrs: node.attrs,
     inputShapes: c.inputShapes.map((s) => [...s]),
     outputShape: [...c.shape],
-    params: { ...c.params },
+    params: c.params,
     buffers: c.buffers,
     madds: c.madds,
-    flops: { ...c.flops },
+    flops: c.flops,
     mac: macReport(c, bytes),
     activations: c.activations,
   };
@@ -320,6 +319,30 @@ function layerReport(c: NodeCost, node: AnyNode, bytes: number): LayerReport {
 function macReport(c: CostTotals, bytes: number): MacReport {
   const { total, input, output, params } = c.mac;
   return { elements: total, input, output, params, bytes: total * bytes };
+}
+
+/** `addCost` of cost.ts with the fields spelled out: this runs once per node and sum. */
+function addCost(into: CostTotals, c: CostTotals): CostTotals {
+  const p = into.params, f = into.flops, m = into.mac;
+  p.total += c.params.total;
+  p.weights += c.params.weights;
+  p.bias += c.params.bias;
+  p.bn += c.params.bn;
+  into.buffers += c.buffers;
+  into.madds += c.madds;
+  f.total += c.flops.total;
+  f.maddsX2 += c.flops.maddsX2;
+  f.bias += c.flops.bias;
+  f.bn += c.flops.bn;
+  f.activation += c.flops.activation;
+  f.elementwise += c.flops.elementwise;
+  f.pooling += c.flops.pooling;
+  m.total += c.mac.total;
+  m.input += c.mac.input;
+  m.output += c.mac.output;
+  m.params += c.mac.params;
+  into.activations += c.activations;
+  return into;
 }
 
 function sumInto(into: CostTotals, costs: Iterable<CostTotals>): CostTotals {
