@@ -1,0 +1,290 @@
+/**
+ * `deno task bench`: our generated modules against the reference executor,
+ * tfjs (CPU and WASM) and ONNX Runtime (node and web) on the six networks of
+ * issue 6, then per-layer timing and the ShuffleNet V2 guideline networks;
+ * writes BENCHMARKS.md, its SVG charts and bench/results.json.
+ *
+ * Progress goes to stderr; `--json` prints the results on stdout.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { EXIT, guard, UsageError, writeFileAtomic } from "../cli/_common.ts";
+import { inferShapes } from "../lib/analysis/shapes.ts";
+import { estimateCost, sumCosts } from "../lib/analysis/cost.ts";
+import { zoo } from "../lib/models/zoo.ts";
+import { randomInput } from "../lib/runtime/tensor.ts";
+import { randomWeights } from "../lib/runtime/weights.ts";
+import { runReference } from "../lib/runtime/reference.ts";
+import { GUIDELINE_CONFIGS } from "./guidelines.ts";
+import { machineInfo } from "./machine.ts";
+import { ortVersion } from "./peers/ort.ts";
+import { tfjsInfo, useTfjsBackend } from "./peers/tfjs.ts";
+import { gemmCeiling, layerProfile, loadGenerated } from "./peers/generated.ts";
+import { isRuntime, RUNTIMES } from "./peers/factories.ts";
+import { writeReport } from "./report.ts";
+import type { BenchResults, GuidelineResult, LayerProfile, ModelResult } from "./results.ts";
+import { linearFit, summarize } from "./stats.ts";
+import { BENCH_MODELS, benchModel, INPUT_SEED, prepareModel, WEIGHT_SEED } from "./suite.ts";
+import { checkOutput, DEFAULT_TOLERANCE } from "./timing.ts";
+
+const HELP = `Usage: deno task bench [options]
+
+Benchmarks the six networks of issue 6 (batch 1, one thread) in our generated
+module, our reference executor, tfjs-cpu, tfjs-wasm, onnxruntime-node and
+onnxruntime-web; times the generated module layer by layer; runs the ShuffleNet
+V2 guideline networks; writes BENCHMARKS.md and bench/*.svg.
+
+Options:
+  --quick              few runs (warm-up 1, 5 timed), for a smoke check
+  --runs N             timed runs per runtime (default 30; quick 5)
+  --warmup N           untimed runs per runtime first (default 3; quick 1)
+  --models a,b         zoo models to run (default: all six; e.g. shufflenetv2)
+  --runtimes a,b       runtimes to run (default: ${RUNTIMES.join(",")})
+  --tolerance X        max|a-b| / max|ref| accepted (default ${DEFAULT_TOLERANCE})
+  --no-layers          skip per-layer timing
+  --no-guidelines      skip the ShuffleNet V2 guideline networks
+  --out FILE           report path (default BENCHMARKS.md)
+  --json               print the results as JSON on stdout
+  -h, --help           this help
+
+Needs -A (onnxruntime-node loads a native library through FFI).
+`;
+
+function log(line: string): void {
+  console.error(line);
+}
+
+function positiveInt(name: string, v: string | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new UsageError(`Invalid --${name} "${v}": expected a positive integer`);
+  }
+  return n;
+}
+
+/** Runs the whole benchmark; returns an exit code. */
+export function main(args: string[]): Promise<number> {
+  return guard(async () => {
+    const { values } = parseArgs({
+      args,
+      options: {
+        quick: { type: "boolean", default: false },
+        runs: { type: "string" },
+        warmup: { type: "string" },
+        models: { type: "string" },
+        runtimes: { type: "string" },
+        tolerance: { type: "string" },
+        "no-layers": { type: "boolean", default: false },
+        "no-guidelines": { type: "boolean", default: false },
+        out: { type: "string", default: "BENCHMARKS.md" },
+        json: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+    if (values.help) {
+      console.log(HELP);
+      return EXIT.ok;
+    }
+    const quick = values.quick!;
+    const runs = positiveInt("runs", values.runs, quick ? 5 : 30);
+    const warmup = positiveInt("warmup", values.warmup, quick ? 1 : 3);
+    const tolerance = values.tolerance === undefined ? DEFAULT_TOLERANCE : Number(values.tolerance);
+    if (!(tolerance > 0)) {
+      throw new UsageError(`Invalid --tolerance "${values.tolerance}": expected a positive number`);
+    }
+    const models = values.models
+      ? values.models.split(",").map((name) => {
+        const spec = BENCH_MODELS.find((m) => m.model === name);
+        if (!spec) {
+          throw new UsageError(
+            `Unknown benchmark model "${name}"; expected one of ${
+              BENCH_MODELS.map((m) => m.model).join(", ")
+            }`,
+          );
+        }
+        return spec;
+      })
+      : [...BENCH_MODELS];
+    const runtimes = values.runtimes ? values.runtimes.split(",") : [...RUNTIMES];
+    for (const r of runtimes) {
+      if (!isRuntime(r)) {
+        throw new UsageError(
+          `Unknown runtime "${r}"; expected one of ${RUNTIMES.join(", ")}`,
+        );
+      }
+    }
+    const doLayers = !values["no-layers"];
+    const doGuidelines = !values["no-guidelines"];
+    const command = ["deno task bench", ...args].join(" ");
+    const missing: string[] = [];
+
+    log(
+      `bench: ${models.length} model(s), runtimes ${
+        runtimes.join(", ")
+      }; warm-up ${warmup}, ${runs} timed runs`,
+    );
+    const machine = machineInfo();
+    await useTfjsBackend("wasm");
+    const tfw = tfjsInfo();
+    await useTfjsBackend("cpu");
+    const versions: Record<string, string> = {
+      "@tensorflow/tfjs-core / tfjs-backend-cpu / tfjs-backend-wasm": tfw.version,
+      "tfjs-wasm flags": `SIMD ${tfw.wasmSimd ? "on" : "off"}, threads ${
+        tfw.wasmThreads ? "on" : "off"
+      }`,
+    };
+    for (const flavor of ["ort-node", "ort-web"] as const) {
+      if (!runtimes.includes(flavor)) continue;
+      try {
+        versions[flavor === "ort-node" ? "onnxruntime-node" : "onnxruntime-web"] = await ortVersion(
+          flavor,
+        );
+      } catch (e) {
+        missing.push(`${flavor}: cannot load (${e instanceof Error ? e.message : e})`);
+      }
+    }
+
+    let ceiling: BenchResults["ceiling"];
+    try {
+      log("bench: register-blocked GEMM ceiling");
+      ceiling = gemmCeiling(quick);
+      log(`  ${ceiling.gflops.toFixed(2)} GFLOP/s (${ceiling.description})`);
+    } catch (e) {
+      missing.push(`GEMM ceiling: ${e instanceof Error ? e.message : e}`);
+    }
+
+    const results: ModelResult[] = [];
+    const layers: LayerProfile[] = [];
+    for (const spec of models) {
+      log(`bench: ${spec.label}: reference output, loading runtimes`);
+      const m = prepareModel(spec);
+      const r = await benchModel(m, runtimes, { warmup, runs, tolerance, log });
+      results.push(r);
+      for (const rt of r.runtimes) {
+        if (rt.timing) {
+          log(
+            `  ${rt.runtime.padEnd(10)} median ${rt.timing.medianMs.toFixed(2)} ms, min ${
+              rt.timing.minMs.toFixed(2)
+            } ms`,
+          );
+        } else missing.push(`${spec.label} on ${rt.runtime}: ${rt.error ?? "not timed"}`);
+      }
+      const gen = r.runtimes.find((x) => x.runtime === "generated");
+      if (doLayers && gen?.timing) {
+        log(`bench: ${spec.label}: per-layer timing of the generated module`);
+        try {
+          const p = await layerProfile(m.graph, m.weights, m.input, quick ? 3 : 10);
+          layers.push({
+            model: spec.model,
+            label: spec.label,
+            ...p,
+            wholeMs: gen.timing.medianMs,
+          });
+        } catch (e) {
+          missing.push(
+            `${spec.label}: per-layer timing failed: ${e instanceof Error ? e.message : e}`,
+          );
+        }
+      }
+    }
+
+    let zooFit: BenchResults["zooFit"];
+    const timedGen = results.flatMap((m) => {
+      const g = m.runtimes.find((r) => r.runtime === "generated");
+      return g?.timing ? [{ m, ms: g.timing.medianMs }] : [];
+    });
+    if (timedGen.length >= 3) {
+      const fm = linearFit(timedGen.map((t) => t.m.madds), timedGen.map((t) => t.ms));
+      const fc = linearFit(timedGen.map((t) => t.m.mac), timedGen.map((t) => t.ms));
+      zooFit = { r2Madds: fm.r2, r2Mac: fc.r2, n: timedGen.length };
+    }
+
+    const guidelines: GuidelineResult[] = [];
+    if (doGuidelines && runtimes.includes("generated")) {
+      log("bench: ShuffleNet V2 guideline networks through codegen");
+      try {
+        guidelines.push(...await benchGuidelines(quick ? 3 : 15, warmup, tolerance));
+      } catch (e) {
+        missing.push(`Guideline networks: ${e instanceof Error ? e.message : e}`);
+      }
+    }
+
+    const out: BenchResults = {
+      date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+      command,
+      quick,
+      warmup,
+      runs,
+      tolerance,
+      machine,
+      versions,
+      ...(ceiling ? { ceiling } : {}),
+      models: results,
+      layers,
+      ...(zooFit ? { zooFit } : {}),
+      guidelines,
+      missing,
+    };
+    const written = await writeReport(out, values.out!);
+    await writeFileAtomic("bench/results.json", JSON.stringify(out, null, 2) + "\n");
+    log(`bench: wrote ${[...written, "bench/results.json"].join(", ")}`);
+    if (values.json) console.log(JSON.stringify(out, null, 2));
+    return EXIT.ok;
+  });
+}
+
+/**
+ * Each guideline configuration compiled, checked against the reference, and
+ * timed (the configurations interleaved round-robin like the runtimes).
+ */
+async function benchGuidelines(
+  runs: number,
+  warmup: number,
+  tolerance: number,
+): Promise<GuidelineResult[]> {
+  const loaded = [];
+  for (const c of GUIDELINE_CONFIGS) {
+    const graph = zoo.build(c.model, c.knobs);
+    const weights = randomWeights(graph, WEIGHT_SEED);
+    const input = randomInput(graph.input.shape, INPUT_SEED);
+    const expected = runReference(graph, weights, input);
+    const infer = await loadGenerated(graph, weights);
+    const check = checkOutput(infer(input), expected, tolerance);
+    if (!check.ok) {
+      throw new Error(`generated ${c.model} ${JSON.stringify(c.knobs)}: ${check.reason}`);
+    }
+    const cost = sumCosts(estimateCost(inferShapes(graph)));
+    loaded.push({ c, infer, input, cost, samples: [] as number[] });
+  }
+  for (let w = 0; w < warmup; w++) for (const l of loaded) l.infer(l.input);
+  for (let r = 0; r < runs; r++) {
+    for (let k = 0; k < loaded.length; k++) {
+      const l = loaded[(r + k) % loaded.length];
+      const t0 = performance.now();
+      l.infer(l.input);
+      l.samples.push(performance.now() - t0);
+    }
+  }
+  return loaded.map((l) => {
+    const med = summarize(l.samples).medianMs;
+    return {
+      table: l.c.table,
+      config: l.c.config,
+      madds: l.cost.madds,
+      mac: l.cost.mac.total,
+      medianMs: med,
+      imagesPerSec: 1000 / med,
+      paperArm: l.c.paperArm,
+      paperGpu: l.c.paperGpu,
+    };
+  });
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

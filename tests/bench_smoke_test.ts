@@ -1,0 +1,70 @@
+/**
+ * CI smoke test of the benchmark harness: one timed iteration of every
+ * runtime (each in its own worker, as `deno task bench` runs them) on small
+ * networks, each output checked against the reference executor (same top-1,
+ * max|a-b| <= 1e-3 * max|ref|), and the report rendered from the results.
+ * No speed is asserted: timing lives in bench/ only.
+ */
+
+import assert from "node:assert/strict";
+import { benchModel, type ModelSpec, prepareModel } from "../bench/suite.ts";
+import { RUNTIMES } from "../bench/peers/factories.ts";
+import { renderReport } from "../bench/report.ts";
+import type { BenchResults } from "../bench/results.ts";
+import { machineInfo } from "../bench/machine.ts";
+import { DEFAULT_TOLERANCE } from "../bench/timing.ts";
+
+// Small inputs keep the reference executor fast; the ops are those of the 224 models.
+const SMOKE_MODELS: ModelSpec[] = [
+  // grouped 1x1 conv, channel shuffle, padded avg pool shortcut, concat
+  {
+    model: "shufflenetv1",
+    knobs: { groups: 3, width: 1, resolution: 64 },
+    label: "ShuffleNet V1 g=3 @64",
+  },
+  // hardswish, squeeze-excite (global pool, mul, hardsigmoid), residual add
+  { model: "mobilenetv3_small", knobs: { resolution: 64 }, label: "MobileNetV3-Small @64" },
+];
+
+for (const spec of SMOKE_MODELS) {
+  Deno.test({
+    name: `benchModel() runs every runtime once on ${spec.label} and each matches the reference`,
+    // onnxruntime-node and the tfjs WASM backend keep native/wasm resources per process.
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn: async () => {
+      const m = prepareModel(spec);
+      const lines: string[] = [];
+      const r = await benchModel(m, RUNTIMES, {
+        warmup: 0,
+        runs: 1,
+        tolerance: DEFAULT_TOLERANCE,
+        log: (l) => lines.push(l),
+      });
+      assert.deepEqual(r.runtimes.map((x) => x.runtime), [...RUNTIMES]);
+      for (const rt of r.runtimes.filter((x) => x.runtime !== "generated")) {
+        assert.equal(rt.error, undefined, `${rt.runtime}: ${rt.error}`);
+        assert.ok(rt.check?.ok, `${rt.runtime} output does not match the reference`);
+        assert.ok(rt.check!.relError <= DEFAULT_TOLERANCE);
+        assert.equal(rt.check!.top1, rt.check!.expectedTop1);
+        assert.equal(rt.timing?.runs, 1);
+      }
+      const results: BenchResults = {
+        date: "2026-01-01T00:00:00Z",
+        command: "smoke",
+        quick: true,
+        warmup: 0,
+        runs: 1,
+        tolerance: DEFAULT_TOLERANCE,
+        machine: machineInfo(),
+        versions: {},
+        models: [r],
+        layers: [],
+        guidelines: [],
+        missing: [],
+      };
+      const md = renderReport(results);
+      assert.match(md, new RegExp(spec.label.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
+    },
+  });
+}
