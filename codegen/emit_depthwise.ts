@@ -1,0 +1,108 @@
+/**
+ * Depthwise convolution (one filter per channel): the window's weights sit
+ * in locals, the window is fully unrolled over the interior (no bounds
+ * checks, one index variable, literal tap offsets), and the border takes a
+ * checked loop. Each window row is summed on its own so the adds do not form
+ * one long dependency chain.
+ *
+ * Packed weights, per channel: `[bias, w(0,0), w(0,1), ..., w(kh-1,kw-1)]`.
+ *
+ * @module
+ */
+
+import type { CodeBlockWriter } from "ts-morph";
+import { block, type Emitter, plus, writeStore } from "./_emit.ts";
+import { interior, writeBorderLoop } from "./_window.ts";
+import type { DwconvSpec } from "./spec.ts";
+
+/** Packs a `[c, 1, kh, kw]` weight and its bias per channel (see the module doc). */
+export function packDwconv(s: DwconvSpec, weight: Float32Array, bias?: Float32Array): Float32Array {
+  const kk = s.win.kernel[0] * s.win.kernel[1];
+  const out = new Float32Array(s.c * (1 + kk));
+  for (let c = 0; c < s.c; c++) {
+    out[c * (1 + kk)] = bias ? bias[c] : 0;
+    out.set(weight.subarray(c * kk, (c + 1) * kk), c * (1 + kk) + 1);
+  }
+  return out;
+}
+
+function writeInterior(w: CodeBlockWriter, s: DwconvSpec): void {
+  const { win } = s;
+  const [kh, kw] = win.kernel;
+  const [sh, sw] = win.stride;
+  const [dh, dw] = win.dilation;
+  const [oy0, oy1, ox0, ox1] = interior(win);
+  if (oy0 >= oy1 || ox0 >= ox1) return;
+  block(w, `for (let oy = ${oy0}; oy < ${oy1}; oy++)`, () => {
+    w.writeLine(
+      `let xi = xb + (oy * ${sh} - ${win.padding[0]}) * ${win.w} + ${ox0 * sw - win.padding[1]};`,
+    );
+    w.writeLine(`let yi = yb + oy * ${win.ow} + ${ox0};`);
+    if (s.epi.residual) w.writeLine(`let ri = rb + oy * ${win.ow} + ${ox0};`);
+    block(w, `for (let ox = ${ox0}; ox < ${ox1}; ox++)`, () => {
+      const rows: string[] = [];
+      for (let ky = 0; ky < kh; ky++) {
+        const taps: string[] = [];
+        for (let kx = 0; kx < kw; kx++) {
+          taps.push(`w${ky}_${kx} * x[${plus("xi", ky * dh * win.w + kx * dw)}]`);
+        }
+        w.writeLine(`const s${ky} = ${taps.join(" + ")};`);
+        rows.push(`s${ky}`);
+      }
+      w.writeLine(`let a = b + ${rows.join(" + ")};`);
+      writeStore(w, s.epi, "a", "yi", "ri");
+      w.writeLine(`xi += ${sw};`);
+      w.writeLine("yi++;");
+      if (s.epi.residual) w.writeLine("ri++;");
+    });
+  });
+}
+
+function writeBorder(w: CodeBlockWriter, s: DwconvSpec): void {
+  const { win } = s;
+  const [kh, kw] = win.kernel;
+  writeBorderLoop(w, win, () => {
+    w.writeLine("let a = b;");
+    block(w, `for (let ky = 0; ky < ${kh}; ky++)`, () => {
+      w.writeLine(
+        `const iy = oy * ${win.stride[0]} - ${win.padding[0]} + ky * ${win.dilation[0]};`,
+      );
+      w.writeLine(`if (iy < 0 || iy >= ${win.h}) continue;`);
+      block(w, `for (let kx = 0; kx < ${kw}; kx++)`, () => {
+        w.writeLine(
+          `const ix = ox * ${win.stride[1]} - ${win.padding[1]} + kx * ${win.dilation[1]};`,
+        );
+        w.writeLine(`if (ix < 0 || ix >= ${win.w}) continue;`);
+        w.writeLine(`a += w[wb + 1 + ky * ${kw} + kx] * x[xb + iy * ${win.w} + ix];`);
+      });
+    });
+    writeStore(w, s.epi, "a", `yb + oy * ${win.ow} + ox`, `rb + oy * ${win.ow} + ox`);
+  });
+}
+
+/** The depthwise emitter. */
+export const dwconvEmitter: Emitter<DwconvSpec> = {
+  describe: (s) =>
+    `depthwise ${s.win.kernel.join("x")} convolution, stride ${
+      s.win.stride.join("x")
+    }, on ${s.c} channels of ${s.win.h}x${s.win.w}: window unrolled, border split from the interior`,
+  weighted: true,
+  second: (s) => s.epi.residual,
+  body(s, w) {
+    const [kh, kw] = s.win.kernel;
+    const kk = kh * kw;
+    block(w, `for (let c = 0; c < ${s.c}; c++)`, () => {
+      w.writeLine(`const xb = xo + c * ${s.xcs};`);
+      w.writeLine(`const yb = yo + c * ${s.ycs};`);
+      if (s.epi.residual) w.writeLine(`const rb = ro + c * ${s.rcs};`);
+      w.writeLine(`const wb = wo + c * ${1 + kk};`);
+      const names = ["b = w[wb]"];
+      for (let ky = 0; ky < kh; ky++) {
+        for (let kx = 0; kx < kw; kx++) names.push(`w${ky}_${kx} = w[wb + ${1 + ky * kw + kx}]`);
+      }
+      w.writeLine(`const ${names.join(", ")};`);
+      writeInterior(w, s);
+      writeBorder(w, s);
+    });
+  },
+};

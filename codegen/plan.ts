@@ -1,0 +1,578 @@
+/**
+ * Graph lowering: turns a (BatchNorm-folded) graph into a list of kernel
+ * steps, each one specialized kernel call on one sample.
+ *
+ * 1. Fusion: a conv/linear/add/affine head absorbs the activation that alone
+ *    reads it; a conv also absorbs the residual `add` that alone reads it (and
+ *    the activation after that add), run at the add's position so both
+ *    operands exist.
+ * 2. Placement, walking backwards: a `concat` or `channel_shuffle` has no
+ *    kernel. It asks each input to be written straight into its slot of the
+ *    result buffer: a concat hands out channel slices, a shuffle hands out
+ *    every g-th channel. A kernel that produces the input accepts when the
+ *    slot is affine (channel `c` at `offset + c * stride`). Only an input no
+ *    kernel produces (the graph input, a split view, a tensor already placed
+ *    elsewhere) is copied: ShuffleNet V2's pass-through half is the one
+ *    common case.
+ * 3. Forward, in topological order: `split` is a view (a channel slice of its
+ *    input), `flatten` a view of a dense tensor, `dropout` the identity; every
+ *    other node becomes one step.
+ *
+ * Buffers ("roots") are planned into one arena by memory.ts; the graph input
+ * and output are read and written in place in the caller's arrays.
+ *
+ * @module
+ */
+
+import { inferShapes } from "../lib/analysis/shapes.ts";
+import type { AnyNode, Graph } from "../lib/ir/graph.ts";
+import { numel, type OpKind, type Shape, UNARY_ELEMENTWISE } from "../lib/ir/ops.ts";
+import type { Weights } from "../lib/runtime/weights.ts";
+import { packConv } from "./emit_conv.ts";
+import { packDwconv } from "./emit_depthwise.ts";
+import { packAffine } from "./emit_elementwise.ts";
+import { packLinear } from "./emit_linear.ts";
+import { packPwconv } from "./emit_pointwise.ts";
+import { type Act, type Epilogue, type KernelSpec, NO_ACT, type Window } from "./spec.ts";
+
+/** Root id of the caller's input array. */
+export const INPUT_ROOT = -1;
+/** Root id of the caller's output array. */
+export const OUTPUT_ROOT = -2;
+
+/** Where a kernel argument starts: a root and an element offset in it (per sample). */
+export interface Operand {
+  root: number;
+  off: number;
+}
+
+/** One kernel call. */
+export interface Step {
+  spec: KernelSpec;
+  x: Operand;
+  y: Operand;
+  /** Residual, second addend or scale, when the kernel reads one. */
+  r?: Operand;
+  /** Packed weights in the layout of the spec's emitter. */
+  weights?: Float32Array;
+  /** The graph nodes this step computes (fused), in order. */
+  layers: string[];
+}
+
+/** A buffer of the arena: its size in floats (one sample). */
+export interface Root {
+  floats: number;
+  /** The tensor it was made for (for comments). */
+  tensor: string;
+}
+
+/** The lowered graph: steps in execution order and the buffers they use. */
+export interface KernelPlan {
+  graph: Graph;
+  inputShape: Shape;
+  outputShape: Shape;
+  batch: number;
+  steps: Step[];
+  roots: Root[];
+  /** How many copy steps placement could not avoid, and why (for reports). */
+  copies: { tensor: string; reason: string }[];
+}
+
+/** Channel `c` of a tensor starts at `offs[c]` in `root`; a channel holds `plane` elements. */
+interface Place {
+  root: number;
+  offs: number[];
+  plane: number;
+}
+
+interface Group {
+  head: AnyNode;
+  act: Act;
+  add?: AnyNode;
+  residual?: string;
+  act2: Act;
+  layers: string[];
+  tail: string;
+}
+
+/** Thrown when the plan meets an op or shape codegen does not support. */
+export class CodegenError extends RangeError {
+  constructor(message: string) {
+    super(message);
+    this.name = "CodegenError";
+  }
+}
+
+const ACT_KINDS: ReadonlySet<OpKind> = UNARY_ELEMENTWISE;
+
+function actOf(node: AnyNode): Act {
+  switch (node.kind) {
+    case "relu":
+    case "relu6":
+    case "hardswish":
+    case "sigmoid":
+      return { kind: node.kind };
+    case "clip":
+      return { kind: "clip", min: node.attrs.min, max: node.attrs.max };
+    case "hardsigmoid":
+      return { kind: "hardsigmoid", alpha: node.attrs.alpha, beta: node.attrs.beta };
+    default:
+      throw new CodegenError(`"${node.name}" (${node.kind}) is not an activation`);
+  }
+}
+
+function affineStride(p: Place): number | undefined {
+  if (p.offs.length === 1) return p.plane;
+  const s = p.offs[1] - p.offs[0];
+  if (s < p.plane) return undefined;
+  for (let i = 2; i < p.offs.length; i++) if (p.offs[i] - p.offs[i - 1] !== s) return undefined;
+  return s;
+}
+
+function dense(root: number, channels: number, plane: number, off = 0): Place {
+  return { root, offs: Array.from({ length: channels }, (_, c) => off + c * plane), plane };
+}
+
+/** Channels and plane size of a per-sample shape (`[N, F]` is F channels of 1 element). */
+function chw(shape: Shape): { c: number; plane: number } {
+  return { c: shape[1], plane: shape.length === 4 ? shape[2] * shape[3] : 1 };
+}
+
+/**
+ * Lowers `graph` (with `weights`, BatchNorms already folded where possible)
+ * into kernel steps. Throws a {@link CodegenError} naming the node for an
+ * unsupported case.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { GraphBuilder } from "../lib/ir/builder.ts";
+ * import { randomWeights } from "../lib/runtime/weights.ts";
+ * import { planKernels } from "./plan.ts";
+ * const b = new GraphBuilder("t", [1, 8, 6, 6]);
+ * const y = b.relu(b.conv2d(b.input, { out: 8, kernel: 1, bias: true }, "pw"), "act");
+ * const g = b.build(b.addTensors(y, b.input, "add"));
+ * const plan = planKernels(g, randomWeights(g, 1));
+ * // conv, relu and the residual add become one kernel
+ * assert.deepEqual(plan.steps.map((s) => s.layers), [["pw", "act", "add"]]);
+ * ```
+ */
+export function planKernels(graph: Graph, weights: Weights): KernelPlan {
+  const shaped = inferShapes(graph);
+  const shapes = shaped.shapes;
+  const order = shaped.nodes.map((s) => s.node);
+  const byName = new Map(order.map((n) => [n.name, n]));
+  const batch = graph.input.shape[0];
+
+  // Dropout is the identity: readers read its input.
+  const alias = new Map<string, string>();
+  const resolve = (t: string): string => alias.get(t) ?? t;
+  for (const n of order) if (n.kind === "dropout") alias.set(n.name, resolve(n.inputs[0]));
+  const output = resolve(graph.output);
+
+  const uses = new Map<string, AnyNode[]>();
+  for (const n of order) {
+    if (n.kind === "dropout") continue;
+    for (const i of new Set(n.inputs.map(resolve))) {
+      const list = uses.get(i) ?? [];
+      list.push(n);
+      uses.set(i, list);
+    }
+  }
+  const soleReader = (t: string): AnyNode | undefined => {
+    const u = uses.get(t);
+    return t !== output && u?.length === 1 ? u[0] : undefined;
+  };
+
+  // 1. Fusion.
+  const groups = new Map<string, Group>();
+  const member = new Set<string>();
+  for (const node of order) {
+    if (member.has(node.name) || node.kind === "dropout") continue;
+    if (["concat", "split", "channel_shuffle", "flatten"].includes(node.kind)) continue;
+    const g: Group = {
+      head: node,
+      act: NO_ACT,
+      act2: NO_ACT,
+      layers: [node.name],
+      tail: node.name,
+    };
+    member.add(node.name);
+    const absorb = (n: AnyNode) => {
+      member.add(n.name);
+      g.layers.push(n.name);
+      g.tail = n.name;
+    };
+    const canAct = ["conv2d", "linear", "add", "batch_norm"].includes(node.kind);
+    let next = soleReader(node.name);
+    if (canAct && next && ACT_KINDS.has(next.kind)) {
+      g.act = actOf(next);
+      absorb(next);
+      next = soleReader(g.tail);
+    }
+    if (node.kind === "conv2d" && next?.kind === "add") {
+      const ins = next.inputs.map(resolve);
+      const other = ins[0] === g.tail ? ins[1] : ins[0];
+      if (other !== g.tail && shapes.get(other)!.length === 4) {
+        g.add = next;
+        g.residual = other;
+        absorb(next);
+        next = soleReader(g.tail);
+        if (next && ACT_KINDS.has(next.kind)) {
+          g.act2 = actOf(next);
+          absorb(next);
+        }
+      }
+    }
+    groups.set(g.tail, g);
+  }
+
+  // 2. Placement requests, backwards.
+  const roots: Root[] = [];
+  const newRoot = (floats: number, tensor: string) => {
+    roots.push({ floats, tensor });
+    return roots.length - 1;
+  };
+  const requested = new Map<string, Place>();
+  const pending = new Map<string, { from: string; to: Place }[]>();
+  const copies: { tensor: string; reason: string }[] = [];
+  const isForwarder = (t: string) => {
+    const k = byName.get(t)?.kind;
+    return k === "concat" || k === "channel_shuffle";
+  };
+  const outShape = shapes.get(output)!;
+  if (groups.has(output) || isForwarder(output)) {
+    const { c, plane } = chw(outShape);
+    requested.set(output, dense(OUTPUT_ROOT, c, plane));
+  }
+  const place = new Map<string, Place>();
+  for (let i = order.length - 1; i >= 0; i--) {
+    const node = order[i];
+    if (node.kind !== "concat" && node.kind !== "channel_shuffle") continue;
+    const { c, plane } = chw(shapes.get(node.name)!);
+    const p = requested.get(node.name) ?? dense(newRoot(c * plane, node.name), c, plane);
+    place.set(node.name, p);
+    const parts: { t: string; p: Place }[] = [];
+    if (node.kind === "concat") {
+      let at = 0;
+      for (const inp of node.inputs) {
+        const t = resolve(inp);
+        const ci = shapes.get(t)![1];
+        parts.push({ t, p: { root: p.root, offs: p.offs.slice(at, at + ci), plane } });
+        at += ci;
+      }
+    } else {
+      const gs = node.attrs.groups;
+      const per = c / gs;
+      const offs = Array.from(
+        { length: c },
+        (_, ch) => p.offs[(ch % per) * gs + Math.floor(ch / per)],
+      );
+      parts.push({ t: resolve(node.inputs[0]), p: { root: p.root, offs, plane } });
+    }
+    const list: { from: string; to: Place }[] = [];
+    for (const { t, p: want } of parts) {
+      const accepts = !requested.has(t) && t !== output &&
+        (isForwarder(t) || (groups.has(t) && affineStride(want) !== undefined));
+      if (accepts) requested.set(t, want);
+      else {
+        list.push({ from: t, to: want });
+        const why = t === graph.input.name
+          ? "the graph input"
+          : requested.has(t) || t === output
+          ? "already placed for another reader"
+          : groups.has(t)
+          ? "its slot is not affine"
+          : `a ${byName.get(t)?.kind} view`;
+        copies.push({ tensor: t, reason: `${why}, copied into "${node.name}"` });
+      }
+    }
+    pending.set(node.name, list);
+  }
+
+  // 3. Forward: steps.
+  const steps: Step[] = [];
+  const { c: inC, plane: inPlane } = chw(graph.input.shape);
+  place.set(graph.input.name, dense(INPUT_ROOT, inC, inPlane));
+
+  const emitCopy = (from: Place, to: Place, layer: string) => {
+    // One copy step per run where both sides are affine.
+    let start = 0;
+    const n = from.offs.length;
+    while (start < n) {
+      let end = start + 1;
+      const xs = end < n ? from.offs[end] - from.offs[start] : from.plane;
+      const ys = end < n ? to.offs[end] - to.offs[start] : to.plane;
+      while (
+        end < n && from.offs[end] - from.offs[end - 1] === xs &&
+        to.offs[end] - to.offs[end - 1] === ys && xs >= from.plane && ys >= to.plane
+      ) end++;
+      const c = end - start;
+      steps.push({
+        spec: {
+          family: "copy",
+          c,
+          hw: from.plane,
+          xcs: c > 1 ? xs : from.plane,
+          ycs: c > 1 ? ys : to.plane,
+        },
+        x: { root: from.root, off: from.offs[start] },
+        y: { root: to.root, off: to.offs[start] },
+        layers: [layer],
+      });
+      start = end;
+    }
+  };
+  /** The place of `t`, copied to a dense buffer first if it is not affine. */
+  const readable = (t: string, layer: string): { op: Operand; stride: number; place: Place } => {
+    let p = place.get(t)!;
+    let stride = affineStride(p);
+    if (stride === undefined) {
+      const q = dense(newRoot(p.offs.length * p.plane, t), p.offs.length, p.plane);
+      emitCopy(p, q, layer);
+      copies.push({ tensor: t, reason: `read by "${layer}" in a non-affine layout` });
+      p = q;
+      stride = p.plane;
+    }
+    return { op: { root: p.root, off: p.offs[0] }, stride, place: p };
+  };
+
+  for (const node of order) {
+    if (node.kind === "dropout") continue;
+    if (node.kind === "split") {
+      const p = place.get(resolve(node.inputs[0]))!;
+      const { offset, channels } = node.attrs;
+      place.set(node.name, {
+        root: p.root,
+        offs: p.offs.slice(offset, offset + channels),
+        plane: p.plane,
+      });
+      continue;
+    }
+    if (node.kind === "flatten") {
+      const t = resolve(node.inputs[0]);
+      const r = readable(t, node.name);
+      let p = r.place;
+      if (r.stride !== p.plane) {
+        const q = dense(newRoot(p.offs.length * p.plane, t), p.offs.length, p.plane);
+        emitCopy(p, q, node.name);
+        copies.push({ tensor: t, reason: `flattened by "${node.name}" from a strided layout` });
+        p = q;
+      }
+      const f = p.offs.length * p.plane;
+      place.set(node.name, {
+        root: p.root,
+        offs: Array.from({ length: f }, (_, j) => p.offs[0] + j),
+        plane: 1,
+      });
+      continue;
+    }
+    if (node.kind === "concat" || node.kind === "channel_shuffle") {
+      for (const { from, to } of pending.get(node.name)!) {
+        emitCopy(readable(from, node.name).place, to, node.name);
+      }
+      continue;
+    }
+    const g = groups.get(node.name);
+    if (!g) continue; // absorbed into a group that runs at its tail
+    const outS = shapes.get(g.tail)!;
+    const { c: oc, plane: oplane } = chw(outS);
+    const yp = requested.get(g.tail) ?? dense(newRoot(oc * oplane, g.tail), oc, oplane);
+    place.set(g.tail, yp);
+    const ycs = affineStride(yp)!;
+    const y: Operand = { root: yp.root, off: yp.offs[0] };
+    steps.push(...lowerGroup(g, y, ycs, readable, shapes, weights, resolve));
+  }
+
+  if (!place.has(output)) throw new CodegenError(`Graph output "${output}" was never computed`);
+  const op = place.get(output)!;
+  if (op.root !== OUTPUT_ROOT) {
+    const { c, plane } = chw(outShape);
+    emitCopy(op, dense(OUTPUT_ROOT, c, plane), output);
+  }
+  return {
+    graph,
+    inputShape: graph.input.shape,
+    outputShape: shapes.get(graph.output)!,
+    batch,
+    steps,
+    roots,
+    copies,
+  };
+}
+
+function windowOf(
+  attrs: {
+    kernel: readonly [number, number];
+    stride: readonly [number, number];
+    padding: readonly [number, number, number, number];
+    dilation?: readonly [number, number];
+  },
+  xs: Shape,
+  ys: Shape,
+): Window {
+  return {
+    kernel: [attrs.kernel[0], attrs.kernel[1]],
+    stride: [attrs.stride[0], attrs.stride[1]],
+    padding: [attrs.padding[0], attrs.padding[1], attrs.padding[2], attrs.padding[3]],
+    dilation: attrs.dilation ? [attrs.dilation[0], attrs.dilation[1]] : [1, 1],
+    h: xs[2],
+    w: xs[3],
+    oh: ys[2],
+    ow: ys[3],
+  };
+}
+
+function lowerGroup(
+  g: Group,
+  y: Operand,
+  ycs: number,
+  readable: (t: string, layer: string) => { op: Operand; stride: number },
+  shapes: Map<string, Shape>,
+  weights: Weights,
+  resolve: (t: string) => string,
+): Step[] {
+  const node = g.head;
+  const layers = g.layers;
+  const inputs = node.inputs.map(resolve);
+  const xs = shapes.get(inputs[0])!;
+  const ys = shapes.get(node.name)!;
+  const x = readable(inputs[0], node.name);
+  const w = (suffix: string) => weights.get(`${node.name}.${suffix}`);
+  const epi: Epilogue = { act: g.act, residual: g.residual !== undefined, act2: g.act2 };
+  const res = g.residual !== undefined ? readable(g.residual, g.add!.name) : undefined;
+  const rcs = res?.stride ?? chw(ys).plane;
+  const base = { x: x.op, y, layers, ...(res ? { r: res.op } : {}) };
+  switch (node.kind) {
+    case "conv2d": {
+      const a = node.attrs;
+      const win = windowOf(a, xs, ys);
+      const weight = w("weight")!;
+      const bias = a.bias ? w("bias") : undefined;
+      const strides = { xcs: x.stride, ycs, rcs };
+      if (a.groups === a.inChannels && a.outChannels === a.inChannels && a.groups > 1) {
+        const spec = { family: "dwconv" as const, c: a.inChannels, win, epi, ...strides };
+        return [{ ...base, spec, weights: packDwconv(spec, weight, bias) }];
+      }
+      const pointwise = a.kernel[0] === 1 && a.kernel[1] === 1 && a.stride[0] === 1 &&
+        a.stride[1] === 1 && a.padding.every((p) => p === 0);
+      if (pointwise) {
+        const spec = {
+          family: "pwconv" as const,
+          cin: a.inChannels,
+          cout: a.outChannels,
+          groups: a.groups,
+          h: xs[2],
+          w: xs[3],
+          epi,
+          ...strides,
+        };
+        return [{ ...base, spec, weights: packPwconv(spec, weight, bias) }];
+      }
+      const spec = {
+        family: "conv" as const,
+        cin: a.inChannels,
+        cout: a.outChannels,
+        groups: a.groups,
+        win,
+        epi,
+        ...strides,
+      };
+      return [{ ...base, spec, weights: packConv(spec, weight, bias) }];
+    }
+    case "linear": {
+      const a = node.attrs;
+      const spec = {
+        family: "linear" as const,
+        cin: a.inFeatures,
+        cout: a.outFeatures,
+        act: g.act,
+        xcs: x.stride,
+        ycs,
+      };
+      return [{
+        ...base,
+        spec,
+        weights: packLinear(spec, w("weight")!, a.bias ? w("bias") : undefined),
+      }];
+    }
+    case "max_pool":
+    case "avg_pool": {
+      const a = node.attrs;
+      const spec = {
+        family: node.kind === "max_pool" ? "maxpool" as const : "avgpool" as const,
+        c: xs[1],
+        win: windowOf(a, xs, ys),
+        ceilMode: a.ceilMode,
+        countIncludePad: node.kind === "max_pool" ? true : a.countIncludePad,
+        xcs: x.stride,
+        ycs,
+      };
+      return [{ ...base, spec }];
+    }
+    case "global_avg_pool":
+      return [{
+        ...base,
+        spec: { family: "gavgpool", c: xs[1], h: xs[2], w: xs[3], xcs: x.stride, ycs },
+      }];
+    case "add": {
+      const other = readable(inputs[1], node.name);
+      const { c, plane } = chw(xs);
+      return [{
+        ...base,
+        r: other.op,
+        spec: { family: "add", c, hw: plane, act: g.act, xcs: x.stride, ycs, rcs: other.stride },
+      }];
+    }
+    case "mul": {
+      const s = readable(inputs[1], node.name);
+      const { c, plane } = chw(xs);
+      return [{
+        ...base,
+        r: s.op,
+        spec: { family: "mul", c, hw: plane, xcs: x.stride, ycs, scs: s.stride },
+      }];
+    }
+    case "batch_norm": {
+      const { c, plane } = chw(xs);
+      return [{
+        ...base,
+        spec: { family: "affine", c, hw: plane, act: g.act, xcs: x.stride, ycs },
+        weights: packAffine(
+          c,
+          w("weight")!,
+          w("bias")!,
+          w("running_mean")!,
+          w("running_var")!,
+          node.attrs.eps,
+        ),
+      }];
+    }
+    case "softmax": {
+      const { c, plane } = chw(xs);
+      return [{ ...base, spec: { family: "softmax", c, hw: plane, xcs: x.stride, ycs } }];
+    }
+    case "relu":
+    case "relu6":
+    case "clip":
+    case "hardswish":
+    case "hardsigmoid":
+    case "sigmoid": {
+      const { c, plane } = chw(xs);
+      return [{
+        ...base,
+        spec: { family: "act", c, hw: plane, act: actOf(node), xcs: x.stride, ycs },
+      }];
+    }
+    default:
+      throw new CodegenError(`Cannot generate a kernel for "${node.name}" (${node.kind})`);
+  }
+}
+
+/** Per-sample element counts of the input and output. */
+export function sampleSizes(plan: KernelPlan): { input: number; output: number } {
+  return {
+    input: numel(plan.inputShape) / plan.batch,
+    output: numel(plan.outputShape) / plan.batch,
+  };
+}
