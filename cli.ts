@@ -20,6 +20,26 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: "Per-layer shapes, parameters, MAdds, FLOPs and MAC of a model",
     load: () => import("./cli/analyze.ts"),
   },
+  guidelines: {
+    summary: "ShuffleNet V2 guidelines G1-G4 as measured findings per layer and block",
+    load: () => import("./cli/guidelines.ts"),
+  },
+  compare: {
+    summary: "One row per model variant (params, MAdds, MAC, peak memory, G1-G4); SVG charts",
+    load: () => import("./cli/compare.ts"),
+  },
+  codegen: {
+    summary: "Generate a standalone TypeScript inference module with specialized kernels",
+    load: () => import("./cli/codegen.ts"),
+  },
+  run: {
+    summary: "Generate, run and check a model against the reference executor",
+    load: () => import("./cli/run.ts"),
+  },
+  "export-onnx": {
+    summary: "Write a model with its weights as an ONNX file (opset 14)",
+    load: () => import("./cli/export_onnx.ts"),
+  },
 };
 
 function usage(): string {

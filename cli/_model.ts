@@ -20,6 +20,7 @@ import {
   UnknownModelError,
 } from "../lib/models/registry.ts";
 import { zoo } from "../lib/models/zoo.ts";
+import type { Weights } from "../lib/runtime/weights.ts";
 
 /** Knob values as typed on the command line, by flag name (without `--`). */
 export type RawKnobs = Record<string, string>;
@@ -30,6 +31,8 @@ export interface LoadedModel {
   /** Canonical zoo name (an alias resolves to its model). */
   model: string;
   knobs: Knobs;
+  /** Weights read with the model (ONNX files); zoo models have none. */
+  weights?: Weights;
 }
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
@@ -170,11 +173,9 @@ function typeValue(model: string, spec: KnobSpec, text: string): KnobValue {
  * suggests close names or says what the knob accepts.
  */
 export function loadModel(nameOrPath: string, raw: RawKnobs = {}): Promise<LoadedModel> {
-  // ONNX files (issue 5) will be read here; until then say so plainly.
+  // ONNX files carry their own weights; the importer loads only when one is named.
   if (/\.onnx$/i.test(nameOrPath)) {
-    return Promise.reject(
-      new UsageError(`Cannot analyze "${nameOrPath}": reading ONNX files is not supported yet`),
-    );
+    return import("./_onnx.ts").then((m) => m.loadOnnxModel(nameOrPath, raw));
   }
   try {
     const { model } = zoo.resolve(nameOrPath);

@@ -73,6 +73,14 @@ export class OnnxImportError extends TypeError {
   }
 }
 
+/** The input shape is missing or contradicts the file (a usage problem: fix `--input-shape`). */
+export class InputShapeError extends OnnxImportError {
+  constructor(message: string) {
+    super(message);
+    this.name = "InputShapeError";
+  }
+}
+
 /** ONNX ops that map to IR ops (alone or as part of a recognized pattern). */
 export const COMPUTE_OPS: readonly string[] = [
   "Add",
@@ -280,7 +288,7 @@ class Importer {
     const given = this.options.inputShape;
     if (given) {
       if (tensor.shape && given.length !== dims.length) {
-        throw new OnnxImportError(
+        throw new InputShapeError(
           `Cannot import "${this.source}": --input-shape ${
             given.join("x")
           } has ${given.length} dimensions, input "${this.inputName}" has ${dims.length} ${shown}`,
@@ -288,7 +296,7 @@ class Importer {
       }
       dims.forEach((d, i) => {
         if ("value" in d && d.value !== given[i]) {
-          throw new OnnxImportError(
+          throw new InputShapeError(
             `Cannot import "${this.source}": --input-shape ${
               given.join("x")
             } sets dimension ${i} to ${
@@ -307,7 +315,7 @@ class Importer {
         const example = dims.map((
           d,
         ) => ("value" in d ? d.value : d.param === "N" || d === dims[0] ? 1 : 224));
-        throw new OnnxImportError(
+        throw new InputShapeError(
           `Cannot import "${this.source}": input "${this.inputName}" has dynamic dimensions ${shown}; give its shape with --input-shape, e.g. --input-shape ${
             example.join("x")
           }`,

@@ -1,0 +1,90 @@
+/**
+ * Loading an ONNX file for any command that takes a model (`analyze`,
+ * `guidelines`, `codegen`, `run`): `--input-shape NxCxHxW` is its only option,
+ * and the import's weights come along. Loaded on demand by cli/_model.ts so
+ * zoo-only commands never load the protobuf schema.
+ *
+ * @module
+ */
+
+import type { Shape } from "../lib/ir/ops.ts";
+import type { Knobs } from "../lib/models/registry.ts";
+import type { Weights } from "../lib/runtime/weights.ts";
+import type { Graph } from "../lib/ir/graph.ts";
+import { UsageError } from "./_common.ts";
+import { importOnnx, InputShapeError } from "../interop/onnx_import.ts";
+
+/**
+ * Parses a shape written `1x3x224x224` (positive integers joined by `x`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseShape } from "./_onnx.ts";
+ * assert.deepEqual(parseShape("1x3x224x224", "--input-shape"), [1, 3, 224, 224]);
+ * assert.throws(() => parseShape("1x3x-2", "--input-shape"), /Invalid --input-shape "1x3x-2"/);
+ * ```
+ */
+export function parseShape(text: string, flag: string): Shape {
+  const parts = text.trim().split(/[x,]/i);
+  if (!parts.every((p) => /^\d+$/.test(p) && Number(p) > 0)) {
+    throw new UsageError(
+      `Invalid ${flag} "${text}": expected positive integers joined by "x", e.g. 1x3x224x224`,
+    );
+  }
+  return parts.map(Number);
+}
+
+/** An ONNX file read into a graph with its weights. */
+export interface LoadedOnnx {
+  graph: Graph;
+  weights: Weights;
+  model: string;
+  knobs: Knobs;
+}
+
+/**
+ * Reads `path` as an ONNX model. `raw` holds the knob-like flags of the
+ * command line; only `input-shape` is accepted. A missing file or a broken
+ * model is an Error (exit 1); a bad or missing `--input-shape` a UsageError.
+ */
+export async function loadOnnxModel(
+  path: string,
+  raw: Record<string, string>,
+): Promise<LoadedOnnx> {
+  const extra = Object.keys(raw).filter((k) => k !== "input-shape");
+  if (extra.length) {
+    throw new UsageError(
+      `ONNX models take no knobs; got ${
+        extra.map((k) => `--${k}`).join(", ")
+      } for "${path}" (only --input-shape NxCxHxW)`,
+    );
+  }
+  const inputShape = raw["input-shape"]
+    ? parseShape(raw["input-shape"], "--input-shape")
+    : undefined;
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound
+      ? "no such file"
+      : e instanceof Error
+      ? e.message
+      : String(e);
+    throw new Error(`Cannot read "${path}": ${why}`);
+  }
+  const stem = path.replace(/^.*[\\/]/, "").replace(/\.onnx$/i, "");
+  try {
+    const { graph, weights } = importOnnx(bytes, { inputShape, name: stem, source: path });
+    return {
+      graph,
+      weights,
+      model: path,
+      knobs: inputShape ? { "input-shape": inputShape.join("x") } : {},
+    };
+  } catch (e) {
+    if (e instanceof InputShapeError) throw new UsageError(e.message);
+    throw e;
+  }
+}
