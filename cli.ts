@@ -28,14 +28,6 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: "One row per model variant (params, MAdds, MAC, peak memory, G1-G4); SVG charts",
     load: () => import("./cli/compare.ts"),
   },
-  guidelines: {
-    summary: "ShuffleNet V2 guidelines G1-G4 as measured findings per layer and block",
-    load: () => import("./cli/guidelines.ts"),
-  },
-  compare: {
-    summary: "One row per model variant (params, MAdds, MAC, peak memory, G1-G4); SVG charts",
-    load: () => import("./cli/compare.ts"),
-  },
   codegen: {
     summary: "Generate a standalone TypeScript inference module with specialized kernels",
     load: () => import("./cli/codegen.ts"),
