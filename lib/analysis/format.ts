@@ -205,14 +205,26 @@ function knobText(report: AnalysisReport): string {
 // ---------------------------------------------------------------------------
 // Text table.
 
-const MAX_PATH = 30;
+/** Width of the text table: it must read in a terminal of 100 columns. */
+export const TABLE_WIDTH = 100;
 
-function fit(text: string, width: number): string {
-  if (text.length <= width) return text;
-  // Keep the end of a path: the leaf names the op, the start names the stage.
-  const keep = width - 1;
-  const head = Math.ceil(keep / 2);
-  return text.slice(0, head) + "~" + text.slice(text.length - (keep - head));
+/**
+ * A module path cut to `width` characters: whole leading segments give way
+ * first (`~.1.block.2.scale_activation`), since rows come in order and the
+ * leaf names the op; a single overlong segment keeps its end.
+ */
+export function fitPath(path: string, width: number): string {
+  if (path.length <= width) return path;
+  const parts = path.split(".");
+  for (let i = 1; i < parts.length; i++) {
+    const tail = "~." + parts.slice(i).join(".");
+    if (tail.length <= width) return tail;
+  }
+  return "~" + path.slice(path.length - (width - 1));
+}
+
+function fitText(text: string, width: number): string {
+  return text.length <= width ? text : text.slice(0, width - 1) + "~";
 }
 
 interface Column {
@@ -226,8 +238,21 @@ function pctOf(part: number, whole: number): string {
   return `${(100 * part / whole).toFixed(1)}%`;
 }
 
-function renderColumns(columns: Column[], rows: Row[], maxWidths: number[] = []): string[] {
-  const cells = rows.map((r) => columns.map((c, i) => fit(c.cell(r), maxWidths[i] ?? 1e9)));
+/**
+ * Aligned columns, two spaces apart; when the natural width exceeds
+ * {@link TABLE_WIDTH}, the first column (paths) shrinks to fit.
+ */
+function renderColumns(columns: Column[], rows: Row[], maxOp = 16): string[] {
+  const raw = rows.map((r) => columns.map((c) => c.cell(r)));
+  const natural = columns.map((c, i) =>
+    Math.max(c.title.length, ...raw.map((row) => row[i].length))
+  );
+  natural[1] = Math.min(natural[1], maxOp);
+  const others = natural.slice(1).reduce((a, w) => a + w, 0) + 2 * (columns.length - 1);
+  const pathWidth = Math.max(16, Math.min(natural[0], TABLE_WIDTH - others));
+  const cells = raw.map((row) =>
+    row.map((v, i) => (i === 0 ? fitPath(v, pathWidth) : i === 1 ? fitText(v, maxOp) : v))
+  );
   const widths = columns.map((c, i) =>
     Math.max(c.title.length, ...cells.map((row) => row[i].length))
   );
@@ -270,7 +295,7 @@ export function formatTable(report: AnalysisReport, options: FormatOptions = {})
   ];
   return [
     ...head,
-    ...renderColumns(columns, rows, [MAX_PATH, 16]),
+    ...renderColumns(columns, rows),
     "",
     ...totalsLines(report),
     "",

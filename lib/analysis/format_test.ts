@@ -1,14 +1,17 @@
 import assert from "node:assert/strict";
 import { GraphBuilder } from "../ir/builder.ts";
 import { mobilenetv1 } from "../models/mobilenetv1.ts";
+import { zoo } from "../models/zoo.ts";
 import { analyze } from "./report.ts";
 import {
   CSV_COLUMNS,
+  fitPath,
   formatBytes,
   formatCount,
   formatInteger,
   formatPercent,
   formatReport,
+  TABLE_WIDTH,
 } from "./format.ts";
 
 function toy() {
@@ -113,4 +116,23 @@ Deno.test("formatReport(csv) prints one row per layer with exact integers", () =
 Deno.test("formatReport(json) is the report itself", () => {
   const r = analyze(toy());
   assert.deepEqual(JSON.parse(formatReport(r, "json")), r);
+});
+
+Deno.test("fitPath() drops leading segments first, keeping the leaf", () => {
+  assert.equal(fitPath("features.3.squeeze", 30), "features.3.squeeze");
+  assert.equal(fitPath("features.1.block.2.scale_activation", 30), "~.1.block.2.scale_activation");
+  assert.equal(fitPath("a_very_long_single_segment_name", 10), "~ment_name"); // "~" + last 9
+});
+
+Deno.test("formatReport(table) fits 100 columns for every zoo model, per layer and collapsed", () => {
+  assert.equal(TABLE_WIDTH, 100);
+  for (const model of zoo.list()) {
+    const graph = zoo.build(model.name);
+    for (const depth of [undefined, 1, 2]) {
+      const text = formatReport(analyze(graph, { depth }), "table", { collapse: !!depth });
+      for (const line of text.split("\n")) {
+        assert.ok(line.length <= 100, `${model.name} depth ${depth}: "${line}"`);
+      }
+    }
+  }
 });
