@@ -27,7 +27,8 @@ Per-layer output shapes, parameters, MAdds, FLOPs and memory access cost (MAC)
 of a model, with per-stage subtotals, totals and the share of each op type.
 
 Arguments:
-  <model>        a zoo model or torchvision alias (run \`deno run cli.ts list\`)
+  <model>        a zoo model or torchvision alias (run \`deno run cli.ts list\`),
+                 or an ONNX file: model.onnx [--input-shape NxCxHxW] (needs --allow-read)
 
 Knobs (each model declares its own; \`list\` shows them and their values):
   --width X, --resolution N, --groups G, --classes N, ...
@@ -46,6 +47,7 @@ Examples:
   deno run cli.ts analyze shufflenetv2
   deno run cli.ts analyze mobilenetv1 --width 0.5 --resolution 160 --depth 1
   deno run cli.ts analyze shufflenet_v2_x1_0 --format md --dtype float16
+  deno run --allow-read cli.ts analyze model.onnx --input-shape 1x3x224x224
 
 Exit codes: 0 success, 1 failed analysis, 2 bad usage`;
 
