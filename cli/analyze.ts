@@ -1,7 +1,8 @@
 /**
  * `analyze <model> [knobs] [options]`: per-layer shapes, parameters, MAdds,
- * FLOPs and MAC of a zoo model, with stage subtotals and totals. Needs no
- * permission: it reads no file and no environment variable.
+ * FLOPs and MAC of a model, with stage subtotals and totals. A zoo model needs
+ * no permission (no file, no environment variable); an ONNX file needs
+ * `--allow-read`.
  *
  * @module
  */
