@@ -1,0 +1,175 @@
+/**
+ * Real inputs for `run` and generated modules: decode a PNG (pngjs) or JPEG
+ * (jpeg-js), resize it bilinearly (half-pixel centers, as PIL and
+ * torchvision's `Resize` with antialias off), scale to [0, 1], normalize with
+ * per-channel mean and std (ImageNet's by default), and lay it out as NCHW
+ * `[1, 3, H, W]` in RGB or BGR order. Also labels files and top-k printing.
+ *
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+import { PNG } from "pngjs";
+import jpeg from "jpeg-js";
+
+/** An 8-bit RGBA image, row-major. */
+export interface RgbaImage {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+/** torchvision's ImageNet normalization (mean, std of RGB in [0, 1]). */
+export const IMAGENET_MEAN: readonly number[] = [0.485, 0.456, 0.406];
+/** See {@link IMAGENET_MEAN}. */
+export const IMAGENET_STD: readonly number[] = [0.229, 0.224, 0.225];
+
+/** Options of {@link imageToTensor}. */
+export interface ImageOptions {
+  /** Output `[height, width]`; the image is resized when it differs. */
+  size: readonly [number, number];
+  /** Per-channel mean in [0, 1] units, in RGB order (default ImageNet's). */
+  mean?: readonly number[];
+  /** Per-channel std in [0, 1] units, in RGB order (default ImageNet's). */
+  std?: readonly number[];
+  /** Channel order of the tensor (default `rgb`; Caffe-style models use `bgr`). */
+  channelOrder?: "rgb" | "bgr";
+}
+
+/**
+ * Decodes PNG or JPEG bytes (told apart by their signature). Throws a
+ * TypeError naming `source` for anything else or a corrupt file.
+ */
+export function decodeImage(bytes: Uint8Array, source = "image"): RgbaImage {
+  const isPng = bytes.length > 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e;
+  const isJpeg = bytes.length > 3 && bytes[0] === 0xff && bytes[1] === 0xd8;
+  try {
+    if (isPng) {
+      const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      return { width: png.width, height: png.height, data: new Uint8Array(png.data) };
+    }
+    if (isJpeg) {
+      const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true });
+      return { width: img.width, height: img.height, data: new Uint8Array(img.data) };
+    }
+  } catch (e) {
+    throw new TypeError(`Cannot decode "${source}": ${e instanceof Error ? e.message : String(e)}`);
+  }
+  throw new TypeError(`Cannot decode "${source}": not a PNG or JPEG file`);
+}
+
+/**
+ * Bilinear resize with half-pixel centers: output pixel `(y, x)` samples the
+ * input at `((y + 0.5) * H / h - 0.5, (x + 0.5) * W / w - 0.5)`, clamped to
+ * the edge.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resizeBilinear } from "./image.ts";
+ * // 1x2 image, red channel 0 and 100; at width 4 the samples fall at -0.25, 0.25, 0.75, 1.25
+ * const img = { width: 2, height: 1, data: new Uint8Array([0, 0, 0, 255, 100, 0, 0, 255]) };
+ * const out = resizeBilinear(img, 1, 4);
+ * assert.deepEqual([0, 4, 8, 12].map((i) => out.data[i]), [0, 25, 75, 100]);
+ * ```
+ */
+export function resizeBilinear(img: RgbaImage, height: number, width: number): RgbaImage {
+  if (img.height === height && img.width === width) return img;
+  const out = new Uint8Array(height * width * 4);
+  const sy = img.height / height;
+  const sx = img.width / width;
+  for (let y = 0; y < height; y++) {
+    const fy = Math.min(Math.max((y + 0.5) * sy - 0.5, 0), img.height - 1);
+    const y0 = Math.floor(fy);
+    const y1 = Math.min(y0 + 1, img.height - 1);
+    const wy = fy - y0;
+    for (let x = 0; x < width; x++) {
+      const fx = Math.min(Math.max((x + 0.5) * sx - 0.5, 0), img.width - 1);
+      const x0 = Math.floor(fx);
+      const x1 = Math.min(x0 + 1, img.width - 1);
+      const wx = fx - x0;
+      for (let c = 0; c < 4; c++) {
+        const p = (yy: number, xx: number) => img.data[(yy * img.width + xx) * 4 + c];
+        const top = p(y0, x0) * (1 - wx) + p(y0, x1) * wx;
+        const bottom = p(y1, x0) * (1 - wx) + p(y1, x1) * wx;
+        out[(y * width + x) * 4 + c] = Math.round(top * (1 - wy) + bottom * wy);
+      }
+    }
+  }
+  return { width, height, data: out };
+}
+
+/**
+ * The image as an NCHW float tensor `[1, 3, H, W]`: resized to `size`,
+ * `(pixel / 255 - mean[c]) / std[c]`, channels in `channelOrder`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { imageToTensor } from "./image.ts";
+ * const img = { width: 1, height: 1, data: new Uint8Array([255, 0, 51, 255]) };
+ * const t = imageToTensor(img, { size: [1, 1], mean: [0, 0, 0], std: [1, 1, 0.5], channelOrder: "bgr" });
+ * assert.deepEqual([...t], [Math.fround(0.4), 0, 1]);
+ * ```
+ */
+export function imageToTensor(img: RgbaImage, options: ImageOptions): Float32Array {
+  const [h, w] = options.size;
+  const mean = options.mean ?? IMAGENET_MEAN;
+  const std = options.std ?? IMAGENET_STD;
+  for (const [what, v] of [["mean", mean], ["std", std]] as const) {
+    if (v.length !== 3) {
+      throw new TypeError(`Invalid ${what} [${v.join(", ")}]: expected 3 values (R, G, B)`);
+    }
+  }
+  if (std.some((s) => !(s > 0))) {
+    throw new RangeError(`Invalid std [${std.join(", ")}]: every value must be > 0`);
+  }
+  const resized = resizeBilinear(img, h, w);
+  const order = options.channelOrder === "bgr" ? [2, 1, 0] : [0, 1, 2];
+  const out = new Float32Array(3 * h * w);
+  order.forEach((src, dst) => {
+    for (let i = 0; i < h * w; i++) {
+      out[dst * h * w + i] = (resized.data[i * 4 + src] / 255 - mean[src]) / std[src];
+    }
+  });
+  return out;
+}
+
+/** Reads an image file and converts it with {@link imageToTensor}. */
+export async function loadImageTensor(path: string, options: ImageOptions): Promise<Float32Array> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (e) {
+    throw new Error(`Cannot read "${path}": ${e instanceof Error ? e.message : String(e)}`);
+  }
+  return imageToTensor(decodeImage(bytes, path), options);
+}
+
+/** Class names from a labels file: one per line, blank lines dropped at the end. */
+export function parseLabels(text: string): string[] {
+  const lines = text.split(/\r?\n/);
+  while (lines.length && lines[lines.length - 1].trim() === "") lines.pop();
+  return lines.map((l) => l.trim());
+}
+
+/** The `k` highest scores with softmax probabilities and optional labels, best first. */
+export function topClasses(
+  scores: ArrayLike<number>,
+  k: number,
+  labels?: readonly string[],
+): { index: number; score: number; probability: number; label?: string }[] {
+  let max = -Infinity;
+  for (let i = 0; i < scores.length; i++) max = Math.max(max, scores[i]);
+  let sum = 0;
+  for (let i = 0; i < scores.length; i++) sum += Math.exp(scores[i] - max);
+  return Array.from({ length: scores.length }, (_, i) => i)
+    .sort((a, b) => scores[b] - scores[a] || a - b)
+    .slice(0, k)
+    .map((index) => ({
+      index,
+      score: scores[index],
+      probability: Math.exp(scores[index] - max) / sum,
+      ...(labels?.[index] !== undefined ? { label: labels[index] } : {}),
+    }));
+}
