@@ -15,7 +15,7 @@ import type { Graph } from "../lib/ir/graph.ts";
 import { foldBatchNorm } from "../lib/runtime/fold.ts";
 import type { Weights } from "../lib/runtime/weights.ts";
 import { type MemoryPlan, planMemory } from "./memory.ts";
-import { emitModule } from "./module.ts";
+import { base64Bytes, emitModule } from "./module.ts";
 import { type KernelPlan, planKernels } from "./plan.ts";
 import { kernelName } from "./spec.ts";
 
@@ -25,6 +25,8 @@ export interface CompileOptions {
   model?: string;
   /** Options printed in the header (knobs, weights source), in this order. */
   options?: [string, string | number | boolean][];
+  /** Emit per-kernel timers (`stepMs`), for benchmarks. */
+  profile?: boolean;
 }
 
 /** A generated module and the plan behind it. */
@@ -70,6 +72,7 @@ export function compile(graph: Graph, weights: Weights, options: CompileOptions 
     model: options.model ?? graph.name,
     options: options.options ?? Object.entries(graph.meta),
     cost: { madds: total.madds, flops: total.flops.total, params: total.params.total },
+    profile: options.profile,
   });
   const kernels = new Set(plan.steps.map((s) => kernelName(s.spec))).size;
   return { source, plan, memory, kernels };
@@ -89,17 +92,11 @@ export interface GeneratedModule {
 }
 
 /**
- * Writes `source` to a temporary file, imports it, and removes the file.
- * Needs read and write permission for the temp dir.
+ * Imports a generated module from its source text (as a `data:` URL: no file
+ * and no permission needed).
  */
 export async function loadModule(source: string): Promise<GeneratedModule> {
-  const dir = await Deno.makeTempDir({ prefix: "lightnets-gen-" });
-  const path = `${dir}/model.gen.ts`;
-  try {
-    await Deno.writeTextFile(path, source);
-    const url = new URL(`file://${path}`);
-    return await import(url.href) as GeneratedModule;
-  } finally {
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  }
+  const bytes = new TextEncoder().encode(source);
+  const url = `data:application/typescript;base64,${base64Bytes(bytes)}`;
+  return await import(url) as GeneratedModule;
 }

@@ -1,0 +1,182 @@
+/**
+ * `run <model> [knobs] [--input FILE]`: generates the model's module in
+ * memory, runs it, and prints the top-5 outputs, the time per inference and
+ * the largest difference from the reference executor.
+ *
+ * @module
+ */
+
+import { compile, loadModule } from "../codegen/compile.ts";
+import { EXIT, guard, UsageError } from "./_common.ts";
+import { loadModel, parseModelArgs } from "./_model.ts";
+import { chooseWeights, parseSeed } from "./codegen.ts";
+import { numel } from "../lib/ir/ops.ts";
+import { runReference } from "../lib/runtime/reference.ts";
+import { argmax, maxAbs, maxAbsDiff, randomInput, topK } from "../lib/runtime/tensor.ts";
+
+const OPTIONS = {
+  input: { type: "string" },
+  weights: { type: "string" },
+  seed: { type: "string" },
+  runs: { type: "string" },
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** The `--help` text. */
+export const HELP = `Usage: deno run -A cli.ts run <model> [knobs] [options]
+
+Generates the model's inference module in memory, runs it on one input, and
+prints the top-5 outputs, milliseconds per inference, and the largest
+difference from the reference executor. Fails (exit 1) when
+max |generated - reference| > 1e-4 * max |reference| or the top-1 differs.
+
+Arguments:
+  <model>          a zoo model, a torchvision alias, or an .onnx file
+
+Knobs: as in \`analyze\` (--width X, --resolution N, ...)
+
+Options:
+  --input FILE     float32 input: raw little-endian bytes (.bin, .f32) or a JSON
+                   array of numbers (.json), NCHW, the model's input size;
+                   default a seeded input (mulberry32 seed 42, uniform [-1, 1])
+  --weights W      random (default for zoo models), or file for .onnx weights
+  --seed N         seed of the random weights (default 0)
+  --runs N         timed runs after three warm-up runs (default 10)
+  --json           print a JSON result instead of text
+  -h, --help       show this help
+
+Examples:
+  deno run -A cli.ts run shufflenetv2
+  deno run -A cli.ts run mobilenetv2 --resolution 160 --input x.bin
+
+Exit codes: 0 success, 1 failed run or mismatch, 2 bad usage`;
+
+/** Tolerance of the comparison with the reference executor (relative to max |reference|). */
+export const TOLERANCE = 1e-4;
+
+async function readInput(path: string, length: number): Promise<Float32Array> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (e) {
+    throw new Error(`Cannot read "${path}": ${e instanceof Error ? e.message : e}`);
+  }
+  let data: Float32Array;
+  if (/\.json$/i.test(path)) {
+    const parsed: unknown = JSON.parse(new TextDecoder().decode(bytes));
+    if (!Array.isArray(parsed) || !parsed.every((v) => typeof v === "number")) {
+      throw new UsageError(`Invalid --input "${path}": expected a JSON array of numbers`);
+    }
+    data = Float32Array.from(parsed as number[]);
+  } else {
+    if (bytes.length % 4 !== 0) {
+      throw new UsageError(
+        `Invalid --input "${path}": ${bytes.length} bytes is not a whole number of float32 values`,
+      );
+    }
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    data = new Float32Array(bytes.length / 4);
+    for (let i = 0; i < data.length; i++) data[i] = view.getFloat32(4 * i, true);
+  }
+  if (data.length !== length) {
+    throw new UsageError(
+      `Invalid --input "${path}": ${data.length} values, expected ${length} for this model`,
+    );
+  }
+  return data;
+}
+
+function parseRuns(text: string | undefined): number {
+  if (text === undefined) return 10;
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 100000) {
+    throw new UsageError(`Invalid --runs "${text}": expected an integer in [1, 100000]`);
+  }
+  return Number(text);
+}
+
+/** Runs `run` with `args`; returns the exit code. */
+export function run(args: string[]): Promise<number> {
+  return guard(async () => {
+    const { values, positionals, knobs } = parseModelArgs(args, OPTIONS);
+    if (values.help) {
+      console.log(HELP);
+      return EXIT.ok;
+    }
+    if (positionals.length !== 1) {
+      throw new UsageError(
+        `Expected one model name, got ${positionals.length} (run with --help for usage)`,
+      );
+    }
+    const seed = parseSeed(values.seed);
+    const runs = parseRuns(values.runs);
+    const loaded = await loadModel(positionals[0], knobs);
+    const { graph } = loaded;
+    const { weights, options } = chooseWeights(graph, loaded.weights, values.weights, seed);
+    const length = numel(graph.input.shape);
+    const input = values.input
+      ? await readInput(values.input, length)
+      : randomInput(graph.input.shape, 42);
+
+    const t0 = performance.now();
+    const { source } = compile(graph, weights, {
+      model: loaded.model,
+      options: [...Object.entries(loaded.knobs), ...options],
+    });
+    const codegenMs = performance.now() - t0;
+    const mod = await loadModule(source);
+    const output = mod.infer(input);
+    // Warm-up: the JIT optimizes each kernel after a few calls.
+    for (let i = 0; i < 3; i++) mod.inferInto(input, output);
+    const t1 = performance.now();
+    for (let i = 0; i < runs; i++) mod.inferInto(input, output);
+    const ms = (performance.now() - t1) / runs;
+
+    const reference = runReference(graph, weights, input);
+    const diff = maxAbsDiff(output, reference);
+    const scale = maxAbs(reference);
+    const sample = output.subarray(0, output.length / graph.input.shape[0]);
+    const ok = diff <= TOLERANCE * scale && argmax(output) === argmax(reference);
+    const top5 = topK(sample, 5);
+    if (values.json) {
+      console.log(JSON.stringify(
+        {
+          model: loaded.model,
+          knobs: loaded.knobs,
+          top5,
+          msPerInference: ms,
+          runs,
+          codegenMs,
+          maxAbsDiff: diff,
+          maxAbsReference: scale,
+          tolerance: TOLERANCE,
+          matchesReference: ok,
+        },
+        null,
+        2,
+      ));
+    } else {
+      console.log(`${loaded.model}: top-5 of sample 0`);
+      for (const { index, value } of top5) {
+        console.log(`  class ${String(index).padStart(4)}  ${value.toFixed(6)}`);
+      }
+      console.log(
+        `${ms.toFixed(2)} ms/inference (${runs} runs, one thread); codegen ${
+          codegenMs.toFixed(0)
+        } ms`,
+      );
+      console.log(
+        `max |generated - reference| = ${diff.toExponential(2)} (${
+          (diff / (scale || 1)).toExponential(2)
+        } of max |reference|; tolerance ${TOLERANCE}); top-1 ${
+          argmax(output) === argmax(reference) ? "agrees" : "DIFFERS"
+        }`,
+      );
+    }
+    if (!ok) {
+      console.error("error: the generated module does not match the reference executor");
+      return EXIT.failed;
+    }
+    return EXIT.ok;
+  });
+}
