@@ -54,6 +54,8 @@ export interface PeakMemoryOptions {
 export interface LiveStep {
   node: string;
   liveElements: number;
+  /** Live buffers, each named by the tensor that allocated it (its size is that tensor's). */
+  buffers: string[];
 }
 
 /** The result of {@link peakMemory}. */
@@ -204,11 +206,12 @@ export function peakMemory(shaped: ShapedGraph, options: PeakMemoryOptions = {})
       hold(out, reuse ?? alloc(out, size, []));
     }
     const now = liveElements();
-    steps.push({ node: out, liveElements: now });
+    const buffers = [...live].map((b) => b.name);
+    steps.push({ node: out, liveElements: now, buffers });
     if (now > peak) {
       peak = now;
       peakNode = out;
-      liveAtPeak = [...live].map((b) => b.name);
+      liveAtPeak = buffers;
     }
     for (const inp of new Set(node.inputs)) if (lastUse.get(inp) === i) release(inp);
     if (!lastUse.has(out)) release(out);
