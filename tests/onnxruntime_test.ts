@@ -4,7 +4,9 @@
  * (max |a - b| <= 1e-4 * max |b|, same top-1); the same holds for each model
  * written the way torch.onnx exports it and imported back (BatchNorm folded,
  * Constant weights, shape subgraphs, h-swish as arithmetic, dynamic batch).
- * Reduced resolution keeps the reference executor fast; one model runs at 224.
+ * Our generated module agrees with onnxruntime on every zoo model's export,
+ * and on torch.onnx-style files after import. Reduced resolution keeps the
+ * reference executor fast; one model runs at 224.
  */
 import assert from "node:assert/strict";
 import * as ort from "onnxruntime-node";
@@ -17,6 +19,7 @@ import { exportOnnx } from "../interop/onnx_export.ts";
 import { importOnnx } from "../interop/onnx_import.ts";
 import { torchLikeOnnx } from "./_torch_like.ts";
 import { analyze } from "../lib/analysis/report.ts";
+import { compile, loadModule } from "../codegen/compile.ts";
 
 const TOLERANCE = 1e-4; // relative to max |reference|: float32 sums in a different order
 
@@ -88,4 +91,56 @@ for (const m of MODELS) {
     const got = runReference(imported.graph, imported.weights, input);
     agree(got, want, label, want.length / shape[0]);
   });
+}
+
+/**
+ * Small variants for the generated-module checks: loading a generated module
+ * costs time in proportion to its inlined weights, so widths are the smallest
+ * published and classes 10.
+ */
+const SMALL: Record<string, Record<string, number>> = {
+  mobilenetv1: { width: 0.25 },
+  mobilenetv2: { width: 0.35 },
+  mobilenetv3_large: { width: 0.35 },
+  mobilenetv3_small: { width: 0.5 },
+  shufflenetv1: { width: 0.5 },
+  shufflenetv2: { width: 0.5 },
+};
+
+function buildSmall(name: string): Graph {
+  const model = zoo.resolve(name).model;
+  const has = (k: string) => model.knobs.some((s) => s.name === k);
+  const knobs: Record<string, number> = { ...(SMALL[name] ?? {}) };
+  if (has("resolution")) knobs.resolution = 64;
+  if (has("classes")) knobs.classes = 10;
+  return zoo.build(name, knobs);
+}
+
+for (const m of MODELS) {
+  const graph = buildSmall(m.name);
+  const label = `${m.name}@${graph.input.shape[2]} (${formatKnobs(graph)})`;
+  Deno.test(`the generated module of ${label} agrees with onnxruntime on its export`, async () => {
+    const weights = randomWeights(graph, 9);
+    const input = randomInput(graph.input.shape, 5);
+    const want = await runOrt(exportOnnx(graph, weights), input, graph.input.shape);
+    const module = await loadModule(compile(graph, weights).source);
+    const got = module.infer(input);
+    agree(got, want, label, want.length / graph.input.shape[0]);
+  });
+}
+
+for (const name of ["mobilenetv3_small", "shufflenetv2", "squeezenet1_1"]) {
+  const graph = buildSmall(name);
+  Deno.test(`a torch.onnx-style ${name} imported and compiled agrees with onnxruntime on the file`, async () => {
+    const { bytes } = torchLikeOnnx(graph, randomWeights(graph, 10));
+    const imported = importOnnx(bytes, { inputShape: graph.input.shape });
+    const input = randomInput(graph.input.shape, 6);
+    const want = await runOrt(bytes, input, graph.input.shape);
+    const module = await loadModule(compile(imported.graph, imported.weights).source);
+    agree(module.infer(input), want, name, want.length);
+  });
+}
+
+function formatKnobs(graph: Graph): string {
+  return Object.entries(graph.meta).map(([k, v]) => `${k} ${v}`).join(", ");
 }
