@@ -11,6 +11,7 @@ import { EXIT, guard, UsageError } from "./_common.ts";
 import { loadModel, parseModelArgs } from "./_model.ts";
 import { analyze, type Dtype, DTYPES } from "../lib/analysis/report.ts";
 import { type Format, formatReport, FORMATS } from "../lib/analysis/format.ts";
+import { withExtras } from "./_extras.ts";
 
 /** The command's own options; every other `--name value` is a model knob. */
 const OPTIONS = {
@@ -18,6 +19,8 @@ const OPTIONS = {
   json: { type: "boolean" },
   depth: { type: "string" },
   dtype: { type: "string" },
+  guidelines: { type: "boolean" },
+  symbolic: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -42,6 +45,9 @@ Options:
                  in JSON, the depth of "groups" (default 1)
   --dtype T      element type of MAC and activation bytes: ${DTYPES.join(", ")}
                  (default float32)
+  --guidelines   add the ShuffleNet V2 guideline findings G1-G4 (see \`guidelines\`)
+  --symbolic     add params, MAdds, MAC and activations as exact expressions of
+                 H and W (and of alpha where channels are int(alpha * c))
   -h, --help     show this help
 
 Examples:
@@ -108,7 +114,9 @@ export function run(args: string[]): Promise<number> {
       depth,
       dtype,
     });
-    console.log(formatReport(report, format, { collapse: depth !== undefined }).trimEnd());
+    const text = formatReport(report, format, { collapse: depth !== undefined }).trimEnd();
+    const extras = { guidelines: values.guidelines ?? false, symbolic: values.symbolic ?? false };
+    console.log(withExtras(text, format, loaded, extras));
     return EXIT.ok;
   });
 }
