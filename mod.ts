@@ -77,3 +77,60 @@ export {
 } from "./lib/analysis/report.ts";
 export type { Format, FormatOptions } from "./lib/analysis/format.ts";
 export { formatCount, formatReport, FORMATS } from "./lib/analysis/format.ts";
+
+// ShuffleNet V2 guidelines G1-G4, activation memory, symbolic cost, charts.
+export type {
+  Finding,
+  G1Figures,
+  G2Figures,
+  G3Figures,
+  G4Figures,
+  GuidelineId,
+  GuidelineReport,
+  GuidelineSummary,
+  Severity,
+} from "./lib/analysis/guidelines.ts";
+export {
+  channelRatio,
+  checkGuidelines,
+  g1LowerBound,
+  GUIDELINES,
+  THRESHOLDS,
+} from "./lib/analysis/guidelines.ts";
+export type {
+  LiveStep,
+  MaterializedMemory,
+  MaterializedOptions,
+  MaterializedRow,
+  PeakMemory,
+  PeakMemoryOptions,
+} from "./lib/analysis/memory.ts";
+export { materializedMemory, peakMemory } from "./lib/analysis/memory.ts";
+export type {
+  Atom,
+  Env,
+  Poly,
+  SymbolicCost,
+  SymbolicLayer,
+  SymbolicOptions,
+} from "./lib/analysis/symbolic.ts";
+export {
+  evaluate,
+  evaluatePeak,
+  formatPoly,
+  onMultiples,
+  symbolicCost,
+  SymbolicError,
+  symbolicJson,
+  widthRuleHolds,
+} from "./lib/analysis/symbolic.ts";
+export type { LayerShare, ScatterPoint } from "./lib/analysis/charts.ts";
+export { escapeXml, layerSharesSvg, scatterSvg, stackSvg } from "./lib/analysis/charts.ts";
+export {
+  SV2_GUIDELINE_MODELS,
+  sv2G1,
+  sv2G2,
+  sv2G3,
+  sv2G4,
+  sv2GuidelineVariants,
+} from "./lib/models/sv2_guidelines.ts";

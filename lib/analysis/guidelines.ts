@@ -515,7 +515,7 @@ function summarize(
  */
 export function checkGuidelines(
   shaped: ShapedGraph,
-  costs = estimateCost(shaped),
+  costs: NodeCost[] = estimateCost(shaped),
 ): GuidelineReport {
   const g1: Finding[] = [];
   const g2: Finding[] = [];
