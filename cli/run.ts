@@ -10,11 +10,13 @@ import { compile, loadModule } from "../codegen/compile.ts";
 import { EXIT, guard, UsageError } from "./_common.ts";
 import { loadModel, parseModelArgs } from "./_model.ts";
 import { chooseWeights, parseSeed } from "./codegen.ts";
+import { formatTopClasses, IMAGE_HELP, IMAGE_OPTIONS, imageInput, readLabels } from "./_image.ts";
 import { numel } from "../lib/ir/ops.ts";
 import { runReference } from "../lib/runtime/reference.ts";
 import { argmax, maxAbs, maxAbsDiff, randomInput, topK } from "../lib/runtime/tensor.ts";
 
 const OPTIONS = {
+  ...IMAGE_OPTIONS,
   input: { type: "string" },
   weights: { type: "string" },
   seed: { type: "string" },
@@ -40,6 +42,7 @@ Options:
   --input FILE     float32 input: raw little-endian bytes (.bin, .f32) or a JSON
                    array of numbers (.json), NCHW, the model's input size;
                    default a seeded input (mulberry32 seed 42, uniform [-1, 1])
+${IMAGE_HELP}
   --weights W      random (default for zoo models), or file for .onnx weights
   --seed N         seed of the random weights (default 0)
   --runs N         timed runs after three warm-up runs (default 10)
@@ -49,6 +52,7 @@ Options:
 Examples:
   deno run -A cli.ts run shufflenetv2
   deno run -A cli.ts run mobilenetv2 --resolution 160 --input x.bin
+  deno run -A cli.ts run model.onnx --image cat.jpg --size 256x256 --labels imagenet.txt
 
 Exit codes: 0 success, 1 failed run or mismatch, 2 bad usage`;
 
@@ -114,9 +118,12 @@ export function run(args: string[]): Promise<number> {
     const { graph } = loaded;
     const { weights, options } = chooseWeights(graph, loaded.weights, values.weights, seed);
     const length = numel(graph.input.shape);
-    const input = values.input
-      ? await readInput(values.input, length)
-      : randomInput(graph.input.shape, 42);
+    if (values.input && values.image) {
+      throw new UsageError("Give either --input or --image, not both");
+    }
+    const labels = await readLabels(values.labels);
+    const input = (await imageInput(values, graph.input.shape)) ??
+      (values.input ? await readInput(values.input, length) : randomInput(graph.input.shape, 42));
 
     const t0 = performance.now();
     const { source } = compile(graph, weights, {
@@ -143,7 +150,7 @@ export function run(args: string[]): Promise<number> {
         {
           model: loaded.model,
           knobs: loaded.knobs,
-          top5,
+          top5: labels ? top5.map((t) => ({ ...t, label: labels[t.index] })) : top5,
           msPerInference: ms,
           runs,
           codegenMs,
@@ -157,9 +164,7 @@ export function run(args: string[]): Promise<number> {
       ));
     } else {
       console.log(`${loaded.model}: top-5 of sample 0`);
-      for (const { index, value } of top5) {
-        console.log(`  class ${String(index).padStart(4)}  ${value.toFixed(6)}`);
-      }
+      for (const line of formatTopClasses(sample, 5, labels)) console.log(line);
       console.log(
         `${ms.toFixed(2)} ms/inference (${runs} runs, one thread); codegen ${
           codegenMs.toFixed(0)

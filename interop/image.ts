@@ -34,6 +34,8 @@ export interface ImageOptions {
   std?: readonly number[];
   /** Channel order of the tensor (default `rgb`; Caffe-style models use `bgr`). */
   channelOrder?: "rgb" | "bgr";
+  /** Center crop `[height, width]` taken after the resize (torchvision's Resize(256) + CenterCrop(224)). */
+  crop?: readonly [number, number];
 }
 
 /**
@@ -101,7 +103,8 @@ export function resizeBilinear(img: RgbaImage, height: number, width: number): R
 
 /**
  * The image as an NCHW float tensor `[1, 3, H, W]`: resized to `size`,
- * `(pixel / 255 - mean[c]) / std[c]`, channels in `channelOrder`.
+ * center-cropped to `crop` when given, `(pixel / 255 - mean[c]) / std[c]`,
+ * channels in `channelOrder`.
  *
  * @example
  * ```ts
@@ -125,11 +128,22 @@ export function imageToTensor(img: RgbaImage, options: ImageOptions): Float32Arr
     throw new RangeError(`Invalid std [${std.join(", ")}]: every value must be > 0`);
   }
   const resized = resizeBilinear(img, h, w);
+  const [ch, cw] = options.crop ?? [h, w];
+  if (ch > h || cw > w) {
+    throw new RangeError(`Invalid crop ${ch}x${cw}: larger than the resized image ${h}x${w}`);
+  }
+  // torchvision's CenterCrop rounds the offsets: int(round((h - ch) / 2)).
+  const top = Math.round((h - ch) / 2);
+  const left = Math.round((w - cw) / 2);
   const order = options.channelOrder === "bgr" ? [2, 1, 0] : [0, 1, 2];
-  const out = new Float32Array(3 * h * w);
+  const plane = ch * cw;
+  const out = new Float32Array(3 * plane);
   order.forEach((src, dst) => {
-    for (let i = 0; i < h * w; i++) {
-      out[dst * h * w + i] = (resized.data[i * 4 + src] / 255 - mean[src]) / std[src];
+    for (let y = 0; y < ch; y++) {
+      for (let x = 0; x < cw; x++) {
+        const v = resized.data[((y + top) * w + x + left) * 4 + src];
+        out[dst * plane + y * cw + x] = (v / 255 - mean[src]) / std[src];
+      }
     }
   });
   return out;

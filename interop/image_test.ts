@@ -68,3 +68,15 @@ Deno.test("topClasses() ranks scores with softmax probabilities and labels", () 
   const z = Math.exp(1) + Math.exp(3) + Math.exp(2);
   assert.ok(Math.abs(top[0].probability - Math.exp(3) / z) < 1e-12);
 });
+
+Deno.test("imageToTensor() center-crops after the resize like torchvision's CenterCrop", () => {
+  // 4x1 row of red values 0, 10, 20, 30; crop width 2 keeps columns 1 and 2.
+  const data = new Uint8Array([0, 10, 20, 30].flatMap((r) => [r, 0, 0, 255]));
+  const t = imageToTensor({ width: 4, height: 1, data }, {
+    size: [1, 4],
+    crop: [1, 2],
+    mean: [0, 0, 0],
+    std: [1, 1, 1],
+  });
+  assert.deepEqual([...t.subarray(0, 2)], [10 / 255, 20 / 255].map(Math.fround));
+});

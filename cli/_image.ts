@@ -1,0 +1,122 @@
+/**
+ * The image options of `run`: `--image photo.png|jpg` with `--size HxW`,
+ * `--mean`, `--std`, `--channel-order` and `--labels`, turned into the model's
+ * input tensor and named classes.
+ *
+ * @module
+ */
+
+import type { Shape } from "../lib/ir/ops.ts";
+import { UsageError } from "./_common.ts";
+import {
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  loadImageTensor,
+  parseLabels,
+  topClasses,
+} from "../interop/image.ts";
+
+/** parseArgs specs of the image options (spread into a command's options). */
+export const IMAGE_OPTIONS = {
+  image: { type: "string" },
+  size: { type: "string" },
+  mean: { type: "string" },
+  std: { type: "string" },
+  "channel-order": { type: "string" },
+  labels: { type: "string" },
+} as const;
+
+/** Help lines of the image options. */
+export const IMAGE_HELP =
+  `  --image FILE     a PNG or JPEG as input: resized (bilinear) to the model's
+                   input size (or --size), scaled to [0, 1], normalized
+  --size HxW       resize to HxW, then center-crop to the model's input size
+                   (torchvision: --size 256x256 for a 224 model)
+  --mean R,G,B     per-channel mean in [0, 1] units (default ImageNet's ${IMAGENET_MEAN.join(",")})
+  --std R,G,B      per-channel std (default ImageNet's ${IMAGENET_STD.join(",")})
+  --channel-order  rgb (default) or bgr
+  --labels FILE    class names, one per line, to name the top classes`;
+
+type ImageValues = { [K in keyof typeof IMAGE_OPTIONS]?: string };
+
+function triple(text: string | undefined, flag: string, positive: boolean): number[] | undefined {
+  if (text === undefined) return undefined;
+  const v = text.split(",").map((s) => Number(s.trim()));
+  if (v.length !== 3 || v.some((x) => !Number.isFinite(x) || (positive && x <= 0))) {
+    throw new UsageError(
+      `Invalid ${flag} "${text}": expected three ${
+        positive ? "positive " : ""
+      }numbers R,G,B, e.g. ${flag === "--std" ? IMAGENET_STD.join(",") : IMAGENET_MEAN.join(",")}`,
+    );
+  }
+  return v;
+}
+
+/**
+ * The input tensor from `--image` (undefined without it), checked against the
+ * model's input `shape` `[1, 3, H, W]`.
+ */
+export async function imageInput(
+  values: ImageValues,
+  shape: Shape,
+): Promise<Float32Array | undefined> {
+  if (values.image === undefined) {
+    const stray = (["size", "mean", "std", "channel-order"] as const).filter((k) =>
+      values[k] !== undefined
+    );
+    if (stray.length) throw new UsageError(`--${stray[0]} needs --image FILE`);
+    return undefined;
+  }
+  if (shape.length !== 4 || shape[0] !== 1 || shape[1] !== 3) {
+    throw new UsageError(
+      `--image needs a model with input 1x3xHxW, this one takes ${shape.join("x")}`,
+    );
+  }
+  const crop: [number, number] = [shape[2], shape[3]];
+  let size = crop;
+  if (values.size !== undefined) {
+    const m = /^(\d+)x(\d+)$/i.exec(values.size.trim());
+    if (!m || Number(m[1]) < crop[0] || Number(m[2]) < crop[1]) {
+      throw new UsageError(
+        `Invalid --size "${values.size}": expected HxW of at least the model's input ${crop[0]}x${
+          crop[1]
+        }, e.g. ${crop[0] + 32}x${crop[1] + 32} (then center-cropped)`,
+      );
+    }
+    size = [Number(m[1]), Number(m[2])];
+  }
+  const order = values["channel-order"] ?? "rgb";
+  if (order !== "rgb" && order !== "bgr") {
+    throw new UsageError(`Invalid --channel-order "${order}": expected rgb or bgr`);
+  }
+  return await loadImageTensor(values.image, {
+    size,
+    mean: triple(values.mean, "--mean", false),
+    std: triple(values.std, "--std", true),
+    channelOrder: order,
+    crop,
+  });
+}
+
+/** Class names from `--labels` (undefined without it). */
+export async function readLabels(path: string | undefined): Promise<string[] | undefined> {
+  if (path === undefined) return undefined;
+  try {
+    return parseLabels(await Deno.readTextFile(path));
+  } catch (e) {
+    throw new Error(`Cannot read "${path}": ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** Lines naming the top classes: index, label when known, score and softmax probability. */
+export function formatTopClasses(
+  scores: ArrayLike<number>,
+  k: number,
+  labels?: string[],
+): string[] {
+  return topClasses(scores, k, labels).map(({ index, score, probability, label }) =>
+    `  class ${String(index).padStart(4)}  ${score.toFixed(6)}  p=${probability.toFixed(4)}${
+      label !== undefined ? `  ${label}` : ""
+    }`
+  );
+}
