@@ -19,7 +19,7 @@ import {
   GUIDELINES,
   type Severity,
 } from "../lib/analysis/guidelines.ts";
-import { peakMemory } from "../lib/analysis/memory.ts";
+import { materializedMemory, type MaterializedRow, peakMemory } from "../lib/analysis/memory.ts";
 import { inferShapes } from "../lib/analysis/shapes.ts";
 import { layerSharesSvg, scatterSvg, stackSvg } from "../lib/analysis/charts.ts";
 import type { Graph } from "../lib/ir/graph.ts";
@@ -45,8 +45,10 @@ export const HELP = `Usage: deno run cli.ts compare [models...] [knobs] [options
 
 One row per model variant: parameters (torchvision's num_params), MAdds, MAC
 (elements), peak live activation memory at float32 (freed after the last
-reader; "in place" with zero-copy split/concat and in-place element-wise ops)
-and the worst severity of each ShuffleNet V2 guideline G1-G4.
+reader; "in place" with zero-copy split/concat and in-place element-wise ops),
+the largest tensor that must be materialized at 16 bits (MobileNetV2 paper
+Table 3's view: block inputs and outputs only) and the worst severity of each
+ShuffleNet V2 guideline G1-G4.
 
 Arguments:
   [models...]    zoo models or torchvision aliases; knob flags apply to each
@@ -89,6 +91,8 @@ export interface CompareRow {
   peakNode: string;
   /** Peak live activation elements with zero-copy split/concat and in-place element-wise ops. */
   peakInPlaceElements: number;
+  /** MobileNetV2 Table 3's view: the largest tensor that must be materialized, at 16 bits. */
+  largestMaterialized: MaterializedRow;
   guidelines: Record<GuidelineId, Severity>;
   /** Per-guideline summary lines. */
   guidelineText: Record<GuidelineId, string>;
@@ -139,6 +143,7 @@ export function compareRow(graph: Graph, model: string, knobs: Knobs): CompareRo
     peakElements: peak.peakElements,
     peakNode: peak.peakNode,
     peakInPlaceElements: inPlace.peakElements,
+    largestMaterialized: materializedMemory(shaped).max,
     guidelines: sev,
     guidelineText: text,
   };
@@ -196,6 +201,7 @@ export function formatCompare(rows: CompareRow[], format: TableFormat | "json"):
     "MAC",
     exact ? "peak bytes" : "peak (fp32)",
     exact ? "peak bytes in place" : "in place",
+    exact ? "largest materialized bytes fp16" : "Table 3 (fp16)",
     ...GUIDELINES,
   ];
   const body = rows.map((r) => [
@@ -205,9 +211,10 @@ export function formatCompare(rows: CompareRow[], format: TableFormat | "json"):
     n(r.mac),
     b(r.peakElements),
     b(r.peakInPlaceElements),
+    exact ? String(r.largestMaterialized.bytes) : formatBytes(r.largestMaterialized.bytes),
     ...GUIDELINES.map((g) => r.guidelines[g]),
   ]);
-  return renderTable(headers, body, format, [1, 2, 3, 4, 5]);
+  return renderTable(headers, body, format, [1, 2, 3, 4, 5, 6]);
 }
 
 /**

@@ -8,7 +8,10 @@ Deno.test("cli compare prints one row per named model", async () => {
   assert.equal(r.code, 0);
   assert.equal(r.stderr, "");
   const lines = r.stdout.split("\n");
-  assert.match(lines[0], /^model +params +MAdds +MAC +peak \(fp32\) +in place +G1 +G2 +G3 +G4$/);
+  assert.match(
+    lines[0],
+    /^model +params +MAdds +MAC +peak \(fp32\) +in place +Table 3 \(fp16\) +G1 +G2 +G3 +G4$/,
+  );
   assert.deepEqual(lines.slice(2).map((l) => l.split(/\s+/)[0]), [
     "mobilenetv1", // 569M (MobileNet V1 Table 7)
     "mobilenetv2", // 300M (MobileNetV2 Table 4)
