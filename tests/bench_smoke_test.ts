@@ -1,6 +1,6 @@
 /**
  * CI smoke test of the benchmark harness: one timed iteration of every
- * runtime (each in its own worker, as `deno task bench` runs them) on small
+ * runtime (each in its own worker, as `deno task bench` runs them) on two small
  * networks, each output checked against the reference executor (same top-1,
  * max|a-b| <= 1e-3 * max|ref|), and the report rendered from the results.
  * No speed is asserted: timing lives in bench/ only.
@@ -19,11 +19,15 @@ const SMOKE_MODELS: ModelSpec[] = [
   // grouped 1x1 conv, channel shuffle, padded avg pool shortcut, concat
   {
     model: "shufflenetv1",
-    knobs: { groups: 3, width: 1, resolution: 64 },
+    knobs: { groups: 3, width: 1, resolution: 64, classes: 10 },
     label: "ShuffleNet V1 g=3 @64",
   },
   // hardswish, squeeze-excite (global pool, mul, hardsigmoid), residual add
-  { model: "mobilenetv3_small", knobs: { resolution: 64 }, label: "MobileNetV3-Small @64" },
+  {
+    model: "mobilenetv3_small",
+    knobs: { resolution: 64, classes: 10 },
+    label: "MobileNetV3-Small @64",
+  },
 ];
 
 for (const spec of SMOKE_MODELS) {
@@ -42,7 +46,7 @@ for (const spec of SMOKE_MODELS) {
         log: (l) => lines.push(l),
       });
       assert.deepEqual(r.runtimes.map((x) => x.runtime), [...RUNTIMES]);
-      for (const rt of r.runtimes.filter((x) => x.runtime !== "generated")) {
+      for (const rt of r.runtimes) {
         assert.equal(rt.error, undefined, `${rt.runtime}: ${rt.error}`);
         assert.ok(rt.check?.ok, `${rt.runtime} output does not match the reference`);
         assert.ok(rt.check!.relError <= DEFAULT_TOLERANCE);

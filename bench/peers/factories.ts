@@ -7,12 +7,7 @@
 
 import type { Graph } from "../../lib/ir/graph.ts";
 import type { Weights } from "../../lib/runtime/weights.ts";
-import { exportOnnx } from "../../interop/onnx_export.ts";
-import { generatedRunner } from "./generated.ts";
-import { ortRunner } from "./ort.ts";
-import { referenceRunner } from "./reference.ts";
 import type { Runner } from "./runner.ts";
-import { tfjsRunner } from "./tfjs.ts";
 
 /** Runtimes in table order. */
 export const RUNTIMES = [
@@ -32,19 +27,35 @@ export function isRuntime(name: string): name is RuntimeName {
   return (RUNTIMES as readonly string[]).includes(name);
 }
 
-/** Loads `graph` with `weights` into the runtime `name`. */
-export function createRunner(name: RuntimeName, graph: Graph, weights: Weights): Promise<Runner> {
+/**
+ * Loads `graph` with `weights` into the runtime `name`. Each runtime's
+ * modules are imported on demand, so a worker running one runtime loads
+ * only that runtime's packages.
+ */
+export async function createRunner(
+  name: RuntimeName,
+  graph: Graph,
+  weights: Weights,
+): Promise<Runner> {
   switch (name) {
-    case "generated":
+    case "generated": {
+      const { generatedRunner } = await import("./generated.ts");
       return generatedRunner(graph, weights);
-    case "reference":
-      return Promise.resolve(referenceRunner(graph, weights));
+    }
+    case "reference": {
+      const { referenceRunner } = await import("./reference.ts");
+      return referenceRunner(graph, weights);
+    }
     case "tfjs-cpu":
-      return tfjsRunner(graph, weights, "cpu");
-    case "tfjs-wasm":
-      return tfjsRunner(graph, weights, "wasm");
+    case "tfjs-wasm": {
+      const { tfjsRunner } = await import("./tfjs.ts");
+      return tfjsRunner(graph, weights, name === "tfjs-cpu" ? "cpu" : "wasm");
+    }
     case "ort-node":
-    case "ort-web":
+    case "ort-web": {
+      const { exportOnnx } = await import("../../interop/onnx_export.ts");
+      const { ortRunner } = await import("./ort.ts");
       return ortRunner(name, exportOnnx(graph, weights), graph.input.shape);
+    }
   }
 }
