@@ -144,9 +144,26 @@ function atomText(a: Atom): string {
   return `floor((${inner})/${a.q})`;
 }
 
+/** Atoms in print order: alpha atoms by k, then H and W atoms by q and p (plain H first). */
+function atomOrder(x: string, y: string): number {
+  const plain = (k: string) => (k === "H" || k === "W" ? `${k}:0:1` : k);
+  const a = parseAtom(plain(x)), b = parseAtom(plain(y));
+  const rank = (t: Atom) => (t.kind === "A" ? 0 : t.kind === "H" ? 1 : 2);
+  if (rank(a) !== rank(b)) return rank(a) - rank(b);
+  if (a.kind === "A" || b.kind === "A") return (a as { k: number }).k - (b as { k: number }).k;
+  return a.q - b.q || a.p - b.p;
+}
+
+/** Higher degree first, then atom by atom in {@link atomOrder}. */
 function monoOrder(a: string, b: string): number {
-  const da = a ? a.split("*").length : 0, db = b ? b.split("*").length : 0;
-  return db - da || a.localeCompare(b);
+  const xa = a ? a.split("*") : [], xb = b ? b.split("*") : [];
+  if (xa.length !== xb.length) return xb.length - xa.length;
+  const sa = [...xa].sort(atomOrder), sb = [...xb].sort(atomOrder);
+  for (let i = 0; i < sa.length; i++) {
+    const c = atomOrder(sa[i], sb[i]);
+    if (c !== 0) return c;
+  }
+  return 0;
 }
 
 /**
@@ -166,7 +183,7 @@ export function formatPoly(p: Poly): string {
   if (keys.length === 0) return "0";
   return keys.map((k, i) => {
     const c = p.get(k)!;
-    const atoms = k ? k.split("*").map((a) => atomText(parseAtom(a))) : [];
+    const atoms = k ? k.split("*").sort(atomOrder).map((a) => atomText(parseAtom(a))) : [];
     const mag = Math.abs(c);
     const body = atoms.length === 0
       ? String(mag)
@@ -543,7 +560,8 @@ export function onMultiples(p: Poly): string {
   terms = new Map([...terms].sort(([a], [b]) => monoOrder(a, b)));
   if (terms.size === 0) return "0";
   const text = (k: string) =>
-    k.split("*").map((x) => (x === "H" || x === "W" ? x : atomText(parseAtom(x)))).join("*");
+    k.split("*").sort(atomOrder).map((x) => (x === "H" || x === "W" ? x : atomText(parseAtom(x))))
+      .join("*");
   return [...terms].map(([k, r], i) => {
     const mag = Math.abs(r.num);
     const coef = r.den === 1 ? String(mag) : `${mag}/${r.den}`;
