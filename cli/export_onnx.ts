@@ -1,15 +1,16 @@
 /**
  * `export-onnx <model> [knobs] --out m.onnx`: writes a zoo model (or an ONNX
  * file read back) as an ONNX model, opset 14, with the weights codegen would
- * use: seeded random weights (`--seed`, default 0) or a safetensors
- * state_dict (`--weights`).
+ * use: seeded random weights (`--seed`, default 0), an .onnx file's own
+ * weights, or a safetensors state_dict (`--weights sv2.safetensors`).
  *
  * @module
  */
 
 import { EXIT, guard, UsageError, writeFileAtomic } from "./_common.ts";
 import { loadModel, parseModelArgs } from "./_model.ts";
-import { checkWeights, randomWeights, type Weights } from "../lib/runtime/weights.ts";
+import { checkWeights, type Weights } from "../lib/runtime/weights.ts";
+import { chooseWeights, parseSeed } from "./codegen.ts";
 import { foldBatchNorm } from "../lib/runtime/fold.ts";
 import { EXPORT_OPSET, exportOnnx } from "../interop/onnx_export.ts";
 import { readSafetensors } from "../interop/safetensors.ts";
@@ -39,8 +40,10 @@ Knobs: --width X, --resolution N, --groups G, --classes N, ... (see \`list\`)
 
 Options:
   -o, --out FILE     where to write the model (required)
-  --seed N           seed of the random weights, the same codegen uses (default 0)
-  --weights FILE     weights from a safetensors state_dict instead of random ones
+  --weights W        random (default for zoo models; the same codegen and run use),
+                     file (an .onnx model's own weights, its default), or a
+                     .safetensors state_dict (torchvision keys)
+  --seed N           seed of the random weights (default 0)
   --fold-bn          fold each BatchNorm into the conv before it (as torch.onnx does)
   --static-batch     write the batch dimension as a number (default: symbolic "N")
   --json             print a summary as JSON
@@ -51,14 +54,6 @@ Examples:
   deno run -A cli.ts export-onnx shufflenet_v2_x1_0 --weights sv2.safetensors -o sv2.onnx
 
 Exit codes: 0 success, 1 failed, 2 bad usage`;
-
-function parseSeed(text: string | undefined): number {
-  if (text === undefined) return 0;
-  if (!/^\d+$/.test(text)) {
-    throw new UsageError(`Invalid --seed "${text}": expected a non-negative integer`);
-  }
-  return Number(text);
-}
 
 /** Runs `export-onnx` on its arguments and returns the exit code. */
 export function run(args: string[]): Promise<number> {
@@ -76,15 +71,12 @@ export function run(args: string[]): Promise<number> {
       );
     }
     if (!values.out) throw new UsageError("Missing --out FILE: where to write the ONNX model");
-    if (values.weights && values.seed !== undefined) {
-      throw new UsageError("Give either --weights or --seed, not both");
-    }
     const seed = parseSeed(values.seed);
     const loaded = await loadModel(positionals[0], knobs);
     let graph = loaded.graph;
     let weights: Weights;
     let source: string;
-    if (values.weights) {
+    if (values.weights && /\.safetensors$/i.test(values.weights)) {
       let bytes: Uint8Array;
       try {
         bytes = await Deno.readFile(values.weights);
@@ -94,12 +86,11 @@ export function run(args: string[]): Promise<number> {
       weights = readSafetensors(bytes, values.weights);
       checkWeights(graph, weights);
       source = values.weights;
-    } else if (loaded.weights) {
-      weights = loaded.weights;
-      source = positionals[0];
     } else {
-      weights = randomWeights(graph, seed);
-      source = `random, seed ${seed}`;
+      // The same choice as codegen and run: random (seeded) or the .onnx file's own weights.
+      const chosen = chooseWeights(graph, loaded.weights, values.weights, seed);
+      weights = chosen.weights;
+      source = chosen.options.map(([k, v]) => `${k} ${v}`).join(", ");
     }
     if (values["fold-bn"]) ({ graph, weights } = foldBatchNorm(graph, weights));
     const bytes = exportOnnx(graph, weights, {
@@ -119,7 +110,7 @@ export function run(args: string[]): Promise<number> {
     if (values.json) console.log(JSON.stringify(summary, null, 2));
     else {
       console.log(
-        `wrote ${values.out}: ${loaded.model}, ${graph.nodes.length} nodes, opset ${EXPORT_OPSET}, ${bytes.length} bytes, weights ${source}`,
+        `wrote ${values.out}: ${loaded.model}, ${graph.nodes.length} nodes, opset ${EXPORT_OPSET}, ${bytes.length} bytes, weights: ${source}`,
       );
     }
     return EXIT.ok;
