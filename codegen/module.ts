@@ -13,6 +13,7 @@
  * @module
  */
 
+import { imageEntrySource } from "../interop/image_entry.ts";
 import {
   type CodeBlockWriter,
   IndentationText,
@@ -368,12 +369,16 @@ export function emitModule(plan: KernelPlan, memory: MemoryPlan, info: ModuleInf
   );
 
   const mainBlock = (w: CodeBlockWriter) => {
-    w.writeLine("// Run directly: a seeded input (mulberry32, seed 42, uniform in [-1, 1]),");
-    w.writeLine("// the top-5 outputs of sample 0 and the time per inference.");
+    w.write(imageEntrySource()).blankLine();
+    w.writeLine("// Run directly: a seeded input (mulberry32, seed 42, uniform in [-1, 1]) or");
+    w.writeLine("// --image FILE (see imageInputFromArgs), the top-5 outputs of sample 0 and");
+    w.writeLine("// the time per inference.");
     block(w, "if (import.meta.main)", () => {
+      w.writeLine("const fromImage = await imageInputFromArgs(Deno.args, inputShape);");
       w.writeLine(`const input = new Float32Array(${inputLength});`);
+      w.writeLine("if (fromImage) input.set(fromImage.input);");
       w.writeLine("let s = 42;");
-      block(w, "for (let i = 0; i < input.length; i++)", () => {
+      block(w, "for (let i = 0; !fromImage && i < input.length; i++)", () => {
         w.writeLine("s = (s + 0x6d2b79f5) >>> 0;");
         w.writeLine("let t = s;");
         w.writeLine("t = Math.imul(t ^ (t >>> 15), t | 1);");
@@ -399,7 +404,10 @@ export function emitModule(plan: KernelPlan, memory: MemoryPlan, info: ModuleInf
       w.writeLine("scores.sort((a, b) => b.v - a.v || a.i - b.i);");
       w.writeLine("console.log(`${model}: top-5 of sample 0`);");
       block(w, "for (const { i, v } of scores.slice(0, 5))", () => {
-        w.writeLine("console.log(`  class ${String(i).padStart(4)}  ${v.toFixed(6)}`);");
+        w.writeLine("const label = fromImage?.labels?.[i];");
+        w.writeLine(
+          'console.log(`  class ${String(i).padStart(4)}  ${v.toFixed(6)}${label ? `  ${label}` : ""}`);',
+        );
       });
       w.writeLine(
         `console.log(\`\${ms.toFixed(2)} ms/inference (batch ${plan.batch}, \${runs} runs, one thread)\`);`,
@@ -420,7 +428,8 @@ export function emitModule(plan: KernelPlan, memory: MemoryPlan, info: ModuleInf
           memory.arenaFloats * 4
         } bytes (peak ${memory.peakFloats * 4}), ${weightCount} weights.`,
       );
-      w.writeLine("// Standalone: imports nothing. Run it with `deno run <this file>`.");
+      w.writeLine("// Standalone: imports nothing. Run it with `deno run <this file>`, or");
+      w.writeLine("// `deno run -A <this file> --image cat.jpg` (loads pngjs / jpeg-js from npm).");
       w.blankLine();
     },
     statements: [...statements, mainBlock],

@@ -48,11 +48,14 @@ Deno.test("emitModule() is deterministic: same graph and weights, byte-identical
   assert.notEqual(a, compile(g, randomWeights(g, 4)).source);
 });
 
-Deno.test("the generated module imports nothing", () => {
+Deno.test("the generated module imports nothing (image decoders load only for --image)", () => {
   const g = hostileGraph();
   const src = compile(g, randomWeights(g, 1)).source;
   assert.doesNotMatch(src, /^\s*(import|export\s.*\sfrom)\s/m);
-  assert.doesNotMatch(src, /\bimport\s*\(/);
+  // The entry point's --image option loads the decoders on demand (interop/image_entry.ts).
+  const dynamic = [...src.matchAll(/\bimport\s*\(\s*"([^"]*)"/g)].map((m) => m[1]).sort();
+  assert.deepEqual(dynamic, ["node:buffer", "npm:jpeg-js@0.4.4", "npm:pngjs@7.0.0"]);
+  assert.equal([...src.matchAll(/\bimport\s*\(/g)].length, 3);
   assert.doesNotMatch(src, /\brequire\s*\(/);
 });
 

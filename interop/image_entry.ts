@@ -1,0 +1,126 @@
+/**
+ * The image input of a generated module's own entry point, as source text:
+ * `deno run -A model.gen.ts --image cat.jpg [--size 256x256] [--mean R,G,B]
+ * [--std R,G,B] [--channel-order rgb|bgr] [--labels imagenet.txt]`. A
+ * generated module imports nothing, so the decoders (pngjs, jpeg-js) are
+ * loaded from npm only when `--image` is given, and the preprocessing is
+ * written out here; interop/image_entry_test.ts checks that it computes
+ * exactly what interop/image.ts computes.
+ *
+ * @module
+ */
+
+/** Version-pinned npm specifiers the entry point loads (the same versions as deno.json). */
+export const DECODERS = { png: "npm:pngjs@7.0.0", jpeg: "npm:jpeg-js@0.4.4" } as const;
+
+/**
+ * TypeScript source of `async function imageInputFromArgs(args, shape)`:
+ * returns `{ input, labels }` for `--image`, or `undefined` without it.
+ * Errors print on stderr and exit with code 2, like the CLI.
+ */
+export function imageEntrySource(): string {
+  return `/** \`--image FILE\` (PNG/JPEG) and its options as the input tensor; undefined without \`--image\`. */
+async function imageInputFromArgs(
+  args: string[],
+  shape: readonly number[],
+): Promise<{ input: Float32Array; labels?: string[] } | undefined> {
+  const flag = (name: string) => {
+    const i = args.indexOf(\`--\${name}\`);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const image = flag("image");
+  if (image === undefined) return undefined;
+  const fail = (message: string): never => {
+    console.error(\`error: \${message}\`);
+    Deno.exit(2);
+  };
+  const [, , ch, cw] = shape;
+  const sizeText = flag("size") ?? \`\${ch}x\${cw}\`;
+  const m = /^(\\d+)x(\\d+)$/i.exec(sizeText);
+  if (!m || Number(m[1]) < ch || Number(m[2]) < cw) {
+    fail(\`Invalid --size "\${sizeText}": expected HxW of at least \${ch}x\${cw}\`);
+  }
+  const [h, w] = [Number(m![1]), Number(m![2])];
+  const triple = (name: string, dflt: number[]) => {
+    const t = flag(name);
+    if (t === undefined) return dflt;
+    const v = t.split(",").map(Number);
+    if (v.length !== 3 || v.some((x) => !Number.isFinite(x))) fail(\`Invalid --\${name} "\${t}": expected R,G,B\`);
+    return v;
+  };
+  const mean = triple("mean", [0.485, 0.456, 0.406]);
+  const std = triple("std", [0.229, 0.224, 0.225]);
+  if (std.some((s) => !(s > 0))) fail(\`Invalid --std "\${std.join(",")}": every value must be > 0\`);
+  const order = flag("channel-order") ?? "rgb";
+  if (order !== "rgb" && order !== "bgr") fail(\`Invalid --channel-order "\${order}": expected rgb or bgr\`);
+  let bytes: Uint8Array = new Uint8Array();
+  try {
+    bytes = await Deno.readFile(image);
+  } catch (e) {
+    fail(\`Cannot read "\${image}": \${e instanceof Error ? e.message : e}\`);
+  }
+  let width = 0;
+  let height = 0;
+  let data = new Uint8Array();
+  try {
+    if (bytes[0] === 0x89 && bytes[1] === 0x50) {
+      // deno-lint-ignore no-explicit-any
+      const { PNG } = (await import("${DECODERS.png}")) as any;
+      const { Buffer } = await import("node:buffer");
+      const png = PNG.sync.read(Buffer.from(bytes));
+      [width, height, data] = [png.width, png.height, new Uint8Array(png.data)];
+    } else if (bytes[0] === 0xff && bytes[1] === 0xd8) {
+      // deno-lint-ignore no-explicit-any
+      const jpeg = ((await import("${DECODERS.jpeg}")) as any).default;
+      const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true });
+      [width, height, data] = [img.width, img.height, new Uint8Array(img.data)];
+    } else fail(\`Cannot decode "\${image}": not a PNG or JPEG file\`);
+  } catch (e) {
+    fail(\`Cannot decode "\${image}": \${e instanceof Error ? e.message : e}\`);
+  }
+  // Bilinear resize with half-pixel centers, then a center crop (torchvision's Resize + CenterCrop).
+  const resized = new Uint8Array(h * w * 4);
+  for (let y = 0; y < h; y++) {
+    const fy = Math.min(Math.max((y + 0.5) * (height / h) - 0.5, 0), height - 1);
+    const y0 = Math.floor(fy);
+    const y1 = Math.min(y0 + 1, height - 1);
+    const wy = fy - y0;
+    for (let x = 0; x < w; x++) {
+      const fx = Math.min(Math.max((x + 0.5) * (width / w) - 0.5, 0), width - 1);
+      const x0 = Math.floor(fx);
+      const x1 = Math.min(x0 + 1, width - 1);
+      const wx = fx - x0;
+      for (let c = 0; c < 4; c++) {
+        const p = (yy: number, xx: number) => data[(yy * width + xx) * 4 + c];
+        const top = p(y0, x0) * (1 - wx) + p(y0, x1) * wx;
+        const bottom = p(y1, x0) * (1 - wx) + p(y1, x1) * wx;
+        resized[(y * w + x) * 4 + c] = Math.round(top * (1 - wy) + bottom * wy);
+      }
+    }
+  }
+  const source = height === h && width === w ? data : resized;
+  const top = Math.round((h - ch) / 2);
+  const left = Math.round((w - cw) / 2);
+  const plane = ch * cw;
+  const input = new Float32Array(3 * plane);
+  (order === "bgr" ? [2, 1, 0] : [0, 1, 2]).forEach((src, dst) => {
+    for (let y = 0; y < ch; y++) {
+      for (let x = 0; x < cw; x++) {
+        const v = source[((y + top) * w + x + left) * 4 + src];
+        input[dst * plane + y * cw + x] = (v / 255 - mean[src]) / std[src];
+      }
+    }
+  });
+  const labelsPath = flag("labels");
+  let labels: string[] | undefined;
+  if (labelsPath !== undefined) {
+    try {
+      labels = (await Deno.readTextFile(labelsPath)).split(/\\r?\\n/).map((l) => l.trim());
+    } catch (e) {
+      fail(\`Cannot read "\${labelsPath}": \${e instanceof Error ? e.message : e}\`);
+    }
+  }
+  return { input, labels };
+}
+`;
+}

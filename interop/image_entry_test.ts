@@ -1,0 +1,51 @@
+import assert from "node:assert/strict";
+import { PNG } from "pngjs";
+import { imageEntrySource } from "./image_entry.ts";
+import { decodeImage, imageToTensor } from "./image.ts";
+
+type Entry = (
+  args: string[],
+  shape: number[],
+) => Promise<{ input: Float32Array; labels?: string[] }>;
+
+async function loadEntry(): Promise<Entry> {
+  const source = `${imageEntrySource()}\nexport { imageInputFromArgs };\n`;
+  const mod = await import(`data:application/typescript;base64,${btoa(source)}`);
+  return mod.imageInputFromArgs;
+}
+
+Deno.test("the generated entry point's image input equals imageToTensor() (resize, crop, bgr, mean/std)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const png = new PNG({ width: 13, height: 9 });
+    for (let i = 0; i < 13 * 9 * 4; i++) png.data[i] = (i * 37) % 256;
+    const bytes = new Uint8Array(PNG.sync.write(png));
+    await Deno.writeFile(`${dir}/x.png`, bytes);
+    await Deno.writeTextFile(`${dir}/labels.txt`, "a\nb\n");
+    const entry = await loadEntry();
+    const args = [
+      "--image",
+      `${dir}/x.png`,
+      "--size",
+      "10x12",
+      "--channel-order",
+      "bgr",
+      "--mean",
+      "0.5,0.4,0.3",
+      "--labels",
+      `${dir}/labels.txt`,
+    ];
+    const got = await entry(args, [1, 3, 8, 8]);
+    const want = imageToTensor(decodeImage(bytes), {
+      size: [10, 12],
+      crop: [8, 8],
+      channelOrder: "bgr",
+      mean: [0.5, 0.4, 0.3],
+    });
+    assert.deepEqual(got.input, want);
+    assert.deepEqual(got.labels?.slice(0, 2), ["a", "b"]);
+    assert.equal(await entry([], [1, 3, 8, 8]), undefined);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
