@@ -90,7 +90,7 @@ export function run(args: string[]): Promise<number> {
       // The same choice as codegen and run: random (seeded) or the .onnx file's own weights.
       const chosen = chooseWeights(graph, loaded.weights, values.weights, seed);
       weights = chosen.weights;
-      source = chosen.options.map(([k, v]) => `${k} ${v}`).join(", ");
+      source = chosen.options.map(([k, v]) => (k === "weights" ? v : `${k} ${v}`)).join(", ");
     }
     if (values["fold-bn"]) ({ graph, weights } = foldBatchNorm(graph, weights));
     const bytes = exportOnnx(graph, weights, {

@@ -31,7 +31,7 @@ Deno.test("export-onnx writes a model that imports back with the seeded weights"
     const again = `${dir}/folded.onnx`;
     const r2 = await runCli("export-onnx", out, "--fold-bn", "--json", "-o", again);
     assert.equal(r2.code, 0, r2.stderr);
-    assert.equal(JSON.parse(r2.stdout).weights, "weights file");
+    assert.equal(JSON.parse(r2.stdout).weights, "file");
     const folded = importOnnx(await Deno.readFile(again));
     assert.ok(folded.graph.nodes.every((n) => n.kind !== "batch_norm"));
   } finally {
