@@ -15,7 +15,7 @@ import type { Graph } from "../lib/ir/graph.ts";
 import { foldBatchNorm } from "../lib/runtime/fold.ts";
 import type { Weights } from "../lib/runtime/weights.ts";
 import { type MemoryPlan, planMemory } from "./memory.ts";
-import { base64Bytes, emitModule } from "./module.ts";
+import { emitModule } from "./module.ts";
 import { type KernelPlan, planKernels } from "./plan.ts";
 import { kernelName } from "./spec.ts";
 
@@ -92,11 +92,18 @@ export interface GeneratedModule {
 }
 
 /**
- * Imports a generated module from its source text (as a `data:` URL: no file
- * and no permission needed).
+ * Imports a generated module from its source text: writes it to a temporary
+ * file (a `data:` URL of a multi-megabyte module imports several times
+ * slower), imports it, and removes the file. Needs read and write permission
+ * for the temp directory.
  */
 export async function loadModule(source: string): Promise<GeneratedModule> {
-  const bytes = new TextEncoder().encode(source);
-  const url = `data:application/typescript;base64,${base64Bytes(bytes)}`;
-  return await import(url) as GeneratedModule;
+  const dir = await Deno.makeTempDir({ prefix: "lightnets-gen-" });
+  const path = `${dir}/model.gen.ts`;
+  try {
+    await Deno.writeTextFile(path, source);
+    return await import(new URL(`file://${path}`).href) as GeneratedModule;
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
 }
