@@ -7,6 +7,7 @@
  * @module
  */
 
+import { inScope } from "../ir/graph.ts";
 import type {
   AnalysisReport,
   Figures,
@@ -172,13 +173,13 @@ function bodyRows(report: AnalysisReport, collapse: boolean): Row[] {
       fig: l,
     }));
   // A stage subtotal follows the last row inside the stage, unless that row is the stage itself.
-  const inside = (path: string, stage: string) => path === stage || path.startsWith(stage + ".");
+
   const after = new Map<number, Row[]>();
   for (const stage of report.stages) {
     let last = -1;
     let count = 0;
     main.forEach((r, i) => {
-      if (inside(r.path, stage.path)) {
+      if (inScope(r.path, { path: stage.path, kind: "stage", members: stage.members })) {
         last = i;
         count++;
       }

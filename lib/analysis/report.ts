@@ -13,7 +13,7 @@
  */
 
 import type { AnyNode, Graph, Scope } from "../ir/graph.ts";
-import { pathPrefix } from "../ir/graph.ts";
+import { inScope, pathPrefix } from "../ir/graph.ts";
 import type { OpAttrs, OpKind } from "../ir/ops.ts";
 import type { Knobs } from "../models/registry.ts";
 import {
@@ -103,6 +103,8 @@ export interface SubtotalReport extends Figures {
   layers: number;
   /** Output shape of the last layer of the group, in topological order. */
   outputShape: number[];
+  /** Stages only: the module paths the stage covers when they are not under `path`. */
+  members?: string[];
 }
 
 /** Shares of the model totals, as fractions in [0, 1]. */
@@ -391,10 +393,6 @@ function subtotals(
   });
 }
 
-function within(path: string, scope: string): boolean {
-  return path === scope || path.startsWith(scope + ".");
-}
-
 function stageTotals(
   costs: readonly NodeCost[],
   scopes: readonly Scope[],
@@ -402,10 +400,14 @@ function stageTotals(
 ): SubtotalReport[] {
   const out: SubtotalReport[] = [];
   for (const stage of scopes.filter((s) => s.kind === "stage")) {
-    const inside = costs.filter((c) => within(c.name, stage.path));
+    const inside = costs.filter((c) => inScope(c.name, stage));
     if (inside.length === 0) continue;
     const [sub] = subtotals(inside, () => stage.path, [], bytes);
-    out.push(stage.type ? { ...sub, type: stage.type } : sub);
+    out.push({
+      ...sub,
+      ...(stage.type ? { type: stage.type } : {}),
+      ...(stage.members ? { members: stage.members } : {}),
+    });
   }
   return out;
 }

@@ -62,6 +62,45 @@ function block<T>(b: GraphBuilder, name: string | undefined, type: string, fn: (
 }
 
 /**
+ * Marks stages over children that PyTorch numbers flat (`features.0`,
+ * `features.1`, ...): consecutive children whose outputs share a spatial
+ * resolution form one stage. `outputs` are the children's output tensors, in
+ * order, all direct children of the current scope.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { GraphBuilder } from "./builder.ts";
+ * import { markStagesByResolution } from "./blocks.ts";
+ * const b = new GraphBuilder("t", [1, 3, 16, 16]);
+ * b.scope("features", () => {
+ *   const a = b.conv2d(b.input, { out: 4, kernel: 3, stride: 2 });
+ *   const c = b.conv2d(a, { out: 4, kernel: 3 });
+ *   const d = b.conv2d(c, { out: 4, kernel: 3, stride: 2 });
+ *   markStagesByResolution(b, [a, c, d]);
+ * });
+ * const g = b.build({ name: "features.2", shape: [1, 4, 4, 4] });
+ * assert.deepEqual(g.scopes.map((s) => s.path), ["features.0-1", "features.2"]);
+ * ```
+ */
+export function markStagesByResolution(b: GraphBuilder, outputs: readonly Tensor[]): void {
+  const prefix = b.path === "" ? "" : `${b.path}.`;
+  let run: string[] = [];
+  let size = "";
+  for (const t of outputs) {
+    const child = t.name.slice(prefix.length).split(".")[0];
+    const here = t.shape.length === 4 ? `${t.shape[2]}x${t.shape[3]}` : "flat";
+    if (run.length > 0 && here !== size) {
+      b.markStage(run);
+      run = [];
+    }
+    if (run[run.length - 1] !== child) run.push(child);
+    size = here;
+  }
+  if (run.length > 0) b.markStage(run);
+}
+
+/**
  * Runs `fn` in a scope marked as a network stage (`stage2` of ShuffleNet).
  *
  * @example

@@ -153,6 +153,21 @@ export class GraphBuilder {
     }
   }
 
+  /**
+   * Marks a stage made of sibling scopes that PyTorch numbers flat, e.g.
+   * `features.2` and `features.3` as the stage `features.2-3` (paper Table 2's
+   * second bottleneck row). Paths are relative to the current scope.
+   */
+  markStage(members: string[], type = "stage"): void {
+    const prefix = this.path === "" ? "" : `${this.path}.`;
+    const full = members.map((m) => prefix + m);
+    const first = members[0];
+    const last = members[members.length - 1];
+    const lastLeaf = last.split(".").pop();
+    const name = members.length === 1 ? first : `${first}-${lastLeaf}`;
+    this.#scopes.push({ path: prefix + name, kind: "stage", type, members: full });
+  }
+
   /** Adds any op; the typed helpers below call this. */
   add<K extends OpKind>(kind: K, attrs: OpAttrs[K], inputs: Tensor[], name?: string): Tensor {
     const path = this.#childPath(name);

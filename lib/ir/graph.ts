@@ -29,6 +29,30 @@ export interface Scope {
   kind: ScopeKind;
   /** Block type, e.g. `fire`, `inverted_residual`, `shufflenetv2_unit`. */
   type?: string;
+  /**
+   * Module paths the scope covers when they are not under `path`: torchvision
+   * numbers MobileNet layers flat (`features.2`, `features.3`), so the stage
+   * `features.2-3` lists them here.
+   */
+  members?: string[];
+}
+
+/**
+ * Whether the node at `path` belongs to `scope` (under its path, or under one
+ * of its members).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { inScope } from "./graph.ts";
+ * const stage = { path: "features.2-3", kind: "stage" as const, members: ["features.2", "features.3"] };
+ * assert.ok(inScope("features.3.conv.0.0", stage));
+ * assert.ok(!inScope("features.30", stage));
+ * ```
+ */
+export function inScope(path: string, scope: Scope): boolean {
+  const under = (p: string) => path === p || path.startsWith(p + ".");
+  return scope.members ? scope.members.some(under) : under(scope.path);
 }
 
 /** A whole network. Nodes are stored in a topological order. */

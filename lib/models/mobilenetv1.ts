@@ -14,7 +14,7 @@
  */
 
 import { GraphBuilder } from "../ir/builder.ts";
-import { convBnAct, depthwiseSeparable } from "../ir/blocks.ts";
+import { convBnAct, depthwiseSeparable, markStagesByResolution } from "../ir/blocks.ts";
 import type { Graph } from "../ir/graph.ts";
 import type { Knobs, ModelDef } from "./registry.ts";
 import { classesKnob, inputShape, resolutionKnob } from "./_knobs.ts";
@@ -42,7 +42,12 @@ function buildMobileNetV1(knobs: Knobs): Graph {
   const b = new GraphBuilder("mobilenetv1", inputShape(knobs), { ...knobs });
   let x = b.scope("features", () => {
     let x = convBnAct(b, b.input, { out: ch(32), kernel: 3, stride: 2 });
-    for (const [out, stride] of BLOCKS) x = depthwiseSeparable(b, x, { out: ch(out), stride });
+    const outputs = [x];
+    for (const [out, stride] of BLOCKS) {
+      x = depthwiseSeparable(b, x, { out: ch(out), stride });
+      outputs.push(x);
+    }
+    markStagesByResolution(b, outputs);
     return x;
   });
   x = b.flatten(b.globalAvgPool(x, "avgpool"), "flatten");

@@ -40,13 +40,20 @@ function buildMobileNetV2(knobs: Knobs): Graph {
       stride: 2,
       act: "relu6",
     });
+    b.markStage(["0"]);
+    let index = 1;
     for (const [t, c, n, s] of SETTING) {
       const out = makeDivisible(c * width, 8);
       for (let i = 0; i < n; i++) {
         x = invertedResidual(b, x, { out, stride: i === 0 ? s : 1, expandRatio: t });
       }
+      // One stage per Table 2 row: features.2-3 is (t=6, c=24, n=2, s=2).
+      b.markStage(Array.from({ length: n }, (_, i) => String(index + i)));
+      index += n;
     }
-    return convBnAct(b, x, { out: lastChannel, kernel: 1, act: "relu6" });
+    x = convBnAct(b, x, { out: lastChannel, kernel: 1, act: "relu6" });
+    b.markStage([String(index)]);
+    return x;
   });
   x = b.flatten(b.globalAvgPool(x, "avgpool"), "flatten");
   x = b.scope("classifier", () => {

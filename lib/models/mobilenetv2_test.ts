@@ -37,3 +37,21 @@ Deno.test("mobilenetv2 --resolution 96 ends at 3x3; knob errors say what is acce
   assert.throws(() => zoo.build("mobilenetv2", { width: 0 }), /accepts a number in \[0\.05, 4\]/);
   assert.throws(() => zoo.build("mobilenetv2", { groups: 2 }), /has no knob --groups/);
 });
+
+Deno.test("mobilenetv2 marks one stage per paper Table 2 row, plus the stem and the last conv", () => {
+  const g = zoo.build("mobilenetv2");
+  const stages = g.scopes.filter((s) => s.kind === "stage");
+  // Table 2 repeats n = 1, 2, 3, 4, 3, 3, 1 after the stem features.0.
+  assert.deepEqual(stages.map((s) => s.path), [
+    "features.0",
+    "features.1",
+    "features.2-3",
+    "features.4-6",
+    "features.7-10",
+    "features.11-13",
+    "features.14-16",
+    "features.17",
+    "features.18",
+  ]);
+  assert.deepEqual(stages[2].members, ["features.2", "features.3"]);
+});

@@ -11,7 +11,7 @@
  */
 
 import { GraphBuilder } from "../ir/builder.ts";
-import { bneck, convBnAct, makeDivisible } from "../ir/blocks.ts";
+import { bneck, convBnAct, makeDivisible, markStagesByResolution } from "../ir/blocks.ts";
 import type { Graph } from "../ir/graph.ts";
 import type { Knobs, KnobSpec, ModelDef } from "./registry.ts";
 import { classesKnob, inputShape, resolutionKnob } from "./_knobs.ts";
@@ -79,6 +79,7 @@ function buildMobileNetV3(
       act: "hardswish",
       bnEps: BN_EPS,
     });
+    const outputs = [x];
     for (const [, kernel, expanded, out, se, act, stride] of rows) {
       x = bneck(b, x, {
         kernel,
@@ -89,8 +90,11 @@ function buildMobileNetV3(
         stride,
         bnEps: BN_EPS,
       });
+      outputs.push(x);
     }
-    return convBnAct(b, x, { out: 6 * x.shape[1], kernel: 1, act: "hardswish", bnEps: BN_EPS });
+    x = convBnAct(b, x, { out: 6 * x.shape[1], kernel: 1, act: "hardswish", bnEps: BN_EPS });
+    markStagesByResolution(b, [...outputs, x]);
+    return x;
   });
   x = b.flatten(b.globalAvgPool(x, "avgpool"), "flatten");
   x = b.scope("classifier", () => {

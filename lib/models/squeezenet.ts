@@ -13,7 +13,7 @@
  */
 
 import { GraphBuilder, type Tensor } from "../ir/builder.ts";
-import { fire, type FireOptions } from "../ir/blocks.ts";
+import { fire, type FireOptions, markStagesByResolution } from "../ir/blocks.ts";
 import type { Graph } from "../ir/graph.ts";
 import type { Knobs, ModelDef } from "./registry.ts";
 import { classesKnob, inputShape, resolutionKnob } from "./_knobs.ts";
@@ -38,11 +38,15 @@ function buildSqueezeNet(name: string, version: "1_0" | "1_1", knobs: Knobs): Gr
     let x = version === "1_0"
       ? b.conv2d(b.input, { out: 96, kernel: 7, stride: 2, padding: 0, bias: true })
       : b.conv2d(b.input, { out: 64, kernel: 3, stride: 2, padding: 0, bias: true });
-    x = pool(b.relu(x));
+    const outputs = [x];
+    outputs.push(x = b.relu(x));
+    outputs.push(x = pool(x));
     FIRES.forEach((f, i) => {
       x = fire(b, x, f);
-      if (poolAfter.includes(i)) x = pool(x);
+      outputs.push(x);
+      if (poolAfter.includes(i)) outputs.push(x = pool(x));
     });
+    markStagesByResolution(b, outputs);
     return x;
   });
   x = b.scope("classifier", () => {
