@@ -328,3 +328,44 @@ Deno.test("importOnnx() names a functional op inside a module after the module a
   assert.deepEqual(graph.nodes.map((n) => n.name), ["features.1.conv.0", "features.1.add"]);
   assert.deepEqual(graph.scopes, [{ path: "features.1", kind: "block" }]);
 });
+
+Deno.test("importOnnx() maps Gemm with transB 0, alpha and beta, and Split with a split attribute (opset 11)", () => {
+  const bytes = model(
+    [
+      {
+        op: "Split",
+        name: "/s",
+        inputs: ["x"],
+        outputs: ["a", "b"],
+        attrs: [int("axis", 1), ints("split", [2, 2])],
+      },
+      { op: "GlobalAveragePool", name: "/gap", inputs: ["b"], outputs: ["g"] },
+      { op: "Flatten", name: "/flat", inputs: ["g"], outputs: ["f"] },
+      {
+        op: "Gemm",
+        name: "/fc/Gemm",
+        inputs: ["f", "w", "c"],
+        outputs: ["y"],
+        attrs: [float("alpha", 2), float("beta", 0.5)],
+      },
+    ],
+    [
+      floatTensor("w", [2, 3], new Float32Array([1, 2, 3, 4, 5, 6])), // [K=2, M=3]
+      floatTensor("c", [3], new Float32Array([2, 4, 6])),
+    ],
+    "y",
+    [1, 4, 2, 2],
+    11,
+  );
+  const { graph, weights } = importOnnx(bytes);
+  assert.deepEqual(graph.nodes.map((n) => n.kind), [
+    "split",
+    "global_avg_pool",
+    "flatten",
+    "linear",
+  ]);
+  assert.deepEqual(graph.nodes[0].attrs, { offset: 2, channels: 2 });
+  // alpha * B^T as [out, in]; beta * C
+  assert.deepEqual([...weights.get("fc.weight")!], [2, 8, 4, 10, 6, 12]);
+  assert.deepEqual([...weights.get("fc.bias")!], [1, 2, 3]);
+});
