@@ -41,6 +41,12 @@ function num(v: number | undefined, digits = 2): string {
   return v === undefined || !Number.isFinite(v) ? "-" : v.toFixed(digits);
 }
 
+/** A ratio to the generated module: two significant digits below 1 (`0.043`), else one decimal. */
+function ratio(v: number | undefined): string {
+  if (v === undefined || !Number.isFinite(v)) return "-";
+  return v < 1 ? String(Number(v.toPrecision(2))) : v.toFixed(1);
+}
+
 function pct(v: number): string {
   return `${(100 * v).toFixed(1)}%`;
 }
@@ -193,7 +199,7 @@ function latencySection(results: BenchResults): string[] {
     }
     if (hasGen) {
       for (const rt of rts.filter((r) => r !== "generated")) {
-        row.push(num(runtimeOf(m, rt)?.ratioToGenerated, 1));
+        row.push(ratio(runtimeOf(m, rt)?.ratioToGenerated));
       }
     }
     return row;
@@ -219,7 +225,7 @@ function latencySection(results: BenchResults): string[] {
       ms(r.timing?.minMs),
       r.timing ? String(r.timing.runs) : "-",
       num(r.gflopsMedian),
-      num(r.ratioToGenerated),
+      ratio(r.ratioToGenerated),
       r.check ? String(r.check.top1) : "-",
       r.check ? r.check.relError.toExponential(1) : "-",
       r.error ?? "ok",
@@ -456,8 +462,11 @@ export function renderReport(results: BenchResults): string {
   ];
   if (results.ceiling) {
     out.push(
-      `Scalar-JS ceiling: ${num(results.ceiling.gflops)} GFLOP/s, ${results.ceiling.description},`,
-      "measured in the same process.",
+      `Scalar-JS ceiling: ${num(results.ceiling.gflops)} GFLOP/s, ${results.ceiling.description}`,
+      `(bench/codegen_bench.ts), measured in the same process before the models and after each`,
+      `one; the median of ${results.ceiling.samples.length} measurements (${
+        results.ceiling.samples.map((g) => num(g)).join(", ")
+      } GFLOP/s). GFLOP/s of a network is 2 x MAdds / median time.`,
       "",
     );
   }

@@ -87,7 +87,13 @@ export interface BenchResults {
   machine: MachineInfo;
   versions: Record<string, string>;
   /** Register-blocked GEMM measured in the same process (scalar-JS ceiling). */
-  ceiling?: { gflops: number; description: string };
+  ceiling?: {
+    /** Median of the measurements, GFLOP/s (2 x M x N x K per product). */
+    gflops: number;
+    description: string;
+    /** Every measurement: one before the models and one after each, as load drifts. */
+    samples: number[];
+  };
   models: ModelResult[];
   layers: LayerProfile[];
   /** R^2 of whole-network generated time against MAdds and MAC across the zoo. */

@@ -25,7 +25,7 @@ import { gemmCeiling, layerProfile, loadGenerated } from "./peers/generated.ts";
 import { isRuntime, RUNTIMES } from "./peers/factories.ts";
 import { writeReport } from "./report.ts";
 import type { BenchResults, GuidelineResult, LayerProfile, ModelResult } from "./results.ts";
-import { linearFit, summarize } from "./stats.ts";
+import { linearFit, median, summarize } from "./stats.ts";
 import { BENCH_MODELS, benchModel, INPUT_SEED, prepareModel, WEIGHT_SEED } from "./suite.ts";
 import { checkOutput, DEFAULT_TOLERANCE } from "./timing.ts";
 
@@ -149,14 +149,25 @@ export function main(args: string[]): Promise<number> {
       }
     }
 
-    let ceiling: BenchResults["ceiling"];
-    try {
-      log("bench: register-blocked GEMM ceiling");
-      ceiling = gemmCeiling(quick);
-      log(`  ${ceiling.gflops.toFixed(2)} GFLOP/s (${ceiling.description})`);
-    } catch (e) {
-      missing.push(`GEMM ceiling: ${e instanceof Error ? e.message : e}`);
-    }
+    // The ceiling is measured before the models and again after each one, so
+    // the percentage uses a figure taken under the same load as the models.
+    const ceilingSamples: number[] = [];
+    let ceilingDescription = "";
+    const measureCeiling = () => {
+      try {
+        const c = gemmCeiling(quick);
+        ceilingSamples.push(c.gflops);
+        ceilingDescription = c.description;
+        log(`  GEMM ceiling ${c.gflops.toFixed(2)} GFLOP/s (${c.description})`);
+      } catch (e) {
+        if (ceilingSamples.length === 0 && !ceilingDescription) {
+          missing.push(`GEMM ceiling: ${e instanceof Error ? e.message : e}`);
+          ceilingDescription = "failed";
+        }
+      }
+    };
+    log("bench: register-blocked GEMM ceiling");
+    measureCeiling();
 
     const results: ModelResult[] = [];
     const layers: LayerProfile[] = [];
@@ -174,11 +185,12 @@ export function main(args: string[]): Promise<number> {
           );
         } else missing.push(`${spec.label} on ${rt.runtime}: ${rt.error ?? "not timed"}`);
       }
+      measureCeiling();
       const gen = r.runtimes.find((x) => x.runtime === "generated");
       if (doLayers && gen?.timing) {
         log(`bench: ${spec.label}: per-layer timing of the generated module`);
         try {
-          const p = await layerProfile(m.graph, m.weights, m.input, quick ? 3 : 10);
+          const p = await layerProfile(m.graph, m.weights, m.input, quick ? 5 : 30);
           layers.push({
             model: spec.model,
             label: spec.label,
@@ -192,6 +204,14 @@ export function main(args: string[]): Promise<number> {
         }
       }
     }
+
+    const ceiling: BenchResults["ceiling"] = ceilingSamples.length
+      ? {
+        gflops: median(ceilingSamples),
+        description: ceilingDescription,
+        samples: ceilingSamples,
+      }
+      : undefined;
 
     let zooFit: BenchResults["zooFit"];
     const timedGen = results.flatMap((m) => {
