@@ -1,0 +1,75 @@
+import assert from "node:assert/strict";
+import * as ort from "onnxruntime-node";
+import { GraphBuilder } from "../lib/ir/builder.ts";
+import type { Graph } from "../lib/ir/graph.ts";
+import { runReference } from "../lib/runtime/reference.ts";
+import { randomInput, relativeError } from "../lib/runtime/tensor.ts";
+import { randomWeights } from "../lib/runtime/weights.ts";
+import { everyOpGraph } from "./_fixtures.ts";
+import { exportOnnx, GRAPH_METADATA_KEY } from "./onnx_export.ts";
+import { decodeModel } from "./onnx_proto.ts";
+
+async function ortRun(bytes: Uint8Array, x: Float32Array, shape: readonly number[]) {
+  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+  const out = await session.run({ input: new ort.Tensor("float32", x, [...shape]) });
+  return out[session.outputNames[0]].data as Float32Array;
+}
+
+async function agreesWithOrt(g: Graph, batch = g.input.shape[0]) {
+  const w = randomWeights(g, 2);
+  const shape = [batch, ...g.input.shape.slice(1)];
+  const x = randomInput(shape, 3);
+  const got = await ortRun(exportOnnx(g, w), x, shape);
+  const want = runReference({ ...g, input: { ...g.input, shape } }, w, x);
+  const err = relativeError(got, want);
+  assert.ok(err <= 1e-5, `max |a - b| / max |b| = ${err}`);
+}
+
+Deno.test("exportOnnx() of a network with every op kind runs in onnxruntime like the reference", async () => {
+  await agreesWithOrt(everyOpGraph());
+});
+
+Deno.test("exportOnnx() keeps the batch symbolic: one file runs batch 1 and batch 3", async () => {
+  const g = everyOpGraph(1);
+  await agreesWithOrt(g, 1);
+  await agreesWithOrt(g, 3);
+  const model = decodeModel(exportOnnx(g, randomWeights(g, 1), { dynamicBatch: false }));
+  const dims = model.graph!.input![0].type!.tensorType!.shape!.dim!;
+  assert.deepEqual(dims.map((d) => Number(d.dimValue)), [1, 3, 32, 32]);
+});
+
+for (const size of [7, 8, 9]) {
+  for (const padding of [0, 1]) {
+    for (const countIncludePad of [true, false]) {
+      const label =
+        `input=${size}x${size},k=3,s=2,p=${padding},ceil,countIncludePad=${countIncludePad}`;
+      Deno.test(`exportOnnx() pooling agrees with onnxruntime: ${label}`, async () => {
+        const b = new GraphBuilder("pool", [1, 2, size, size]);
+        const o = { kernel: 3, stride: 2, padding, ceilMode: true, countIncludePad };
+        const avg = b.avgPool(b.input, o, "avg");
+        await agreesWithOrt(b.build(b.maxPool(avg, { ...o, stride: 1 }, "max")));
+      });
+    }
+  }
+}
+
+Deno.test("exportOnnx() writes asymmetric padding, dilation and groups as ONNX Conv attributes", async () => {
+  const b = new GraphBuilder("conv", [1, 4, 9, 9]);
+  const y = b.conv2d(b.input, {
+    out: 6,
+    kernel: 3,
+    stride: 2,
+    padding: [0, 1, 1, 0],
+    groups: 2,
+    bias: true,
+  }, "c");
+  const g = b.build(b.conv2d(y, { out: 6, kernel: 3, dilation: 2, groups: 6 }, "dw"));
+  await agreesWithOrt(g);
+  const model = decodeModel(exportOnnx(g, randomWeights(g, 1)));
+  const conv = model.graph!.node![0];
+  const attr = (name: string) => conv.attribute!.find((a) => a.name === name)!;
+  assert.deepEqual(attr("pads").ints!.map(Number), [0, 1, 1, 0]);
+  assert.equal(Number(attr("group").i), 2);
+  const meta = JSON.parse(model.metadataProps!.find((p) => p.key === GRAPH_METADATA_KEY)!.value!);
+  assert.deepEqual(meta.shape, [1, 4, 9, 9]);
+});
