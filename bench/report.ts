@@ -211,6 +211,29 @@ function latencySection(results: BenchResults): string[] {
     `Charts: [latency vs MAdds](${CHART_FILES.latencyVsMadds}), [latency vs MAC](${CHART_FILES.latencyVsMac}).`,
     "",
   );
+  if (results.models.length >= 3) {
+    out.push(
+      "How well each runtime's whole-network time follows MAdds and MAC across these networks",
+      "(R^2 of a least-squares line through the median times; 1 = a perfect line):",
+      "",
+      table(
+        ["runtime", "networks", "R^2 time~MAdds", "R^2 time~MAC"],
+        rts.map((rt) => {
+          const pts = results.models.flatMap((m) => {
+            const r = runtimeOf(m, rt);
+            return r?.timing ? [{ madds: m.madds, mac: m.mac, ms: r.timing.medianMs }] : [];
+          });
+          return [
+            rt,
+            String(pts.length),
+            num(linearFit(pts.map((p) => p.madds), pts.map((p) => p.ms)).r2, 3),
+            num(linearFit(pts.map((p) => p.mac), pts.map((p) => p.ms)).r2, 3),
+          ];
+        }),
+      ),
+      "",
+    );
+  }
   out.push("### Every runtime on every model", "");
   for (const m of results.models) {
     out.push(

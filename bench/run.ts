@@ -47,6 +47,8 @@ Options:
   --no-guidelines      skip the ShuffleNet V2 guideline networks
   --out FILE           report path (default BENCHMARKS.md)
   --json               print the results as JSON on stdout
+  --render FILE        only rewrite the report and charts from a results file
+                       (e.g. bench/results.json), without running anything
   -h, --help           this help
 
 Needs -A (onnxruntime-node loads a native library through FFI).
@@ -81,6 +83,7 @@ export function main(args: string[]): Promise<number> {
         "no-guidelines": { type: "boolean", default: false },
         out: { type: "string", default: "BENCHMARKS.md" },
         json: { type: "boolean", default: false },
+        render: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
       strict: true,
@@ -88,6 +91,19 @@ export function main(args: string[]): Promise<number> {
     });
     if (values.help) {
       console.log(HELP);
+      return EXIT.ok;
+    }
+    if (values.render !== undefined) {
+      let saved: BenchResults;
+      try {
+        saved = JSON.parse(await Deno.readTextFile(values.render));
+      } catch (e) {
+        throw new UsageError(
+          `Cannot read results "${values.render}": ${e instanceof Error ? e.message : e}`,
+        );
+      }
+      const written = await writeReport(saved, values.out!);
+      log(`bench: wrote ${written.join(", ")} from ${values.render}`);
       return EXIT.ok;
     }
     const quick = values.quick!;
