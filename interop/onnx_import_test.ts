@@ -3,7 +3,7 @@ import { runReference } from "../lib/runtime/reference.ts";
 import { randomWeights } from "../lib/runtime/weights.ts";
 import { everyOpGraph } from "./_fixtures.ts";
 import { exportOnnx } from "./onnx_export.ts";
-import { importOnnx, niceFloat, OnnxImportError } from "./onnx_import.ts";
+import { importOnnx, niceFloat, OnnxImportError, SUPPORTED_ONNX_OPS } from "./onnx_import.ts";
 import { encodeModel, floatTensor, int64Tensor, onnx, type pb } from "./onnx_proto.ts";
 
 Deno.test("importOnnx() gives back the exported graph with every op kind, names and weights", () => {
@@ -355,4 +355,16 @@ Deno.test("importOnnx() maps Gemm with transB 0, alpha and beta, and Split with 
   // alpha * B^T as [out, in]; beta * C
   assert.deepEqual([...weights.get("fc.weight")!], [2, 8, 4, 10, 6, 12]);
   assert.deepEqual([...weights.get("fc.bias")!], [1, 2, 3]);
+});
+
+Deno.test("the README lists exactly the supported ONNX ops", async () => {
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  const start = readme.indexOf("Supported ONNX ops:");
+  const end = readme.indexOf("A file with any other op", start);
+  const listed = readme.slice(start, end).replace(
+    /Supported ONNX ops:|on constants only \(shape computations\):/g,
+    ",",
+  )
+    .split(/[,;.\s]+/).filter((w) => /^[A-Z]/.test(w)).sort();
+  assert.deepEqual(listed, [...SUPPORTED_ONNX_OPS]);
 });
