@@ -1,8 +1,9 @@
 /**
  * General and grouped convolution (any kernel, stride, padding, dilation):
- * per group, blocks of up to `CV_OB` output channels share every input load;
- * over the interior the window taps are unrolled with literal offsets and the
- * loop runs over input channels; the border takes a checked loop.
+ * per group, blocks of up to `CV_OB` output channels x `CV_PB` neighbouring
+ * output pixels share every input and weight load; over the interior the
+ * window taps are unrolled with literal offsets and the loop runs over input
+ * channels; the border takes a checked loop.
  *
  * Packed weights, per group, per block of `ob` output channels starting at
  * `o`: `[bias(ob)] [cin/groups][kh][kw][ob]`, at offset
@@ -17,7 +18,9 @@ import { interior, writeBorderLoop } from "./_window.ts";
 import type { ConvSpec } from "./spec.ts";
 
 /** Output channels per register block. */
-export const CV_OB = 4;
+export const CV_OB = 3;
+/** Neighbouring output pixels per register block (interior only). */
+export const CV_PB = 4;
 
 /** Packs a `[cout, cin / groups, kh, kw]` weight and its bias (see the module doc). */
 export function packConv(s: ConvSpec, weight: Float32Array, bias?: Float32Array): Float32Array {
@@ -57,9 +60,14 @@ function writeBlock(w: CodeBlockWriter, s: ConvSpec, ob: number): void {
   };
   const init = () => w.writeLine(`let ${js.map((j) => `a${j} = w[${plus("wb", j)}]`).join(", ")};`);
   if (oy0 < oy1 && ox0 < ox1) {
-    block(w, `for (let oy = ${oy0}; oy < ${oy1}; oy++)`, () => {
-      block(w, `for (let ox = ${ox0}; ox < ${ox1}; ox++)`, () => {
-        init();
+    // Blocks of `pb` neighbouring outputs share each weight load; each input
+    // load feeds `ob` output channels.
+    const interiorPixels = (pb: number, head: string) =>
+      block(w, head, () => {
+        const qs = Array.from({ length: pb }, (_, q) => q);
+        w.writeLine(
+          `let ${js.flatMap((j) => qs.map((q) => `a${j}_${q} = w[${plus("wb", j)}]`)).join(", ")};`,
+        );
         w.writeLine(
           `let xi = xg + (oy * ${win.stride[0]} - ${win.padding[0]}) * ${win.w} + ox * ${
             win.stride[1]
@@ -71,17 +79,39 @@ function writeBlock(w: CodeBlockWriter, s: ConvSpec, ob: number): void {
             for (let kx = 0; kx < kw; kx++) {
               const t = ky * kw + kx;
               const off = ky * win.dilation[0] * win.w + kx * win.dilation[1];
+              const decl = t === 0 ? "let " : "";
               w.writeLine(
-                `${t === 0 ? "let " : ""}v = x[${plus("xi", off)}]; ` +
-                  js.map((j) => `a${j} += w[${plus("k", t * ob + j)}] * v;`).join(" "),
+                `${decl}${
+                  qs.map((q) => `v${q} = x[${plus("xi", off + q * win.stride[1])}]`).join(", ")
+                };`,
               );
+              for (const j of js) {
+                w.writeLine(
+                  `${decl}u${j} = w[${plus("k", t * ob + j)}]; ` +
+                    qs.map((q) => `a${j}_${q} += u${j} * v${q};`).join(" "),
+                );
+              }
             }
           }
           w.writeLine(`xi += ${s.xcs};`);
           w.writeLine(`k += ${kk * ob};`);
         });
-        stores(`oy * ${win.ow} + ox`);
+        for (const j of js) {
+          for (const q of qs) {
+            writeStore(
+              w,
+              s.epi,
+              `a${j}_${q}`,
+              plus(`yb + oy * ${win.ow} + ox`, j * s.ycs + q),
+              plus(`rb + oy * ${win.ow} + ox`, j * s.rcs + q),
+            );
+          }
+        }
       });
+    block(w, `for (let oy = ${oy0}; oy < ${oy1}; oy++)`, () => {
+      w.writeLine(`let ox = ${ox0};`);
+      if (ox1 - ox0 >= CV_PB) interiorPixels(CV_PB, `for (; ox <= ${ox1 - CV_PB}; ox += ${CV_PB})`);
+      interiorPixels(1, `for (; ox < ${ox1}; ox++)`);
     });
   }
   writeBorderLoop(w, win, () => {

@@ -22,6 +22,7 @@ const CASES: {
   { cin: 3, cout: 2, g: 1, h: 5, w: 6, k: [2, 2], s: 2, p: [0, 0, 1, 1] }, // asymmetric
   { cin: 2, cout: 4, g: 1, h: 1, w: 1, k: [3, 3], s: 1, p: [1, 1, 1, 1] }, // 1x1 spatial
   { cin: 8, cout: 4, g: 4, h: 5, w: 5, k: [3, 3], s: 2, p: [1, 1, 1, 1] },
+  { cin: 3, cout: 7, g: 1, h: 12, w: 21, k: [3, 3], s: 1, p: [1, 1, 1, 1] }, // 4-pixel blocks + tail
 ];
 
 for (const c of CASES) {

@@ -1,9 +1,10 @@
 /**
  * Depthwise convolution (one filter per channel): the window's weights sit
  * in locals, the window is fully unrolled over the interior (no bounds
- * checks, one index variable, literal tap offsets), and the border takes a
- * checked loop. Each window row is summed on its own so the adds do not form
- * one long dependency chain.
+ * checks, one index variable, literal tap offsets, two outputs per step
+ * sharing the input columns their windows overlap on), and the border takes
+ * a checked loop. Each window row is summed on its own so the adds do not
+ * form one long dependency chain.
  *
  * Packed weights, per channel: `[bias, w(0,0), w(0,1), ..., w(kh-1,kw-1)]`.
  *
@@ -39,7 +40,36 @@ function writeInterior(w: CodeBlockWriter, s: DwconvSpec): void {
     );
     w.writeLine(`let yi = yb + oy * ${win.ow} + ${ox0};`);
     if (s.epi.residual) w.writeLine(`let ri = rb + oy * ${win.ow} + ${ox0};`);
-    block(w, `for (let ox = ${ox0}; ox < ${ox1}; ox++)`, () => {
+    // Pairs of outputs share the input columns their windows overlap on.
+    w.writeLine(`let ox = ${ox0};`);
+    block(w, `for (; ox < ${ox1 - 1}; ox += 2)`, () => {
+      const rows0: string[] = [];
+      const rows1: string[] = [];
+      for (let ky = 0; ky < kh; ky++) {
+        const cols = new Set<number>();
+        for (let kx = 0; kx < kw; kx++) cols.add(kx * dw).add(sw + kx * dw);
+        const sorted = [...cols].sort((a, b) => a - b);
+        w.writeLine(
+          `const ${
+            sorted.map((c) => `r${ky}_${c} = x[${plus("xi", ky * dh * win.w + c)}]`).join(", ")
+          };`,
+        );
+        const t0 = Array.from({ length: kw }, (_, kx) => `w${ky}_${kx} * r${ky}_${kx * dw}`);
+        const t1 = Array.from({ length: kw }, (_, kx) => `w${ky}_${kx} * r${ky}_${sw + kx * dw}`);
+        w.writeLine(`const s${ky} = ${t0.join(" + ")};`);
+        w.writeLine(`const t${ky} = ${t1.join(" + ")};`);
+        rows0.push(`s${ky}`);
+        rows1.push(`t${ky}`);
+      }
+      w.writeLine(`let a = b + ${rows0.join(" + ")};`);
+      w.writeLine(`let e = b + ${rows1.join(" + ")};`);
+      writeStore(w, s.epi, "a", "yi", "ri");
+      writeStore(w, s.epi, "e", "yi + 1", "ri + 1");
+      w.writeLine(`xi += ${2 * sw};`);
+      w.writeLine("yi += 2;");
+      if (s.epi.residual) w.writeLine("ri += 2;");
+    });
+    block(w, `if (ox < ${ox1})`, () => {
       const rows: string[] = [];
       for (let ky = 0; ky < kh; ky++) {
         const taps: string[] = [];
@@ -51,9 +81,6 @@ function writeInterior(w: CodeBlockWriter, s: DwconvSpec): void {
       }
       w.writeLine(`let a = b + ${rows.join(" + ")};`);
       writeStore(w, s.epi, "a", "yi", "ri");
-      w.writeLine(`xi += ${sw};`);
-      w.writeLine("yi++;");
-      if (s.epi.residual) w.writeLine("ri++;");
     });
   });
 }

@@ -21,6 +21,8 @@ import type { PwconvSpec } from "./spec.ts";
 export const PW_OB = 3;
 /** Pixels per register block. */
 export const PW_PB = 4;
+/** Input channels per step of the reduction loop. */
+export const PW_UNROLL = 1;
 /** Pixels per cache tile: the input tile (cin x tile) stays in L1/L2 while every output block reads it. */
 export const PW_TILE = 256;
 
@@ -64,15 +66,30 @@ function writeBlock(w: CodeBlockWriter, s: PwconvSpec, ob: number): void {
       w.writeLine(`let ${js.flatMap((j) => qs.map((q) => `a${j}_${q} = b${j}`)).join(", ")};`);
       w.writeLine("let xi = xg + p;");
       w.writeLine(`let k = wb + ${ob};`);
-      block(w, `for (let c = 0; c < ${cinG}; c++)`, () => {
-        w.writeLine(`const ${qs.map((q) => `x${q} = x[${plus("xi", q)}]`).join(", ")};`);
+      // The reduction, unrolled PW_UNROLL times (one step per input channel).
+      const step = (u: number) => {
+        const xo = u * s.xcs;
+        w.writeLine(
+          `${u === 0 ? "let" : ""} ${qs.map((q) => `x${q} = x[${plus("xi", xo + q)}]`).join(", ")};`
+            .trim(),
+        );
         for (const j of js) {
-          w.writeLine(`const w${j} = w[${plus("k", j)}];`);
+          w.writeLine(`${u === 0 ? "let " : ""}w${j} = w[${plus("k", u * ob + j)}];`);
           w.writeLine(qs.map((q) => `a${j}_${q} += w${j} * x${q};`).join(" "));
         }
-        w.writeLine(`xi += ${s.xcs};`);
-        w.writeLine(`k += ${ob};`);
+      };
+      const unroll = Math.min(PW_UNROLL, cinG);
+      const main = cinG - (cinG % unroll);
+      block(w, `for (let c = 0; c < ${main}; c += ${unroll})`, () => {
+        for (let u = 0; u < unroll; u++) step(u);
+        w.writeLine(`xi += ${unroll * s.xcs};`);
+        w.writeLine(`k += ${unroll * ob};`);
       });
+      if (main < cinG) {
+        block(w, "", () => {
+          for (let u = 0; u < cinG - main; u++) step(u);
+        });
+      }
       for (const j of js) {
         for (const q of qs) {
           writeStore(
