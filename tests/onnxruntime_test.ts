@@ -73,7 +73,9 @@ for (const m of MODELS) {
   Deno.test(`a torch.onnx-style ${label} imports, and its reference run agrees with onnxruntime on the file`, async () => {
     const weights: Weights = randomWeights(graph, 8);
     const { bytes, folded } = torchLikeOnnx(graph, weights);
-    const shape = [2, ...graph.input.shape.slice(1)];
+    // Batch 2 exercises the symbolic batch; the wide ShuffleNet V2 micro-networks run
+    // batch 1 to keep the reference executor's time down.
+    const shape = [m.name.startsWith("sv2_") ? 1 : 2, ...graph.input.shape.slice(1)];
     assert.throws(() => importOnnx(bytes), /dynamic dimensions \[batch_size, /);
     const imported = importOnnx(bytes, { inputShape: shape, source: `${m.name}.onnx` });
     // Same ops and names as the folded graph (dropout is gone in eval-mode exports).
