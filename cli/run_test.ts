@@ -1,0 +1,65 @@
+import assert from "node:assert/strict";
+import { runCli } from "./_capture.ts";
+
+Deno.test("cli run prints the top-5, the time and the difference from the reference", async () => {
+  const r = await runCli(
+    "run",
+    "shufflenetv2",
+    "--width",
+    "0.5",
+    "--resolution",
+    "64",
+    "--runs",
+    "1",
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^shufflenetv2: top-5 of sample 0\n( {2}class +\d+ {2}-?\d+\.\d+.*\n){5}/);
+  assert.match(r.stdout, /\d+\.\d\d ms\/inference \(1 runs, one thread\)/);
+  assert.match(r.stdout, /max \|generated - reference\| = .*; top-1 agrees$/m);
+});
+
+Deno.test("cli run --json reads a raw float32 --input file", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lightnets-cli-run-" });
+  try {
+    const input = new Float32Array(3 * 32 * 32).map((_, i) => Math.cos(i));
+    await Deno.writeFile(`${dir}/x.bin`, new Uint8Array(input.buffer));
+    const r = await runCli(
+      "run",
+      "mobilenetv1",
+      "--width",
+      "0.25",
+      "--resolution",
+      "32",
+      "--input",
+      `${dir}/x.bin`,
+      "--runs",
+      "1",
+      "--json",
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    assert.equal(j.matchesReference, true);
+    assert.ok(j.maxAbsDiff <= 1e-4 * j.maxAbsReference);
+    assert.equal(j.top5.length, 5);
+    const bad = await runCli(
+      "run",
+      "mobilenetv1",
+      "--resolution",
+      "32",
+      "--input",
+      `${dir}/x.bin.nope`,
+    );
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^error: Cannot read ".*x\.bin\.nope"/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("cli run exit codes: 2 for bad usage", async () => {
+  for (const args of [["run"], ["run", "mobilenetv2", "--runs", "0"], ["run", "nosuchnet"]]) {
+    const r = await runCli(...args);
+    assert.equal(r.code, 2, args.join(" "));
+    assert.match(r.stderr, /^error: [A-Z]/);
+  }
+});
