@@ -165,7 +165,7 @@ export const convEmitter: Emitter<ConvSpec> = {
     };
     block(w, `for (let g = 0; g < ${s.groups}; g++)`, () => {
       w.writeLine(`const xg = xo + g * ${cinG * s.xcs};`);
-      w.writeLine(`const yg = yo + g * ${coutG * s.ycs};`);
+      w.writeLine(`const yg = yo + g * ${s.ygs};`);
       w.writeLine(`const wg = wo + g * ${coutG * (1 + cinG * kk)};`);
       if (s.epi.residual) w.writeLine(`const rg = ro + g * ${coutG * s.rcs};`);
       inner();

@@ -129,6 +129,25 @@ function affineStride(p: Place): number | undefined {
   return s;
 }
 
+/**
+ * `{ cs, gs }` when the channels of `p` form `groups` equal chunks, each
+ * affine with stride `cs`, chunk starts `gs` apart: what a group conv writes
+ * when a channel shuffle follows it (ShuffleNet V1).
+ */
+function groupLayout(p: Place, groups: number): { cs: number; gs: number } | undefined {
+  const n = p.offs.length / groups;
+  if (!Number.isInteger(n)) return undefined;
+  const cs = n > 1 ? p.offs[1] - p.offs[0] : p.plane;
+  const gs = groups > 1 ? p.offs[n] - p.offs[0] : n * cs;
+  if (cs < p.plane) return undefined;
+  for (let g = 0; g < groups; g++) {
+    for (let k = 0; k < n; k++) {
+      if (p.offs[g * n + k] !== p.offs[0] + g * gs + k * cs) return undefined;
+    }
+  }
+  return { cs, gs };
+}
+
 function dense(root: number, channels: number, plane: number, off = 0): Place {
   return { root, offs: Array.from({ length: channels }, (_, c) => off + c * plane), plane };
 }
@@ -272,8 +291,15 @@ export function planKernels(graph: Graph, weights: Weights): KernelPlan {
     }
     const list: { from: string; to: Place }[] = [];
     for (const { t, p: want } of parts) {
+      const head = groups.get(t)?.head;
+      const convGroups = head?.kind === "conv2d" && head.attrs.groups > 1 &&
+          head.attrs.groups < head.attrs.inChannels
+        ? head.attrs.groups
+        : 0;
+      const writable = affineStride(want) !== undefined ||
+        (convGroups > 0 && groupLayout(want, convGroups) !== undefined);
       const accepts = !requested.has(t) && t !== output &&
-        (isForwarder(t) || (groups.has(t) && affineStride(want) !== undefined));
+        (isForwarder(t) || (groups.has(t) && writable));
       if (accepts) requested.set(t, want);
       else {
         list.push({ from: t, to: want });
@@ -379,9 +405,13 @@ export function planKernels(graph: Graph, weights: Weights): KernelPlan {
     const { c: oc, plane: oplane } = chw(outS);
     const yp = requested.get(g.tail) ?? dense(newRoot(oc * oplane, g.tail), oc, oplane);
     place.set(g.tail, yp);
-    const ycs = affineStride(yp)!;
+    const convGroups = g.head.kind === "conv2d" ? g.head.attrs.groups : 1;
+    const stride = affineStride(yp);
+    const layout = stride !== undefined
+      ? { cs: stride, gs: (oc / convGroups) * stride }
+      : groupLayout(yp, convGroups)!;
     const y: Operand = { root: yp.root, off: yp.offs[0] };
-    steps.push(...lowerGroup(g, y, ycs, readable, shapes, weights, resolve));
+    steps.push(...lowerGroup(g, y, layout, readable, shapes, weights, resolve));
   }
 
   if (!place.has(output)) throw new CodegenError(`Graph output "${output}" was never computed`);
@@ -426,7 +456,7 @@ function windowOf(
 function lowerGroup(
   g: Group,
   y: Operand,
-  ycs: number,
+  layout: { cs: number; gs: number },
   readable: (t: string, layer: string) => { op: Operand; stride: number },
   shapes: Map<string, Shape>,
   weights: Weights,
@@ -434,6 +464,8 @@ function lowerGroup(
 ): Step[] {
   const node = g.head;
   const layers = g.layers;
+  const ycs = layout.cs;
+  const ygs = layout.gs;
   const inputs = node.inputs.map(resolve);
   const xs = shapes.get(inputs[0])!;
   const ys = shapes.get(node.name)!;
@@ -450,6 +482,7 @@ function lowerGroup(
       const weight = w("weight")!;
       const bias = a.bias ? w("bias") : undefined;
       const strides = { xcs: x.stride, ycs, rcs };
+      const grouped = { ...strides, ygs: a.groups > 1 ? ygs : a.outChannels * ycs };
       if (a.groups === a.inChannels && a.outChannels === a.inChannels && a.groups > 1) {
         const spec = { family: "dwconv" as const, c: a.inChannels, win, epi, ...strides };
         return [{ ...base, spec, weights: packDwconv(spec, weight, bias) }];
@@ -465,7 +498,7 @@ function lowerGroup(
           h: xs[2],
           w: xs[3],
           epi,
-          ...strides,
+          ...grouped,
         };
         return [{ ...base, spec, weights: packPwconv(spec, weight, bias) }];
       }
@@ -476,7 +509,7 @@ function lowerGroup(
         groups: a.groups,
         win,
         epi,
-        ...strides,
+        ...grouped,
       };
       return [{ ...base, spec, weights: packConv(spec, weight, bias) }];
     }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { GraphBuilder } from "../lib/ir/builder.ts";
-import { shuffleV2Unit } from "../lib/ir/blocks.ts";
+import { shuffleV1Unit, shuffleV2Unit } from "../lib/ir/blocks.ts";
 import { foldBatchNorm } from "../lib/runtime/fold.ts";
 import { randomWeights } from "../lib/runtime/weights.ts";
 import { differential } from "./_testing.ts";
@@ -59,4 +59,16 @@ Deno.test("planKernels() reads a split as a channel slice, without a copy", () =
   const plan = planOf(b, y);
   assert.equal(plan.steps.length, 1);
   assert.equal(plan.steps[0].x.off, 2 * 16);
+});
+
+Deno.test("planKernels() lets a group conv write through a following channel shuffle", async () => {
+  const b = new GraphBuilder("t", [1, 12, 6, 6]);
+  const x = shuffleV1Unit(b, b.input, { out: 12, stride: 1, groups: 3, mid: 6 });
+  const plan = planOf(b, x);
+  assert.equal(plan.copies.length, 0);
+  const gconv = plan.steps[0].spec;
+  // group g's output channel k lands at shuffled channel k * 3 + g: planes 1 apart
+  // between groups, 3 apart within one
+  assert.ok(gconv.family === "pwconv" && gconv.ygs === 36 && gconv.ycs === 3 * 36);
+  await differential(b.build(x));
 });

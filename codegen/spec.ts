@@ -62,6 +62,11 @@ export interface PwconvSpec extends Strides {
   cin: number;
   cout: number;
   groups: number;
+  /**
+   * Elements between the outputs of consecutive groups (dense: `cout / groups * ycs`);
+   * a channel shuffle after a group conv makes it one plane and `ycs` `groups` planes.
+   */
+  ygs: number;
   h: number;
   w: number;
   epi: Epilogue;
@@ -83,6 +88,8 @@ export interface ConvSpec extends Strides {
   cin: number;
   cout: number;
   groups: number;
+  /** Elements between the outputs of consecutive groups (see {@link PwconvSpec.ygs}). */
+  ygs: number;
   win: Window;
   epi: Epilogue;
   rcs: number;
@@ -265,7 +272,8 @@ export function kernelName(s: KernelSpec): string {
       const hw = s.h * s.w;
       const g = s.groups === 1 ? "" : `_g${s.groups}`;
       return `f32_pwconv_c${s.cin}o${s.cout}${g}_h${s.h}w${s.w}${epiTag(s.epi)}` +
-        strideTag(s, { x: hw, y: hw }) + (s.epi.residual ? extraStride("rs", s.rcs, hw) : "");
+        strideTag(s, { x: hw, y: hw }) + extraStride("yg", s.ygs, (s.cout / s.groups) * s.ycs) +
+        (s.epi.residual ? extraStride("rs", s.rcs, hw) : "");
     }
     case "dwconv": {
       const o = s.win.oh * s.win.ow;
@@ -278,6 +286,7 @@ export function kernelName(s: KernelSpec): string {
       const g = s.groups === 1 ? "" : `_g${s.groups}`;
       return `f32_conv_${winTag(s.win)}_c${s.cin}o${s.cout}${g}_h${s.win.h}w${s.win.w}` +
         epiTag(s.epi) + strideTag(s, { x: s.win.h * s.win.w, y: o }) +
+        extraStride("yg", s.ygs, (s.cout / s.groups) * s.ycs) +
         (s.epi.residual ? extraStride("rs", s.rcs, o) : "");
     }
     case "maxpool":

@@ -35,6 +35,7 @@ const spec: fc.Arbitrary<KernelSpec> = fc.oneof(
     h: small,
     w: small,
     epi,
+    ygs: stride,
     xcs: stride,
     ycs: stride,
     rcs: stride,
@@ -55,6 +56,7 @@ const spec: fc.Arbitrary<KernelSpec> = fc.oneof(
     groups: fc.constantFrom(1, 2),
     win,
     epi,
+    ygs: stride,
     xcs: stride,
     ycs: stride,
     rcs: stride,
@@ -98,6 +100,7 @@ Deno.test("kernelName() carries every parameter in a fixed order", () => {
     epi: epilogue({ kind: "relu6" }),
     xcs: 56 * 56,
     ycs: 2 * 56 * 56, // every other channel of the output buffer
+    ygs: 144 * 2 * 56 * 56,
     rcs: 56 * 56,
   });
   assert.equal(name, "f32_pwconv_c24o144_h56w56_relu6_ys6272");
