@@ -20,7 +20,7 @@
  *      the input owns its buffer alone (never over the graph input).
  * 2. {@link materializedMemory}: MobileNetV2 (arXiv 1801.04381) sec. 5.1 and
  *    Table 3. The paper bounds inference memory by the largest total size of
- *    the tensors an op reads and writes (its Eq. 3), treats a bottleneck block
+ *    the tensors an op reads and writes (sec. 5.1), treats a bottleneck block
  *    as a single op whose inner tensors are disposable (computed slice by
  *    slice), and reports per spatial resolution the largest tensor that must be
  *    materialized, at 16 bits per element. Here a tensor must be materialized
