@@ -1,8 +1,9 @@
 /**
  * Our generated module (codegen/compile.ts) as a benchmark runner, and its
- * per-layer profile: the emitted source with a timer around each kernel call
- * of `inferInto`, so every kernel is timed in place, on its real inputs, in
- * the order and cache state of a real inference.
+ * per-layer profile: the profiling build of the module (`compile(..., {
+ * profile: true })`, a timer around each kernel call of `inferInto`), so
+ * every kernel is timed in place, on its real inputs, in the order and cache
+ * state of a real inference.
  *
  * @module
  */
@@ -55,56 +56,6 @@ export async function generatedRunner(graph: Graph, weights: Weights): Promise<R
   };
 }
 
-const PROFILE_ARRAY = "__lightnetsBenchProfile";
-
-/**
- * Wraps each kernel call of the module's `inferInto` in a timer that adds
- * its wall time to `__lightnetsBenchProfile[k]` (k = call index), and exports
- * that array. Throws if the number of calls found differs from `expected`
- * (the plan's step count), so a change of the emitted layout cannot go
- * unnoticed.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { instrumentSource } from "./generated.ts";
- * const src = [
- *   "export function inferInto(input: Float32Array, output: Float32Array): void {",
- *   "  for (let n = 0; n < 1; n++) {",
- *   "    // \"conv\"",
- *   "    f32_conv_k3(input, 0, A, 0, W, 0);",
- *   "  }",
- *   "}",
- * ].join("\n");
- * const out = instrumentSource(src, 1);
- * assert.match(out, /__lightnetsBenchProfile\[0\] \+= performance\.now\(\) - t0;/);
- * assert.throws(() => instrumentSource(src, 2), /found 1 kernel calls, expected 2/);
- * ```
- */
-export function instrumentSource(source: string, expected: number): string {
-  const lines = source.split("\n");
-  const start = lines.findIndex((l) => l.startsWith("export function inferInto("));
-  if (start < 0) throw new Error("Cannot profile the module: no inferInto function found");
-  let end = start + 1;
-  while (end < lines.length && lines[end] !== "}") end++;
-  let k = 0;
-  for (let i = start + 1; i < end; i++) {
-    const m = lines[i].match(/^(\s*)(f32_\w+\(.*\);)\s*$/);
-    if (!m) continue;
-    lines[i] = `${m[1]}{ const t0 = performance.now(); ${
-      m[2]
-    } ${PROFILE_ARRAY}[${k}] += performance.now() - t0; }`;
-    k++;
-  }
-  if (k !== expected) {
-    throw new Error(
-      `Cannot profile the module: found ${k} kernel calls, expected ${expected} (one per plan step)`,
-    );
-  }
-  lines.push(`export const ${PROFILE_ARRAY} = new Float64Array(${k});`, "");
-  return lines.join("\n");
-}
-
 /**
  * MAdds and MAC of each plan step (a fused kernel: conv + folded BN +
  * activation + residual add). MAC counts what the fused kernel moves: the
@@ -132,7 +83,7 @@ export function stepCosts(plan: KernelPlan): { madds: number; mac: number; kind:
 
 /**
  * Times every kernel of the generated module in place: `repeats`
- * inferences of an instrumented copy of the module, each kernel's median
+ * inferences of the module's profiling build, each kernel's median
  * over them. Also fits layer time on MAdds and on MAC.
  */
 export async function layerProfile(
@@ -143,13 +94,17 @@ export async function layerProfile(
 ): Promise<
   { layers: LayerTiming[]; sumMs: number; r2Madds: number; r2Mac: number; r2Both: number }
 > {
-  const compiled = compile(graph, weights);
+  const compiled = compile(graph, weights, { profile: true });
   const steps = compiled.plan.steps;
-  const source = instrumentSource(compiled.source, steps.length);
-  const m = (await importGenerated(source)) as GeneratedModule & {
-    [PROFILE_ARRAY]: Float64Array;
+  const m = (await importGenerated(compiled.source)) as GeneratedModule & {
+    stepMs?: Float64Array;
   };
-  const prof = m[PROFILE_ARRAY];
+  const prof = m.stepMs;
+  if (!prof || prof.length !== steps.length) {
+    throw new Error(
+      `The profiling build exports ${prof?.length ?? "no"} step timers, expected ${steps.length}`,
+    );
+  }
   for (let i = 0; i < 3; i++) m.infer(input);
   const samples: number[][] = steps.map(() => []);
   for (let r = 0; r < repeats; r++) {
@@ -202,7 +157,4 @@ export function fit2(x1: readonly number[], x2: readonly number[], y: readonly n
   return (b1 * s1y + b2 * s2y) / syy;
 }
 
-/** The scalar-JS ceiling: a register-blocked GEMM of similar size, in this process. */
-export function gemmCeiling(_quick: boolean): { gflops: number; description: string } {
-  throw new Error("bench/codegen_bench.ts does not export the GEMM ceiling yet");
-}
+export { gemmCeiling } from "../codegen_bench.ts";
