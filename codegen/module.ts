@@ -386,10 +386,14 @@ export function emitModule(plan: KernelPlan, memory: MemoryPlan, info: ModuleInf
         w.writeLine("input[i] = -1 + 2 * (((t ^ (t >>> 14)) >>> 0) / 4294967296);");
       });
       w.writeLine("const output = infer(input);");
-      w.writeLine("// Warm up until the JIT has optimized every kernel, then time.");
+      // Each kernel runs once per inference; V8 needs many calls before a large
+      // unrolled function reaches its optimizing tier, so warm up for long.
+      w.writeLine(
+        "// Warm up until the JIT has optimized every kernel (up to 60 runs or 5 s), then time.",
+      );
       w.writeLine("const w0 = performance.now();");
       w.writeLine(
-        "for (let i = 0; i < 5 || performance.now() - w0 < 500; i++) inferInto(input, output);",
+        "for (let i = 0; i < 60 && performance.now() - w0 < 5000; i++) inferInto(input, output);",
       );
       w.writeLine("let runs = 0;");
       w.writeLine("const t0 = performance.now();");
