@@ -80,9 +80,13 @@ export function chooseWeights(
   );
 }
 
-/** A model name as a file name: letters, digits, `.`, `-` and `_` only. */
+/**
+ * A model name as a file name: an .onnx path's base name without extension,
+ * then letters, digits, `.`, `-` and `_` only.
+ */
 export function fileStem(model: string): string {
-  return model.replace(/[^A-Za-z0-9_.-]/g, "_").replace(/^\.+/, "_") || "model";
+  const base = model.replace(/^.*[\\/]/, "").replace(/\.onnx$/i, "");
+  return base.replace(/[^A-Za-z0-9_.-]/g, "_").replace(/^\.+/, "_") || "model";
 }
 
 /** Runs `codegen` with `args`; returns the exit code. */

@@ -52,5 +52,7 @@ Deno.test("cli codegen exit codes: 2 for bad usage, never a stack trace", async 
 
 Deno.test("fileStem() keeps file names to safe characters", () => {
   assert.equal(fileStem("mobilenetv2"), "mobilenetv2");
-  assert.equal(fileStem('../evil "name"*/'), "__evil__name___"); // no leading dot, no separator
+  assert.equal(fileStem('evil "name"*'), "evil__name__");
+  assert.equal(fileStem("..hidden"), "_hidden"); // no leading dot
+  assert.equal(fileStem("/tmp/models/s.onnx"), "s");
 });
