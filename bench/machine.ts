@@ -52,3 +52,27 @@ export function machineInfo(): MachineInfo {
     typescript: Deno.version.typescript,
   };
 }
+
+/**
+ * The 1-minute load average from /proc/loadavg (runnable processes averaged
+ * over a minute; above the CPU count, processes wait for a CPU), or NaN
+ * where it cannot be read.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { loadAverage } from "./machine.ts";
+ * assert.equal(loadAverage("0.52 0.58 0.59 1/123 4567\n"), 0.52);
+ * ```
+ */
+export function loadAverage(loadavg?: string): number {
+  let text = loadavg;
+  if (text === undefined) {
+    try {
+      text = Deno.readTextFileSync("/proc/loadavg");
+    } catch {
+      return NaN;
+    }
+  }
+  return Number(text.trim().split(/\s+/)[0]);
+}

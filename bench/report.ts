@@ -398,7 +398,8 @@ function guidelinesSection(results: BenchResults): string[] {
     "Images per second of each configuration of ShuffleNet V2 Tables 1-4 (fixed FLOPs per",
     "table), generated module, batch 1, next to the paper's ARM (Snapdragon 810) figures.",
     "Ordering agreement is Spearman's rank correlation between our images/s and the paper's",
-    "within the table (1: same order, -1: reversed).",
+    "within the table (1: same order, -1: reversed). Table 2's ARM g = 8 network uses c = 184",
+    "channels where the paper prints 180, which 8 groups do not divide (lib/models/sv2_guidelines.ts).",
     "",
   );
   const tables = [...new Set(results.guidelines.map((g) => g.table))];
@@ -478,6 +479,16 @@ export function renderReport(results: BenchResults): string {
       ["command", `\`${results.command}\``],
     ], ["---", "---"]),
     "",
+    ...(results.loadAverages?.length
+      ? [
+        `Machine load while measuring (1-minute load average, sampled ${results.loadAverages.length} times): ${
+          Math.min(...results.loadAverages).toFixed(1)
+        } to ${Math.max(...results.loadAverages).toFixed(1)} on ${mc.logicalCpus} CPUs. Above the`,
+        "CPU count other processes compete for the CPU, so absolute times are inflated; the ratios",
+        "between runtimes, timed round-robin, hold better than the absolute figures.",
+        "",
+      ]
+      : []),
     "Runtimes:",
     "",
     ...runtimesPresent(results).map((r) => `- \`${r}\`: ${RUNTIME_DESCRIPTIONS[r] ?? r}`),

@@ -99,6 +99,8 @@ export interface BenchResults {
   /** R^2 of whole-network generated time against MAdds and MAC across the zoo. */
   zooFit?: { r2Madds: number; r2Mac: number; n: number };
   guidelines: GuidelineResult[];
+  /** 1-minute load averages sampled before the models and after each (other processes). */
+  loadAverages?: number[];
   /** Parts that could not run, in words. */
   missing: string[];
 }

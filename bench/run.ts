@@ -18,7 +18,7 @@ import { randomInput } from "../lib/runtime/tensor.ts";
 import { randomWeights } from "../lib/runtime/weights.ts";
 import { runReference } from "../lib/runtime/reference.ts";
 import { GUIDELINE_CONFIGS } from "./guidelines.ts";
-import { machineInfo } from "./machine.ts";
+import { loadAverage, machineInfo } from "./machine.ts";
 import { ortVersion } from "./peers/ort.ts";
 import { tfjsInfo, useTfjsBackend } from "./peers/tfjs.ts";
 import { gemmCeiling, layerProfile, loadGenerated } from "./peers/generated.ts";
@@ -169,7 +169,10 @@ export function main(args: string[]): Promise<number> {
     // the percentage uses a figure taken under the same load as the models.
     const ceilingSamples: number[] = [];
     let ceilingDescription = "";
+    const loadAverages: number[] = [];
     const measureCeiling = () => {
+      const load = loadAverage();
+      if (Number.isFinite(load)) loadAverages.push(load);
       try {
         const c = gemmCeiling(quick);
         ceilingSamples.push(c.gflops);
@@ -264,6 +267,7 @@ export function main(args: string[]): Promise<number> {
       layers,
       ...(zooFit ? { zooFit } : {}),
       guidelines,
+      loadAverages,
       missing,
     };
     const written = await writeReport(out, values.out!);
