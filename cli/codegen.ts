@@ -9,7 +9,8 @@
 import { compile } from "../codegen/compile.ts";
 import { EXIT, guard, UsageError, writeFileAtomic } from "./_common.ts";
 import { loadModel, parseModelArgs } from "./_model.ts";
-import { randomWeights, type Weights } from "../lib/runtime/weights.ts";
+import { checkWeights, randomWeights, type Weights } from "../lib/runtime/weights.ts";
+import { readSafetensors } from "../interop/safetensors.ts";
 import type { Graph } from "../lib/ir/graph.ts";
 
 /** The command's own options; every other `--name value` is a model knob. */
@@ -38,7 +39,9 @@ Knobs: as in \`analyze\` (--width X, --resolution N, --groups G, ...)
 Options:
   --out DIR        output directory (default build); writes DIR/<model>.gen.ts
   --weights W      random (default for zoo models): seeded He-style weights
-                   with non-identity BatchNorm statistics
+                   with non-identity BatchNorm statistics; file: an .onnx
+                   model's own weights (its default); or a .safetensors
+                   state_dict with torchvision keys
   --seed N         seed of the random weights (default 0)
   --json           print a JSON summary instead of text
   -h, --help       show this help
@@ -81,6 +84,30 @@ export function chooseWeights(
 }
 
 /**
+ * {@link chooseWeights}, plus a `.safetensors` state_dict file (torchvision
+ * keys) read from disk and checked against the graph.
+ */
+export async function loadWeights(
+  graph: Graph,
+  loaded: Weights | undefined,
+  source: string | undefined,
+  seed: number,
+): Promise<{ weights: Weights; options: [string, string | number][] }> {
+  if (source === undefined || !/\.safetensors$/i.test(source)) {
+    return chooseWeights(graph, loaded, source, seed);
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(source);
+  } catch (e) {
+    throw new Error(`Cannot read "${source}": ${e instanceof Error ? e.message : e}`);
+  }
+  const weights = readSafetensors(bytes, source);
+  checkWeights(graph, weights);
+  return { weights, options: [["weights", source.replace(/^.*[\\/]/, "")]] };
+}
+
+/**
  * A model name as a file name: an .onnx path's base name without extension,
  * then letters, digits, `.`, `-` and `_` only.
  */
@@ -104,7 +131,12 @@ export function run(args: string[]): Promise<number> {
     }
     const seed = parseSeed(values.seed);
     const loaded = await loadModel(positionals[0], knobs);
-    const { weights, options } = chooseWeights(loaded.graph, loaded.weights, values.weights, seed);
+    const { weights, options } = await loadWeights(
+      loaded.graph,
+      loaded.weights,
+      values.weights,
+      seed,
+    );
     const t0 = performance.now();
     const out = compile(loaded.graph, weights, {
       model: loaded.model,

@@ -9,7 +9,7 @@
 import { compile, loadModule } from "../codegen/compile.ts";
 import { EXIT, guard, UsageError } from "./_common.ts";
 import { loadModel, parseModelArgs } from "./_model.ts";
-import { chooseWeights, parseSeed } from "./codegen.ts";
+import { loadWeights, parseSeed } from "./codegen.ts";
 import { formatTopClasses, IMAGE_HELP, IMAGE_OPTIONS, imageInput, readLabels } from "./_image.ts";
 import { numel } from "../lib/ir/ops.ts";
 import { runReference } from "../lib/runtime/reference.ts";
@@ -43,7 +43,8 @@ Options:
                    array of numbers (.json), NCHW, the model's input size;
                    default a seeded input (mulberry32 seed 42, uniform [-1, 1])
 ${IMAGE_HELP}
-  --weights W      random (default for zoo models), or file for .onnx weights
+  --weights W      random (default for zoo models), file (an .onnx model's own
+                   weights), or a .safetensors state_dict (torchvision keys)
   --seed N         seed of the random weights (default 0)
   --runs N         timed runs after the warm-up (30 runs or 3 s; default 10)
   --json           print a JSON result instead of text
@@ -116,7 +117,7 @@ export function run(args: string[]): Promise<number> {
     const runs = parseRuns(values.runs);
     const loaded = await loadModel(positionals[0], knobs);
     const { graph } = loaded;
-    const { weights, options } = chooseWeights(graph, loaded.weights, values.weights, seed);
+    const { weights, options } = await loadWeights(graph, loaded.weights, values.weights, seed);
     const length = numel(graph.input.shape);
     if (values.input && values.image) {
       throw new UsageError("Give either --input or --image, not both");

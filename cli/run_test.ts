@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
 import { runCli } from "./_capture.ts";
+import { zoo } from "../lib/models/zoo.ts";
+import { randomWeights } from "../lib/runtime/weights.ts";
+import { writeSafetensors } from "../interop/safetensors.ts";
 
 Deno.test("cli run prints the top-5, the time and the difference from the reference", async () => {
   const r = await runCli(
@@ -61,5 +64,22 @@ Deno.test("cli run exit codes: 2 for bad usage", async () => {
     const r = await runCli(...args);
     assert.equal(r.code, 2, args.join(" "));
     assert.match(r.stderr, /^error: [A-Z]/);
+  }
+});
+
+Deno.test("cli run --weights reads a safetensors state_dict", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lightnets-cli-run-st-" });
+  try {
+    const graph = zoo.build("shufflenetv2", { width: 0.5, resolution: 32 });
+    await Deno.writeFile(`${dir}/w.safetensors`, writeSafetensors(randomWeights(graph, 9)));
+    const args = ["shufflenetv2", "--width", "0.5", "--resolution", "32"];
+    const r = await runCli("run", ...args, "--weights", `${dir}/w.safetensors`, "--runs", "1");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /top-1 agrees$/m);
+    const missing = await runCli("run", ...args, "--weights", `${dir}/nope.safetensors`);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /^error: Cannot read ".*nope\.safetensors"/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
