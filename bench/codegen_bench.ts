@@ -80,27 +80,38 @@ function blockedGemm(m: number, n: number, k: number, ob: 2 | 3 | 4, pb: 4) {
  * ```
  */
 export function gemmCeiling(quick: boolean): { gflops: number; description: string } {
+  const g = gemmSampler(quick);
+  const samples = Array.from({ length: quick ? 3 : 7 }, () => g.sample());
+  return { gflops: median(samples), description: g.description };
+}
+
+/**
+ * The GEMM ceiling as a sampler: picks the best blocking once, then each
+ * `sample()` times a few products and returns GFLOP/s, so a benchmark can
+ * interleave ceiling samples with its own runs and compare within the same
+ * seconds of machine load.
+ */
+export function gemmSampler(quick: boolean): { sample(): number; description: string } {
   const [m, n, k] = [116, 784, 116];
   const x = randomInput([k, n], 1);
   const w = randomInput([m, k], 2);
   const y = new Float32Array(m * n);
   const flops = 2 * m * n * k;
-  let best = { gflops: 0, block: "" };
+  const reps = 3;
+  const timeOnce = (f: ReturnType<typeof blockedGemm>) => {
+    const t0 = performance.now();
+    for (let i = 0; i < reps; i++) f(x, w, y);
+    return flops * reps / (performance.now() - t0) / 1e6;
+  };
+  let best = { gflops: 0, block: "", f: blockedGemm(m, n, k, 3, 4) };
   for (const ob of [3, 4, 2] as const) {
     const f = blockedGemm(m, n, k, ob, 4);
-    const reps = quick ? 5 : 40;
-    for (let i = 0; i < reps; i++) f(x, w, y); // warm-up: let the JIT optimize
-    const times: number[] = [];
-    for (let r = 0; r < (quick ? 3 : 7); r++) {
-      const t0 = performance.now();
-      for (let i = 0; i < reps; i++) f(x, w, y);
-      times.push((performance.now() - t0) / reps);
-    }
-    const gflops = flops / median(times) / 1e6;
-    if (gflops > best.gflops) best = { gflops, block: `${ob}x4` };
+    for (let i = 0; i < (quick ? 5 : 40); i++) f(x, w, y); // warm-up: let the JIT optimize
+    const gflops = median(Array.from({ length: quick ? 3 : 7 }, () => timeOnce(f)));
+    if (gflops > best.gflops) best = { gflops, block: `${ob}x4`, f };
   }
   return {
-    gflops: best.gflops,
+    sample: () => timeOnce(best.f),
     description:
       `register-blocked GEMM ${m}x${n}x${k} (best block ${best.block} outputs x pixels), ${
         (flops / 1e6).toFixed(1)
@@ -128,6 +139,8 @@ export interface CodegenBenchRow {
   generatedMs: number;
   generatedGflops: number;
   referenceMs: number;
+  /** GEMM ceiling (GFLOP/s), median of samples taken between the timed inferences. */
+  ceilingGflops: number;
   /** Generated GFLOP/s over the GEMM ceiling's. */
   ofCeiling: number;
   maxRelDiff: number;
@@ -139,7 +152,7 @@ export interface CodegenBenchRow {
 export async function benchModel(
   name: string,
   knobs: Record<string, number>,
-  ceiling: number,
+  gemm: { sample(): number },
   quick: boolean,
 ): Promise<CodegenBenchRow> {
   const graph = zoo.build(name, knobs);
@@ -154,13 +167,17 @@ export async function benchModel(
   const mod = await loadModule(compiled.source);
   const out = mod.infer(input);
   warmUp(() => mod.inferInto(input, out), quick);
+  // Inferences alternate with ceiling samples, so both see the same load.
   const times: number[] = [];
+  const ceilings: number[] = [];
   for (let i = 0; i < (quick ? 5 : 30); i++) {
     const t = performance.now();
     mod.inferInto(input, out);
     times.push(performance.now() - t);
+    ceilings.push(gemm.sample());
   }
   const generatedMs = median(times);
+  const ceiling = median(ceilings);
 
   const tr = performance.now();
   const ref = runReference(graph, weights, input);
@@ -188,6 +205,7 @@ export async function benchModel(
     generatedMs,
     generatedGflops,
     referenceMs,
+    ceilingGflops: ceiling,
     ofCeiling: generatedGflops / ceiling,
     maxRelDiff: maxAbsDiff(out, ref) / maxAbs(ref),
     families,
@@ -213,29 +231,27 @@ if (import.meta.main) {
     Deno.exit(0);
   }
   const quick = values.quick ?? false;
-  const ceiling = gemmCeiling(quick);
+  const gemm = gemmSampler(quick);
   const rows: CodegenBenchRow[] = [];
   for (const name of values.models?.split(",") ?? DEFAULT_MODELS) {
-    rows.push(await benchModel(name, { width: 1, resolution: 224 }, ceiling.gflops, quick));
+    rows.push(await benchModel(name, { width: 1, resolution: 224 }, gemm, quick));
   }
-  const after = gemmCeiling(quick); // the ceiling again: the machine's load can drift
   if (values.json) {
-    console.log(JSON.stringify({ ceiling, ceilingAfter: after, rows }, null, 2));
+    console.log(JSON.stringify({ ceiling: gemm.description, rows }, null, 2));
   } else {
-    console.log(`Ceiling: ${ceiling.gflops.toFixed(2)} GFLOP/s, ${ceiling.description}`);
+    console.log(`Ceiling: ${gemm.description}, sampled between the timed inferences`);
     for (const r of rows) {
       console.log(
         `${r.model} 1.0 @224: generated ${r.generatedMs.toFixed(1)} ms (${
           r.generatedGflops.toFixed(2)
-        } GFLOP/s, ${(100 * r.ofCeiling).toFixed(0)}% of the ceiling), reference ${
-          r.referenceMs.toFixed(0)
-        } ms (${(r.referenceMs / r.generatedMs).toFixed(0)}x), codegen ${
-          r.codegenMs.toFixed(0)
-        } ms, max rel diff ${r.maxRelDiff.toExponential(1)}`,
+        } GFLOP/s, ${(100 * r.ofCeiling).toFixed(0)}% of the ceiling's ${
+          r.ceilingGflops.toFixed(2)
+        }), reference ${r.referenceMs.toFixed(0)} ms (${
+          (r.referenceMs / r.generatedMs).toFixed(0)
+        }x), codegen ${r.codegenMs.toFixed(0)} ms, max rel diff ${r.maxRelDiff.toExponential(1)}`,
       );
       const fam = Object.entries(r.families).sort((a, b) => b[1] - a[1]);
       console.log(`  per family: ${fam.map(([f, ms]) => `${f} ${ms.toFixed(2)} ms`).join(", ")}`);
     }
-    console.log(`Ceiling after: ${after.gflops.toFixed(2)} GFLOP/s`);
   }
 }
