@@ -162,7 +162,9 @@ export function scatterChart(spec: ChartSpec): string {
       );
       if (p.label) {
         out.push(
-          `<text x="${Number(cx) + 6}" y="${Number(cy) - 5}" font-size="10" fill="#555">${
+          `<text x="${Number(cx) + 6}" y="${
+            Number(cy) - 5
+          }" font-size="10" fill="#444" stroke="#fff" stroke-width="3" paint-order="stroke">${
             esc(p.label)
           }</text>`,
         );
