@@ -16,10 +16,15 @@ import { RUNTIME_COLORS, scatterChart, type Series } from "./svg.ts";
 export const RUNTIME_DESCRIPTIONS: Record<string, string> = {
   generated: "our generated module (codegen/, specialized TypeScript kernels)",
   reference: "our reference executor (lib/runtime/reference.ts, plain loops)",
-  "tfjs-cpu": "@tensorflow/tfjs-core + tfjs-backend-cpu (pure JS), network built from tfjs ops",
-  "tfjs-wasm": "@tensorflow/tfjs-backend-wasm, SIMD on, 1 thread",
-  "ort-node": "onnxruntime-node (native), 1 intra-op thread, on our exported ONNX",
-  "ort-web": "onnxruntime-web WASM backend, SIMD, 1 thread, on our exported ONNX",
+  "tfjs-cpu": "@tensorflow/tfjs-core + tfjs-backend-cpu (pure JS), network built from tfjs ops " +
+    "(BatchNorm folded, bias and ReLU/ReLU6 fused into tf.fused.conv2d / depthwiseConv2d, grouped " +
+    "conv as one conv per group, NHWC), production mode",
+  "tfjs-wasm": "@tensorflow/tfjs-backend-wasm, SIMD on, 1 thread, the same tfjs network",
+  "ort-node":
+    "onnxruntime-node (native), 1 intra-op thread, sequential, all graph optimizations, " +
+    "on our exported ONNX",
+  "ort-web": "onnxruntime-web WASM backend, SIMD, 1 thread, all graph optimizations, on our " +
+    "exported ONNX",
 };
 
 /** Chart files written beside the report, relative to the repository root. */
