@@ -7,7 +7,7 @@
  */
 
 import type { Shape } from "../lib/ir/ops.ts";
-import { UsageError } from "./_common.ts";
+import { readTextFileOrThrow, UsageError } from "./_common.ts";
 import {
   IMAGENET_MEAN,
   IMAGENET_STD,
@@ -101,11 +101,7 @@ export async function imageInput(
 /** Class names from `--labels` (undefined without it). */
 export async function readLabels(path: string | undefined): Promise<string[] | undefined> {
   if (path === undefined) return undefined;
-  try {
-    return parseLabels(await Deno.readTextFile(path));
-  } catch (e) {
-    throw new Error(`Cannot read "${path}": ${e instanceof Error ? e.message : String(e)}`);
-  }
+  return parseLabels(await readTextFileOrThrow(path, "--labels"));
 }
 
 /** Lines naming the top classes: index, label when known, score and softmax probability. */

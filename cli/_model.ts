@@ -66,6 +66,7 @@ export function parseModelArgs<O extends Options>(args: string[], options: O): M
   const knobs: RawKnobs = {};
   const takesValue = (name: string) => options[name]?.type === "string";
   const isFlag = (a: string | undefined) => a !== undefined && /^--?[A-Za-z]/.test(a);
+  const isLongFlag = (a: string) => /^--[A-Za-z]/.test(a);
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === "--") {
@@ -79,15 +80,18 @@ export function parseModelArgs<O extends Options>(args: string[], options: O): M
     const eq = arg.indexOf("=");
     const name = arg.slice(2, eq < 0 ? undefined : eq);
     if (name in options) {
-      own.push(arg);
-      if (eq < 0 && takesValue(name) && i + 1 < args.length) own.push(args[++i]);
+      // `--depth -1` reaches the option's own check (parseArgs alone would call
+      // it ambiguous); `--out --json` leaves --out without a value.
+      if (eq < 0 && takesValue(name) && i + 1 < args.length && !isLongFlag(args[i + 1])) {
+        own.push(`--${name}=${args[++i]}`);
+      } else own.push(arg);
       continue;
     }
     if (name === "") throw new UsageError(`Invalid flag "${arg}"`);
     if (name in knobs) throw new UsageError(`Knob --${name} is given twice`);
     if (eq >= 0) knobs[name] = arg.slice(eq + 1);
     else if (i + 1 < args.length && !isFlag(args[i + 1])) knobs[name] = args[++i];
-    else knobs[name] = "true";
+    else knobs[name] = BARE;
   }
   const parsed = parseArgs({ args: own, options, allowPositionals: true, strict: true });
   return {
@@ -97,6 +101,50 @@ export function parseModelArgs<O extends Options>(args: string[], options: O): M
   };
 }
 
+/**
+ * {@link parseModelArgs} for a command that takes exactly one model: prints
+ * `help` and returns `undefined` on `--help`; a missing or extra model name is
+ * a {@link UsageError} that points to `list` and the command's help.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseOneModel } from "./_model.ts";
+ * const options = { help: { type: "boolean" } } as const;
+ * const r = parseOneModel("analyze", "help text", ["shufflenetv2", "--width", "0.5"], options);
+ * assert.equal(r?.model, "shufflenetv2");
+ * assert.deepEqual(r?.knobs, { width: "0.5" });
+ * assert.throws(() => parseOneModel("analyze", "", [], options), /Missing model name/);
+ * assert.throws(() => parseOneModel("analyze", "", ["a", "b"], options), /Expected one model, got 2/);
+ * ```
+ */
+export function parseOneModel<O extends Options>(
+  command: string,
+  help: string,
+  args: string[],
+  options: O,
+): (ModelArgs<O> & { model: string }) | undefined {
+  const parsed = parseModelArgs(args, options);
+  if ((parsed.values as { help?: boolean }).help) {
+    console.log(help);
+    return undefined;
+  }
+  const { positionals } = parsed;
+  if (positionals.length === 0) {
+    throw new UsageError(
+      `Missing model name; run \`deno run cli.ts list\` to see the zoo, or \`${command} --help\``,
+    );
+  }
+  if (positionals.length > 1) {
+    throw new UsageError(
+      `Expected one model, got ${positionals.length}: ${positionals.join(" ")}`,
+    );
+  }
+  return { ...parsed, model: positionals[0] };
+}
+
+/** The value of a knob flag given without one (`--relu`): true for booleans. */
+const BARE = "true";
 const TRUE = new Set(["on", "true", "yes", "1"]);
 const FALSE = new Set(["off", "false", "no", "0"]);
 const NUMBER = /^[-+]?(\d+(\.\d*)?|\.\d+)(e[-+]?\d+)?$/i;
@@ -150,6 +198,11 @@ function typeValue(model: string, spec: KnobSpec, text: string): KnobValue {
         describeKnob(spec)
       }`,
     );
+  if (text === BARE && spec.type !== "boolean") {
+    throw new KnobError(
+      `Missing value for --${spec.name} of "${model}": expected ${describeKnob(spec)}`,
+    );
+  }
   switch (spec.type) {
     case "number": {
       const t = text.trim();

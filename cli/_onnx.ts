@@ -11,7 +11,7 @@ import type { Shape } from "../lib/ir/ops.ts";
 import type { Knobs } from "../lib/models/registry.ts";
 import type { Weights } from "../lib/runtime/weights.ts";
 import type { Graph } from "../lib/ir/graph.ts";
-import { UsageError } from "./_common.ts";
+import { readFileOrThrow, UsageError } from "./_common.ts";
 import { importOnnx, InputShapeError } from "../interop/onnx_import.ts";
 
 /**
@@ -63,17 +63,7 @@ export async function loadOnnxModel(
   const inputShape = raw["input-shape"]
     ? parseShape(raw["input-shape"], "--input-shape")
     : undefined;
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (e) {
-    const why = e instanceof Deno.errors.NotFound
-      ? "no such file"
-      : e instanceof Error
-      ? e.message
-      : String(e);
-    throw new Error(`Cannot read "${path}": ${why}`);
-  }
+  const bytes = await readFileOrThrow(path, "ONNX model");
   const stem = path.replace(/^.*[\\/]/, "").replace(/\.onnx$/i, "");
   try {
     const { graph, weights } = importOnnx(bytes, { inputShape, name: stem, source: path });

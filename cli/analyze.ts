@@ -8,7 +8,7 @@
  */
 
 import { EXIT, guard, UsageError } from "./_common.ts";
-import { loadModel, parseModelArgs } from "./_model.ts";
+import { loadModel, parseOneModel } from "./_model.ts";
 import { analyze, type Dtype, DTYPES } from "../lib/analysis/report.ts";
 import { type Format, formatReport, FORMATS } from "../lib/analysis/format.ts";
 import { withExtras } from "./_extras.ts";
@@ -92,22 +92,13 @@ function parseDtype(text: string | undefined): Dtype {
 /** Runs `analyze` on its arguments and returns the exit code. */
 export function run(args: string[]): Promise<number> {
   return guard(async () => {
-    const { values, positionals, knobs } = parseModelArgs(args, OPTIONS);
-    if (values.help) {
-      console.log(HELP);
-      return EXIT.ok;
-    }
-    if (positionals.length !== 1) {
-      throw new UsageError(
-        positionals.length === 0
-          ? "Missing model name; run `deno run cli.ts list` to see the zoo, or `analyze --help`"
-          : `Expected one model, got ${positionals.length}: ${positionals.join(" ")}`,
-      );
-    }
+    const parsed = parseOneModel("analyze", HELP, args, OPTIONS);
+    if (!parsed) return EXIT.ok;
+    const { values, knobs, model } = parsed;
     const format = parseFormat(values.format, values.json);
     const depth = parseDepth(values.depth);
     const dtype = parseDtype(values.dtype);
-    const loaded = await loadModel(positionals[0], knobs);
+    const loaded = await loadModel(model, knobs);
     const report = analyze(loaded.graph, {
       model: loaded.model,
       knobs: loaded.knobs,

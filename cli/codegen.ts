@@ -1,17 +1,15 @@
 /**
  * `codegen <model> [knobs] [--out DIR]`: writes a standalone TypeScript
  * inference module (`DIR/<model>.gen.ts`) with specialized kernels and the
- * weights embedded. Needs `--allow-write` for the output directory.
+ * weights embedded. Needs `-A`: ts-morph reads environment variables, and the
+ * output directory is written.
  *
  * @module
  */
 
-import { compile } from "../codegen/compile.ts";
-import { EXIT, guard, UsageError, writeFileAtomic } from "./_common.ts";
-import { loadModel, parseModelArgs } from "./_model.ts";
-import { checkWeights, randomWeights, type Weights } from "../lib/runtime/weights.ts";
-import { readSafetensors } from "../interop/safetensors.ts";
-import type { Graph } from "../lib/ir/graph.ts";
+import { EXIT, guard, makeDirOrThrow, requirePermission, writeFileAtomic } from "./_common.ts";
+import { loadModel, parseOneModel } from "./_model.ts";
+import { loadWeights, parseSeed } from "./_weights.ts";
 
 /** The command's own options; every other `--name value` is a model knob. */
 export const OPTIONS = {
@@ -52,61 +50,6 @@ Examples:
 
 Exit codes: 0 success, 1 failed generation, 2 bad usage`;
 
-/** Parses `--seed`: a non-negative integer. */
-export function parseSeed(text: string | undefined): number {
-  if (text === undefined) return 0;
-  if (!/^\d+$/.test(text) || Number(text) > 0xffffffff) {
-    throw new UsageError(`Invalid --seed "${text}": expected an integer in [0, 4294967295]`);
-  }
-  return Number(text);
-}
-
-/** The weights a command runs with, and how the header describes them. */
-export function chooseWeights(
-  graph: Graph,
-  loaded: Weights | undefined,
-  source: string | undefined,
-  seed: number,
-): { weights: Weights; options: [string, string | number][] } {
-  const kind = source ?? (loaded ? "file" : "random");
-  if (kind === "random") {
-    return {
-      weights: randomWeights(graph, seed),
-      options: [["weights", "random"], ["seed", seed]],
-    };
-  }
-  if (kind === "file" && loaded) return { weights: loaded, options: [["weights", "file"]] };
-  throw new UsageError(
-    `Invalid --weights "${kind}": expected "random"${
-      loaded ? ' or "file" (the weights of the .onnx model)' : ""
-    }`,
-  );
-}
-
-/**
- * {@link chooseWeights}, plus a `.safetensors` state_dict file (torchvision
- * keys) read from disk and checked against the graph.
- */
-export async function loadWeights(
-  graph: Graph,
-  loaded: Weights | undefined,
-  source: string | undefined,
-  seed: number,
-): Promise<{ weights: Weights; options: [string, string | number][] }> {
-  if (source === undefined || !/\.safetensors$/i.test(source)) {
-    return chooseWeights(graph, loaded, source, seed);
-  }
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(source);
-  } catch (e) {
-    throw new Error(`Cannot read "${source}": ${e instanceof Error ? e.message : e}`);
-  }
-  const weights = readSafetensors(bytes, source);
-  checkWeights(graph, weights);
-  return { weights, options: [["weights", source.replace(/^.*[\\/]/, "")]] };
-}
-
 /**
  * A model name as a file name: an .onnx path's base name without extension,
  * then letters, digits, `.`, `-` and `_` only.
@@ -119,24 +62,22 @@ export function fileStem(model: string): string {
 /** Runs `codegen` with `args`; returns the exit code. */
 export function run(args: string[]): Promise<number> {
   return guard(async () => {
-    const { values, positionals, knobs } = parseModelArgs(args, OPTIONS);
-    if (values.help) {
-      console.log(HELP);
-      return EXIT.ok;
-    }
-    if (positionals.length !== 1) {
-      throw new UsageError(
-        `Expected one model name, got ${positionals.length} (run with --help for usage)`,
-      );
-    }
+    const parsed = parseOneModel("codegen", HELP, args, OPTIONS);
+    if (!parsed) return EXIT.ok;
+    const { values, knobs, model } = parsed;
     const seed = parseSeed(values.seed);
-    const loaded = await loadModel(positionals[0], knobs);
+    const loaded = await loadModel(model, knobs);
     const { weights, options } = await loadWeights(
       loaded.graph,
       loaded.weights,
       values.weights,
       seed,
     );
+    // Loaded here so `codegen --help` needs no permission (ts-morph reads the environment).
+    requirePermission("load the code generator (ts-morph reads environment variables)", [
+      "env",
+    ]);
+    const { compile } = await import("../codegen/compile.ts");
     const t0 = performance.now();
     const out = compile(loaded.graph, weights, {
       model: loaded.model,
@@ -144,9 +85,7 @@ export function run(args: string[]): Promise<number> {
     });
     const ms = performance.now() - t0;
     const dir = values.out ?? "build";
-    await Deno.mkdir(dir, { recursive: true }).catch((e) => {
-      throw new Error(`Cannot create "${dir}": ${e instanceof Error ? e.message : e}`);
-    });
+    await makeDirOrThrow(dir);
     const path = `${dir.replace(/\/+$/, "")}/${fileStem(loaded.model)}.gen.ts`;
     await writeFileAtomic(path, out.source);
     const summary = {

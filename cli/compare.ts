@@ -3,7 +3,8 @@
  * parameters, MAdds, MAC, peak activation memory and the G1-G4 summary;
  * `--svg FILE` also draws the variants as a scatter and one model's layers as
  * a bar chart. Without models it compares every published variant of the zoo.
- * Needs `--allow-write` only with `--svg`.
+ * Needs `--allow-read --allow-write` only with `--svg` (the file is written beside
+ * it, then renamed).
  *
  * @module
  */
@@ -63,6 +64,7 @@ Options:
   --svg FILE     also write an SVG: the variants as a scatter (MAdds against
                  parameters, colour and area by MAC, every point labelled) and
                  one model's per-layer share of MAdds against share of MAC
+                 (needs --allow-read --allow-write)
   --layers NAME  the variant of the bar chart (a row's label; default the first)
   -h, --help     show this help
 
@@ -70,7 +72,7 @@ Examples:
   deno run cli.ts compare
   deno run cli.ts compare mobilenetv1 mobilenetv2 shufflenetv2 --sort=-madds
   deno run cli.ts compare sv2_g2 --published --format md
-  deno run --allow-write cli.ts compare --svg zoo.svg --layers mobilenetv2
+  deno run --allow-read --allow-write cli.ts compare --svg zoo.svg --layers mobilenetv2
 
 Exit codes: 0 success, 1 failed analysis or unwritable --svg file, 2 bad usage`;
 

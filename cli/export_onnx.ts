@@ -8,12 +8,10 @@
  */
 
 import { EXIT, guard, UsageError, writeFileAtomic } from "./_common.ts";
-import { loadModel, parseModelArgs } from "./_model.ts";
-import { checkWeights, type Weights } from "../lib/runtime/weights.ts";
-import { chooseWeights, parseSeed } from "./codegen.ts";
+import { loadModel, parseOneModel } from "./_model.ts";
+import { loadWeights, parseSeed } from "./_weights.ts";
 import { foldBatchNorm } from "../lib/runtime/fold.ts";
 import { EXPORT_OPSET, exportOnnx } from "../interop/onnx_export.ts";
-import { readSafetensors } from "../interop/safetensors.ts";
 
 const OPTIONS = {
   out: { type: "string", short: "o" },
@@ -58,40 +56,17 @@ Exit codes: 0 success, 1 failed, 2 bad usage`;
 /** Runs `export-onnx` on its arguments and returns the exit code. */
 export function run(args: string[]): Promise<number> {
   return guard(async () => {
-    const { values, positionals, knobs } = parseModelArgs(args, OPTIONS);
-    if (values.help) {
-      console.log(HELP);
-      return EXIT.ok;
-    }
-    if (positionals.length !== 1) {
-      throw new UsageError(
-        positionals.length === 0
-          ? "Missing model name; run `deno run cli.ts list` to see the zoo, or `export-onnx --help`"
-          : `Expected one model, got ${positionals.length}: ${positionals.join(" ")}`,
-      );
-    }
+    const parsed = parseOneModel("export-onnx", HELP, args, OPTIONS);
+    if (!parsed) return EXIT.ok;
+    const { values, knobs, model } = parsed;
     if (!values.out) throw new UsageError("Missing --out FILE: where to write the ONNX model");
     const seed = parseSeed(values.seed);
-    const loaded = await loadModel(positionals[0], knobs);
+    const loaded = await loadModel(model, knobs);
     let graph = loaded.graph;
-    let weights: Weights;
-    let source: string;
-    if (values.weights && /\.safetensors$/i.test(values.weights)) {
-      let bytes: Uint8Array;
-      try {
-        bytes = await Deno.readFile(values.weights);
-      } catch (e) {
-        throw new Error(`Cannot read "${values.weights}": ${e instanceof Error ? e.message : e}`);
-      }
-      weights = readSafetensors(bytes, values.weights);
-      checkWeights(graph, weights);
-      source = values.weights;
-    } else {
-      // The same choice as codegen and run: random (seeded) or the .onnx file's own weights.
-      const chosen = chooseWeights(graph, loaded.weights, values.weights, seed);
-      weights = chosen.weights;
-      source = chosen.options.map(([k, v]) => (k === "weights" ? v : `${k} ${v}`)).join(", ");
-    }
+    // The same choice as codegen and run: random (seeded), the .onnx file's own
+    // weights, or a safetensors state_dict.
+    let { weights, options } = await loadWeights(graph, loaded.weights, values.weights, seed);
+    const source = options.map(([k, v]) => (k === "weights" ? v : `${k} ${v}`)).join(", ");
     if (values["fold-bn"]) ({ graph, weights } = foldBatchNorm(graph, weights));
     const bytes = exportOnnx(graph, weights, {
       dynamicBatch: !values["static-batch"],

@@ -7,7 +7,7 @@
  */
 
 import { EXIT, guard, UsageError } from "./_common.ts";
-import { loadModel, parseModelArgs } from "./_model.ts";
+import { loadModel, parseOneModel } from "./_model.ts";
 import { renderTable, TABLE_FORMATS, type TableFormat } from "./_table.ts";
 import { formatCount } from "../lib/analysis/format.ts";
 import {
@@ -259,21 +259,12 @@ function parseFormat(format: string | undefined, json: boolean | undefined): Tab
 /** Runs `guidelines` on its arguments and returns the exit code. */
 export function run(args: string[]): Promise<number> {
   return guard(async () => {
-    const { values, positionals, knobs } = parseModelArgs(args, OPTIONS);
-    if (values.help) {
-      console.log(HELP);
-      return EXIT.ok;
-    }
-    if (positionals.length !== 1) {
-      throw new UsageError(
-        positionals.length === 0
-          ? "Missing model name; run `deno run cli.ts list` to see the zoo, or `guidelines --help`"
-          : `Expected one model, got ${positionals.length}: ${positionals.join(" ")}`,
-      );
-    }
+    const parsed = parseOneModel("guidelines", HELP, args, OPTIONS);
+    if (!parsed) return EXIT.ok;
+    const { values, knobs, model } = parsed;
     const format = parseFormat(values.format, values.json);
     const only = parseOnly(values.only);
-    const loaded = await loadModel(positionals[0], knobs);
+    const loaded = await loadModel(model, knobs);
     const report = checkGuidelines(inferShapes(loaded.graph));
     const knobText = Object.entries(loaded.knobs).map(([k, v]) => `${k}=${v}`).join(" ");
     if (format === "table") console.log(`${loaded.model} ${knobText}\n`);

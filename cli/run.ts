@@ -6,10 +6,9 @@
  * @module
  */
 
-import { compile, loadModule } from "../codegen/compile.ts";
-import { EXIT, guard, UsageError } from "./_common.ts";
-import { loadModel, parseModelArgs } from "./_model.ts";
-import { loadWeights, parseSeed } from "./codegen.ts";
+import { EXIT, guard, readFileOrThrow, requirePermission, UsageError } from "./_common.ts";
+import { loadModel, parseOneModel } from "./_model.ts";
+import { loadWeights, parseSeed } from "./_weights.ts";
 import { formatTopClasses, IMAGE_HELP, IMAGE_OPTIONS, imageInput, readLabels } from "./_image.ts";
 import { numel } from "../lib/ir/ops.ts";
 import { runReference } from "../lib/runtime/reference.ts";
@@ -61,12 +60,7 @@ Exit codes: 0 success, 1 failed run or mismatch, 2 bad usage`;
 export const TOLERANCE = 1e-4;
 
 async function readInput(path: string, length: number): Promise<Float32Array> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (e) {
-    throw new Error(`Cannot read "${path}": ${e instanceof Error ? e.message : e}`);
-  }
+  const bytes = await readFileOrThrow(path, "--input");
   let data: Float32Array;
   if (/\.json$/i.test(path)) {
     const parsed: unknown = JSON.parse(new TextDecoder().decode(bytes));
@@ -103,19 +97,12 @@ function parseRuns(text: string | undefined): number {
 /** Runs `run` with `args`; returns the exit code. */
 export function run(args: string[]): Promise<number> {
   return guard(async () => {
-    const { values, positionals, knobs } = parseModelArgs(args, OPTIONS);
-    if (values.help) {
-      console.log(HELP);
-      return EXIT.ok;
-    }
-    if (positionals.length !== 1) {
-      throw new UsageError(
-        `Expected one model name, got ${positionals.length} (run with --help for usage)`,
-      );
-    }
+    const parsed = parseOneModel("run", HELP, args, OPTIONS);
+    if (!parsed) return EXIT.ok;
+    const { values, knobs, model } = parsed;
     const seed = parseSeed(values.seed);
     const runs = parseRuns(values.runs);
-    const loaded = await loadModel(positionals[0], knobs);
+    const loaded = await loadModel(model, knobs);
     const { graph } = loaded;
     const { weights, options } = await loadWeights(graph, loaded.weights, values.weights, seed);
     const length = numel(graph.input.shape);
@@ -126,6 +113,12 @@ export function run(args: string[]): Promise<number> {
     const input = (await imageInput(values, graph.input.shape)) ??
       (values.input ? await readInput(values.input, length) : randomInput(graph.input.shape, 42));
 
+    // Loaded here so `run --help` needs no permission (ts-morph reads the environment).
+    requirePermission(
+      "generate and load the module (ts-morph reads environment variables; the module loads from a temp file)",
+      ["env", "read", "write"],
+    );
+    const { compile, loadModule } = await import("../codegen/compile.ts");
     const t0 = performance.now();
     const { source } = compile(graph, weights, {
       model: loaded.model,

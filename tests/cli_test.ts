@@ -5,33 +5,14 @@
  * as a subprocess without any permission flag.
  */
 import assert from "node:assert/strict";
-import { main } from "../cli.ts";
 import { SCHEMA } from "../lib/analysis/report.ts";
 import { zoo } from "../lib/models/zoo.ts";
 import { ShapeError } from "../lib/ir/ops.ts";
 import { guard } from "../cli/_common.ts";
+import { runCli } from "../cli/_capture.ts";
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI in-process and captures what it prints. */
-async function cli(...args: string[]): Promise<Run> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const { log, error } = console;
-  console.log = (...a: unknown[]) => out.push(a.join(" "));
-  console.error = (...a: unknown[]) => err.push(a.join(" "));
-  try {
-    const code = await main(args);
-    return { code, stdout: out.join("\n"), stderr: err.join("\n") };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
+const cli = runCli;
+type Run = Awaited<ReturnType<typeof runCli>>;
 
 Deno.test("cli analyze shufflenetv2 runs without permission flags", async () => {
   const cmd = new Deno.Command(Deno.execPath(), {
@@ -228,4 +209,50 @@ Deno.test("cli --help works for the dispatcher and every command", async () => {
   const unknown = await cli("analyse");
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /Unknown command "analyse"/);
+});
+
+/** Runs `deno run --no-prompt cli.ts ...args` with no permission flag. */
+async function cliNoPermissions(...args: string[]): Promise<Run> {
+  const cmd = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-prompt", "cli.ts", ...args],
+    cwd: new URL("..", import.meta.url),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const { code, stdout, stderr } = await cmd.output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code, stdout: decode(stdout), stderr: decode(stderr) };
+}
+
+Deno.test("cli codegen, run and export-onnx show --help without permissions and name the missing ones", async () => {
+  for (const command of ["codegen", "run", "export-onnx"]) {
+    const help = await cliNoPermissions(command, "--help");
+    assert.equal(help.code, 0, `${command} --help: ${help.stderr}`);
+    assert.match(help.stdout, /^Usage: deno run -A cli\.ts /);
+  }
+  const codegen = await cliNoPermissions("codegen", "sv2_g1");
+  assert.equal(codegen.code, 1);
+  assert.match(codegen.stderr, /^error: Cannot load the code generator .*needs --allow-env .*\n$/);
+  const onnx = await cliNoPermissions("export-onnx", "sv2_g1", "--out", "x.onnx");
+  assert.equal(onnx.code, 1);
+  assert.match(onnx.stderr, /^error: Cannot write "x\.onnx": needs --allow-write and --allow-read/);
+});
+
+Deno.test("cli usage errors are one line naming the flag and what it expects", async () => {
+  const cases: [string[], RegExp][] = [
+    [["analyze", "shufflenetv2", "--depth", "-1"], /^error: Invalid --depth "-1": expected/],
+    [["compare", "sv2_g1", "--sort", "-bogus"], /^error: Invalid --sort "-bogus": expected/],
+    [["analyze", "mobilenetv1", "--width"], /^error: Missing value for --width of "mobilenetv1"/],
+    [["export-onnx", "sv2_g1", "--out", "--json"], /^error: Missing value for --out /],
+    [["analyze", "-x", "sv2_g1"], /^error: Unknown option '-x' \(run with --help/],
+  ];
+  for (const [args, pattern] of cases) {
+    const r = await cli(...args);
+    assert.equal(r.code, 2, args.join(" "));
+    assert.match(r.stderr, pattern);
+    assert.equal(r.stderr.split("\n").length, 1, r.stderr);
+  }
+  // `--sort -madds` is a value, not an unknown flag.
+  assert.equal((await cli("compare", "sv2_g1", "--sort", "-madds")).code, 0);
 });
