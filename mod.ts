@@ -22,6 +22,29 @@
  * assert.match(formatReport(report, "table"), /^ {2}MAdds +568,740,352 +569M/m);
  * ```
  *
+ * The reference executor runs a graph with plain loops: the definition every
+ * generated kernel and ONNX runtime is tested against.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { argmax, foldBatchNorm, randomInput, randomWeights, runReference, zoo } from "./mod.ts";
+ *
+ * const graph = zoo.build("mobilenetv1", { width: 0.25, resolution: 32, classes: 10 });
+ * const weights = randomWeights(graph, 0);
+ * const x = randomInput(graph.input.shape, 42);
+ * const logits = runReference(graph, weights, x);
+ * assert.equal(logits.length, 10);
+ * // Folding BatchNorm into the convs changes the graph, not what it computes.
+ * const folded = foldBatchNorm(graph, weights);
+ * assert.equal(argmax(runReference(folded.graph, folded.weights, x)), argmax(logits));
+ * ```
+ *
+ * Two parts load heavier dependencies and are imported by path, so that this
+ * module needs no permission: `codegen/compile.ts` (`compile`, `loadModule`;
+ * ts-morph, which needs `--allow-env`) and `interop/onnx_export.ts` /
+ * `interop/onnx_import.ts` (`exportOnnx`, `importOnnx`; protobufjs).
+ *
  * @module
  */
 
@@ -134,3 +157,11 @@ export {
   sv2G4,
   sv2GuidelineVariants,
 } from "./lib/models/sv2_guidelines.ts";
+
+// The reference executor and weights (state_dict keys).
+export type { Weights } from "./lib/runtime/weights.ts";
+export { checkWeights, randomWeights } from "./lib/runtime/weights.ts";
+export type { FoldResult } from "./lib/runtime/fold.ts";
+export { foldBatchNorm } from "./lib/runtime/fold.ts";
+export { runReference, runReferenceAll } from "./lib/runtime/reference.ts";
+export { argmax, maxAbs, maxAbsDiff, randomInput, topK } from "./lib/runtime/tensor.ts";

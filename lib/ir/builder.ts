@@ -203,18 +203,23 @@ export class GraphBuilder {
     );
   }
 
+  /** BatchNorm over the channels of `x` (inference: running statistics). */
   batchNorm(x: Tensor, name?: string, eps = 1e-5): Tensor {
     return this.add("batch_norm", { channels: x.shape[1], eps }, [x], name);
   }
+  /** `max(x, 0)`. */
   relu(x: Tensor, name?: string): Tensor {
     return this.add("relu", {}, [x], name);
   }
+  /** `min(max(x, 0), 6)`. */
   relu6(x: Tensor, name?: string): Tensor {
     return this.add("relu6", {}, [x], name);
   }
+  /** `min(max(x, min), max)`. */
   clip(x: Tensor, min: number, max: number, name?: string): Tensor {
     return this.add("clip", { min, max }, [x], name);
   }
+  /** `x * relu6(x + 3) / 6` (MobileNetV3). */
   hardswish(x: Tensor, name?: string): Tensor {
     return this.add("hardswish", {}, [x], name);
   }
@@ -222,9 +227,11 @@ export class GraphBuilder {
   hardsigmoid(x: Tensor, name?: string, alpha = 1 / 6, beta = 0.5): Tensor {
     return this.add("hardsigmoid", { alpha, beta }, [x], name);
   }
+  /** `1 / (1 + exp(-x))`. */
   sigmoid(x: Tensor, name?: string): Tensor {
     return this.add("sigmoid", {}, [x], name);
   }
+  /** Element-wise `a + b` of equal shapes (residual connections). */
   addTensors(a: Tensor, b: Tensor, name?: string): Tensor {
     return this.add("add", {}, [a, b], name);
   }
@@ -232,6 +239,7 @@ export class GraphBuilder {
   mul(x: Tensor, scale: Tensor, name?: string): Tensor {
     return this.add("mul", {}, [x, scale], name);
   }
+  /** Concatenation along the channels. */
   concat(xs: Tensor[], name?: string): Tensor {
     return this.add("concat", {}, xs, name);
   }
@@ -239,12 +247,15 @@ export class GraphBuilder {
   split(x: Tensor, offset: number, channels: number, name?: string): Tensor {
     return this.add("split", { offset, channels }, [x], name);
   }
+  /** ShuffleNet's channel shuffle: `[g, C/g]` channels transposed to `[C/g, g]`. */
   channelShuffle(x: Tensor, groups: number, name?: string): Tensor {
     return this.add("channel_shuffle", { groups }, [x], name);
   }
+  /** Max pooling; the stride defaults to the kernel size. */
   maxPool(x: Tensor, o: PoolOptions, name?: string): Tensor {
     return this.add("max_pool", this.#pool(o), [x], name);
   }
+  /** Average pooling; the stride defaults to the kernel size. */
   avgPool(x: Tensor, o: PoolOptions, name?: string): Tensor {
     return this.add("avg_pool", this.#pool(o), [x], name);
   }
@@ -257,12 +268,15 @@ export class GraphBuilder {
       countIncludePad: o.countIncludePad ?? true,
     };
   }
+  /** Average over H and W: `[N, C, H, W]` to `[N, C, 1, 1]`. */
   globalAvgPool(x: Tensor, name?: string): Tensor {
     return this.add("global_avg_pool", {}, [x], name);
   }
+  /** `[N, C, H, W]` to `[N, C*H*W]` (a view). */
   flatten(x: Tensor, name?: string): Tensor {
     return this.add("flatten", {}, [x], name);
   }
+  /** Fully connected layer on `[N, in]`; bias by default. */
   linear(x: Tensor, o: LinearOptions, name?: string): Tensor {
     return this.add(
       "linear",
@@ -275,9 +289,11 @@ export class GraphBuilder {
       name,
     );
   }
+  /** Dropout with rate `p`: the identity at inference. */
   dropout(x: Tensor, p = 0.5, name?: string): Tensor {
     return this.add("dropout", { p }, [x], name);
   }
+  /** Softmax over dimension 1 (the features of `[N, F]`, the channels of `[N, C, H, W]`). */
   softmax(x: Tensor, name?: string): Tensor {
     return this.add("softmax", {}, [x], name);
   }
