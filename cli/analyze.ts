@@ -7,10 +7,10 @@
  * @module
  */
 
-import { EXIT, guard, UsageError } from "./_common.ts";
+import { EXIT, guard, parseFormat, UsageError } from "./_common.ts";
 import { loadModel, parseOneModel } from "./_model.ts";
 import { analyze, type Dtype, DTYPES } from "../lib/analysis/report.ts";
-import { type Format, formatReport, FORMATS } from "../lib/analysis/format.ts";
+import { formatReport, FORMATS } from "../lib/analysis/format.ts";
 import { withExtras } from "./_extras.ts";
 
 /** The command's own options; every other `--name value` is a model knob. */
@@ -67,20 +67,6 @@ function parseDepth(text: string | undefined): number | undefined {
   return depth;
 }
 
-function parseFormat(format: string | undefined, json: boolean | undefined): Format {
-  if (json) {
-    if (format !== undefined && format !== "json") {
-      throw new UsageError(`Conflicting --json and --format "${format}": give one of them`);
-    }
-    return "json";
-  }
-  const f = format ?? "table";
-  if (!(FORMATS as readonly string[]).includes(f)) {
-    throw new UsageError(`Invalid --format "${f}": expected one of ${FORMATS.join(", ")}`);
-  }
-  return f as Format;
-}
-
 function parseDtype(text: string | undefined): Dtype {
   const d = text ?? "float32";
   if (!(DTYPES as readonly string[]).includes(d)) {
@@ -95,7 +81,7 @@ export function run(args: string[]): Promise<number> {
     const parsed = parseOneModel("analyze", HELP, args, OPTIONS);
     if (!parsed) return EXIT.ok;
     const { values, knobs, model } = parsed;
-    const format = parseFormat(values.format, values.json);
+    const format = parseFormat(values.format, values.json, FORMATS);
     const depth = parseDepth(values.depth);
     const dtype = parseDtype(values.dtype);
     const loaded = await loadModel(model, knobs);

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { EXIT, guard, UsageError, writeFileAtomic } from "./_common.ts";
+import { EXIT, guard, parseFormat, UsageError, writeFileAtomic } from "./_common.ts";
 import { loadModel, parseModelArgs, type RawKnobs } from "./_model.ts";
 import { renderTable, TABLE_FORMATS, type TableFormat } from "./_table.ts";
 import { estimateCost, sumCosts } from "../lib/analysis/cost.ts";
@@ -237,22 +237,6 @@ export function compareSvg(rows: CompareRow[], layersGraph: Graph, layersLabel: 
   ]);
 }
 
-function parseFormat(format: string | undefined, json: boolean | undefined): TableFormat | "json" {
-  if (json) {
-    if (format !== undefined && format !== "json") {
-      throw new UsageError(`Conflicting --json and --format "${format}": give one of them`);
-    }
-    return "json";
-  }
-  const f = format ?? "table";
-  if (f !== "json" && !(TABLE_FORMATS as readonly string[]).includes(f)) {
-    throw new UsageError(
-      `Invalid --format "${f}": expected one of ${[...TABLE_FORMATS, "json"].join(", ")}`,
-    );
-  }
-  return f as TableFormat | "json";
-}
-
 interface Variant {
   graph: Graph;
   model: string;
@@ -302,7 +286,7 @@ export function run(args: string[]): Promise<number> {
       console.log(HELP);
       return EXIT.ok;
     }
-    const format = parseFormat(values.format, values.json);
+    const format = parseFormat(values.format, values.json, [...TABLE_FORMATS, "json"]);
     if (values.svg === "") throw new UsageError('Invalid --svg "": expected a file path');
     const list = await variants(positionals, knobs, values.published ?? false);
     const measured = list.map((v) => ({ v, row: compareRow(v.graph, v.model, v.knobs) }));

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { EXIT, guard, UsageError } from "./_common.ts";
+import { EXIT, guard, parseFormat, UsageError } from "./_common.ts";
 import { loadModel, parseOneModel } from "./_model.ts";
 import { renderTable, TABLE_FORMATS, type TableFormat } from "./_table.ts";
 import { formatCount } from "../lib/analysis/format.ts";
@@ -240,29 +240,13 @@ export function parseOnly(text: string | undefined): GuidelineId[] | undefined {
   return ids as GuidelineId[];
 }
 
-function parseFormat(format: string | undefined, json: boolean | undefined): TableFormat | "json" {
-  if (json) {
-    if (format !== undefined && format !== "json") {
-      throw new UsageError(`Conflicting --json and --format "${format}": give one of them`);
-    }
-    return "json";
-  }
-  const f = format ?? "table";
-  if (f !== "json" && !(TABLE_FORMATS as readonly string[]).includes(f)) {
-    throw new UsageError(
-      `Invalid --format "${f}": expected one of ${[...TABLE_FORMATS, "json"].join(", ")}`,
-    );
-  }
-  return f as TableFormat | "json";
-}
-
 /** Runs `guidelines` on its arguments and returns the exit code. */
 export function run(args: string[]): Promise<number> {
   return guard(async () => {
     const parsed = parseOneModel("guidelines", HELP, args, OPTIONS);
     if (!parsed) return EXIT.ok;
     const { values, knobs, model } = parsed;
-    const format = parseFormat(values.format, values.json);
+    const format = parseFormat(values.format, values.json, [...TABLE_FORMATS, "json"]);
     const only = parseOnly(values.only);
     const loaded = await loadModel(model, knobs);
     const report = checkGuidelines(inferShapes(loaded.graph));

@@ -9,6 +9,7 @@
 
 import type { onnx as pb } from "onnx-proto";
 import * as onnxProto from "onnx-proto";
+import { halfToFloat } from "./_half.ts";
 
 /** The ONNX message classes (`onnx.ModelProto`, ...); their types are under {@link pb}. */
 // onnx-proto is CommonJS assigning `onnx` on a shared root, which Deno's named-export
@@ -60,15 +61,6 @@ export function toInt(v: unknown): number {
   if (typeof v === "number") return v;
   if (typeof v === "bigint") return Number(v);
   return Number(String(v));
-}
-
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
-  if (exp === 31) return frac ? NaN : sign * Infinity;
-  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
 }
 
 /**

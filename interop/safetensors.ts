@@ -9,15 +9,7 @@
  */
 
 import type { Weights } from "../lib/runtime/weights.ts";
-
-function half(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
-  if (exp === 31) return frac ? NaN : sign * Infinity;
-  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
-}
+import { halfToFloat } from "./_half.ts";
 
 /**
  * Reads a safetensors file into weights (F32, F16 and BF16 tensors, as
@@ -63,7 +55,7 @@ export function readSafetensors(bytes: Uint8Array, source = "weights"): Weights 
       data[i] = t.dtype === "F32"
         ? view.getFloat32(o, true)
         : t.dtype === "F16"
-        ? half(view.getUint16(o, true))
+        ? halfToFloat(view.getUint16(o, true))
         : new Float32Array(new Uint32Array([view.getUint16(o, true) << 16]).buffer)[0];
     }
     weights.set(key, data);
