@@ -29,7 +29,7 @@
  */
 
 import type { AnyNode } from "../ir/graph.ts";
-import { numel } from "../ir/ops.ts";
+import { numel, UNARY_ELEMENTWISE } from "../ir/ops.ts";
 import { estimateCost, type NodeCost } from "./cost.ts";
 import type { ShapedGraph } from "./shapes.ts";
 
@@ -237,13 +237,9 @@ function isDepthwise(n: AnyNode): boolean {
 }
 
 const FRAGMENT_KINDS = new Set(["conv2d", "max_pool", "avg_pool", "global_avg_pool", "linear"]);
-const ELEMENTWISE_KINDS = new Set([
-  "relu",
-  "relu6",
-  "clip",
-  "hardswish",
-  "hardsigmoid",
-  "sigmoid",
+// G4's element-wise work: every unary activation, add and mul, and unfused BN.
+const ELEMENTWISE_KINDS: ReadonlySet<string> = new Set([
+  ...UNARY_ELEMENTWISE,
   "add",
   "mul",
   "batch_norm",
