@@ -53,7 +53,8 @@ ShuffleNet V2 guideline G1-G4.
 
 Arguments:
   [models...]    zoo models or torchvision aliases; knob flags apply to each
-                 (default: every published variant of the zoo)
+                 (default: every published variant of the zoo); or .onnx files
+                 (needs --allow-read; --input-shape NxCxHxW if dynamic)
 
 Options:
   --published    compare the published variants of the models named
@@ -101,10 +102,14 @@ export interface CompareRow {
 }
 
 function labelOf(model: string, knobs: Knobs): string {
-  const { model: def } = zoo.resolve(model);
-  const parts = def.knobs
-    .filter((k) => knobs[k.name] !== undefined && knobs[k.name] !== k.default)
-    .map((k) => `${k.name}=${knobs[k.name]}`);
+  // A zoo model shows the knobs that differ from its defaults; an ONNX file
+  // (not in the zoo) shows all of its own (its --input-shape).
+  const def = zoo.names().includes(model) ? zoo.resolve(model).model : undefined;
+  const parts = def
+    ? def.knobs
+      .filter((k) => knobs[k.name] !== undefined && knobs[k.name] !== k.default)
+      .map((k) => `${k.name}=${knobs[k.name]}`)
+    : Object.entries(knobs).map(([k, v]) => `${k}=${v}`);
   return [model, ...parts].join(" ");
 }
 

@@ -92,3 +92,20 @@ Deno.test("cli compare exit codes: 1 for an unwritable --svg path, 2 for bad usa
     assert.match(bad.stderr, /^error: /);
   }
 });
+
+Deno.test("cli compare takes an .onnx file beside zoo models, with the same figures", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lightnets-compare-onnx-" });
+  try {
+    const path = `${dir}/g1.onnx`;
+    assert.equal((await runCli("export-onnx", "sv2_g1", "--out", path)).code, 0);
+    const r = await runCli("compare", path, "sv2_g1", "--json");
+    assert.equal(r.code, 0, r.stderr);
+    const [fromFile, fromZoo] = JSON.parse(r.stdout).rows;
+    assert.equal(fromFile.label, path); // not in the zoo: labelled by its path
+    for (const field of ["params", "madds", "mac", "peakElements"]) {
+      assert.equal(fromFile[field], fromZoo[field], field);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
