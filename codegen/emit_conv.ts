@@ -2,8 +2,9 @@
  * General and grouped convolution (any kernel, stride, padding, dilation):
  * per group, blocks of up to `CV_OB` output channels x `CV_PB` neighbouring
  * output pixels share every input and weight load; over the interior the
- * window taps are unrolled with literal offsets and the loop runs over input
- * channels; the border takes a checked loop.
+ * reduction runs as rolled loops over input channels, kernel rows and kernel
+ * columns (one tap per step, pointers advanced by literal strides); the
+ * border takes a checked loop.
  *
  * Packed weights, per group, per block of `ob` output channels starting at
  * `o`: `[bias(ob)] [cin/groups][kh][kw][ob]`, at offset
@@ -74,27 +75,33 @@ function writeBlock(w: CodeBlockWriter, s: ConvSpec, ob: number): void {
           } - ${win.padding[1]};`,
         );
         w.writeLine(`let k = wb + ${ob};`);
-        block(w, `for (let c = 0; c < ${cinG}; c++)`, () => {
-          for (let ky = 0; ky < kh; ky++) {
-            for (let kx = 0; kx < kw; kx++) {
-              const t = ky * kw + kx;
-              const off = ky * win.dilation[0] * win.w + kx * win.dilation[1];
-              const decl = t === 0 ? "let " : "";
-              w.writeLine(
-                `${decl}${
-                  qs.map((q) => `v${q} = x[${plus("xi", off + q * win.stride[1])}]`).join(", ")
-                };`,
-              );
-              for (const j of js) {
-                w.writeLine(
-                  `${decl}u${j} = w[${plus("k", t * ob + j)}]; ` +
-                    qs.map((q) => `a${j}_${q} += u${j} * v${q};`).join(" "),
-                );
-              }
-            }
+        // The reduction over (c, ky, kx) as three rolled loops, one tap per
+        // step. Unrolling the window put every tap's loads in one block, V8
+        // hoisted them and the accumulators spilled: the rolled loops made
+        // the stem convs 19-26% faster (interleaved A/B, median of 20-30
+        // inferences), unrolling only kx 12%.
+        const step = () => {
+          w.writeLine(
+            `const ${qs.map((q) => `v${q} = x[${plus("xi", q * win.stride[1])}]`).join(", ")};`,
+          );
+          for (const j of js) {
+            w.writeLine(
+              `const u${j} = w[${plus("k", j)}]; ` +
+                qs.map((q) => `a${j}_${q} += u${j} * v${q};`).join(" "),
+            );
           }
-          w.writeLine(`xi += ${s.xcs};`);
-          w.writeLine(`k += ${kk * ob};`);
+        };
+        const rowStep = win.dilation[0] * win.w;
+        block(w, `for (let c = ${cinG}; c > 0; c--)`, () => {
+          block(w, `for (let ky = ${kh}; ky > 0; ky--)`, () => {
+            block(w, `for (let kx = ${kw}; kx > 0; kx--)`, () => {
+              step();
+              w.writeLine(`xi += ${win.dilation[1]};`);
+              w.writeLine(`k += ${ob};`);
+            });
+            w.writeLine(`xi += ${rowStep - kw * win.dilation[1]};`);
+          });
+          w.writeLine(`xi += ${s.xcs - kh * rowStep};`);
         });
         for (const j of js) {
           for (const q of qs) {
