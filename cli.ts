@@ -9,6 +9,7 @@
  */
 
 import { type Command, EXIT, fail } from "./cli/_common.ts";
+import { closestNames } from "./lib/models/registry.ts";
 
 /** Every command: a one-line summary and a loader. */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
@@ -72,9 +73,12 @@ export async function main(args: string[]): Promise<number> {
   }
   const entry = COMMANDS[name];
   if (!entry) {
+    const near = closestNames(name, Object.keys(COMMANDS), 1);
     return fail(
       EXIT.usage,
-      `Unknown command "${name}"; expected one of: ${Object.keys(COMMANDS).join(", ")}`,
+      `Unknown command "${name}"${near.length ? `; did you mean "${near[0]}"?` : ""} (commands: ${
+        Object.keys(COMMANDS).join(", ")
+      })`,
     );
   }
   const command = await entry.load();

@@ -11,6 +11,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError } from "./_common.ts";
 import type { Graph } from "../lib/ir/graph.ts";
 import {
+  closestNames,
   describeKnob,
   KnobError,
   type Knobs,
@@ -184,7 +185,12 @@ export function typeKnobs(model: ModelDef, raw: RawKnobs): Knobs {
     const spec = findSpec(model, flag);
     if (!spec) {
       const has = model.knobs.map((k) => `--${k.name}`).join(", ") || "none";
-      throw new KnobError(`Model "${model.name}" has no knob --${flag}; its knobs: ${has}`);
+      const near = closestNames(flag, model.knobs.map((k) => k.name), 1);
+      throw new KnobError(
+        `Model "${model.name}" has no knob --${flag}; its knobs: ${has}${
+          near.length ? ` (did you mean --${near[0]}?)` : ""
+        }`,
+      );
     }
     knobs[spec.name] = typeValue(model.name, spec, text);
   }

@@ -246,6 +246,8 @@ Deno.test("cli usage errors are one line naming the flag and what it expects", a
     [["analyze", "mobilenetv1", "--width"], /^error: Missing value for --width of "mobilenetv1"/],
     [["export-onnx", "sv2_g1", "--out", "--json"], /^error: Missing value for --out /],
     [["analyze", "-x", "sv2_g1"], /^error: Unknown option '-x' \(run with --help/],
+    [["analyse", "sv2_g1"], /^error: Unknown command "analyse"; did you mean "analyze"\?/],
+    [["analyze", "shufflenetv2", "--widht", "1"], /no knob --widht; .*\(did you mean --width\?\)$/],
   ];
   for (const [args, pattern] of cases) {
     const r = await cli(...args);

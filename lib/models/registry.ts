@@ -78,6 +78,30 @@ function levenshtein(a: string, b: string): number {
   return prev[b.length];
 }
 
+/**
+ * Up to `max` of `names` closest to `key` by edit distance (a shared prefix
+ * counts as closer), for "did you mean" suggestions; none when all are far.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { closestNames } from "./registry.ts";
+ * assert.deepEqual(closestNames("analyse", ["list", "analyze", "compare"]), ["analyze"]);
+ * assert.deepEqual(closestNames("zzzzzz", ["list", "analyze"]), []);
+ * ```
+ */
+export function closestNames(key: string, names: readonly string[], max = 3): string[] {
+  return names
+    .map((n) => ({
+      n,
+      d: levenshtein(key, n) - (n.startsWith(key) || key.startsWith(n) ? 2 : 0),
+    }))
+    .filter((r) => r.d <= Math.max(3, key.length / 2))
+    .sort((a, b) => a.d - b.d || a.n.localeCompare(b.n))
+    .slice(0, max)
+    .map((r) => r.n);
+}
+
 /** A registry of models; the zoo is one instance (lib/models/zoo.ts). */
 export class Registry {
   readonly #models = new Map<string, ModelDef>();
@@ -115,16 +139,7 @@ export class Registry {
     if (model) return { model, preset: {} };
     const alias = this.#aliases.get(key);
     if (alias) return alias;
-    const ranked = this.names()
-      .map((n) => ({
-        n,
-        d: levenshtein(key, n) - (n.startsWith(key) || key.startsWith(n) ? 2 : 0),
-      }))
-      .sort((a, b) => a.d - b.d || a.n.localeCompare(b.n));
-    const best = ranked.filter((r) => r.d <= Math.max(3, key.length / 2)).slice(0, 3).map((r) =>
-      r.n
-    );
-    throw new UnknownModelError(name, best);
+    throw new UnknownModelError(name, closestNames(key, this.names()));
   }
 
   /**
