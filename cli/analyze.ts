@@ -56,6 +56,8 @@ Examples:
   deno run cli.ts analyze shufflenet_v2_x1_0 --format md --dtype float16
   deno run --allow-read cli.ts analyze model.onnx --input-shape 1x3x224x224
 
+Permissions: none for a zoo model; --allow-read for an .onnx file.
+
 Exit codes: 0 success, 1 failed analysis, 2 bad usage`;
 
 function parseDepth(text: string | undefined): number | undefined {

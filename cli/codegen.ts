@@ -48,6 +48,9 @@ Examples:
   deno run -A cli.ts codegen shufflenetv2 --out build/
   deno run -A cli.ts codegen mobilenetv2 --width 0.5 --resolution 160 --seed 3
 
+Permissions: --allow-env (ts-morph reads environment variables), --allow-write
+and --allow-read (the output file, an .onnx or .safetensors input); -A grants all.
+
 Exit codes: 0 success, 1 failed generation, 2 bad usage`;
 
 /**

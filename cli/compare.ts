@@ -75,6 +75,9 @@ Examples:
   deno run cli.ts compare sv2_g2 --published --format md
   deno run --allow-read --allow-write cli.ts compare --svg zoo.svg --layers mobilenetv2
 
+Permissions: none for zoo models; --allow-read for .onnx files; --allow-read
+and --allow-write with --svg.
+
 Exit codes: 0 success, 1 failed analysis or unwritable --svg file, 2 bad usage`;
 
 /** One row of the comparison. */

@@ -51,6 +51,9 @@ Examples:
   deno run -A cli.ts export-onnx mobilenetv2 --width 0.5 --out mnv2.onnx
   deno run -A cli.ts export-onnx shufflenet_v2_x1_0 --weights sv2.safetensors -o sv2.onnx
 
+Permissions: --allow-read and --allow-write (the file is written beside --out,
+then renamed; .onnx and .safetensors inputs are read); -A grants both.
+
 Exit codes: 0 success, 1 failed, 2 bad usage`;
 
 /** Runs `export-onnx` on its arguments and returns the exit code. */

@@ -55,6 +55,9 @@ Examples:
   deno run cli.ts guidelines shufflenetv1 --groups 8 --only G2
   deno run cli.ts guidelines sv2_g1 --ratio 1:6 --all
 
+Permissions: none for a zoo model; --allow-read for an .onnx file
+(deno run --allow-read cli.ts guidelines model.onnx [--input-shape NxCxHxW]).
+
 Exit codes: 0 success, 1 failed analysis, 2 bad usage`;
 
 function num(n: number): string {

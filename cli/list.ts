@@ -31,6 +31,8 @@ Example:
   deno run cli.ts list
   deno run cli.ts analyze mobilenetv1 --width 0.75 --resolution 192
 
+Permissions: none.
+
 Exit codes: 0 success, 2 bad usage`;
 
 /** The `--json` output of `list`. */

@@ -54,6 +54,9 @@ Examples:
   deno run -A cli.ts run mobilenetv2 --resolution 160 --input x.bin
   deno run -A cli.ts run model.onnx --image cat.jpg --size 256x256 --labels imagenet.txt
 
+Permissions: --allow-env (ts-morph), --allow-read and --allow-write (the module
+is loaded from a temp file; input, image and labels files are read); -A grants all.
+
 Exit codes: 0 success, 1 failed run or mismatch, 2 bad usage`;
 
 /** Tolerance of the comparison with the reference executor (relative to max |reference|). */
