@@ -495,8 +495,10 @@ export function renderReport(results: BenchResults): string {
     "Every runtime runs the same network (same graph, same seeded weights, same seeded input),",
     "batch 1, one thread, in one Deno process. Each runtime's output is first checked against",
     `our reference executor (same top-1 and max|a-b| <= ${results.tolerance} * max|ref|); only`,
-    `runtimes that pass are timed. ${results.warmup} warm-up run(s), then ${results.runs} timed`,
-    "runs per runtime, interleaved round-robin (the order rotates each round) so load from",
+    `runtimes that pass are timed. ${results.warmup} warm-up run(s)${
+      results.warmupMs ? ` (and at least ${results.warmupMs / 1000} s of them)` : ""
+    } per runtime, then ${results.runs} timed`,
+    "runs each, interleaved round-robin (the order rotates each round) so load from",
     "other processes on a shared machine falls on every runtime alike.",
     "",
     "## Machine and versions",

@@ -82,6 +82,8 @@ export interface BenchResults {
   command: string;
   quick: boolean;
   warmup: number;
+  /** Minimum untimed time per runtime before timing, ms. */
+  warmupMs?: number;
   runs: number;
   tolerance: number;
   machine: MachineInfo;

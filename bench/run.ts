@@ -39,7 +39,8 @@ V2 guideline networks; writes BENCHMARKS.md and bench/*.svg.
 Options:
   --quick              few runs (warm-up 1, 5 timed), for a smoke check
   --runs N             timed runs per runtime (default 30; quick 5)
-  --warmup N           untimed runs per runtime first (default 3; quick 1)
+  --warmup N           untimed runs per runtime first, at least (default 5, and at
+                       least 2 s of them; quick 1)
   --models a,b         zoo models to run (default: all six; e.g. shufflenetv2)
   --runtimes a,b       runtimes to run (default: ${RUNTIMES.join(",")})
   --tolerance X        max|a-b| / max|ref| accepted (default ${DEFAULT_TOLERANCE})
@@ -108,7 +109,10 @@ export function main(args: string[]): Promise<number> {
     }
     const quick = values.quick!;
     const runs = positiveInt("runs", values.runs, quick ? 5 : 30);
-    const warmup = positiveInt("warmup", values.warmup, quick ? 1 : 3);
+    const warmup = positiveInt("warmup", values.warmup, quick ? 1 : 5);
+    // At least 2 s of untimed runs per runtime: the generated modules reach
+    // steady speed after about 8 inferences (V8 optimizes kernel by kernel).
+    const warmupMs = quick ? 0 : 2000;
     const tolerance = values.tolerance === undefined ? DEFAULT_TOLERANCE : Number(values.tolerance);
     if (!(tolerance > 0)) {
       throw new UsageError(`Invalid --tolerance "${values.tolerance}": expected a positive number`);
@@ -193,7 +197,7 @@ export function main(args: string[]): Promise<number> {
     for (const spec of models) {
       log(`bench: ${spec.label}: reference output, loading runtimes`);
       const m = prepareModel(spec);
-      const r = await benchModel(m, runtimes, { warmup, runs, tolerance, log });
+      const r = await benchModel(m, runtimes, { warmup, warmupMs, runs, tolerance, log });
       results.push(r);
       for (const rt of r.runtimes) {
         if (rt.timing) {
@@ -258,6 +262,7 @@ export function main(args: string[]): Promise<number> {
       command,
       quick,
       warmup,
+      warmupMs,
       runs,
       tolerance,
       machine,

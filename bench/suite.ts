@@ -61,6 +61,8 @@ export function prepareModel(spec: ModelSpec): PreparedModel {
 /** Options of {@link benchModel}. */
 export interface BenchModelOptions {
   warmup: number;
+  /** Minimum untimed time per runtime, ms (see TimingOptions.warmupMs). */
+  warmupMs?: number;
   runs: number;
   tolerance: number;
   log: (line: string) => void;
@@ -111,6 +113,7 @@ export async function benchModel(
         live.map((l) => async () => (await l.remote.time(1))[0]),
         {
           warmup: options.warmup,
+          warmupMs: options.warmupMs,
           runs: options.runs,
           onRound: (done, total) => {
             if (done === total || done % 10 === 0) {

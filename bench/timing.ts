@@ -80,13 +80,22 @@ export function checkOutput(
 
 /** Options of {@link timeRoundRobin}. */
 export interface TimingOptions {
-  /** Untimed runs per runtime first (JIT tiers, caches, lazy init). */
+  /** Untimed runs per runtime first, at least (JIT tiers, caches, lazy init). */
   warmup: number;
+  /**
+   * Keep warming each runtime until it has also spent this long (ms) in
+   * untimed runs: V8 optimizes a generated module's many kernels only after a
+   * few inferences, while a slow runtime needs few runs (default 0).
+   */
+  warmupMs?: number;
   /** Timed runs per runtime. */
   runs: number;
   /** Called after each round with the number of rounds done. */
   onRound?: (done: number, total: number) => void;
 }
+
+/** Upper bound on warm-up runs of one runtime, however fast it is. */
+export const MAX_WARMUP_RUNS = 1000;
 
 /** Runs one inference and resolves to its wall time in ms. */
 export type Timer = () => Promise<number>;
@@ -124,8 +133,12 @@ export async function timeRoundRobin(
   options: TimingOptions,
 ): Promise<{ samples: number[][]; summaries: TimingSummary[] }> {
   const n = timers.length;
-  for (let w = 0; w < options.warmup; w++) {
-    for (let i = 0; i < n; i++) await timers[i]();
+  const warmupMs = options.warmupMs ?? 0;
+  for (let i = 0; i < n; i++) {
+    let spent = 0;
+    for (let w = 0; w < MAX_WARMUP_RUNS && (w < options.warmup || spent < warmupMs); w++) {
+      spent += await timers[i]();
+    }
   }
   const samples: number[][] = timers.map(() => []);
   for (let r = 0; r < options.runs; r++) {
