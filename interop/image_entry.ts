@@ -16,7 +16,8 @@ export const DECODERS = { png: "npm:pngjs@7.0.0", jpeg: "npm:jpeg-js@0.4.4" } as
 /**
  * TypeScript source of `async function imageInputFromArgs(args, shape)`:
  * returns `{ input, labels }` for `--image`, or `undefined` without it.
- * Errors print on stderr and exit with code 2, like the CLI.
+ * Errors print on stderr as one line and exit like the CLI: 2 for a bad option,
+ * 1 for a file that cannot be read or decoded.
  */
 export function imageEntrySource(): string {
   return `/** \`--image FILE\` (PNG/JPEG) and its options as the input tensor; undefined without \`--image\`. */
@@ -30,9 +31,9 @@ async function imageInputFromArgs(
   };
   const image = flag("image");
   if (image === undefined) return undefined;
-  const fail = (message: string): never => {
+  const fail = (message: string, code = 2): never => {
     console.error(\`error: \${message}\`);
-    Deno.exit(2);
+    Deno.exit(code);
   };
   const [, , ch, cw] = shape;
   const sizeText = flag("size") ?? \`\${ch}x\${cw}\`;
@@ -57,7 +58,7 @@ async function imageInputFromArgs(
   try {
     bytes = await Deno.readFile(image);
   } catch (e) {
-    fail(\`Cannot read "\${image}": \${e instanceof Error ? e.message : e}\`);
+    fail(\`Cannot read "\${image}": \${e instanceof Error ? e.message : e}\`, 1);
   }
   let width = 0;
   let height = 0;
@@ -74,9 +75,9 @@ async function imageInputFromArgs(
       const jpeg = ((await import("${DECODERS.jpeg}")) as any).default;
       const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true });
       [width, height, data] = [img.width, img.height, new Uint8Array(img.data)];
-    } else fail(\`Cannot decode "\${image}": not a PNG or JPEG file\`);
+    } else fail(\`Cannot decode "\${image}": not a PNG or JPEG file\`, 1);
   } catch (e) {
-    fail(\`Cannot decode "\${image}": \${e instanceof Error ? e.message : e}\`);
+    fail(\`Cannot decode "\${image}": \${e instanceof Error ? e.message : e}\`, 1);
   }
   // Bilinear resize with half-pixel centers, then a center crop (torchvision's Resize + CenterCrop).
   const resized = new Uint8Array(h * w * 4);
@@ -117,7 +118,7 @@ async function imageInputFromArgs(
     try {
       labels = (await Deno.readTextFile(labelsPath)).split(/\\r?\\n/).map((l) => l.trim());
     } catch (e) {
-      fail(\`Cannot read "\${labelsPath}": \${e instanceof Error ? e.message : e}\`);
+      fail(\`Cannot read "\${labelsPath}": \${e instanceof Error ? e.message : e}\`, 1);
     }
   }
   return { input, labels };
