@@ -105,6 +105,10 @@ export function run(args: string[]): Promise<number> {
     const { values, knobs, model } = parsed;
     const seed = parseSeed(values.seed);
     const runs = parseRuns(values.runs);
+    requirePermission(
+      `run "${model}" (ts-morph reads environment variables; the module loads from a temp file)`,
+      ["env", "read", "write"],
+    );
     const loaded = await loadModel(model, knobs);
     const { graph } = loaded;
     const { weights, options } = await loadWeights(graph, loaded.weights, values.weights, seed);
@@ -117,10 +121,6 @@ export function run(args: string[]): Promise<number> {
       (values.input ? await readInput(values.input, length) : randomInput(graph.input.shape, 42));
 
     // Loaded here so `run --help` needs no permission (ts-morph reads the environment).
-    requirePermission(
-      "generate and load the module (ts-morph reads environment variables; the module loads from a temp file)",
-      ["env", "read", "write"],
-    );
     const { compile, loadModule } = await import("../codegen/compile.ts");
     const t0 = performance.now();
     const { source } = compile(graph, weights, {
