@@ -56,7 +56,9 @@ function usage(): string {
     "Commands:",
     ...lines,
     "",
-    "Run `deno run cli.ts <command> --help` for a command's options.",
+    "Run `deno run cli.ts <command> --help` for a command's options and the permissions it",
+    "needs: list, analyze, guidelines and compare need none for zoo models; codegen, run and",
+    "export-onnx write files or load ts-morph (`deno run -A cli.ts codegen ...`).",
   ].join("\n");
 }
 
