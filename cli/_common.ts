@@ -198,12 +198,20 @@ export async function makeDirOrThrow(dir: string): Promise<void> {
 }
 
 /**
+ * Throws unless {@link writeFileAtomic} may write `path` (write and read
+ * permission on its folder), so a command can fail before its long work.
+ */
+export function requireWritable(path: string): void {
+  requirePermission(`write "${path}"`, ["write", "read"], dirOf(path));
+}
+
+/**
  * Writes `data` to `path` atomically: to a temp file beside it, then rename,
  * so a failed write never leaves half a file. Errors name the path (never the
  * temp file); the rename needs both --allow-write and --allow-read.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  requirePermission(`write "${path}"`, ["write", "read"], dirOf(path));
+  requireWritable(path);
   const tmp = `${path}.tmp-${Deno.pid}-${Date.now()}`;
   try {
     if (typeof data === "string") await Deno.writeTextFile(tmp, data);

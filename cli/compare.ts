@@ -9,7 +9,14 @@
  * @module
  */
 
-import { EXIT, guard, parseFormat, UsageError, writeFileAtomic } from "./_common.ts";
+import {
+  EXIT,
+  guard,
+  parseFormat,
+  requireWritable,
+  UsageError,
+  writeFileAtomic,
+} from "./_common.ts";
 import { loadModel, parseModelArgs, type RawKnobs } from "./_model.ts";
 import { renderTable, TABLE_FORMATS, type TableFormat } from "./_table.ts";
 import { estimateCost, sumCosts } from "../lib/analysis/cost.ts";
@@ -296,6 +303,7 @@ export function run(args: string[]): Promise<number> {
     }
     const format = parseFormat(values.format, values.json, [...TABLE_FORMATS, "json"]);
     if (values.svg === "") throw new UsageError('Invalid --svg "": expected a file path');
+    if (values.svg) requireWritable(values.svg);
     const list = await variants(positionals, knobs, values.published ?? false);
     const measured = list.map((v) => ({ v, row: compareRow(v.graph, v.model, v.knobs) }));
     const rows = sortRows(measured.map((m) => m.row), values.sort);

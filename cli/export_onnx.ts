@@ -7,7 +7,7 @@
  * @module
  */
 
-import { EXIT, guard, UsageError, writeFileAtomic } from "./_common.ts";
+import { EXIT, guard, requireWritable, UsageError, writeFileAtomic } from "./_common.ts";
 import { loadModel, parseOneModel } from "./_model.ts";
 import { loadWeights, parseSeed } from "./_weights.ts";
 import { foldBatchNorm } from "../lib/runtime/fold.ts";
@@ -63,6 +63,7 @@ export function run(args: string[]): Promise<number> {
     if (!parsed) return EXIT.ok;
     const { values, knobs, model } = parsed;
     if (!values.out) throw new UsageError("Missing --out FILE: where to write the ONNX model");
+    requireWritable(values.out);
     const seed = parseSeed(values.seed);
     const loaded = await loadModel(model, knobs);
     let graph = loaded.graph;
