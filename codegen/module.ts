@@ -371,10 +371,13 @@ export function emitModule(plan: KernelPlan, memory: MemoryPlan, info: ModuleInf
   const mainBlock = (w: CodeBlockWriter) => {
     w.write(imageEntrySource()).blankLine();
     w.writeLine("// Run directly: a seeded input (mulberry32, seed 42, uniform in [-1, 1]) or");
-    w.writeLine("// --image FILE (see imageInputFromArgs), the top-5 outputs of sample 0 and");
-    w.writeLine("// the time per inference.");
+    w.writeLine("// --image FILE (see imageInputFromOptions), the top-5 outputs of sample 0 and");
+    w.writeLine("// the time per inference; --help lists the options.");
     block(w, "if (import.meta.main)", () => {
-      w.writeLine("const fromImage = await imageInputFromArgs(Deno.args, inputShape);");
+      w.writeLine("const options = entryOptions(Deno.args, model, inputShape);");
+      w.writeLine(
+        `const fromImage = await imageInputFromOptions(options, inputShape, ${sampleOut});`,
+      );
       w.writeLine(`const input = new Float32Array(${inputLength});`);
       w.writeLine("if (fromImage) input.set(fromImage.input);");
       w.writeLine("let s = 42;");
@@ -406,15 +409,19 @@ export function emitModule(plan: KernelPlan, memory: MemoryPlan, info: ModuleInf
         `const scores = Array.from(output.subarray(0, ${sampleOut}), (v, i) => ({ i, v }));`,
       );
       w.writeLine("scores.sort((a, b) => b.v - a.v || a.i - b.i);");
+      w.writeLine("// Softmax probabilities, as `cli run` prints them.");
+      w.writeLine("const max = scores[0].v;");
+      w.writeLine("const sum = scores.reduce((acc, { v }) => acc + Math.exp(v - max), 0);");
       w.writeLine("console.log(`${model}: top-5 of sample 0`);");
       block(w, "for (const { i, v } of scores.slice(0, 5))", () => {
         w.writeLine("const label = fromImage?.labels?.[i];");
+        w.writeLine("const p = Math.exp(v - max) / sum;");
         w.writeLine(
-          'console.log(`  class ${String(i).padStart(4)}  ${v.toFixed(6)}${label ? `  ${label}` : ""}`);',
+          'console.log(`  class ${String(i).padStart(4)}  ${v.toFixed(6)}  p=${p.toFixed(4)}${label !== undefined ? `  ${label}` : ""}`);',
         );
       });
       w.writeLine(
-        `console.log(\`\${ms.toFixed(2)} ms/inference (batch ${plan.batch}, \${runs} runs, one thread)\`);`,
+        "console.log(`${ms.toFixed(2)} ms/inference (${runs} runs, one thread)`);",
       );
     });
   };
@@ -432,7 +439,9 @@ export function emitModule(plan: KernelPlan, memory: MemoryPlan, info: ModuleInf
           memory.arenaFloats * 4
         } bytes (peak ${memory.peakFloats * 4}), ${weightCount} weights.`,
       );
-      w.writeLine("// Standalone: imports nothing. Run it with `deno run <this file>`, or");
+      w.writeLine(
+        "// Standalone: imports nothing. Run it with `deno run <this file> [--help]`, or",
+      );
       w.writeLine("// `deno run -A <this file> --image cat.jpg` (loads pngjs / jpeg-js from npm).");
       w.blankLine();
     },

@@ -91,3 +91,51 @@ Deno.test("the module exports the analysis cost and its arena size", async () =>
   assert.equal(m.arenaBytes, 4 * 8 * 8 * 4);
   assert.equal(m.peakActivationBytes, m.arenaBytes);
 });
+
+Deno.test("a generated module run directly: --help exits 0, --bogus or a stray argument exits 2, a labels mismatch exits 1", async () => {
+  const b = new GraphBuilder("tiny", [1, 3, 4, 4]);
+  const g = b.build(b.linear(b.flatten(b.input), { out: 3 }));
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/tiny.gen.ts`;
+    await Deno.writeTextFile(path, compile(g, randomWeights(g, 1)).source);
+    const run = async (args: string[], read = false) => {
+      const perms = read ? [`--allow-read=${dir}`] : [];
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--no-prompt", ...perms, path, ...args],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const dec = new TextDecoder();
+      return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+    };
+    const help = await run(["--help"]);
+    assert.equal(help.code, 0, help.stderr);
+    assert.match(help.stdout, /Runs tiny \(input 1x3x4x4\)/);
+    for (const flag of ["--image", "--size", "--mean", "--std", "--channel-order", "--labels"]) {
+      assert.ok(help.stdout.includes(flag), flag);
+    }
+    assert.match(help.stdout, /--allow-read/);
+    assert.equal((await run(["-h"])).code, 0);
+    const bogus = await run(["--bogus"]);
+    assert.equal(bogus.code, 2);
+    assert.equal(bogus.stderr, 'error: Unknown option "--bogus" (see --help)\n');
+    assert.equal(bogus.stdout, "");
+    const stray = await run(["cat.jpg"]);
+    assert.equal(stray.code, 2);
+    assert.equal(stray.stderr, 'error: Unexpected argument "cat.jpg" (see --help)\n');
+    assert.equal((await run(["--image"])).code, 2);
+    // Without read permission: one clear error, no prompt.
+    const denied = await run(["--image", `${dir}/x.png`]);
+    assert.equal(denied.code, 1);
+    assert.match(denied.stderr, /^error: --image needs --allow-read to read ".*x\.png"\n$/);
+    // A labels file with 2 lines for 3 classes (checked before the image is decoded).
+    await Deno.writeTextFile(`${dir}/labels.txt`, "a\nb\n");
+    await Deno.writeFile(`${dir}/x.png`, new Uint8Array([1, 2, 3]));
+    const labels = await run(["--image", `${dir}/x.png`, "--labels", `${dir}/labels.txt`], true);
+    assert.equal(labels.code, 1);
+    assert.match(labels.stderr, /^error: Labels file ".*labels\.txt" has 2 lines, expected 3/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

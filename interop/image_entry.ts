@@ -13,28 +13,88 @@
 /** Version-pinned npm specifiers the entry point loads (the same versions as deno.json). */
 export const DECODERS = { png: "npm:pngjs@7.0.0", jpeg: "npm:jpeg-js@0.4.4" } as const;
 
+/** The options of a generated module's entry point, in the order its usage lists them. */
+export const ENTRY_FLAGS = ["image", "size", "mean", "std", "channel-order", "labels"] as const;
+
 /**
- * TypeScript source of `async function imageInputFromArgs(args, shape)`:
- * returns `{ input, labels }` for `--image`, or `undefined` without it.
- * Errors print on stderr as one line and exit like the CLI: 2 for a bad option,
- * 1 for a file that cannot be read or decoded.
+ * TypeScript source of the entry point's option handling:
+ * `entryOptions(args, model, shape)` parses `--flag VALUE` / `--flag=VALUE`,
+ * prints the usage for `--help`/`-h` (exit 0) and one line on stderr for an
+ * unknown flag, a stray argument or a missing value (exit 2); and
+ * `async imageInputFromOptions(options, shape, classes)` returns
+ * `{ input, labels }` for `--image`, or `undefined` without it. Its errors
+ * print on stderr as one line and exit like the CLI: 2 for a bad option, 1 for
+ * a file that cannot be read (read permission is queried first, so nothing
+ * prompts), decoded, or a labels file whose line count is not `classes`.
  */
 export function imageEntrySource(): string {
-  return `/** \`--image FILE\` (PNG/JPEG) and its options as the input tensor; undefined without \`--image\`. */
-async function imageInputFromArgs(
+  return `const ENTRY_FLAGS = ${JSON.stringify(ENTRY_FLAGS)};
+
+/** Parses the entry point's arguments; exits 0 after \`--help\`, 2 on bad usage. */
+function entryOptions(
   args: string[],
+  model: string,
   shape: readonly number[],
+): Record<string, string> {
+  const options: Record<string, string> = {};
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--help" || arg === "-h") {
+      console.log(
+        [
+          \`Usage: deno run [--allow-read] <this file> [--image FILE [options]]\`,
+          \`Runs \${model} (input \${shape.join("x")}) on a seeded random input (mulberry32, seed 42)\`,
+          "or on --image, then prints the top-5 outputs of sample 0 and the time per inference.",
+          "  --image FILE           a PNG or JPEG, resized (bilinear) and normalized",
+          \`  --size HxW             resize to HxW, then center-crop to \${shape[2]}x\${shape[3]}\`,
+          "  --mean R,G,B           per-channel mean in [0, 1] units (default 0.485,0.456,0.406)",
+          "  --std R,G,B            per-channel std (default 0.229,0.224,0.225)",
+          "  --channel-order ORDER  rgb (default) or bgr",
+          "  --labels FILE          class names, one per line (one line per class)",
+          "  -h, --help             this help",
+          "Permissions: --image and --labels need --allow-read; the PNG/JPEG decoders load from npm.",
+        ].join("\\n"),
+      );
+      Deno.exit(0);
+    }
+    const m = /^--([a-z-]+)(?:=(.*))?$/s.exec(arg);
+    if (!m || !(ENTRY_FLAGS as readonly string[]).includes(m[1])) {
+      console.error(
+        m ? \`error: Unknown option "\${arg}" (see --help)\` : \`error: Unexpected argument "\${arg}" (see --help)\`,
+      );
+      Deno.exit(2);
+    }
+    const value = m[2] ?? args[++i];
+    if (value === undefined) {
+      console.error(\`error: Option "--\${m[1]}" needs a value (see --help)\`);
+      Deno.exit(2);
+    }
+    options[m[1]] = value;
+  }
+  return options;
+}
+
+/** \`--image FILE\` (PNG/JPEG) and its options as the input tensor; undefined without \`--image\`. */
+async function imageInputFromOptions(
+  options: Record<string, string | undefined>,
+  shape: readonly number[],
+  classes: number,
 ): Promise<{ input: Float32Array; labels?: string[] } | undefined> {
-  const flag = (name: string) => {
-    const i = args.indexOf(\`--\${name}\`);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
-  const image = flag("image");
-  if (image === undefined) return undefined;
+  const flag = (name: string) => options[name];
   const fail = (message: string, code = 2): never => {
     console.error(\`error: \${message}\`);
     Deno.exit(code);
   };
+  const readable = async (name: string, path: string) => {
+    const { state } = await Deno.permissions.query({ name: "read", path });
+    if (state !== "granted") fail(\`--\${name} needs --allow-read to read "\${path}"\`, 1);
+  };
+  const image = flag("image");
+  if (image === undefined) {
+    const stray = ["size", "mean", "std", "channel-order", "labels"].find((k) => flag(k) !== undefined);
+    if (stray) fail(\`--\${stray} needs --image FILE\`);
+    return undefined;
+  }
   const [, , ch, cw] = shape;
   const sizeText = flag("size") ?? \`\${ch}x\${cw}\`;
   const m = /^(\\d+)x(\\d+)$/i.exec(sizeText);
@@ -54,6 +114,21 @@ async function imageInputFromArgs(
   if (std.some((s) => !(s > 0))) fail(\`Invalid --std "\${std.join(",")}": every value must be > 0\`);
   const order = flag("channel-order") ?? "rgb";
   if (order !== "rgb" && order !== "bgr") fail(\`Invalid --channel-order "\${order}": expected rgb or bgr\`);
+  await readable("image", image);
+  const labelsPath = flag("labels");
+  if (labelsPath !== undefined) await readable("labels", labelsPath);
+  let labels: string[] | undefined;
+  if (labelsPath !== undefined) {
+    try {
+      labels = (await Deno.readTextFile(labelsPath)).split(/\\r?\\n/).map((l) => l.trim());
+    } catch (e) {
+      fail(\`Cannot read "\${labelsPath}": \${e instanceof Error ? e.message : e}\`, 1);
+    }
+    while (labels!.length && labels![labels!.length - 1] === "") labels!.pop();
+    if (labels!.length !== classes) {
+      fail(\`Labels file "\${labelsPath}" has \${labels!.length} lines, expected \${classes} (one per class)\`, 1);
+    }
+  }
   let bytes: Uint8Array = new Uint8Array();
   try {
     bytes = await Deno.readFile(image);
@@ -112,15 +187,6 @@ async function imageInputFromArgs(
       }
     }
   });
-  const labelsPath = flag("labels");
-  let labels: string[] | undefined;
-  if (labelsPath !== undefined) {
-    try {
-      labels = (await Deno.readTextFile(labelsPath)).split(/\\r?\\n/).map((l) => l.trim());
-    } catch (e) {
-      fail(\`Cannot read "\${labelsPath}": \${e instanceof Error ? e.message : e}\`, 1);
-    }
-  }
   return { input, labels };
 }
 `;

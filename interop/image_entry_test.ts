@@ -6,12 +6,14 @@ import { decodeImage, imageToTensor } from "./image.ts";
 type Entry = (
   args: string[],
   shape: number[],
-) => Promise<{ input: Float32Array; labels?: string[] }>;
+  classes: number,
+) => Promise<{ input: Float32Array; labels?: string[] } | undefined>;
 
 async function loadEntry(): Promise<Entry> {
-  const source = `${imageEntrySource()}\nexport { imageInputFromArgs };\n`;
+  const source = `${imageEntrySource()}\nexport { entryOptions, imageInputFromOptions };\n`;
   const mod = await import(`data:application/typescript;base64,${btoa(source)}`);
-  return mod.imageInputFromArgs;
+  return (args, shape, classes) =>
+    mod.imageInputFromOptions(mod.entryOptions(args, "m", shape), shape, classes);
 }
 
 Deno.test("the generated entry point's image input equals imageToTensor() (resize, crop, bgr, mean/std)", async () => {
@@ -35,16 +37,16 @@ Deno.test("the generated entry point's image input equals imageToTensor() (resiz
       "--labels",
       `${dir}/labels.txt`,
     ];
-    const got = await entry(args, [1, 3, 8, 8]);
+    const got = await entry(args, [1, 3, 8, 8], 2);
     const want = imageToTensor(decodeImage(bytes), {
       size: [10, 12],
       crop: [8, 8],
       channelOrder: "bgr",
       mean: [0.5, 0.4, 0.3],
     });
-    assert.deepEqual(got.input, want);
-    assert.deepEqual(got.labels?.slice(0, 2), ["a", "b"]);
-    assert.equal(await entry([], [1, 3, 8, 8]), undefined);
+    assert.deepEqual(got?.input, want);
+    assert.deepEqual(got?.labels, ["a", "b"]);
+    assert.equal(await entry([], [1, 3, 8, 8], 2), undefined);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
