@@ -98,10 +98,23 @@ export async function imageInput(
   });
 }
 
-/** Class names from `--labels` (undefined without it). */
-export async function readLabels(path: string | undefined): Promise<string[] | undefined> {
+/**
+ * Class names from `--labels` (undefined without it); with `classes`, throws
+ * unless the file has exactly one line per class (a blank trailing line is
+ * fine), naming the file and both counts.
+ */
+export async function readLabels(
+  path: string | undefined,
+  classes?: number,
+): Promise<string[] | undefined> {
   if (path === undefined) return undefined;
-  return parseLabels(await readTextFileOrThrow(path, "--labels"));
+  const labels = parseLabels(await readTextFileOrThrow(path, "--labels"));
+  if (classes !== undefined && labels.length !== classes) {
+    throw new Error(
+      `Labels file "${path}" has ${labels.length} lines, expected ${classes} (one per class of the model)`,
+    );
+  }
+  return labels;
 }
 
 /** Lines naming the top classes: index, label when known, score and softmax probability. */

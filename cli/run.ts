@@ -11,6 +11,7 @@ import { loadModel, parseOneModel } from "./_model.ts";
 import { loadWeights, parseSeed } from "./_weights.ts";
 import { formatTopClasses, IMAGE_HELP, IMAGE_OPTIONS, imageInput, readLabels } from "./_image.ts";
 import { numel } from "../lib/ir/ops.ts";
+import { inferShapes } from "../lib/analysis/shapes.ts";
 import { runReference } from "../lib/runtime/reference.ts";
 import { argmax, maxAbs, maxAbsDiff, randomInput, topK } from "../lib/runtime/tensor.ts";
 
@@ -116,7 +117,8 @@ export function run(args: string[]): Promise<number> {
     if (values.input && values.image) {
       throw new UsageError("Give either --input or --image, not both");
     }
-    const labels = await readLabels(values.labels);
+    const outputShape = inferShapes(graph).shapes.get(graph.output)!;
+    const labels = await readLabels(values.labels, numel(outputShape) / outputShape[0]);
     const input = (await imageInput(values, graph.input.shape)) ??
       (values.input ? await readInput(values.input, length) : randomInput(graph.input.shape, 42));
 
