@@ -27,6 +27,8 @@ export interface Emitter<S extends KernelSpec> {
   second(s: S): boolean;
   /** Writes the body with every size baked in as a literal. */
   body(s: S, w: CodeBlockWriter): void;
+  /** Channel offset tables the body reads (module-level `Int32Array`s named by `offsetTable`). */
+  tables?(s: S): number[][];
 }
 
 /** Kernel parameters in the fixed order every call site follows. */

@@ -15,7 +15,7 @@
 
 import type { CodeBlockWriter } from "ts-morph";
 import { block, type Emitter, plus, writeStore } from "./_emit.ts";
-import type { PwconvSpec } from "./spec.ts";
+import { offsetTable, type PwconvSpec } from "./spec.ts";
 
 /** Output channels per register block. */
 export const PW_OB = 3;
@@ -54,9 +54,13 @@ export function packPwconv(s: PwconvSpec, weight: Float32Array, bias?: Float32Ar
 /** One block of `ob` output channels starting at the variable `o`. */
 function writeBlock(w: CodeBlockWriter, s: PwconvSpec, ob: number): void {
   const cinG = s.cin / s.groups;
+  const xm = s.xmap ? offsetTable(s.xmap) : undefined;
   const js = range(ob);
   w.writeLine(`const wb = wg + o * ${1 + cinG};`);
-  w.writeLine(`const yb = yg + o * ${s.ycs};`);
+  // Output channel j of the block starts at `y${j}` (a table lookup) or `yb + j * ycs`.
+  const ym = s.ymap ? offsetTable(s.ymap) : undefined;
+  if (ym) w.writeLine(`const ${js.map((j) => `y${j} = yg + ${ym}[${plus("o", j)}]`).join(", ")};`);
+  else w.writeLine(`const yb = yg + o * ${s.ycs};`);
   if (s.epi.residual) w.writeLine(`const rb = rg + o * ${s.rcs};`);
   w.writeLine(`const ${js.map((j) => `b${j} = w[${plus("wb", j)}]`).join(", ")};`);
   w.writeLine("let p = t;");
@@ -64,13 +68,16 @@ function writeBlock(w: CodeBlockWriter, s: PwconvSpec, ob: number): void {
     block(w, head, () => {
       const qs = range(pb);
       w.writeLine(`let ${js.flatMap((j) => qs.map((q) => `a${j}_${q} = b${j}`)).join(", ")};`);
-      w.writeLine("let xi = xg + p;");
+      w.writeLine(`${xm ? "const" : "let"} xi = xg + p;`);
       w.writeLine(`let k = wb + ${ob};`);
-      // The reduction, unrolled PW_UNROLL times (one step per input channel).
-      const step = (u: number) => {
+      // The reduction, unrolled PW_UNROLL times (one step per input channel);
+      // with an input table, channel `c` starts at `xi + table[c]`.
+      const step = (u: number, c?: number) => {
         const xo = u * s.xcs;
+        if (xm) w.writeLine(`const xc${u} = xi + ${xm}[${c ?? plus("c", u)}];`);
+        const at = (q: number) => (xm ? plus(`xc${u}`, q) : plus("xi", xo + q));
         w.writeLine(
-          `${u === 0 ? "let" : ""} ${qs.map((q) => `x${q} = x[${plus("xi", xo + q)}]`).join(", ")};`
+          `${u === 0 ? "let" : ""} ${qs.map((q) => `x${q} = x[${at(q)}]`).join(", ")};`
             .trim(),
         );
         for (const j of js) {
@@ -82,12 +89,12 @@ function writeBlock(w: CodeBlockWriter, s: PwconvSpec, ob: number): void {
       const main = cinG - (cinG % unroll);
       block(w, `for (let c = 0; c < ${main}; c += ${unroll})`, () => {
         for (let u = 0; u < unroll; u++) step(u);
-        w.writeLine(`xi += ${unroll * s.xcs};`);
+        if (!xm) w.writeLine(`xi += ${unroll * s.xcs};`);
         w.writeLine(`k += ${unroll * ob};`);
       });
       if (main < cinG) {
         block(w, "", () => {
-          for (let u = 0; u < cinG - main; u++) step(u);
+          for (let u = 0; u < cinG - main; u++) step(u, main + u);
         });
       }
       for (const j of js) {
@@ -96,7 +103,7 @@ function writeBlock(w: CodeBlockWriter, s: PwconvSpec, ob: number): void {
             w,
             s.epi,
             `a${j}_${q}`,
-            plus("yb + p", j * s.ycs + q),
+            ym ? plus(`y${j} + p`, q) : plus("yb + p", j * s.ycs + q),
             plus("rb + p", j * s.rcs + q),
           );
         }
@@ -114,6 +121,7 @@ export const pwconvEmitter: Emitter<PwconvSpec> = {
     } on ${s.h}x${s.w}, ${PW_OB} channels x ${PW_PB} pixels per register block`,
   weighted: true,
   second: (s) => s.epi.residual,
+  tables: (s) => [s.xmap, s.ymap].filter((t) => t !== undefined),
   body(s, w) {
     const cinG = s.cin / s.groups;
     const coutG = s.cout / s.groups;
@@ -140,6 +148,7 @@ export const pwconvEmitter: Emitter<PwconvSpec> = {
       inner();
       return;
     }
+    if (s.xmap || s.ymap) throw new RangeError(`A grouped pointwise conv takes no offset table`);
     block(w, `for (let g = 0; g < ${s.groups}; g++)`, () => {
       w.writeLine(`const xg = xo + g * ${cinG * s.xcs};`);
       w.writeLine(`const yg = yo + g * ${s.ygs};`);

@@ -39,7 +39,7 @@ import { pwconvEmitter } from "./emit_pointwise.ts";
 import { gavgpoolEmitter, poolEmitter } from "./emit_pool.ts";
 import type { MemoryPlan } from "./memory.ts";
 import { INPUT_ROOT, type KernelPlan, type Operand, OUTPUT_ROOT, sampleSizes } from "./plan.ts";
-import { type Family, kernelName, type KernelSpec, specKey } from "./spec.ts";
+import { type Family, kernelName, type KernelSpec, offsetTable, specKey } from "./spec.ts";
 
 /** The emitter of every kernel family; a family missing here is a type error. */
 export const EMITTERS = {
@@ -278,6 +278,28 @@ export function emitModule(plan: KernelPlan, memory: MemoryPlan, info: ModuleInf
         "Milliseconds spent in each kernel call so far (profiling build).",
       ),
     );
+  }
+  const tables = new Map<string, string>();
+  for (const { spec } of kernels.values()) {
+    for (const t of emitterOf(spec).tables?.(spec) ?? []) {
+      const name = offsetTable(t);
+      const text = t.join(", ");
+      const seen = tables.get(name);
+      if (seen !== undefined && seen !== text) {
+        throw new Error(`Two different channel offset tables share the name "${name}"`);
+      }
+      if (seen !== undefined) continue;
+      tables.set(name, text);
+      statements.push(
+        constant(
+          name,
+          "Int32Array",
+          `new Int32Array([${text}])`,
+          "Channel offsets of a tensor no single stride describes.",
+          false,
+        ),
+      );
+    }
   }
   for (const [name, { spec }] of kernels) {
     const e = emitterOf(spec);

@@ -10,7 +10,10 @@
  * `(array, offset)` at run time plus channel strides baked into the spec
  * (`xcs`, `ycs`, `rcs`: elements between consecutive channels), so a kernel
  * can read a channel slice (split) or write into every other channel of a
- * larger buffer (concat followed by a channel shuffle) without any copy.
+ * larger buffer (concat followed by a channel shuffle) without any copy. A
+ * pointwise conv also takes per-channel offset tables (`xmap`, `ymap`) for
+ * layouts no single stride describes (ShuffleNet V2's pass-through channels,
+ * written once where the last shuffle wants them).
  *
  * @module
  */
@@ -71,6 +74,13 @@ export interface PwconvSpec extends Strides {
   w: number;
   epi: Epilogue;
   rcs: number;
+  /**
+   * Per-input-channel offsets from `xo` when the input channels are not
+   * affine (then `xcs` is unused and left at the plane size); see {@link offsetTable}.
+   */
+  xmap?: number[];
+  /** Per-output-channel offsets from `yo` when the output slots are not affine (`groups` 1). */
+  ymap?: number[];
 }
 
 /** Depthwise convolution: one filter per channel (groups = in = out channels). */
@@ -248,6 +258,39 @@ function extraStride(tag: string, v: number, plane: number): string {
 }
 
 /**
+ * FNV-1a hash of a list of integers, as 8 hex digits: names a channel offset
+ * table in kernel names (`_xm1a2b3c4d`) and in the module (`T_1a2b3c4d`).
+ * Not injective by itself: `module.ts` rejects two different specs under one
+ * name and two different tables under one table name.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mapHash } from "./spec.ts";
+ * assert.match(mapHash([0, 98, 1]), /^[0-9a-f]{8}$/);
+ * assert.notEqual(mapHash([0, 98, 1]), mapHash([0, 1, 98]));
+ * ```
+ */
+export function mapHash(values: readonly number[]): string {
+  let h = 0x811c9dc5;
+  for (const v of values) {
+    for (const byte of [v & 255, (v >>> 8) & 255, (v >>> 16) & 255, (v >>> 24) & 255]) {
+      h = Math.imul(h ^ byte, 0x01000193) >>> 0;
+    }
+  }
+  return h.toString(16).padStart(8, "0");
+}
+
+/** Module-level name of the `Int32Array` holding a channel offset table. */
+export function offsetTable(values: readonly number[]): string {
+  return `T_${mapHash(values)}`;
+}
+
+function mapTag(s: { xmap?: number[]; ymap?: number[] }): string {
+  return (s.xmap ? `_xm${mapHash(s.xmap)}` : "") + (s.ymap ? `_ym${mapHash(s.ymap)}` : "");
+}
+
+/**
  * The kernel's name: family, then its parameters in a fixed order, then the
  * epilogue, then any non-dense channel stride.
  *
@@ -273,7 +316,7 @@ export function kernelName(s: KernelSpec): string {
       const g = s.groups === 1 ? "" : `_g${s.groups}`;
       return `f32_pwconv_c${s.cin}o${s.cout}${g}_h${s.h}w${s.w}${epiTag(s.epi)}` +
         strideTag(s, { x: hw, y: hw }) + extraStride("yg", s.ygs, (s.cout / s.groups) * s.ycs) +
-        (s.epi.residual ? extraStride("rs", s.rcs, hw) : "");
+        (s.epi.residual ? extraStride("rs", s.rcs, hw) : "") + mapTag(s);
     }
     case "dwconv": {
       const o = s.win.oh * s.win.ow;

@@ -26,6 +26,8 @@ const epi = fc.record({ act, residual: fc.boolean(), act2: act }).map((e) =>
   e.residual ? e : { ...e, act2: { kind: "none" as const } }
 );
 const stride = fc.constantFrom(1, 2, 8);
+// channel offset tables (pointwise convs): permutations and gaps
+const map = fc.constantFrom<number[]>([0, 2, 1], [0, 1, 2], [1, 0], [0, 8, 1, 9], [0, 9, 1, 8]);
 const spec: fc.Arbitrary<KernelSpec> = fc.oneof(
   fc.record({
     family: fc.constant("pwconv" as const),
@@ -39,7 +41,13 @@ const spec: fc.Arbitrary<KernelSpec> = fc.oneof(
     xcs: stride,
     ycs: stride,
     rcs: stride,
-  }),
+    xmap: fc.option(map, { nil: undefined }),
+    ymap: fc.option(map, { nil: undefined }),
+  }).map(({ xmap, ymap, ...s }) => ({
+    ...s,
+    ...(xmap ? { xmap } : {}),
+    ...(ymap ? { ymap } : {}),
+  })),
   fc.record({
     family: fc.constant("dwconv" as const),
     c: small,
