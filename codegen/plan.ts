@@ -10,10 +10,14 @@
  *    kernel. It asks each input to be written straight into its slot of the
  *    result buffer: a concat hands out channel slices, a shuffle hands out
  *    every g-th channel. A kernel that produces the input accepts when the
- *    slot is affine (channel `c` at `offset + c * stride`). Only an input no
- *    kernel produces (the graph input, a split view, a tensor already placed
- *    elsewhere) is copied: ShuffleNet V2's pass-through half is the one
- *    common case.
+ *    slot is affine (channel `c` at `offset + c * stride`), or whatever the
+ *    slot when it is a 1x1 conv (its kernel takes a per-channel offset
+ *    table). A split the concat only forwards (ShuffleNet V2's pass-through
+ *    half) places the tensor it splits instead: the forwarded channels at
+ *    their slots, the other channels in slots the concat's kernel-written
+ *    inputs overwrite only after those channels were read. Only an input no
+ *    kernel produces (the graph input, a tensor already placed elsewhere) is
+ *    copied.
  * 3. Forward, in topological order: `split` is a view (a channel slice of its
  *    input), `flatten` a view of a dense tensor, `dropout` the identity; every
  *    other node becomes one step.
@@ -148,6 +152,14 @@ function groupLayout(p: Place, groups: number): { cs: number; gs: number } | und
   return { cs, gs };
 }
 
+/** A 1x1, stride 1, unpadded, ungrouped conv: its kernel takes per-channel offset tables. */
+function pointwiseHead(node: AnyNode | undefined): boolean {
+  if (node?.kind !== "conv2d") return false;
+  const a = node.attrs;
+  return a.groups === 1 && a.kernel[0] === 1 && a.kernel[1] === 1 && a.stride[0] === 1 &&
+    a.stride[1] === 1 && a.padding.every((p) => p === 0);
+}
+
 function dense(root: number, channels: number, plane: number, off = 0): Place {
   return { root, offs: Array.from({ length: channels }, (_, c) => off + c * plane), plane };
 }
@@ -246,6 +258,9 @@ export function planKernels(graph: Graph, weights: Weights): KernelPlan {
     groups.set(g.tail, g);
   }
 
+  const position = new Map(order.map((n, i) => [n.name, i]));
+  const groupOfHead = new Map([...groups.values()].map((g) => [g.head.name, g]));
+
   // 2. Placement requests, backwards.
   const roots: Root[] = [];
   const newRoot = (floats: number, tensor: string) => {
@@ -264,6 +279,58 @@ export function planKernels(graph: Graph, weights: Weights): KernelPlan {
     const { c, plane } = chw(outShape);
     requested.set(output, dense(OUTPUT_ROOT, c, plane));
   }
+  /**
+   * Places a split `t` that a concat only forwards by placing the tensor it
+   * splits: its channels at their slots `want` in the concat, the tensor's
+   * other channels in the slots a kernel of the same concat writes later
+   * (`written`), once every reader of those channels has run. Then nothing is
+   * copied: the split's channels are written once, where they end up.
+   */
+  const passThrough = (
+    t: string,
+    want: Place,
+    written: { tail: string; offs: number[] }[],
+  ): boolean => {
+    const split = byName.get(t);
+    if (split?.kind !== "split" || uses.get(t)?.length !== 1) return false;
+    const x = resolve(split.inputs[0]);
+    if (requested.has(x) || x === output || !(isForwarder(x) || groups.has(x))) return false;
+    const readers = uses.get(x) ?? [];
+    const c = shapes.get(x)![1];
+    const offs = new Array<number>(c).fill(-1);
+    for (let k = 0; k < split.attrs.channels; k++) offs[split.attrs.offset + k] = want.offs[k];
+    const free = written.flatMap((w) => w.offs);
+    const firstWrite = Math.min(...written.map((w) => position.get(w.tail)!));
+    let next = 0;
+    for (const r of readers) {
+      if (r.kind !== "split" || r.name === output) return false;
+      if (r.name === t) continue;
+      const { offset, channels } = r.attrs;
+      for (const u of uses.get(r.name) ?? []) {
+        const g = groupOfHead.get(u.name);
+        if (!g || position.get(g.tail)! >= firstWrite) return false;
+      }
+      for (let k = offset; k < offset + channels; k++) {
+        if (offs[k] !== -1 || next === free.length) return false;
+        offs[k] = free[next++];
+      }
+      const slice = {
+        root: want.root,
+        offs: offs.slice(offset, offset + channels),
+        plane: want.plane,
+      };
+      const readsAny = (uses.get(r.name) ?? []).every((u) =>
+        pointwiseHead(u) && resolve(u.inputs[0]) === r.name
+      );
+      if (affineStride(slice) === undefined && !readsAny) return false;
+    }
+    if (offs.some((o) => o < 0)) return false;
+    const p = { root: want.root, offs, plane: want.plane };
+    const head = groups.get(x)?.head;
+    if (head && affineStride(p) === undefined && !pointwiseHead(head)) return false;
+    requested.set(x, p);
+    return true;
+  };
   const place = new Map<string, Place>();
   for (let i = order.length - 1; i >= 0; i--) {
     const node = order[i];
@@ -290,29 +357,36 @@ export function planKernels(graph: Graph, weights: Weights): KernelPlan {
       parts.push({ t: resolve(node.inputs[0]), p: { root: p.root, offs, plane } });
     }
     const list: { from: string; to: Place }[] = [];
+    const written: { tail: string; offs: number[] }[] = [];
+    const views: { t: string; p: Place }[] = [];
+    const copy = (t: string, want: Place) => {
+      list.push({ from: t, to: want });
+      const why = t === graph.input.name
+        ? "the graph input"
+        : requested.has(t) || t === output
+        ? "already placed for another reader"
+        : groups.has(t)
+        ? "its slot is not affine"
+        : `a ${byName.get(t)?.kind} view`;
+      copies.push({ tensor: t, reason: `${why}, copied into "${node.name}"` });
+    };
     for (const { t, p: want } of parts) {
       const head = groups.get(t)?.head;
       const convGroups = head?.kind === "conv2d" && head.attrs.groups > 1 &&
           head.attrs.groups < head.attrs.inChannels
         ? head.attrs.groups
         : 0;
-      const writable = affineStride(want) !== undefined ||
+      const writable = affineStride(want) !== undefined || pointwiseHead(head) ||
         (convGroups > 0 && groupLayout(want, convGroups) !== undefined);
       const accepts = !requested.has(t) && t !== output &&
         (isForwarder(t) || (groups.has(t) && writable));
-      if (accepts) requested.set(t, want);
-      else {
-        list.push({ from: t, to: want });
-        const why = t === graph.input.name
-          ? "the graph input"
-          : requested.has(t) || t === output
-          ? "already placed for another reader"
-          : groups.has(t)
-          ? "its slot is not affine"
-          : `a ${byName.get(t)?.kind} view`;
-        copies.push({ tensor: t, reason: `${why}, copied into "${node.name}"` });
-      }
+      if (accepts) {
+        requested.set(t, want);
+        if (groups.has(t)) written.push({ tail: t, offs: want.offs });
+      } else if (byName.get(t)?.kind === "split") views.push({ t, p: want });
+      else copy(t, want);
     }
+    for (const { t, p: want } of views) if (!passThrough(t, want, written)) copy(t, want);
     pending.set(node.name, list);
   }
 
@@ -349,10 +423,21 @@ export function planKernels(graph: Graph, weights: Weights): KernelPlan {
       start = end;
     }
   };
-  /** The place of `t`, copied to a dense buffer first if it is not affine. */
-  const readable = (t: string, layer: string): { op: Operand; stride: number; place: Place } => {
+  /**
+   * The place of `t`, copied to a dense buffer first if it is not affine and
+   * the reader takes no offset table (`mapped`).
+   */
+  const readable = (
+    t: string,
+    layer: string,
+    mapped = false,
+  ): { op: Operand; stride: number; place: Place; map?: number[] } => {
     let p = place.get(t)!;
     let stride = affineStride(p);
+    if (stride === undefined && mapped) {
+      const map = p.offs.map((o) => o - p.offs[0]);
+      return { op: { root: p.root, off: p.offs[0] }, stride: p.plane, place: p, map };
+    }
     if (stride === undefined) {
       const q = dense(newRoot(p.offs.length * p.plane, t), p.offs.length, p.plane);
       emitCopy(p, q, layer);
@@ -409,7 +494,8 @@ export function planKernels(graph: Graph, weights: Weights): KernelPlan {
     const stride = affineStride(yp);
     const layout = stride !== undefined
       ? { cs: stride, gs: (oc / convGroups) * stride }
-      : groupLayout(yp, convGroups)!;
+      : groupLayout(yp, convGroups) ??
+        { cs: oplane, gs: oc * oplane, map: yp.offs.map((o) => o - yp.offs[0]) };
     const y: Operand = { root: yp.root, off: yp.offs[0] };
     steps.push(...lowerGroup(g, y, layout, readable, shapes, weights, resolve));
   }
@@ -456,8 +542,12 @@ function windowOf(
 function lowerGroup(
   g: Group,
   y: Operand,
-  layout: { cs: number; gs: number },
-  readable: (t: string, layer: string) => { op: Operand; stride: number },
+  layout: { cs: number; gs: number; map?: number[] },
+  readable: (
+    t: string,
+    layer: string,
+    mapped?: boolean,
+  ) => { op: Operand; stride: number; map?: number[] },
   shapes: Map<string, Shape>,
   weights: Weights,
   resolve: (t: string) => string,
@@ -469,7 +559,10 @@ function lowerGroup(
   const inputs = node.inputs.map(resolve);
   const xs = shapes.get(inputs[0])!;
   const ys = shapes.get(node.name)!;
-  const x = readable(inputs[0], node.name);
+  const x = readable(inputs[0], node.name, pointwiseHead(node));
+  if (layout.map && !pointwiseHead(node)) {
+    throw new CodegenError(`"${node.name}" cannot write a non-affine channel layout`);
+  }
   const w = (suffix: string) => weights.get(`${node.name}.${suffix}`);
   const epi: Epilogue = { act: g.act, residual: g.residual !== undefined, act2: g.act2 };
   const res = g.residual !== undefined ? readable(g.residual, g.add!.name) : undefined;
@@ -499,6 +592,8 @@ function lowerGroup(
           w: xs[3],
           epi,
           ...grouped,
+          ...(x.map ? { xmap: x.map } : {}),
+          ...(layout.map ? { ymap: layout.map } : {}),
         };
         return [{ ...base, spec, weights: packPwconv(spec, weight, bias) }];
       }

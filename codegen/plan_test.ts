@@ -72,3 +72,19 @@ Deno.test("planKernels() lets a group conv write through a following channel shu
   assert.ok(gconv.family === "pwconv" && gconv.ygs === 36 && gconv.ycs === 3 * 36);
   await differential(b.build(x));
 });
+
+Deno.test("planKernels() writes ShuffleNet V2 pass-through channels once, where the last shuffle wants them", async () => {
+  const b = new GraphBuilder("t", [1, 4, 6, 6]);
+  let x = b.relu(b.conv2d(b.input, { out: 8, kernel: 1 }, "stem"), "stem_act");
+  for (let i = 0; i < 3; i++) x = shuffleV2Unit(b, x, { out: 8, stride: 1 });
+  const plan = planOf(b, x);
+  // each unit's pass-through half would otherwise be copied into its concat
+  assert.deepEqual(plan.copies, []);
+  assert.equal(plan.steps.filter((s) => s.spec.family === "copy").length, 0);
+  // three shuffles deep, the stem's and the branches' channels land in no single stride:
+  // the 1x1 convs write and read them through offset tables
+  const pw = plan.steps.map((s) => s.spec).filter((s) => s.family === "pwconv");
+  assert.ok(pw.some((s) => s.ymap !== undefined));
+  assert.ok(pw.some((s) => s.xmap !== undefined));
+  await differential(b.build(x));
+});

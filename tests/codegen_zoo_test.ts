@@ -34,6 +34,12 @@ for (const { name, knobs } of CASES) {
     const { compiled, sameTop1 } = await differential(graph, 7);
     assert.ok(sameTop1, "top-1 differs from the reference");
     assert.ok(compiled.memory.arenaFloats <= 1.1 * compiled.memory.peakFloats);
+    // split, concat and shuffle are index mappings: no copy step (issue 4), also in
+    // ShuffleNet V1's first unit and every stride-1 ShuffleNet V2 unit
+    assert.deepEqual(compiled.plan.copies, []);
+    if (name.startsWith("shufflenet")) {
+      assert.ok(compiled.plan.steps.every((s) => s.spec.family !== "copy"));
+    }
     const path = `${dir}/${name}_${Object.values(knobs).join("_")}.gen.ts`;
     await Deno.writeTextFile(path, compiled.source);
     files.push(path);
