@@ -10,42 +10,6 @@
 
 import type { AttrRead, ConstTensor } from "./onnx_proto.ts";
 
-/** Ops {@link foldConstant} can evaluate when every input is a constant. */
-export const FOLDABLE_OPS: ReadonlySet<string> = new Set([
-  "Constant",
-  "Identity",
-  "Cast",
-  "Shape",
-  "Size",
-  "Gather",
-  "Unsqueeze",
-  "Squeeze",
-  "Concat",
-  "Slice",
-  "Reshape",
-  "Flatten",
-  "Transpose",
-  "ConstantOfShape",
-  "Range",
-  "Expand",
-  "Add",
-  "Sub",
-  "Mul",
-  "Div",
-  "Max",
-  "Min",
-  "Equal",
-  "Less",
-  "Greater",
-  "Where",
-  "Neg",
-  "Abs",
-  "Sqrt",
-  "Reciprocal",
-  "Floor",
-  "Ceil",
-]);
-
 /** Ops that only make sense on constants (shape computations). */
 export const CONSTANT_ONLY_OPS: ReadonlySet<string> = new Set([
   "Constant",
@@ -65,6 +29,29 @@ export const CONSTANT_ONLY_OPS: ReadonlySet<string> = new Set([
   "Reciprocal",
   "Floor",
   "Ceil",
+]);
+
+/**
+ * Ops {@link foldConstant} can evaluate when every input is a constant: the
+ * constant-only ops plus those that also run on activations.
+ */
+export const FOLDABLE_OPS: ReadonlySet<string> = new Set([
+  ...CONSTANT_ONLY_OPS,
+  "Identity",
+  "Cast",
+  "Unsqueeze",
+  "Squeeze",
+  "Concat",
+  "Slice",
+  "Reshape",
+  "Flatten",
+  "Transpose",
+  "Add",
+  "Sub",
+  "Mul",
+  "Div",
+  "Max",
+  "Min",
 ]);
 
 /** Numeric attribute or a default. */
