@@ -9,6 +9,7 @@ import { numel, type OpAttrs, type OpKind } from "./core.ts";
 import type { OpDef } from "./def.ts";
 import { constant } from "./poly.ts";
 import { elementwise } from "./_util.ts";
+import { around, axisOf, checkRank, resolveAxis } from "./_tensor.ts";
 
 /**
  * The record of a unary element-wise op: shape preserved, no parameters,
@@ -24,7 +25,10 @@ export function unary<K extends OpKind>(
     summary,
     arity: 1,
     check,
-    shape: (_node, _attrs, [x]) => x,
+    shape(node, _attrs, [x]) {
+      checkRank(node, "input", x);
+      return x;
+    },
     params: () => [],
     cost: ({ shape }) => ({ madds: 0, flops: { activation: flopsPerElement * numel(shape) } }),
     symbolic: ({ ins: [x] }) => ({ out: x, params: constant(0), madds: constant(0) }),
@@ -68,31 +72,99 @@ export const sigmoid = unary<"sigmoid">(
   () => (v) => 1 / (1 + Math.exp(-v)),
 );
 
+/** `e^x`: 1 FLOP per element (an elementary function counts 1, as exp does in sigmoid). */
+export const exp = unary<"exp">("e^x", 1, () => Math.exp);
+/** Natural logarithm: 1 per element. */
+export const log = unary<"log">("ln(x)", 1, () => Math.log);
+/** Hyperbolic tangent: 1 per element. */
+export const tanh = unary<"tanh">("tanh(x)", 1, () => Math.tanh);
+/** Square root: 1 per element. */
+export const sqrt = unary<"sqrt">("sqrt(x)", 1, () => Math.sqrt);
+/** `1 / x`: 1 per element. */
+export const reciprocal = unary<"reciprocal">("1 / x", 1, () => (v) => 1 / v);
+/** `-x`: 1 per element. */
+export const neg = unary<"neg">("-x", 1, () => (v) => -v);
+/** `|x|`: 1 per element. */
+export const abs = unary<"abs">("|x|", 1, () => Math.abs);
+/** The Gauss error function: 1 per element. */
+export const erf = unary<"erf">("erf(x)", 1, () => erfOf);
+/** `ln(1 + e^x)` (ONNX Softplus), computed without overflow: exp, add, log = 3 per element. */
+export const softplus = unary<"softplus">(
+  "ln(1 + e^x)",
+  3,
+  () => (v) => v > 0 ? v + Math.log1p(Math.exp(-v)) : Math.log1p(Math.exp(v)),
+);
+/** `x > 0 ? x : alpha * (e^x - 1)`: compare, exp, subtract, multiply = 4 per element. */
+export const elu = unary<"elu">(
+  "x > 0 ? x : alpha * (e^x - 1)",
+  4,
+  (a) => (v) => v > 0 ? v : a.alpha * Math.expm1(v),
+  (node, a) => finite(node, "elu alpha", a.alpha),
+);
+/** `x >= 0 ? x : alpha * x`: compare, multiply = 2 per element. */
+export const leakyRelu = unary<"leaky_relu">(
+  "x >= 0 ? x : alpha * x",
+  2,
+  (a) => (v) => v >= 0 ? v : a.alpha * v,
+  (node, a) => finite(node, "leaky_relu alpha", a.alpha),
+);
+/** `x * sigmoid(x)` (SiLU, swish): sigmoid's 4 and a multiply = 5 per element. */
+export const silu = unary<"silu">("x * sigmoid(x)", 5, () => (v) => v / (1 + Math.exp(-v)));
+
+function finite(node: string, what: string, v: number): void {
+  if (!Number.isFinite(v)) {
+    throw new RangeError(`Invalid "${node}": ${what} must be finite, got ${v}`);
+  }
+}
+
 /**
- * Softmax over axis 1 (features of `[N, F]`, channels of `[N, C, H, W]`),
- * shifted by the maximum so `exp` cannot overflow; 3 FLOPs per element
- * (exp, sum, divide).
+ * erf(x) to double precision where float32 can tell: the Maclaurin series
+ * `2/sqrt(pi) * sum (-1)^n x^(2n+1) / (n! (2n+1))` for |x| < 4 (its terms stay
+ * below e^16, so float64 keeps about 9 digits), and +-1 beyond, where
+ * 1 - erf(4) = 1.5e-8 is below half a float32 step at 1.
+ */
+export function erfOf(x: number): number {
+  if (Number.isNaN(x)) return NaN;
+  if (x >= 4) return 1;
+  if (x <= -4) return -1;
+  let term = x; // (-1)^n x^(2n+1) / n!
+  let total = x;
+  for (let n = 1; n < 200; n++) {
+    term *= -x * x / n;
+    const next = term / (2 * n + 1);
+    total += next;
+    if (Math.abs(next) < 1e-17 * Math.abs(total)) break;
+  }
+  return total * 2 / Math.sqrt(Math.PI);
+}
+
+/**
+ * Softmax over `axis`, shifted by the maximum so `exp` cannot overflow;
+ * 3 FLOPs per element (exp, sum, divide).
  */
 export const softmax: OpDef<"softmax"> = {
-  summary: "softmax over axis 1",
+  summary: "softmax over axis",
   arity: 1,
   check() {},
-  shape: (_node, _a, [x]) => x,
+  shape(node, a, [x]) {
+    checkRank(node, "input", x);
+    resolveAxis(node, "softmax axis", a.axis, x.length);
+    return x;
+  },
   params: () => [],
   cost: ({ shape }) => ({ madds: 0, flops: { elementwise: 3 * numel(shape) } }),
   symbolic: ({ ins: [x] }) => ({ out: x, params: constant(0), madds: constant(0) }),
-  reference({ inputs: [x], inputShapes: [xs] }) {
-    const [batch, channels] = xs;
-    const inner = numel(xs) / (batch * channels);
+  reference({ node, inputs: [x], inputShapes: [xs] }) {
+    const [outer, size, inner] = around(xs, axisOf(node.attrs.axis, xs.length));
     const y = new Float32Array(x.length);
-    for (let n = 0; n < batch; n++) {
+    for (let o = 0; o < outer; o++) {
       for (let i = 0; i < inner; i++) {
-        const at = (c: number) => (n * channels + c) * inner + i;
+        const at = (c: number) => (o * size + c) * inner + i;
         let max = -Infinity;
-        for (let c = 0; c < channels; c++) max = Math.max(max, x[at(c)]);
+        for (let c = 0; c < size; c++) max = Math.max(max, x[at(c)]);
         let sum = 0;
-        for (let c = 0; c < channels; c++) sum += Math.exp(x[at(c)] - max);
-        for (let c = 0; c < channels; c++) y[at(c)] = Math.exp(x[at(c)] - max) / sum;
+        for (let c = 0; c < size; c++) sum += Math.exp(x[at(c)] - max);
+        for (let c = 0; c < size; c++) y[at(c)] = Math.exp(x[at(c)] - max) / sum;
       }
     }
     return y;

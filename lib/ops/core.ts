@@ -43,10 +43,50 @@ export interface HardSigmoidAttrs {
   alpha: number;
   beta: number;
 }
-/** One part of a channel split: channels `[offset, offset + channels)`. */
+/**
+ * An axis of a tensor of rank r: `0 <= axis < r`, or negative counting from
+ * the end (`-1` is the last axis), as in ONNX and numpy.
+ */
+export interface AxisAttrs {
+  axis: number;
+}
+/** One part of a split along `axis`: indices `[offset, offset + size)` of that axis. */
 export interface SplitAttrs {
+  axis: number;
   offset: number;
-  channels: number;
+  size: number;
+}
+/** ONNX Flatten: `[prod(dims before axis), prod(dims from axis on)]`; `0 <= axis <= r` (or negative). */
+export type FlattenAttrs = AxisAttrs;
+/** Output axis `i` is input axis `perm[i]` (numpy/ONNX Transpose). */
+export interface TransposeAttrs {
+  perm: readonly number[];
+}
+/** Reinterprets the row-major data with a new shape: fully resolved dims (no -1, no 0). */
+export interface ReshapeAttrs {
+  shape: readonly number[];
+}
+/**
+ * Indices `start, start + step, ...` of one axis, stopping before `end`
+ * (numpy `x[start:end:step]`), resolved: `0 <= start < size`, `-1 <= end <= size`,
+ * `step` non-zero (negative walks backwards).
+ */
+export interface SliceAttrs {
+  axis: number;
+  start: number;
+  end: number;
+  step: number;
+}
+/**
+ * ONNX Gather with a constant 1-D index list: output axis `axis` has
+ * `indices.length` entries, entry `j` being input index `indices[j]`
+ * (negative counts from the end). `scalarIndex` (one index, a 0-D ONNX
+ * indices tensor) drops the axis.
+ */
+export interface GatherAttrs {
+  axis: number;
+  indices: readonly number[];
+  scalarIndex: boolean;
 }
 /** ShuffleNet channel shuffle: reshape to (groups, C/groups), transpose, flatten. */
 export interface ChannelShuffleAttrs {
@@ -72,8 +112,12 @@ export interface LinearAttrs {
 export interface DropoutAttrs {
   p: number;
 }
-/** Softmax over the feature axis of `[N, F]` (or channels of `[N, C, H, W]`). */
-export type SoftmaxAttrs = Record<string, never>;
+/** Softmax over `axis` (1: the features of `[N, F]`, the channels of `[N, C, H, W]`). */
+export type SoftmaxAttrs = AxisAttrs;
+/** A slope or scale of an activation (`elu`, `leaky_relu`). */
+export interface AlphaAttrs {
+  alpha: number;
+}
 /** Ops without attributes. */
 export type NoAttrs = Record<string, never>;
 
@@ -87,21 +131,42 @@ export interface OpAttrs {
   hardswish: NoAttrs;
   hardsigmoid: HardSigmoidAttrs;
   sigmoid: NoAttrs;
-  /** Element-wise sum of two tensors of equal shape (residual shortcut). */
+  /** Element-wise sum with numpy broadcasting (residual shortcut). */
   add: NoAttrs;
-  /** `x * s` with `s` of shape `[N, C, 1, 1]` broadcast over H and W (squeeze-excite). */
+  /** Element-wise product with numpy broadcasting (squeeze-excite's `[N, C, 1, 1]` scale). */
   mul: NoAttrs;
-  /** Concatenation along channels. */
-  concat: NoAttrs;
+  /** Concatenation along `axis` (channels: 1). */
+  concat: AxisAttrs;
   split: SplitAttrs;
   channel_shuffle: ChannelShuffleAttrs;
   max_pool: Pool2dAttrs;
   avg_pool: Pool2dAttrs;
   global_avg_pool: NoAttrs;
-  flatten: NoAttrs;
+  flatten: FlattenAttrs;
   linear: LinearAttrs;
   dropout: DropoutAttrs;
   softmax: SoftmaxAttrs;
+  transpose: TransposeAttrs;
+  reshape: ReshapeAttrs;
+  slice: SliceAttrs;
+  gather: GatherAttrs;
+  sub: NoAttrs;
+  div: NoAttrs;
+  pow: NoAttrs;
+  max: NoAttrs;
+  min: NoAttrs;
+  exp: NoAttrs;
+  log: NoAttrs;
+  tanh: NoAttrs;
+  sqrt: NoAttrs;
+  reciprocal: NoAttrs;
+  neg: NoAttrs;
+  abs: NoAttrs;
+  erf: NoAttrs;
+  softplus: NoAttrs;
+  elu: AlphaAttrs;
+  leaky_relu: AlphaAttrs;
+  silu: NoAttrs;
 }
 
 /** Name of an op, e.g. `"conv2d"`. */

@@ -9,10 +9,40 @@
 import type { OpAttrs, OpKind, ParamSpec, Shape } from "./core.ts";
 import { ShapeError } from "./core.ts";
 import type { OpDef, OpTable } from "./def.ts";
-import { clip, hardsigmoid, hardswish, relu, relu6, sigmoid, softmax } from "./activation.ts";
-import { add, mul } from "./binary.ts";
+import {
+  abs,
+  clip,
+  elu,
+  erf,
+  exp,
+  hardsigmoid,
+  hardswish,
+  leakyRelu,
+  log,
+  neg,
+  reciprocal,
+  relu,
+  relu6,
+  sigmoid,
+  silu,
+  softmax,
+  softplus,
+  sqrt,
+  tanh,
+} from "./activation.ts";
+import { add, div, max, min, mul, pow, sub } from "./binary.ts";
 import { conv2d, linear } from "./conv.ts";
-import { channelShuffle, concat, dropout, flatten, split } from "./layout.ts";
+import {
+  channelShuffle,
+  concat,
+  dropout,
+  flatten,
+  gather,
+  reshape,
+  slice,
+  split,
+  transpose,
+} from "./layout.ts";
 import { batchNorm } from "./norm.ts";
 import { avgPool, globalAvgPool, maxPool } from "./pool.ts";
 
@@ -38,6 +68,27 @@ export const OP_DEFS: OpTable = {
   linear,
   dropout,
   softmax,
+  transpose,
+  reshape,
+  slice,
+  gather,
+  sub,
+  div,
+  pow,
+  max,
+  min,
+  exp,
+  log,
+  tanh,
+  sqrt,
+  reciprocal,
+  neg,
+  abs,
+  erf,
+  softplus,
+  elu,
+  leaky_relu: leakyRelu,
+  silu,
 };
 
 /** The record of one op kind. */
