@@ -116,7 +116,8 @@ export function paramSpecs<K extends OpKind>(kind: K, attrs: OpAttrs[K]): ParamS
 
 /**
  * The shape rule of every op: output shape from input shapes, or a
- * {@link ShapeError} that names the node and says what was expected.
+ * {@link ShapeError} that names the node and says what was expected (the
+ * attrs are checked first: a `RangeError` from {@link checkAttrs}).
  *
  * @example
  * ```ts
@@ -148,6 +149,8 @@ export function inferNodeShape<K extends OpKind>(
       `${kind} takes at least ${arity.min === 1 ? "one input" : `${arity.min} inputs`}`,
     );
   }
+  // Builders and importers call this without validateGraph: check the attrs first.
+  def.check(node, attrs);
   return def.shape(node, attrs, inputs);
 }
 
