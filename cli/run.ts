@@ -113,14 +113,16 @@ export function run(args: string[]): Promise<number> {
     const loaded = await loadModel(model, knobs);
     const { graph } = loaded;
     const { weights, options } = await loadWeights(graph, loaded.weights, values.weights, seed);
-    const length = numel(graph.input.shape);
+    const length = numel(graph.inputs[0].shape);
     if (values.input && values.image) {
       throw new UsageError("Give either --input or --image, not both");
     }
-    const outputShape = inferShapes(graph).shapes.get(graph.output)!;
+    const outputShape = inferShapes(graph).shapes.get(graph.outputs[0].node)!;
     const labels = await readLabels(values.labels, numel(outputShape) / outputShape[0]);
-    const input = (await imageInput(values, graph.input.shape)) ??
-      (values.input ? await readInput(values.input, length) : randomInput(graph.input.shape, 42));
+    const input = (await imageInput(values, graph.inputs[0].shape)) ??
+      (values.input
+        ? await readInput(values.input, length)
+        : randomInput(graph.inputs[0].shape, 42));
 
     // Loaded here so `run --help` needs no permission (ts-morph reads the environment).
     const { compile, loadModule } = await import("../codegen/compile.ts");
@@ -142,7 +144,7 @@ export function run(args: string[]): Promise<number> {
     const reference = runReference(graph, weights, input);
     const diff = maxAbsDiff(output, reference);
     const scale = maxAbs(reference);
-    const sample = output.subarray(0, output.length / graph.input.shape[0]);
+    const sample = output.subarray(0, output.length / graph.inputs[0].shape[0]);
     const ok = diff <= TOLERANCE * scale && argmax(output) === argmax(reference);
     const top5 = topK(sample, 5);
     if (values.json) {

@@ -34,7 +34,7 @@ export async function differential(graph: Graph, seed = 1): Promise<Differential
   const weights = randomWeights(graph, seed);
   const compiled = compile(graph, weights);
   const mod = await loadModule(compiled.source);
-  const input = randomInput(graph.input.shape, seed + 1000);
+  const input = randomInput(graph.inputs[0].shape, seed + 1000);
   const output = new Float32Array(numel(mod.outputShape)).fill(NaN);
   mod.inferInto(input, output);
   const reference = runReference(graph, weights, input);

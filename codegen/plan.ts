@@ -193,13 +193,19 @@ export function planKernels(graph: Graph, weights: Weights): KernelPlan {
   const shapes = shaped.shapes;
   const order = shaped.nodes.map((s) => s.node);
   const byName = new Map(order.map((n) => [n.name, n]));
-  const batch = graph.input.shape[0];
+  if (graph.inputs.length !== 1 || graph.outputs.length !== 1) {
+    throw new CodegenError(
+      `Cannot compile "${graph.name}": it has ${graph.inputs.length} inputs and ${graph.outputs.length} outputs; codegen supports one of each`,
+    );
+  }
+  const [graphInput] = graph.inputs;
+  const batch = graphInput.shape[0];
 
   // Dropout is the identity: readers read its input.
   const alias = new Map<string, string>();
   const resolve = (t: string): string => alias.get(t) ?? t;
   for (const n of order) if (n.kind === "dropout") alias.set(n.name, resolve(n.inputs[0]));
-  const output = resolve(graph.output);
+  const output = resolve(graph.outputs[0].node);
 
   const uses = new Map<string, AnyNode[]>();
   for (const n of order) {
@@ -361,7 +367,7 @@ export function planKernels(graph: Graph, weights: Weights): KernelPlan {
     const views: { t: string; p: Place }[] = [];
     const copy = (t: string, want: Place) => {
       list.push({ from: t, to: want });
-      const why = t === graph.input.name
+      const why = t === graphInput.name
         ? "the graph input"
         : requested.has(t) || t === output
         ? "already placed for another reader"
@@ -392,8 +398,8 @@ export function planKernels(graph: Graph, weights: Weights): KernelPlan {
 
   // 3. Forward: steps.
   const steps: Step[] = [];
-  const { c: inC, plane: inPlane } = chw(graph.input.shape);
-  place.set(graph.input.name, dense(INPUT_ROOT, inC, inPlane));
+  const { c: inC, plane: inPlane } = chw(graphInput.shape);
+  place.set(graphInput.name, dense(INPUT_ROOT, inC, inPlane));
 
   const emitCopy = (from: Place, to: Place, layer: string) => {
     // One copy step per run where both sides are affine.
@@ -508,8 +514,8 @@ export function planKernels(graph: Graph, weights: Weights): KernelPlan {
   }
   return {
     graph,
-    inputShape: graph.input.shape,
-    outputShape: shapes.get(graph.output)!,
+    inputShape: graphInput.shape,
+    outputShape: shapes.get(graph.outputs[0].node)!,
     batch,
     steps,
     roots,
