@@ -206,6 +206,8 @@ class Importer {
   opset = 13;
   inputName = "input";
   inputShape: number[] = [];
+  /** The file's name of the graph output. */
+  outputName = "output";
 
   constructor(readonly model: pb.ModelProto, readonly options: ImportOptions) {}
 
@@ -1086,6 +1088,7 @@ class Importer {
         }), expected one`,
       );
     }
+    this.outputName = outs[0].name || "output";
     const v = this.values.get(outs[0].name ?? "");
     if (!v || isConst(v)) {
       if (this.issues.length) this.throwIssues();
@@ -1431,9 +1434,9 @@ class Importer {
     const meta = this.metadata();
     const graph: Graph = {
       name: meta?.name ?? (this.model.graph!.name || this.options.name || "onnx_model"),
-      input: { name: this.inputName, shape: this.inputShape },
+      inputs: [{ name: this.inputName, shape: this.inputShape }],
       nodes: irNodes,
-      output: nameOf(output),
+      outputs: [{ name: this.outputName, node: nameOf(output) }],
       scopes: meta?.scopes ?? deriveScopes(irNodes.map((n) => n.name)),
       meta: meta?.meta ?? {
         source: "onnx",

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { GraphBuilder } from "../ir/builder.ts";
+import type { GraphBuilder } from "../ir/builder.ts";
 import { erfOf } from "./activation.ts";
 import { costOf, graphOf, run } from "./_testing.ts";
 
