@@ -1,0 +1,456 @@
+/**
+ * The general kernel family: one kernel per layer for any op kind, with every
+ * shape, stride and index bound baked in as a literal, over dense row-major
+ * tensors of any rank. Codegen uses it for the ops (or the shapes) no
+ * specialized family covers: broadcasting binaries, softmax on any axis,
+ * concat and split on any axis, a layer whose leading dimension is not the
+ * batch, and every op without a family of its own. Codegen's summary names
+ * the layers that used it.
+ *
+ * The body of each op kind lives in {@link GENERAL_KERNELS}, a table keyed
+ * by `OpKind`: a new kind without an entry there is a type error. Element-wise
+ * unary ops are one expression each ({@link UNARY_EXPRESSIONS}), binary ones
+ * one expression over two broadcast operands ({@link BINARY_EXPRESSIONS}).
+ *
+ * Operands: `x` is the first input, `r` the second (when the op reads two),
+ * `y` the output, each at a per-call offset (`xo`, `ro`, `yo`); parameters are
+ * packed in `w` from `wo`, one after the other in the order of the op's
+ * parameter list, at the offsets in `spec.params`.
+ *
+ * @module
+ */
+
+import type { CodeBlockWriter } from "ts-morph";
+import type { OpAttrs, OpKind, Shape } from "../lib/ir/ops.ts";
+import { block, type Emitter } from "./_emit.ts";
+import type { GeneralSpec } from "./spec.ts";
+
+/** Writes one op kind's kernel body for `spec` (attrs typed by kind). */
+export type GeneralBody<K extends OpKind> = (
+  s: GeneralSpec & { attrs: OpAttrs[K] },
+  w: CodeBlockWriter,
+) => void;
+
+/** A number as a literal, also for infinities; negative ones parenthesized. */
+export function num(n: number): string {
+  if (Number.isNaN(n)) return "NaN";
+  if (n === Infinity) return "Infinity";
+  if (n === -Infinity) return "(-Infinity)";
+  return n < 0 || Object.is(n, -0) ? `(${n})` : String(n);
+}
+
+/** Row-major strides of `shape`. */
+export function stridesOf(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length).fill(1);
+  for (let d = shape.length - 2; d >= 0; d--) s[d] = s[d + 1] * shape[d + 1];
+  return s;
+}
+
+function size(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/**
+ * Writes loops over `dims` (outermost first; a dimension of size 1 gets no
+ * loop). Index `k` starts at `bases[k]` and moves `steps[k][d]` per step of
+ * dimension `d`; `body` receives each index's expression at the innermost
+ * level and the loop variables (`"0"` for a dimension without a loop).
+ */
+export function nest(
+  w: CodeBlockWriter,
+  dims: readonly number[],
+  steps: readonly (readonly number[])[],
+  bases: readonly string[],
+  body: (index: string[], loops: string[]) => void,
+  tag = "",
+): void {
+  const loops: string[] = [];
+  const level = (d: number, index: string[]) => {
+    if (d === dims.length) {
+      body(index, loops);
+      return;
+    }
+    if (dims[d] === 1) {
+      loops.push("0");
+      level(d + 1, index);
+      loops.pop();
+      return;
+    }
+    const i = `i${tag}${d}`;
+    block(w, `for (let ${i} = 0; ${i} < ${dims[d]}; ${i}++)`, () => {
+      const next = index.map((base, k) => {
+        const step = steps[k][d];
+        if (step === 0) return base;
+        const v = `q${tag}${k}_${d}`;
+        w.writeLine(`const ${v} = ${base} + ${step === 1 ? i : `${i} * ${step}`};`);
+        return v;
+      });
+      loops.push(i);
+      level(d + 1, next);
+      loops.pop();
+    });
+  };
+  level(0, [...bases]);
+}
+
+/** Steps of a tensor of shape `from` read at the positions of `to` (numpy broadcasting). */
+export function broadcastSteps(from: readonly number[], to: readonly number[]): number[] {
+  const s = stridesOf(from);
+  const lead = to.length - from.length;
+  return to.map((_, d) => {
+    const k = d - lead;
+    return k < 0 || from[k] === 1 ? 0 : s[k];
+  });
+}
+
+/** `y[i] = f(x[i])` over every element, `f` one expression of `v`. */
+function unary(expr: (v: string) => string): GeneralBody<OpKind> {
+  return (s, w) => {
+    block(w, `for (let i = 0; i < ${size(s.ys)}; i++)`, () => {
+      w.writeLine("const v = x[xo + i];");
+      w.writeLine(`y[yo + i] = ${expr("v")};`);
+    });
+  };
+}
+
+/** An error function accurate to 1.2e-7 (Numerical Recipes' erfc, Chebyshev fit). */
+const ERF = "const erf = (t: number) => { const z = Math.abs(t); const u = 1 / (1 + 0.5 * z); " +
+  "const r = u * Math.exp(-z * z - 1.26551223 + u * (1.00002368 + u * (0.37409196 + u * " +
+  "(0.09678418 + u * (-0.18628806 + u * (0.27886807 + u * (-1.13520398 + u * (1.48851587 + " +
+  "u * (-0.82215223 + u * 0.17087277))))))))); return t >= 0 ? 1 - r : r - 1; };";
+
+/**
+ * One expression per element-wise unary kind, of the input value `v` (attrs
+ * baked in). A kind listed here compiles through {@link unary}.
+ */
+export const UNARY_EXPRESSIONS: Record<string, (v: string, a: Record<string, number>) => string> = {
+  relu: (v) => `Math.max(${v}, 0)`,
+  relu6: (v) => `Math.min(Math.max(${v}, 0), 6)`,
+  clip: (v, a) => `Math.min(Math.max(${v}, ${num(a.min)}), ${num(a.max)})`,
+  hardswish: (v) => `${v} * Math.min(Math.max(${v} + 3, 0), 6) / 6`,
+  hardsigmoid: (v, a) => `Math.min(Math.max(${num(a.alpha)} * ${v} + ${num(a.beta)}, 0), 1)`,
+  sigmoid: (v) => `1 / (1 + Math.exp(-${v}))`,
+  exp: (v) => `Math.exp(${v})`,
+  log: (v) => `Math.log(${v})`,
+  tanh: (v) => `Math.tanh(${v})`,
+  sqrt: (v) => `Math.sqrt(${v})`,
+  reciprocal: (v) => `1 / ${v}`,
+  neg: (v) => `-${v}`,
+  abs: (v) => `Math.abs(${v})`,
+  erf: (v) => `erf(${v})`,
+  softplus: (v) => `(${v} > 20 ? ${v} : Math.log1p(Math.exp(${v})))`,
+  elu: (v, a) => `(${v} > 0 ? ${v} : ${num(a.alpha)} * (Math.exp(${v}) - 1))`,
+  leaky_relu: (v, a) => `(${v} >= 0 ? ${v} : ${num(a.alpha)} * ${v})`,
+  silu: (v) => `${v} / (1 + Math.exp(-${v}))`,
+  dropout: (v) => v,
+};
+
+/** One expression per broadcasting binary kind, of the operands `a` and `b`. */
+export const BINARY_EXPRESSIONS: Record<string, (a: string, b: string) => string> = {
+  add: (a, b) => `${a} + ${b}`,
+  sub: (a, b) => `${a} - ${b}`,
+  mul: (a, b) => `${a} * ${b}`,
+  div: (a, b) => `${a} / ${b}`,
+  pow: (a, b) => `Math.pow(${a}, ${b})`,
+  max: (a, b) => `Math.max(${a}, ${b})`,
+  min: (a, b) => `Math.min(${a}, ${b})`,
+};
+
+function unaryOf(kind: string): GeneralBody<OpKind> {
+  const f = UNARY_EXPRESSIONS[kind];
+  return (s, w) => {
+    if (kind === "erf") w.writeLine(ERF);
+    unary((v) => f(v, s.attrs as Record<string, number>))(s, w);
+  };
+}
+
+/** Numpy-broadcasting binary: `y[i] = f(x[bx(i)], r[br(i)])`. */
+function binaryOf(kind: string): GeneralBody<OpKind> {
+  const f = BINARY_EXPRESSIONS[kind];
+  return (s, w) => {
+    const [a, b] = s.xs;
+    nest(
+      w,
+      s.ys,
+      [broadcastSteps(a, s.ys), broadcastSteps(b, s.ys), stridesOf(s.ys)],
+      ["xo", "ro", "yo"],
+      ([xi, ri, yi]) => w.writeLine(`y[${yi}] = ${f(`x[${xi}]`, `r[${ri}]`)};`),
+    );
+  };
+}
+
+/** A dense copy of all elements (reshape, flatten, dropout, identity). */
+const copyAll: GeneralBody<OpKind> = (s, w) => {
+  block(w, `for (let i = 0; i < ${size(s.ys)}; i++)`, () => w.writeLine("y[yo + i] = x[xo + i];"));
+};
+
+/** `[outer, n, inner]` around `axis` of `shape`. */
+function around(shape: readonly number[], axis: number): [number, number, number] {
+  return [size(shape.slice(0, axis)), shape[axis], size(shape.slice(axis + 1))];
+}
+
+/** Normalizes a possibly negative axis. */
+function axisOf(axis: number | undefined, rank: number, fallback = 1): number {
+  const a = axis ?? fallback;
+  return a < 0 ? a + rank : a;
+}
+
+/** Softmax over `axis` (max-subtracted, sums in float64). */
+const softmax: GeneralBody<OpKind> = (s, w) => {
+  const axis = axisOf((s.attrs as { axis?: number }).axis, s.ys.length);
+  const [outer, n, inner] = around(s.ys, axis);
+  block(w, `for (let o = 0; o < ${outer}; o++)`, () => {
+    block(w, `for (let j = 0; j < ${inner}; j++)`, () => {
+      w.writeLine(`const b = o * ${n * inner} + j;`);
+      w.writeLine("let m = -Infinity;");
+      w.writeLine(`for (let k = 0; k < ${n}; k++) m = Math.max(m, x[xo + b + k * ${inner}]);`);
+      w.writeLine("let sum = 0;");
+      block(w, `for (let k = 0; k < ${n}; k++)`, () => {
+        w.writeLine(`const e = Math.exp(x[xo + b + k * ${inner}] - m);`);
+        w.writeLine(`y[yo + b + k * ${inner}] = e;`);
+        w.writeLine("sum += e;");
+      });
+      w.writeLine(`for (let k = 0; k < ${n}; k++) y[yo + b + k * ${inner}] /= sum;`);
+    });
+  });
+};
+
+/**
+ * One input of a concat written into its slice of the output: `spec.part`
+ * says where along the axis it starts.
+ */
+const concatPart: GeneralBody<OpKind> = (s, w) => {
+  const part = s.part!;
+  const xs = s.xs[0];
+  const ystr = stridesOf(s.ys);
+  nest(
+    w,
+    xs,
+    [stridesOf(xs), ystr],
+    ["xo", `yo + ${part.offset * ystr[part.axis]}`],
+    ([xi, yi]) => w.writeLine(`y[${yi}] = x[${xi}];`),
+  );
+};
+
+/** Elements `[start, end)` by `step` of one axis (split is a slice with step 1). */
+function sliceCopy(
+  s: GeneralSpec,
+  w: CodeBlockWriter,
+  axis: number,
+  start: number,
+  step: number,
+): void {
+  const xstr = stridesOf(s.xs[0]);
+  const steps = xstr.map((v, d) => (d === axis ? v * step : v));
+  nest(
+    w,
+    s.ys,
+    [steps, stridesOf(s.ys)],
+    [`xo + ${start * xstr[axis]}`, "yo"],
+    ([xi, yi]) => w.writeLine(`y[${yi}] = x[${xi}];`),
+  );
+}
+
+/** A permutation of the axes: output axis `d` is input axis `perm[d]`. */
+function permute(s: GeneralSpec, w: CodeBlockWriter, perm: readonly number[]): void {
+  const xstr = stridesOf(s.xs[0]);
+  nest(
+    w,
+    s.ys,
+    [perm.map((p) => xstr[p]), stridesOf(s.ys)],
+    ["xo", "yo"],
+    ([xi, yi]) => w.writeLine(`y[${yi}] = x[${xi}];`),
+  );
+}
+
+/** ShuffleNet's shuffle as a permutation of `[N, g, C / g, rest]` into `[N, C / g, g, rest]`. */
+const channelShuffle: GeneralBody<"channel_shuffle"> = (s, w) => {
+  const [n, c] = s.xs[0];
+  const g = s.attrs.groups;
+  const rest = size(s.xs[0].slice(2));
+  const inner = { ...s, xs: [[n, g, c / g, rest]], ys: [n, c / g, g, rest] };
+  permute(inner, w, [0, 2, 1, 3]);
+};
+
+/** Offset of each packed parameter (from `wo`). */
+function p(s: GeneralSpec, name: string): string {
+  const at = s.params[name];
+  if (at === undefined) throw new RangeError(`General kernel "${s.op}" has no parameter "${name}"`);
+  return at === 0 ? "wo" : `wo + ${at}`;
+}
+
+/** Direct convolution, NCHW, any groups, padding, stride, dilation. */
+const conv2d: GeneralBody<"conv2d"> = (s, w) => {
+  const a = s.attrs;
+  const [n, cin, h, wd] = s.xs[0];
+  const [, cout, oh, ow] = s.ys;
+  const [kh, kw] = a.kernel;
+  const ipg = cin / a.groups;
+  const opg = cout / a.groups;
+  block(w, `for (let b = 0; b < ${n}; b++)`, () => {
+    block(w, `for (let oc = 0; oc < ${cout}; oc++)`, () => {
+      w.writeLine(`const g = Math.floor(oc / ${opg});`);
+      block(w, `for (let oy = 0; oy < ${oh}; oy++)`, () => {
+        block(w, `for (let ox = 0; ox < ${ow}; ox++)`, () => {
+          w.writeLine(`let acc = ${a.bias ? `w[${p(s, "bias")} + oc]` : "0"};`);
+          block(w, `for (let ic = 0; ic < ${ipg}; ic++)`, () => {
+            w.writeLine(`const xc = xo + (b * ${cin} + g * ${ipg} + ic) * ${h * wd};`);
+            w.writeLine(`const wc = ${p(s, "weight")} + (oc * ${ipg} + ic) * ${kh * kw};`);
+            block(w, `for (let ky = 0; ky < ${kh}; ky++)`, () => {
+              w.writeLine(
+                `const iy = oy * ${a.stride[0]} - ${a.padding[0]} + ky * ${a.dilation[0]};`,
+              );
+              w.writeLine(`if (iy < 0 || iy >= ${h}) continue;`);
+              block(w, `for (let kx = 0; kx < ${kw}; kx++)`, () => {
+                w.writeLine(
+                  `const ix = ox * ${a.stride[1]} - ${a.padding[1]} + kx * ${a.dilation[1]};`,
+                );
+                w.writeLine(`if (ix < 0 || ix >= ${wd}) continue;`);
+                w.writeLine(`acc += x[xc + iy * ${wd} + ix] * w[wc + ky * ${kw} + kx];`);
+              });
+            });
+          });
+          w.writeLine(`y[yo + ((b * ${cout} + oc) * ${oh} + oy) * ${ow} + ox] = acc;`);
+        });
+      });
+    });
+  });
+};
+
+/** Max or average pooling, NCHW (PyTorch's window rule, as the reference executor). */
+function pool(max: boolean): GeneralBody<"max_pool" | "avg_pool"> {
+  return (s, w) => {
+    const a = s.attrs;
+    const [n, c, h, wd] = s.xs[0];
+    const [, , oh, ow] = s.ys;
+    const [top, left, bottom, right] = a.padding;
+    block(w, `for (let pl = 0; pl < ${n * c}; pl++)`, () => {
+      block(w, `for (let oy = 0; oy < ${oh}; oy++)`, () => {
+        w.writeLine(`const y0 = oy * ${a.stride[0]} - ${top};`);
+        w.writeLine(`const y1 = Math.min(y0 + ${a.kernel[0]}, ${h + bottom});`);
+        block(w, `for (let ox = 0; ox < ${ow}; ox++)`, () => {
+          w.writeLine(`const x0 = ox * ${a.stride[1]} - ${left};`);
+          w.writeLine(`const x1 = Math.min(x0 + ${a.kernel[1]}, ${wd + right});`);
+          w.writeLine(`let acc = ${max ? "-Infinity" : "0"};`);
+          w.writeLine("let covered = 0;");
+          block(w, `for (let iy = Math.max(y0, 0); iy < Math.min(y1, ${h}); iy++)`, () => {
+            block(w, `for (let ix = Math.max(x0, 0); ix < Math.min(x1, ${wd}); ix++)`, () => {
+              w.writeLine(`const v = x[xo + pl * ${h * wd} + iy * ${wd} + ix];`);
+              w.writeLine(max ? "acc = Math.max(acc, v);" : "acc += v;");
+              w.writeLine("covered++;");
+            });
+          });
+          const count = a.countIncludePad || max ? "(y1 - y0) * (x1 - x0)" : "covered";
+          w.writeLine(
+            `y[yo + (pl * ${oh} + oy) * ${ow} + ox] = ${max ? "acc" : `acc / (${count})`};`,
+          );
+        });
+      });
+    });
+  };
+}
+
+/** Mean (or max) over everything after the first two axes, per `(n, c)`. */
+function globalPool(max: boolean): GeneralBody<OpKind> {
+  return (s, w) => {
+    const planes = s.xs[0][0] * s.xs[0][1];
+    const plane = size(s.xs[0].slice(2));
+    block(w, `for (let pl = 0; pl < ${planes}; pl++)`, () => {
+      w.writeLine(`let acc = ${max ? "-Infinity" : "0"};`);
+      block(w, `for (let i = 0; i < ${plane}; i++)`, () => {
+        w.writeLine(`const v = x[xo + pl * ${plane} + i];`);
+        w.writeLine(max ? "acc = Math.max(acc, v);" : "acc += v;");
+      });
+      w.writeLine(`y[yo + pl] = ${max ? "acc" : `acc / ${plane}`};`);
+    });
+  };
+}
+
+/** `y = x W^T + b` on `[N, F]`. */
+const linear: GeneralBody<"linear"> = (s, w) => {
+  const a = s.attrs;
+  const rows = size(s.xs[0]) / a.inFeatures;
+  block(w, `for (let b = 0; b < ${rows}; b++)`, () => {
+    block(w, `for (let o = 0; o < ${a.outFeatures}; o++)`, () => {
+      w.writeLine(`let acc = ${a.bias ? `w[${p(s, "bias")} + o]` : "0"};`);
+      w.writeLine(`const wr = ${p(s, "weight")} + o * ${a.inFeatures};`);
+      w.writeLine(`const xr = xo + b * ${a.inFeatures};`);
+      w.writeLine(`for (let i = 0; i < ${a.inFeatures}; i++) acc += x[xr + i] * w[wr + i];`);
+      w.writeLine(`y[yo + b * ${a.outFeatures} + o] = acc;`);
+    });
+  });
+};
+
+/** Inference BatchNorm over axis 1: `(x - mean) / sqrt(var + eps) * weight + bias`. */
+const batchNorm: GeneralBody<"batch_norm"> = (s, w) => {
+  const [outer, c, inner] = around(s.xs[0], 1);
+  block(w, `for (let o = 0; o < ${outer}; o++)`, () => {
+    block(w, `for (let ch = 0; ch < ${c}; ch++)`, () => {
+      w.writeLine(
+        `const scale = w[${p(s, "weight")} + ch] / Math.sqrt(w[${p(s, "running_var")} + ch] + ${
+          num(s.attrs.eps)
+        });`,
+      );
+      w.writeLine(`const mean = w[${p(s, "running_mean")} + ch];`);
+      w.writeLine(`const shift = w[${p(s, "bias")} + ch];`);
+      w.writeLine(`const b = (o * ${c} + ch) * ${inner};`);
+      block(w, `for (let i = 0; i < ${inner}; i++)`, () => {
+        w.writeLine("y[yo + b + i] = (x[xo + b + i] - mean) * scale + shift;");
+      });
+    });
+  });
+};
+
+/** The split part as a slice of axis 1 (or the contract's `axis`). */
+const split: GeneralBody<"split"> = (s, w) => {
+  const a = s.attrs as unknown as { axis?: number; offset: number };
+  sliceCopy(s, w, axisOf(a.axis, s.xs[0].length), a.offset, 1);
+};
+
+/**
+ * The kernel body of every op kind. Keyed by `OpKind`: a kind without an
+ * entry does not compile.
+ */
+export const GENERAL_KERNELS = {
+  conv2d,
+  batch_norm: batchNorm,
+  relu: unaryOf("relu"),
+  relu6: unaryOf("relu6"),
+  clip: unaryOf("clip"),
+  hardswish: unaryOf("hardswish"),
+  hardsigmoid: unaryOf("hardsigmoid"),
+  sigmoid: unaryOf("sigmoid"),
+  add: binaryOf("add"),
+  mul: binaryOf("mul"),
+  concat: concatPart,
+  split,
+  channel_shuffle: channelShuffle,
+  max_pool: pool(true),
+  avg_pool: pool(false),
+  global_avg_pool: globalPool(false),
+  flatten: copyAll,
+  linear,
+  dropout: copyAll,
+  softmax,
+} satisfies { [K in OpKind]: GeneralBody<K> };
+
+/** Writes the body of `spec` from {@link GENERAL_KERNELS}. */
+export function writeGeneralBody(spec: GeneralSpec, w: CodeBlockWriter): void {
+  (GENERAL_KERNELS[spec.op] as GeneralBody<OpKind>)(spec as GeneralSpec & { attrs: never }, w);
+}
+
+/** The general emitter: takes packed weights and a second operand only where the op has them. */
+export const generalEmitter: Emitter<GeneralSpec> = {
+  describe: (s) =>
+    `general ${s.op} kernel, ${s.xs.map((x) => `[${x.join(", ")}]`).join(" and ")} to [${
+      s.ys.join(", ")
+    }]`,
+  weighted: true,
+  second: (s) => s.xs.length > 1,
+  body: writeGeneralBody,
+};
+
+/** Sample shape helper for callers: the shape a kernel sees of a tensor. */
+export function sampleShape(shape: Shape, batch: number): Shape {
+  return batch > 1 ? [1, ...shape.slice(1)] : [...shape];
+}
