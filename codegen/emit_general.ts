@@ -407,6 +407,32 @@ const split: GeneralBody<"split"> = (s, w) => {
   sliceCopy(s, w, axisOf(a.axis, s.xs[0].length), a.offset, 1);
 };
 
+/** numpy `x[start:end:step]` on one axis. */
+const slice: GeneralBody<"slice"> = (s, w) => {
+  const a = s.attrs;
+  sliceCopy(s, w, axisOf(a.axis, s.xs[0].length), a.start, a.step);
+};
+
+/** ONNX Gather with constant indices: whole rows of `axis` picked from a baked table. */
+const gather: GeneralBody<"gather"> = (s, w) => {
+  const xs = s.xs[0];
+  const axis = axisOf(s.attrs.axis, xs.length, 0);
+  const [outer, n, inner] = around(xs, axis);
+  const indices = s.attrs.indices.map((i) => (i < 0 ? i + n : i));
+  const k = indices.length;
+  w.writeLine(`const idx = [${indices.join(", ")}];`);
+  block(w, `for (let o = 0; o < ${outer}; o++)`, () => {
+    block(w, `for (let j = 0; j < ${k}; j++)`, () => {
+      w.writeLine(`const src = xo + (o * ${n} + idx[j]) * ${inner};`);
+      w.writeLine(`const dst = yo + (o * ${k} + j) * ${inner};`);
+      w.writeLine(`for (let i = 0; i < ${inner}; i++) y[dst + i] = x[src + i];`);
+    });
+  });
+};
+
+/** numpy transpose: output axis `d` is input axis `perm[d]`. */
+const transpose: GeneralBody<"transpose"> = (s, w) => permute(s, w, s.attrs.perm);
+
 /**
  * The kernel body of every op kind. Keyed by `OpKind`: a kind without an
  * entry does not compile.
@@ -432,6 +458,27 @@ export const GENERAL_KERNELS = {
   linear,
   dropout: copyAll,
   softmax,
+  transpose,
+  reshape: copyAll,
+  slice,
+  gather,
+  sub: binaryOf("sub"),
+  div: binaryOf("div"),
+  pow: binaryOf("pow"),
+  max: binaryOf("max"),
+  min: binaryOf("min"),
+  exp: unaryOf("exp"),
+  log: unaryOf("log"),
+  tanh: unaryOf("tanh"),
+  sqrt: unaryOf("sqrt"),
+  reciprocal: unaryOf("reciprocal"),
+  neg: unaryOf("neg"),
+  abs: unaryOf("abs"),
+  erf: unaryOf("erf"),
+  softplus: unaryOf("softplus"),
+  elu: unaryOf("elu"),
+  leaky_relu: unaryOf("leaky_relu"),
+  silu: unaryOf("silu"),
 } satisfies { [K in OpKind]: GeneralBody<K> };
 
 /** Writes the body of `spec` from {@link GENERAL_KERNELS}. */

@@ -326,7 +326,7 @@ export function planKernels(
   const shapeOf = (t: string) => shapes.get(resolve(t))!;
   /** A tensor whose sample is `[1, C, ...]`: its channels can be placed one by one. */
   const channelled = (s: Shape) => s.length >= 2 && s[0] === batch;
-  const isView = (n: AnyNode) => n.kind === "flatten";
+  const isView = (n: AnyNode) => n.kind === "flatten" || n.kind === "reshape";
   const isPlaced = (n: AnyNode) =>
     !generalOnly && channelled(shapes.get(n.name)!) &&
     ((n.kind === "concat" && axisAttr(n, shapes.get(n.name)!.length) === 1) ||
@@ -463,14 +463,14 @@ export function planKernels(
     const readers = uses.get(x) ?? [];
     const c = shapes.get(x)![1];
     const offs = new Array<number>(c).fill(-1);
-    for (let k = 0; k < split.attrs.channels; k++) offs[split.attrs.offset + k] = want.offs[k];
+    for (let k = 0; k < split.attrs.size; k++) offs[split.attrs.offset + k] = want.offs[k];
     const free = written.flatMap((w) => w.offs);
     const firstWrite = Math.min(...written.map((w) => position.get(w.tail)!));
     let next = 0;
     for (const r of readers) {
       if (r.kind !== "split" || !isSplitView(r) || outputSet.has(r.name)) return false;
       if (r.name === t) continue;
-      const { offset, channels } = r.attrs;
+      const { offset, size: channels } = r.attrs;
       for (const u of uses.get(r.name) ?? []) {
         const g = groupOfHead.get(u.name);
         if (!g || position.get(g.tail)! >= firstWrite) return false;
@@ -633,7 +633,7 @@ export function planKernels(
     if (node.kind === "dropout") continue;
     if (isSplitView(node)) {
       const p = place.get(resolve(node.inputs[0]))!;
-      const { offset, channels } = node.attrs;
+      const { offset, size: channels } = node.attrs;
       place.set(node.name, {
         root: p.root,
         offs: p.offs.slice(offset, offset + channels),
@@ -642,21 +642,10 @@ export function planKernels(
       continue;
     }
     if (isView(node)) {
-      const t = resolve(node.inputs[0]);
-      const r = readable(t, node.name);
-      let p = r.place;
-      if (r.stride !== p.plane) {
-        const q = dense(newRoot(p.offs.length * p.plane, t), p.offs.length, p.plane);
-        emitCopy(p, q, node.name);
-        copies.push({ tensor: t, reason: `flattened by "${node.name}" from a strided layout` });
-        p = q;
-      }
-      const f = p.offs.length * p.plane;
-      place.set(node.name, {
-        root: p.root,
-        offs: Array.from({ length: f }, (_, j) => p.offs[0] + j),
-        plane: 1,
-      });
+      // Row-major data reinterpreted: the same run of elements, channels as the new shape has.
+      const x = denseRead(resolve(node.inputs[0]), node.name);
+      const { c, plane } = chw(shapes.get(node.name)!, batch);
+      place.set(node.name, dense(x.root, c, plane, x.off));
       continue;
     }
     if (isPlaced(node)) {

@@ -655,9 +655,9 @@ class Importer {
           node,
           out,
           "concat",
-          {},
+          { axis: 1 },
           xs.map((x) => x.ref),
-          this.irShape(label, "concat", {}, xs.map((x) => x.shape)),
+          this.irShape(label, "concat", { axis: 1 }, xs.map((x) => x.shape)),
         );
         return;
       }
@@ -681,7 +681,7 @@ class Importer {
         sizes.forEach((channels, i) => {
           const ref = outputs[i];
           if (ref) {
-            const a: OpAttrs["split"] = { offset, channels };
+            const a: OpAttrs["split"] = { axis: 1, offset, size: channels };
             const d = this.emit(
               node,
               ref,
@@ -708,7 +708,7 @@ class Importer {
           ? Array.from(constant(3, "axes").data)
           : intsAttr(attrs, "axes") ?? starts.map((_, i) => i);
         const steps = inputs[4] ? Array.from(constant(4, "steps").data) : starts.map(() => 1);
-        let result: { offset: number; channels: number } | undefined;
+        let result: OpAttrs["split"] | undefined;
         for (let j = 0; j < axes.length; j++) {
           const axis = normAxis(axes[j], x.shape.length);
           const idx = sliceRange(starts[j], ends[j], steps[j], x.shape[axis]);
@@ -723,7 +723,7 @@ class Importer {
             );
             return;
           }
-          result = { offset: idx[0], channels: idx.length };
+          result = { axis: 1, offset: idx[0], size: idx.length };
         }
         if (!result) alias(out, x);
         else {this.emit(
@@ -774,9 +774,9 @@ class Importer {
             node,
             out,
             "flatten",
-            {},
+            { axis: 1 },
             [x.ref],
-            this.irShape(label, "flatten", {}, [x.shape]),
+            this.irShape(label, "flatten", { axis: 1 }, [x.shape]),
           );
         } else {
           const prod = (a: number[]) => a.reduce((p, q) => p * q, 1);
@@ -910,7 +910,7 @@ class Importer {
           );
           return;
         }
-        this.emit(node, out, "softmax", {}, [x.ref], x.shape);
+        this.emit(node, out, "softmax", { axis: 1 }, [x.ref], x.shape);
         return;
       }
       case "Dropout": {
@@ -1294,7 +1294,7 @@ class Importer {
     }
     if (d.shape.length === 2 && d.shape[0] === x.shape[0] && d.shape[1] * x.shape[0] === numel) {
       d.kind = "flatten";
-      d.attrs = {};
+      d.attrs = { axis: 1 };
       return true;
     }
     return false;

@@ -226,12 +226,12 @@ Deno.test("importOnnx() maps Split (input sizes), channel Slice, MatMul + Add an
   const { graph, weights } = importOnnx(bytes);
   assert.deepEqual(graph.nodes.map((n) => [n.name, n.kind, n.attrs]), [
     // Top-level functional ops (torch names them "/Split", "/Concat") are named by kind.
-    ["split", "split", { offset: 0, channels: 1 }],
-    ["split_1", "split", { offset: 1, channels: 3 }],
-    ["split_2", "split", { offset: 1, channels: 2 }],
-    ["concat", "concat", {}],
+    ["split", "split", { axis: 1, offset: 0, size: 1 }],
+    ["split_1", "split", { axis: 1, offset: 1, size: 3 }],
+    ["split_2", "split", { axis: 1, offset: 1, size: 2 }],
+    ["concat", "concat", { axis: 1 }],
     ["global_avg_pool", "global_avg_pool", {}],
-    ["flatten", "flatten", {}],
+    ["flatten", "flatten", { axis: 1 }],
     ["fc", "linear", { inFeatures: 3, outFeatures: 4, bias: true }],
   ]);
   // MatMul's [K, M] weight is stored transposed as PyTorch's [out, in].
@@ -356,7 +356,7 @@ Deno.test("importOnnx() maps Gemm with transB 0, alpha and beta, and Split with 
     "flatten",
     "linear",
   ]);
-  assert.deepEqual(graph.nodes[0].attrs, { offset: 2, channels: 2 });
+  assert.deepEqual(graph.nodes[0].attrs, { axis: 1, offset: 2, size: 2 });
   // alpha * B^T as [out, in]; beta * C
   assert.deepEqual([...weights.get("fc.weight")!], [2, 8, 4, 10, 6, 12]);
   assert.deepEqual([...weights.get("fc.bias")!], [1, 2, 3]);
