@@ -433,6 +433,362 @@ const gather: GeneralBody<"gather"> = (s, w) => {
 /** numpy transpose: output axis `d` is input axis `perm[d]`. */
 const transpose: GeneralBody<"transpose"> = (s, w) => permute(s, w, s.attrs.perm);
 
+/** `x >= 0 ? x : slope * x`, the slope per channel of axis 1 (one shared slope when 1). */
+export const prelu: GeneralBody<OpKind> = (s, w) => {
+  const { channels } = s.attrs as { channels: number };
+  const [outer, c, inner] = s.xs[0].length >= 2 ? around(s.xs[0], 1) : [1, 1, size(s.xs[0])];
+  block(w, `for (let o = 0; o < ${outer}; o++)`, () => {
+    block(w, `for (let ch = 0; ch < ${c}; ch++)`, () => {
+      w.writeLine(`const a = w[${p(s, "weight")}${channels === 1 ? "" : " + ch"}];`);
+      w.writeLine(`const b = (o * ${c} + ch) * ${inner};`);
+      block(w, `for (let i = 0; i < ${inner}; i++)`, () => {
+        w.writeLine("const v = x[xo + b + i];");
+        w.writeLine("y[yo + b + i] = v >= 0 ? v : a * v;");
+      });
+    });
+  });
+};
+
+/** `x * weight + bias` per channel of axis 1 (one scalar pair when 1). */
+export const affine: GeneralBody<OpKind> = (s, w) => {
+  const { channels } = s.attrs as { channels: number };
+  const [outer, c, inner] = s.xs[0].length >= 2 ? around(s.xs[0], 1) : [1, 1, size(s.xs[0])];
+  const at = channels === 1 ? "" : " + ch";
+  block(w, `for (let o = 0; o < ${outer}; o++)`, () => {
+    block(w, `for (let ch = 0; ch < ${c}; ch++)`, () => {
+      w.writeLine(`const a = w[${p(s, "weight")}${at}];`);
+      w.writeLine(`const d = w[${p(s, "bias")}${at}];`);
+      w.writeLine(`const b = (o * ${c} + ch) * ${inner};`);
+      w.writeLine(`for (let i = 0; i < ${inner}; i++) y[yo + b + i] = x[xo + b + i] * a + d;`);
+    });
+  });
+};
+
+/** A constant tensor: its stored `value`, copied out. */
+export const constant: GeneralBody<OpKind> = (s, w) => {
+  w.writeLine(
+    `for (let i = 0; i < ${size(s.ys)}; i++) y[yo + i] = w[${p(s, "value")} + i];`,
+  );
+};
+
+/**
+ * ONNX Pad (`pads`: begins, then ends): `constant` fills `value`, `reflect`
+ * mirrors without repeating the border, `edge` repeats it. Output elements
+ * are written in order; each axis maps its output coordinate to the input.
+ */
+export const pad: GeneralBody<OpKind> = (s, w) => {
+  const a = s.attrs as unknown as { pads: readonly number[]; mode: string; value: number };
+  const xs = s.xs[0];
+  const r = xs.length;
+  const xstr = stridesOf(xs);
+  w.writeLine("let k = 0;");
+  const level = (d: number, index: string, inside: string) => {
+    if (d === r) {
+      const read = `x[${index}]`;
+      w.writeLine(
+        `y[yo + k++] = ${inside === "" ? read : `${inside} ? ${read} : ${num(a.value)}`};`,
+      );
+      return;
+    }
+    const begin = a.pads[d];
+    const n = xs[d];
+    block(w, `for (let o${d} = 0; o${d} < ${s.ys[d]}; o${d}++)`, () => {
+      w.writeLine(`let c${d} = o${d} - ${begin};`);
+      let nextInside = inside;
+      if (begin > 0 || a.pads[d + r] > 0) {
+        if (a.mode === "edge") w.writeLine(`c${d} = Math.min(Math.max(c${d}, 0), ${n - 1});`);
+        else if (a.mode === "reflect") {
+          if (n === 1) w.writeLine(`c${d} = 0;`);
+          else {
+            const period = 2 * (n - 1);
+            w.writeLine(`c${d} = ((c${d} % ${period}) + ${period}) % ${period};`);
+            w.writeLine(`if (c${d} >= ${n}) c${d} = ${period} - c${d};`);
+          }
+        } else {
+          const cond = `c${d} >= 0 && c${d} < ${n}`;
+          nextInside = inside === "" ? `(${cond})` : `${inside} && (${cond})`;
+          w.writeLine(`if (c${d} < 0 || c${d} >= ${n}) c${d} = 0;`);
+        }
+      }
+      w.writeLine(`const x${d} = ${index} + c${d}${xstr[d] === 1 ? "" : ` * ${xstr[d]}`};`);
+      level(d + 1, `x${d}`, nextInside);
+    });
+  };
+  // The constant case reads a clamped position and discards it outside the input.
+  level(0, "xo", "");
+};
+
+/** Mean, sum or max over `axes` (the others kept in order; `keepDims` only changes the shape). */
+export const reduce: GeneralBody<OpKind> = (s, w) => {
+  const a = s.attrs as unknown as { op: "mean" | "sum" | "max"; axes: readonly number[] };
+  const xs = s.xs[0];
+  const axes = new Set(a.axes.map((v) => (v < 0 ? v + xs.length : v)));
+  const xstr = stridesOf(xs);
+  const kept = xs.map((_, d) => d).filter((d) => !axes.has(d));
+  const reduced = xs.map((_, d) => d).filter((d) => axes.has(d));
+  const count = size(reduced.map((d) => xs[d]));
+  w.writeLine("let k = 0;");
+  nest(w, kept.map((d) => xs[d]), [kept.map((d) => xstr[d])], ["xo"], ([base]) => {
+    w.writeLine(`let acc = ${a.op === "max" ? "-Infinity" : "0"};`);
+    nest(w, reduced.map((d) => xs[d]), [reduced.map((d) => xstr[d])], [base], ([xi]) => {
+      w.writeLine(a.op === "max" ? `acc = Math.max(acc, x[${xi}]);` : `acc += x[${xi}];`);
+    }, "r");
+    w.writeLine(`y[yo + k++] = ${a.op === "mean" ? `acc / ${count}` : "acc"};`);
+  }, "k");
+};
+
+/** numpy matmul: `[..., M, K] x [..., K, N]`, batch axes broadcast, 1-D operands promoted. */
+export const matmul: GeneralBody<OpKind> = (s, w) => {
+  const [a0, b0] = s.xs;
+  const a = a0.length === 1 ? [1, a0[0]] : a0;
+  const b = b0.length === 1 ? [b0[0], 1] : b0;
+  const [m, k] = a.slice(-2);
+  const n = b[b.length - 1];
+  const ab = a.slice(0, -2);
+  const bb = b.slice(0, -2);
+  const rank = Math.max(ab.length, bb.length);
+  const batch = Array.from({ length: rank }, (_, d) => {
+    const x = ab[d - (rank - ab.length)] ?? 1;
+    const y = bb[d - (rank - bb.length)] ?? 1;
+    return Math.max(x, y);
+  });
+  const steps = [
+    broadcastSteps(ab, batch).map((v) => v * m * k),
+    broadcastSteps(bb, batch).map((v) => v * k * n),
+    stridesOf(batch).map((v) => v * m * n),
+  ];
+  nest(w, batch, steps, ["xo", "ro", "yo"], ([xb, rb, yb]) => {
+    block(w, `for (let i = 0; i < ${m}; i++)`, () => {
+      block(w, `for (let j = 0; j < ${n}; j++)`, () => {
+        w.writeLine("let acc = 0;");
+        w.writeLine(
+          `for (let t = 0; t < ${k}; t++) acc += x[${xb} + i * ${k} + t] * r[${rb} + t * ${n} + j];`,
+        );
+        w.writeLine(`y[${yb} + i * ${n} + j] = acc;`);
+      });
+    });
+  });
+};
+
+/** Mean and variance (biased) of `count` elements from `base`, into `mean` and `inv`. */
+function moments(w: CodeBlockWriter, base: string, count: number, eps: number): void {
+  w.writeLine("let sum = 0;");
+  w.writeLine(`for (let i = 0; i < ${count}; i++) sum += x[${base} + i];`);
+  w.writeLine(`const mean = sum / ${count};`);
+  w.writeLine("let sq = 0;");
+  block(w, `for (let i = 0; i < ${count}; i++)`, () => {
+    w.writeLine(`const d = x[${base} + i] - mean;`);
+    w.writeLine("sq += d * d;");
+  });
+  w.writeLine(`const inv = 1 / Math.sqrt(sq / ${count} + ${num(eps)});`);
+}
+
+/** LayerNorm over the axes from `axis` on, weight and bias over those axes. */
+export const layerNorm: GeneralBody<OpKind> = (s, w) => {
+  const a = s.attrs as unknown as { axis: number; eps: number };
+  const xs = s.xs[0];
+  const axis = axisOf(a.axis, xs.length);
+  const rows = size(xs.slice(0, axis));
+  const count = size(xs.slice(axis));
+  block(w, `for (let row = 0; row < ${rows}; row++)`, () => {
+    w.writeLine(`const b = row * ${count};`);
+    moments(w, "xo + b", count, a.eps);
+    block(w, `for (let i = 0; i < ${count}; i++)`, () => {
+      w.writeLine(
+        `y[yo + b + i] = (x[xo + b + i] - mean) * inv * w[${p(s, "weight")} + i] + w[${
+          p(s, "bias")
+        } + i];`,
+      );
+    });
+  });
+};
+
+/** InstanceNorm: each `(n, c)` plane normalized, then scaled and shifted per channel. */
+export const instanceNorm: GeneralBody<OpKind> = (s, w) => {
+  const a = s.attrs as unknown as { eps: number };
+  const [n, c] = s.xs[0];
+  const plane = size(s.xs[0].slice(2));
+  block(w, `for (let pl = 0; pl < ${n * c}; pl++)`, () => {
+    w.writeLine(`const ch = pl % ${c};`);
+    w.writeLine(`const b = pl * ${plane};`);
+    moments(w, "xo + b", plane, a.eps);
+    w.writeLine(`const g = w[${p(s, "weight")} + ch] * inv;`);
+    w.writeLine(`const h = w[${p(s, "bias")} + ch];`);
+    w.writeLine(
+      `for (let i = 0; i < ${plane}; i++) y[yo + b + i] = (x[xo + b + i] - mean) * g + h;`,
+    );
+  });
+};
+
+/**
+ * Transposed convolution (weight `[Cin, Cout / groups, kh, kw]`): every input
+ * element scatters into the outputs it reaches, `oy = iy * sh - top + ky * dh`.
+ */
+export const convTranspose2d: GeneralBody<OpKind> = (s, w) => {
+  const a = s.attrs as unknown as {
+    inChannels: number;
+    outChannels: number;
+    kernel: readonly [number, number];
+    stride: readonly [number, number];
+    padding: readonly number[];
+    dilation: readonly [number, number];
+    groups: number;
+    bias: boolean;
+  };
+  const [n, cin, h, wd] = s.xs[0];
+  const [, cout, oh, ow] = s.ys;
+  const [kh, kw] = a.kernel;
+  const ipg = cin / a.groups;
+  const opg = cout / a.groups;
+  block(w, `for (let b = 0; b < ${n}; b++)`, () => {
+    block(w, `for (let oc = 0; oc < ${cout}; oc++)`, () => {
+      w.writeLine(`const init = ${a.bias ? `w[${p(s, "bias")} + oc]` : "0"};`);
+      w.writeLine(`const yp = yo + (b * ${cout} + oc) * ${oh * ow};`);
+      w.writeLine(`for (let i = 0; i < ${oh * ow}; i++) y[yp + i] = init;`);
+    });
+    block(w, `for (let ic = 0; ic < ${cin}; ic++)`, () => {
+      w.writeLine(`const g = Math.floor(ic / ${ipg});`);
+      w.writeLine(`const xp = xo + (b * ${cin} + ic) * ${h * wd};`);
+      block(w, `for (let j = 0; j < ${opg}; j++)`, () => {
+        w.writeLine(`const yp = yo + (b * ${cout} + g * ${opg} + j) * ${oh * ow};`);
+        w.writeLine(`const wp = ${p(s, "weight")} + (ic * ${opg} + j) * ${kh * kw};`);
+        block(w, `for (let iy = 0; iy < ${h}; iy++)`, () => {
+          block(w, `for (let ix = 0; ix < ${wd}; ix++)`, () => {
+            w.writeLine(`const v = x[xp + iy * ${wd} + ix];`);
+            block(w, `for (let ky = 0; ky < ${kh}; ky++)`, () => {
+              w.writeLine(
+                `const oy = iy * ${a.stride[0]} - ${a.padding[0]} + ky * ${a.dilation[0]};`,
+              );
+              w.writeLine(`if (oy < 0 || oy >= ${oh}) continue;`);
+              block(w, `for (let kx = 0; kx < ${kw}; kx++)`, () => {
+                w.writeLine(
+                  `const ox = ix * ${a.stride[1]} - ${a.padding[1]} + kx * ${a.dilation[1]};`,
+                );
+                w.writeLine(`if (ox < 0 || ox >= ${ow}) continue;`);
+                w.writeLine(`y[yp + oy * ${ow} + ox] += v * w[wp + ky * ${kw} + kx];`);
+              });
+            });
+          });
+        });
+      });
+    });
+  });
+};
+
+/** The input coordinate of output position `o` on an axis resized from `n` to `m`. */
+export function resizeCoordinate(mode: string, o: number, n: number, m: number): number {
+  const scale = m / n;
+  switch (mode) {
+    case "asymmetric":
+      return o / scale;
+    case "align_corners":
+      return m === 1 ? 0 : (o * (n - 1)) / (m - 1);
+    case "pytorch_half_pixel":
+      return m > 1 ? (o + 0.5) / scale - 0.5 : 0;
+    case "tf_half_pixel_for_nn":
+      return (o + 0.5) / scale;
+    default: // half_pixel
+      return (o + 0.5) / scale - 0.5;
+  }
+}
+
+/** ONNX nearest rounding of a coordinate. */
+export function nearestIndex(mode: string, v: number, n: number): number {
+  let i: number;
+  switch (mode) {
+    case "floor":
+      i = Math.floor(v);
+      break;
+    case "ceil":
+      i = Math.ceil(v);
+      break;
+    case "round_prefer_ceil":
+      i = Math.round(v);
+      break;
+    default: // round_prefer_floor
+      i = v === Math.floor(v) + 0.5 ? Math.floor(v) : Math.round(v);
+  }
+  return Math.min(Math.max(i, 0), n - 1);
+}
+
+/**
+ * Resize (nearest or multi-linear) with every source index and weight
+ * computed here and baked into the kernel as tables, one per resized axis.
+ */
+export const resize: GeneralBody<OpKind> = (s, w) => {
+  const a = s.attrs as unknown as {
+    mode: string;
+    coordinateTransformation: string;
+    nearestMode: string;
+  };
+  const xs = s.xs[0];
+  const xstr = stridesOf(xs);
+  const resized = xs.map((n, d) => n !== s.ys[d]);
+  const linear = a.mode === "linear";
+  xs.forEach((n, d) => {
+    if (!resized[d]) return;
+    const m = s.ys[d];
+    const coords = Array.from(
+      { length: m },
+      (_, o) => resizeCoordinate(a.coordinateTransformation, o, n, m),
+    );
+    if (!linear) {
+      const idx = coords.map((v) => nearestIndex(a.nearestMode, v, n) * xstr[d]);
+      w.writeLine(`const n${d} = [${idx.join(", ")}];`);
+      return;
+    }
+    const lo: number[] = [];
+    const hi: number[] = [];
+    const f: number[] = [];
+    for (const v of coords) {
+      const c = Math.min(Math.max(v, 0), n - 1);
+      const i0 = Math.floor(c);
+      lo.push(i0 * xstr[d]);
+      hi.push(Math.min(i0 + 1, n - 1) * xstr[d]);
+      f.push(c - i0);
+    }
+    w.writeLine(`const l${d} = [${lo.join(", ")}];`);
+    w.writeLine(`const h${d} = [${hi.join(", ")}];`);
+    w.writeLine(`const f${d} = [${f.join(", ")}];`);
+  });
+  w.writeLine("let k = 0;");
+  const linearAxes = xs.map((_, d) => d).filter((d) => linear && resized[d]);
+  const level = (d: number, index: string) => {
+    if (d === xs.length) {
+      if (linearAxes.length === 0) {
+        w.writeLine(`y[yo + k++] = x[${index}];`);
+        return;
+      }
+      // Every corner of the cell: each resized axis picks its low or high neighbour.
+      const terms: string[] = [];
+      for (let mask = 0; mask < 1 << linearAxes.length; mask++) {
+        const offs: string[] = [];
+        const weights: string[] = [];
+        linearAxes.forEach((ax, bit) => {
+          const high = (mask >> bit) & 1;
+          offs.push(high ? `h${ax}[o${ax}]` : `l${ax}[o${ax}]`);
+          weights.push(high ? `f${ax}[o${ax}]` : `(1 - f${ax}[o${ax}])`);
+        });
+        terms.push(`${weights.join(" * ")} * x[${index} + ${offs.join(" + ")}]`);
+      }
+      w.writeLine(`y[yo + k++] = ${terms.join(" + ")};`);
+      return;
+    }
+    block(w, `for (let o${d} = 0; o${d} < ${s.ys[d]}; o${d}++)`, () => {
+      let next = index;
+      if (!resized[d]) {
+        w.writeLine(`const x${d} = ${index} + o${d}${xstr[d] === 1 ? "" : ` * ${xstr[d]}`};`);
+        next = `x${d}`;
+      } else if (!linear) {
+        w.writeLine(`const x${d} = ${index} + n${d}[o${d}];`);
+        next = `x${d}`;
+      }
+      level(d + 1, next);
+    });
+  };
+  level(0, "xo");
+};
+
 /**
  * The kernel body of every op kind. Keyed by `OpKind`: a kind without an
  * entry does not compile.
