@@ -101,6 +101,10 @@ export function run(args: string[]): Promise<number> {
       arenaBytes: out.memory.arenaFloats * 4,
       peakActivationBytes: out.memory.peakFloats * 4,
       codegenMs: Math.round(ms),
+      inputs: out.plan.inputs.map(({ name, shape }) => ({ name, shape })),
+      outputs: out.plan.outputs.map(({ name, shape }) => ({ name, shape })),
+      /** Layers no specialized kernel family covers, computed by a general kernel. */
+      generalLayers: out.generalLayers,
     };
     if (values.json) console.log(JSON.stringify(summary, null, 2));
     else {
@@ -113,6 +117,15 @@ export function run(args: string[]): Promise<number> {
           (summary.peakActivationBytes / 1e6).toFixed(2)
         } MB), in ${summary.codegenMs} ms`,
       );
+      if (out.generalLayers.length > 0) {
+        const shown = out.generalLayers.slice(0, 10).map((l) => `"${l}"`).join(", ");
+        const more = out.generalLayers.length > 10
+          ? `, and ${out.generalLayers.length - 10} more`
+          : "";
+        console.log(
+          `General (unspecialized) kernels for ${out.generalLayers.length} layer(s): ${shown}${more}`,
+        );
+      }
       console.log(`Run it: deno run ${path}`);
     }
     return EXIT.ok;

@@ -16,7 +16,7 @@ import { foldBatchNorm } from "../lib/runtime/fold.ts";
 import type { Weights } from "../lib/runtime/weights.ts";
 import { type MemoryPlan, planMemory } from "./memory.ts";
 import { emitModule } from "./module.ts";
-import { type KernelPlan, planKernels } from "./plan.ts";
+import { generalLayers, type KernelPlan, planKernels } from "./plan.ts";
 import { kernelName } from "./spec.ts";
 
 /** Options of {@link compile}. */
@@ -27,6 +27,8 @@ export interface CompileOptions {
   options?: [string, string | number | boolean][];
   /** Emit per-kernel timers (`stepMs`), for benchmarks. */
   profile?: boolean;
+  /** Compile every layer with the general kernel family (tests; see `PlanOptions`). */
+  generalOnly?: boolean;
 }
 
 /** A generated module and the plan behind it. */
@@ -37,6 +39,8 @@ export interface Compiled {
   memory: MemoryPlan;
   /** Distinct kernels emitted. */
   kernels: number;
+  /** Layers computed by a general kernel (no specialized family fits them), in order. */
+  generalLayers: string[];
 }
 
 /**
@@ -65,7 +69,7 @@ export interface Compiled {
  */
 export function compile(graph: Graph, weights: Weights, options: CompileOptions = {}): Compiled {
   const folded = foldBatchNorm(graph, weights);
-  const plan = planKernels(folded.graph, folded.weights);
+  const plan = planKernels(folded.graph, folded.weights, { generalOnly: options.generalOnly });
   const memory = planMemory(plan);
   const total = sumCosts(estimateCost(inferShapes(graph)));
   const source = emitModule(plan, memory, {
@@ -75,7 +79,7 @@ export function compile(graph: Graph, weights: Weights, options: CompileOptions 
     profile: options.profile,
   });
   const kernels = new Set(plan.steps.map((s) => kernelName(s.spec))).size;
-  return { source, plan, memory, kernels };
+  return { source, plan, memory, kernels, generalLayers: generalLayers(plan) };
 }
 
 /** An input of a generated module: one array, or a record keyed by input name. */

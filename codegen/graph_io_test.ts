@@ -39,7 +39,7 @@ Deno.test("two branches of different producers meet in add and concat (pool, dep
   await differential(b.build(conv(b, cat, 5, "head", 3, 2)), 3);
 });
 
-Deno.test("two inputs, three outputs: one read later, one a graph input, one a flatten view", async () => {
+Deno.test("two inputs, four outputs: one read later, one a graph input, one a flatten view", async () => {
   const b = new GraphBuilder("multi", [1, 3, 6, 6]);
   const y = b.addInput("second", [1, 3, 6, 6]);
   const feat = b.relu(conv(b, b.input, 4, "feat"), "feat_act");
@@ -87,4 +87,18 @@ Deno.test("a one-input module keeps its Float32Array API and error text", async 
     () => mod.infer(new Float32Array(3)),
     /^TypeError: Input must be a Float32Array of 18 elements \(1x2x3x3\), got 3 elements$/,
   );
+});
+
+Deno.test("outputs that are views: a reshape of an input, a channel split, a placed concat", async () => {
+  const b = new GraphBuilder("views", [1, 6, 4, 4]);
+  const conv6 = conv(b, b.input, 6, "c6", 1);
+  const left = b.split(conv6, 0, 2, "left");
+  const cat = b.concat([b.relu(left, "lr"), conv(b, b.input, 3, "c3")], "cat");
+  const g = b.build({
+    cat,
+    left,
+    flat_in: b.reshape(b.input, [1, 96], "flat_in"),
+    mixed: b.binary("mul", b.softmax(cat, "sm", 2), conv(b, cat, 5, "c5", 1, 1), "mixed"),
+  });
+  await differential(g, 41);
 });
