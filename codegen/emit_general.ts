@@ -505,9 +505,9 @@ export const pad: GeneralBody<OpKind> = (s, w) => {
             w.writeLine(`if (c${d} >= ${n}) c${d} = ${period} - c${d};`);
           }
         } else {
-          const cond = `c${d} >= 0 && c${d} < ${n}`;
-          nextInside = inside === "" ? `(${cond})` : `${inside} && (${cond})`;
-          w.writeLine(`if (c${d} < 0 || c${d} >= ${n}) c${d} = 0;`);
+          w.writeLine(`const in${d} = c${d} >= 0 && c${d} < ${n};`);
+          nextInside = inside === "" ? `in${d}` : `${inside} && in${d}`;
+          w.writeLine(`if (!in${d}) c${d} = 0;`);
         }
       }
       w.writeLine(`const x${d} = ${index} + c${d}${xstr[d] === 1 ? "" : ` * ${xstr[d]}`};`);
@@ -835,6 +835,12 @@ export const GENERAL_KERNELS = {
   elu: unaryOf("elu"),
   leaky_relu: unaryOf("leaky_relu"),
   silu: unaryOf("silu"),
+  prelu,
+  affine,
+  const: constant,
+  pad,
+  global_max_pool: globalPool(true),
+  reduce,
 } satisfies { [K in OpKind]: GeneralBody<K> };
 
 /** Writes the body of `spec` from {@link GENERAL_KERNELS}. */

@@ -162,9 +162,42 @@ Deno.test("ops across the batch axis run on whole tensors; batch-2 ops off axis 
   assert.equal(r2.compiled.plan.batch, 2);
 });
 
+/** prelu, affine, const, pad, global_max_pool and reduce on rank 3 to 5, broadcasting a const. */
+function parameterized(n: number) {
+  const b = new GraphBuilder(`params_${n}`, [n, 4, 5, 3]);
+  const x = b.input;
+  const k = b.constant([1, 4, 1, 3], "k");
+  const rank5 = b.reshape(x, [n, 2, 2, 5, 3], "rank5");
+  const rank3 = b.reshape(x, [n, 4, 15], "rank3");
+  return b.build({
+    prelu: b.prelu(x, "prelu"),
+    shared: b.prelu(rank3, "shared", 1),
+    affine: b.affine(rank5, 2, "affine"),
+    scalar: b.affine(x, 1, "scalar"),
+    sum: b.binary("add", x, k, "sum"),
+    padc: b.pad(x, [0, 1, 2, 0, 0, 0, 1, 3], "constant", -0.5, "padc"),
+    padr: b.pad(rank3, [0, 0, 2, 0, 1, 3], "reflect", 0, "padr"),
+    pade: b.pad(rank5, [0, 1, 0, 2, 1, 0, 0, 1, 3, 2], "edge", 0, "pade"),
+    gmax: b.globalMaxPool(x, "gmax"),
+    gmax5: b.globalMaxPool(rank5, "gmax5"),
+    mean: b.reduce(x, "mean", [1, -1], true, "mean"),
+    rsum: b.reduce(rank5, "sum", [2, 4], false, "rsum"),
+    rmax: b.reduce(rank3, "max", [2], false, "rmax"),
+  });
+}
+
+Deno.test("prelu, affine, const, pad, global_max_pool and reduce at batch 1 and 2", async () => {
+  for (const n of [1, 2]) {
+    await differential(parameterized(n), 50 + n);
+    await differential(parameterized(n), 60 + n, general);
+  }
+});
+
 Deno.test("the graphs of this file cover every op kind of the catalog", () => {
   const kinds = new Set(
-    [everyKind(1).graph, elementwise(), shapeKinds()].flatMap((g) => g.nodes.map((n) => n.kind)),
+    [everyKind(1).graph, elementwise(), shapeKinds(), parameterized(1)].flatMap((g) =>
+      g.nodes.map((n) => n.kind)
+    ),
   );
   assert.deepEqual(OP_KINDS.filter((k) => !kinds.has(k)), []);
 });
