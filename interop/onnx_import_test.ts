@@ -368,3 +368,74 @@ Deno.test("the README lists exactly the supported ONNX ops", async () => {
     .split(/[,;.\s]+/).filter((w) => /^[A-Z]/.test(w)).sort();
   assert.deepEqual(listed, [...SUPPORTED_ONNX_OPS]);
 });
+
+Deno.test("importOnnx() reads h-swish followed by a scalar Mul as hardswish and a scale, blaming no node", () => {
+  const scalar = (name: string, v: number) => floatTensor(name, [], new Float32Array([v]));
+  const bytes = model(
+    [
+      // y * clip(y + 3, 0, 6) / 6 * 0.5 (a scale after the hard swish)
+      { op: "Add", inputs: ["x", "three"], outputs: ["a"] },
+      { op: "Clip", inputs: ["a", "zero", "six"], outputs: ["c"] },
+      { op: "Mul", inputs: ["x", "c"], outputs: ["m"] },
+      { op: "Div", name: "/act/Div", inputs: ["m", "six"], outputs: ["hs"] },
+      { op: "Mul", name: "/act/Mul", inputs: ["hs", "half"], outputs: ["y"] },
+    ],
+    [scalar("three", 3), scalar("zero", 0), scalar("six", 6), scalar("half", 0.5)],
+    "y",
+    [1, 2, 2, 2],
+  );
+  const { graph, weights } = importOnnx(bytes);
+  assert.deepEqual(graph.nodes.map((n) => n.kind), ["hardswish", "batch_norm"]);
+  // hardswish(x) * 0.5: the scale folds 1/6 and 0.5 against the gate's 6
+  assert.deepEqual([...weights.get(graph.nodes[1].name + ".weight")!], [0.5, 0.5]);
+  const x = new Float32Array([-4, -1, 0, 1, 2, 3, 4, 5]);
+  const y = runReference(graph, weights, x);
+  const want = Array.from(x, (v) => 0.5 * v * Math.min(Math.max(v + 3, 0), 6) / 6);
+  for (let i = 0; i < x.length; i++) assert.ok(Math.abs(y[i] - want[i]) < 1e-5, `${i}`);
+});
+
+Deno.test("importOnnx() drops an all-zero Pad and folds a zero Pad into AveragePool as counted padding", () => {
+  const bytes = model(
+    [
+      {
+        op: "Pad",
+        name: "/none",
+        inputs: ["x"],
+        outputs: ["p0"],
+        attrs: [ints("pads", new Array(8).fill(0))],
+      },
+      {
+        op: "Pad",
+        name: "/pad",
+        inputs: ["p0"],
+        outputs: ["p1"],
+        attrs: [ints("pads", [0, 0, 1, 1, 0, 0, 1, 1])],
+      },
+      {
+        op: "AveragePool",
+        name: "/pool",
+        inputs: ["p1"],
+        outputs: ["y"],
+        attrs: [ints("kernel_shape", [3, 3]), ints("strides", [2, 2])],
+      },
+    ],
+    [],
+    "y",
+    [1, 1, 4, 4],
+    9,
+  );
+  const { graph, weights } = importOnnx(bytes);
+  assert.deepEqual(graph.nodes.map((n) => [n.kind, n.attrs]), [[
+    "avg_pool",
+    {
+      kernel: [3, 3],
+      stride: [2, 2],
+      padding: [1, 1, 1, 1],
+      ceilMode: false,
+      countIncludePad: true,
+    },
+  ]]);
+  // The corner window sums 4 inputs of 1 over 9 cells: the pad's zeros count.
+  const y = runReference(graph, weights, new Float32Array(16).fill(1));
+  assert.ok(Math.abs(y[0] - 4 / 9) < 1e-6);
+});

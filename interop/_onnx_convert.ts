@@ -1,0 +1,702 @@
+/**
+ * ONNX op type -> converter: one small function per op (TVM's
+ * `_get_convert_map` is the model), with one implementation per opset where
+ * the op's semantics changed (`[since, impl]` pairs). A converter reads its
+ * typed attributes and inputs and emits draft nodes; what the IR cannot
+ * express is reported through `ctx.issue` so one error lists every problem.
+ *
+ * @module
+ */
+
+import { inferNodeShape, type OpAttrs, type OpKind } from "../lib/ir/ops.ts";
+import { type ConstTensor, dtypeName } from "./onnx_proto.ts";
+import { axesOf, broadcastTo, foldConstant, reshapeTarget, sliceRange } from "./_onnx_fold.ts";
+import {
+  type Computed,
+  type Draft,
+  type DraftAttrs,
+  type DraftKind,
+  isConst,
+  type OnnxAttrs,
+  type Value,
+} from "./_onnx_draft.ts";
+
+/** One ONNX node as a converter sees it. */
+export interface OnnxNode {
+  name: string;
+  opType: string;
+  /** `node "<name>" (<opType>)`, for messages. */
+  label: string;
+  inputs: (Value | undefined)[];
+  outputs: string[];
+  attrs: OnnxAttrs;
+  opset: number;
+}
+
+/** What a converter may do. */
+export interface ConvertContext {
+  emit<K extends DraftKind>(
+    node: OnnxNode,
+    ref: string,
+    kind: K,
+    attrs: DraftAttrs[K],
+    inputs: string[],
+    shape: number[],
+    params?: Map<string, Float32Array>,
+    pathHint?: string,
+  ): Draft<K>;
+  /** `out` is another name for a computed tensor. */
+  alias(out: string, v: Computed): void;
+  /** Reports a construct the IR cannot express (collected, thrown together). */
+  issue(message: string): void;
+  /** Whether any node or graph output reads the tensor. */
+  isRead(name: string): boolean;
+}
+
+/** Converts one node. */
+export type Converter = (ctx: ConvertContext, n: OnnxNode) => void;
+/** A converter, or one per opset where the semantics changed: `[since, impl]` pairs, ascending. */
+export type VersionedConverter = Converter | readonly (readonly [number, Converter])[];
+
+/** The shortest float64 that rounds to the same float32 (1e-5, 1/6, 0.2 come back exactly). */
+export function niceFloat(v: number): number {
+  if (!Number.isFinite(v)) return v;
+  const f = Math.fround(v);
+  for (let q = 1; q <= 12; q++) {
+    const p = Math.round(v * q);
+    if (Math.fround(p / q) === f) return p / q;
+  }
+  for (let k = 1; k <= 9; k++) {
+    const d = parseFloat(v.toPrecision(k));
+    if (Math.fround(d) === f) return d;
+  }
+  return v;
+}
+
+function normAxis(axis: number, rank: number): number {
+  return axis < 0 ? axis + rank : axis;
+}
+
+/** Float32 copy of constant data. */
+export function f32(values: ArrayLike<number>): Float32Array<ArrayBuffer> {
+  return Float32Array.from(values as ArrayLike<number>);
+}
+
+/** Input `i` as a computed tensor, or a RangeError. */
+export function dyn(n: OnnxNode, i: number, what = "input"): Computed {
+  const v = n.inputs[i];
+  if (!v || isConst(v)) {
+    throw new RangeError(`expected ${what} ${i} to be a computed tensor, found a constant`);
+  }
+  return v;
+}
+
+/** Input `i` as a constant, or a RangeError. */
+export function constant(n: OnnxNode, i: number, what: string): ConstTensor {
+  const v = n.inputs[i];
+  if (!isConst(v)) {
+    throw new RangeError(
+      `expected ${what} (input ${i}) to be a constant (initializer or Constant node)`,
+    );
+  }
+  return v.const;
+}
+
+/** Optional constant input `i` (undefined when omitted). */
+export function optConst(n: OnnxNode, i: number, what: string): ConstTensor | undefined {
+  return n.inputs[i] === undefined ? undefined : constant(n, i, what);
+}
+
+/** Module path from a parameter initializer named `<path>.weight`. */
+function hint(n: OnnxNode, i: number): string | undefined {
+  const v = n.inputs[i];
+  const name = isConst(v) ? v.initializer : undefined;
+  return name && name.endsWith(".weight") && !name.startsWith("onnx::")
+    ? name.slice(0, -7)
+    : undefined;
+}
+
+/** The IR shape rule applied at import time (errors name the node). */
+export function irShape<K extends OpKind>(
+  n: OnnxNode,
+  kind: K,
+  attrs: OpAttrs[K],
+  inputs: number[][],
+): number[] {
+  return [...inferNodeShape(n.label, kind, attrs, inputs)];
+}
+
+function unusedOutputs(ctx: ConvertContext, n: OnnxNode, from: number, what: string): void {
+  if (n.outputs.slice(from).some((o) => o && ctx.isRead(o))) {
+    ctx.issue(`${n.label} uses its ${what} output, which lightnets does not compute`);
+  }
+}
+
+/** Conv/pool padding from `pads` or `auto_pad` (SAME_UPPER puts the odd pixel at the end). */
+function convPads(
+  attrs: OnnxAttrs,
+  x: readonly number[],
+  kernel: readonly number[],
+  stride: readonly number[],
+  dilation: readonly number[],
+): [number, number, number, number] {
+  const auto = attrs.string("auto_pad", "NOTSET");
+  if (auto === "SAME_UPPER" || auto === "SAME_LOWER") {
+    const total = [0, 1].map((i) => {
+      const out = Math.ceil(x[2 + i] / stride[i]);
+      return Math.max((out - 1) * stride[i] + (kernel[i] - 1) * dilation[i] + 1 - x[2 + i], 0);
+    });
+    const small = total.map((t) => Math.floor(t / 2));
+    const big = total.map((t, i) => t - small[i]);
+    return auto === "SAME_UPPER"
+      ? [small[0], small[1], big[0], big[1]]
+      : [big[0], big[1], small[0], small[1]];
+  }
+  if (auto === "VALID") return [0, 0, 0, 0];
+  const p = attrs.ints("pads") ?? [0, 0, 0, 0];
+  return [p[0], p[1], p[2], p[3]];
+}
+
+/** Per-channel (axis 1) or scalar view of a constant broadcast against `shape`, or undefined. */
+function channelVector(c: ConstTensor, shape: readonly number[]): number[] | undefined {
+  if (c.dims.length > shape.length) return undefined;
+  const dims = [...new Array(shape.length - c.dims.length).fill(1), ...c.dims];
+  if (dims.every((d) => d === 1)) return [c.data[0]];
+  const varying = dims.flatMap((d, i) => (d !== 1 ? [i] : []));
+  if (varying.length === 1 && varying[0] === 1 && dims[1] === shape[1]) return Array.from(c.data);
+  return undefined;
+}
+
+const conv: Converter = (ctx, n) => {
+  const x = dyn(n, 0);
+  const w = constant(n, 1, "weight");
+  const b = optConst(n, 2, "bias");
+  if (x.shape.length !== 4 || w.dims.length !== 4) {
+    throw new RangeError(
+      `only 2-D convolution on [N, C, H, W] is supported (weight has shape [${w.dims.join(", ")}])`,
+    );
+  }
+  const kernel: [number, number] = [w.dims[2], w.dims[3]];
+  const stride = (n.attrs.ints("strides") ?? [1, 1]) as [number, number];
+  const dilation = (n.attrs.ints("dilations") ?? [1, 1]) as [number, number];
+  const groups = n.attrs.int("group", 1);
+  if (w.dims[1] * groups !== x.shape[1]) {
+    throw new RangeError(
+      `weight [${w.dims.join(", ")}] with group ${groups} expects ${
+        w.dims[1] * groups
+      } input channels, input has ${x.shape[1]}`,
+    );
+  }
+  const a: OpAttrs["conv2d"] = {
+    inChannels: x.shape[1],
+    outChannels: w.dims[0],
+    kernel,
+    stride,
+    padding: convPads(n.attrs, x.shape, kernel, stride, dilation),
+    dilation,
+    groups,
+    bias: b !== undefined,
+  };
+  const params = new Map([["weight", f32(w.data)]]);
+  if (b) params.set("bias", f32(b.data));
+  const shape = irShape(n, "conv2d", a, [x.shape]);
+  ctx.emit(n, n.outputs[0], "conv2d", a, [x.ref], shape, params, hint(n, 1));
+};
+
+const batchNorm: Converter = (ctx, n) => {
+  const x = dyn(n, 0);
+  unusedOutputs(ctx, n, 1, "running statistics");
+  const names = ["weight", "bias", "running_mean", "running_var"];
+  const params = new Map(names.map((p, i) => [p, f32(constant(n, i + 1, p).data)]));
+  const a: OpAttrs["batch_norm"] = {
+    channels: x.shape[1],
+    eps: niceFloat(n.attrs.float("epsilon", 1e-5)),
+  };
+  for (const [p, v] of params) {
+    if (v.length !== a.channels) {
+      throw new RangeError(`${p} has ${v.length} values, expected ${a.channels} channels`);
+    }
+  }
+  const shape = irShape(n, "batch_norm", a, [x.shape]);
+  ctx.emit(n, n.outputs[0], "batch_norm", a, [x.ref], shape, params, hint(n, 1));
+};
+
+const relu: Converter = (ctx, n) => {
+  const x = dyn(n, 0);
+  ctx.emit(n, n.outputs[0], "clip", { min: 0, max: Infinity }, [x.ref], x.shape);
+};
+
+function clipWith(ctx: ConvertContext, n: OnnxNode, min: number, max: number): void {
+  const x = dyn(n, 0);
+  const a = { min: niceFloat(min), max: niceFloat(max) };
+  ctx.emit(n, n.outputs[0], "clip", a, [x.ref], x.shape);
+}
+
+/** Clip before opset 11: bounds are attributes. */
+const clipV1: Converter = (ctx, n) =>
+  clipWith(ctx, n, n.attrs.float("min", -Infinity), n.attrs.float("max", Infinity));
+
+/** Clip since opset 11: bounds are optional inputs. */
+const clipV11: Converter = (ctx, n) => {
+  const lo = optConst(n, 1, "min");
+  const hi = optConst(n, 2, "max");
+  clipWith(ctx, n, lo ? lo.data[0] : -Infinity, hi ? hi.data[0] : Infinity);
+};
+
+/** Max/Min with a constant scalar bound: a clip. */
+function bound(op: "Max" | "Min"): Converter {
+  return (ctx, n) => {
+    const dynIdx = n.inputs.findIndex((v) => v && !isConst(v));
+    const other = n.inputs.find((_, i) => i !== dynIdx);
+    if (n.inputs.length !== 2 || !isConst(other) || other.const.data.length !== 1) {
+      ctx.issue(
+        `${n.label} takes the ${op.toLowerCase()} of computed tensors; only a constant scalar bound is supported`,
+      );
+      return;
+    }
+    const c = other.const.data[0];
+    if (op === "Max") clipWith(ctx, { ...n, inputs: [n.inputs[dynIdx]] }, c, Infinity);
+    else clipWith(ctx, { ...n, inputs: [n.inputs[dynIdx]] }, -Infinity, c);
+  };
+}
+
+function unary(kind: "sigmoid" | "hardswish"): Converter {
+  return (ctx, n) => {
+    const x = dyn(n, 0);
+    ctx.emit(n, n.outputs[0], kind, {}, [x.ref], x.shape);
+  };
+}
+
+const hardSigmoid: Converter = (ctx, n) => {
+  const x = dyn(n, 0);
+  const a: OpAttrs["hardsigmoid"] = {
+    alpha: niceFloat(n.attrs.float("alpha", 0.2)),
+    beta: niceFloat(n.attrs.float("beta", 0.5)),
+  };
+  ctx.emit(n, n.outputs[0], "hardsigmoid", a, [x.ref], x.shape);
+};
+
+type Arith = "Add" | "Sub" | "Mul" | "Div";
+const VERB: Record<Arith, string> = {
+  Add: "adds",
+  Sub: "subtracts",
+  Mul: "multiplies",
+  Div: "divides",
+};
+
+/** Arithmetic: two computed tensors, or a computed tensor and a scalar/per-channel constant. */
+function arithmetic(op: Arith): Converter {
+  return (ctx, n) => {
+    const [a, b] = n.inputs;
+    if (!a || !b) throw new RangeError(`${op} needs two inputs`);
+    const out = n.outputs[0];
+    if (!isConst(a) && !isConst(b)) {
+      const same = a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
+      if (op === "Add" && same) {
+        ctx.emit(n, out, "add", {}, [a.ref, b.ref], a.shape);
+        return;
+      }
+      if (op === "Mul" && same) {
+        ctx.emit(n, out, "mul_same", {}, [a.ref, b.ref], a.shape);
+        return;
+      }
+      const isScale = (s: number[], x: number[]) =>
+        s.length === 4 && x.length === 4 && s[0] === x[0] && s[1] === x[1] && s[2] === 1 &&
+        s[3] === 1;
+      if (op === "Mul" && (isScale(b.shape, a.shape) || isScale(a.shape, b.shape))) {
+        const [x, s] = isScale(b.shape, a.shape) ? [a, b] : [b, a];
+        ctx.emit(n, out, "mul", {}, [x.ref, s.ref], x.shape);
+        return;
+      }
+      ctx.issue(
+        `${n.label} ${VERB[op]} two computed tensors of shapes [${a.shape.join(", ")}] and [${
+          b.shape.join(", ")
+        }]; lightnets supports Add of equal shapes and Mul by an [N, C, 1, 1] scale`,
+      );
+      return;
+    }
+    if (isConst(a) && isConst(b)) throw new RangeError("unexpected constant operands");
+    const constFirst = isConst(a);
+    const x = (constFirst ? b : a) as Computed;
+    const c = (constFirst ? a : b) as { const: ConstTensor };
+    const v = channelVector(c.const, x.shape);
+    if (!v) {
+      ctx.issue(
+        `${n.label} combines a tensor of shape [${x.shape.join(", ")}] with a constant of shape [${
+          c.const.dims.join(", ")
+        }]; lightnets supports scalar or per-channel constants`,
+      );
+      return;
+    }
+    let ss: { scale: number[]; shift: number[] };
+    if (op === "Add") ss = { scale: [1], shift: v };
+    else if (op === "Mul") ss = { scale: v, shift: [0] };
+    else if (op === "Sub") {
+      ss = constFirst ? { scale: [-1], shift: v } : { scale: [1], shift: v.map((t) => -t) };
+    } else if (!constFirst) ss = { scale: v.map((t) => 1 / t), shift: [0] };
+    else {
+      ctx.issue(
+        `${n.label} divides a constant by a computed tensor; lightnets supports division by constants`,
+      );
+      return;
+    }
+    ctx.emit(n, out, "scale_shift", ss, [x.ref], x.shape);
+  };
+}
+
+const concat: Converter = (ctx, n) => {
+  const xs = n.inputs.map((_, i) => dyn(n, i, "concatenated input"));
+  const axis = normAxis(n.attrs.int("axis", 0), xs[0].shape.length);
+  if (axis !== 1 || xs[0].shape.length !== 4) {
+    ctx.issue(
+      `${n.label} concatenates along axis ${axis} of a ${
+        xs[0].shape.length
+      }-D tensor; lightnets concatenates channels of [N, C, H, W]`,
+    );
+    return;
+  }
+  const shape = irShape(n, "concat", {}, xs.map((x) => x.shape));
+  ctx.emit(n, n.outputs[0], "concat", {}, xs.map((x) => x.ref), shape);
+};
+
+/** Split into parts of `sizes` (even parts when undefined). */
+function splitInto(ctx: ConvertContext, n: OnnxNode, sizes: number[] | undefined): void {
+  const x = dyn(n, 0);
+  const axis = normAxis(n.attrs.int("axis", 0), x.shape.length);
+  const dim = x.shape[axis];
+  if (!sizes) {
+    const parts = n.outputs.length;
+    const each = Math.ceil(dim / parts);
+    sizes = Array.from({ length: parts }, (_, i) => Math.min(each, dim - i * each));
+  }
+  if (axis !== 1 || x.shape.length !== 4) {
+    ctx.issue(
+      `${n.label} splits axis ${axis} of a ${x.shape.length}-D tensor; lightnets splits channels of [N, C, H, W]`,
+    );
+    return;
+  }
+  let offset = 0;
+  sizes.forEach((channels, i) => {
+    const ref = n.outputs[i];
+    if (ref) {
+      const a: OpAttrs["split"] = { offset, channels };
+      const d = ctx.emit(n, ref, "split", a, [x.ref], irShape(n, "split", a, [x.shape]));
+      if (i > 0) d.onnxName = n.name ? `${n.name}_${i}` : "";
+    }
+    offset += channels;
+  });
+}
+
+/** Split before opset 13: sizes are an attribute. */
+const splitV1: Converter = (ctx, n) => splitInto(ctx, n, n.attrs.ints("split"));
+/** Split since opset 13: sizes are an optional input. */
+const splitV13: Converter = (ctx, n) => {
+  const s = optConst(n, 1, "split");
+  splitInto(ctx, n, s ? Array.from(s.data) : undefined);
+};
+
+function sliceWith(
+  ctx: ConvertContext,
+  n: OnnxNode,
+  starts: number[],
+  ends: number[],
+  axes: number[],
+  steps: number[],
+): void {
+  const x = dyn(n, 0);
+  let result: OpAttrs["split"] | undefined;
+  for (let j = 0; j < axes.length; j++) {
+    const axis = normAxis(axes[j], x.shape.length);
+    const idx = sliceRange(starts[j], ends[j], steps[j], x.shape[axis]);
+    const full = idx.length === x.shape[axis] && idx.every((v, i) => v === i);
+    if (full) continue;
+    const contiguous = idx.every((v, i) => v === idx[0] + i) && idx.length > 0;
+    if (axis !== 1 || !contiguous || x.shape.length !== 4) {
+      ctx.issue(
+        `${n.label} slices axis ${axis}${
+          contiguous ? "" : " with a step"
+        }; lightnets slices only a contiguous channel range of [N, C, H, W]`,
+      );
+      return;
+    }
+    result = { offset: idx[0], channels: idx.length };
+  }
+  if (!result) ctx.alias(n.outputs[0], x);
+  else ctx.emit(n, n.outputs[0], "split", result, [x.ref], irShape(n, "split", result, [x.shape]));
+}
+
+/** Slice before opset 10: starts, ends, axes are attributes. */
+const sliceV1: Converter = (ctx, n) => {
+  const starts = n.attrs.ints("starts") ?? [];
+  const ends = n.attrs.ints("ends") ?? [];
+  const axes = n.attrs.ints("axes") ?? starts.map((_, i) => i);
+  sliceWith(ctx, n, starts, ends, axes, starts.map(() => 1));
+};
+
+/** Slice since opset 10: starts, ends, axes, steps are inputs. */
+const sliceV10: Converter = (ctx, n) => {
+  const starts = Array.from(constant(n, 1, "starts").data);
+  const ends = Array.from(constant(n, 2, "ends").data);
+  const axes = n.inputs[3] ? Array.from(constant(n, 3, "axes").data) : starts.map((_, i) => i);
+  const steps = n.inputs[4] ? Array.from(constant(n, 4, "steps").data) : starts.map(() => 1);
+  sliceWith(ctx, n, starts, ends, axes, steps);
+};
+
+const reshape: Converter = (ctx, n) => {
+  const x = dyn(n, 0);
+  const target = Array.from(constant(n, 1, "shape").data);
+  const shape = reshapeTarget(x.shape, target, n.attrs.int("allowzero", 0) === 1, "Reshape");
+  ctx.emit(n, n.outputs[0], "reshape", { shape }, [x.ref], shape);
+};
+
+/** Squeeze/Unsqueeze as a reshape (axes from the attribute before opset 13, else the input). */
+function squeezeLike(op: "Squeeze" | "Unsqueeze"): Converter {
+  return (ctx, n) => {
+    const x = dyn(n, 0);
+    const axes = axesOf(n.attrs.raw, optConst(n, 1, "axes"));
+    const fake: ConstTensor = {
+      dims: x.shape,
+      type: "float",
+      data: new Float32Array(x.shape.reduce((a, b) => a * b, 1)),
+    };
+    const axesT = axes
+      ? { dims: [axes.length], type: "int" as const, data: Float64Array.from(axes) }
+      : undefined;
+    const noAxes = new Map(n.attrs.raw);
+    noAxes.delete("axes");
+    const shape = foldConstant(op, noAxes, [fake, axesT])[0].dims;
+    ctx.emit(n, n.outputs[0], "reshape", { shape }, [x.ref], shape);
+  };
+}
+
+const flatten: Converter = (ctx, n) => {
+  const x = dyn(n, 0);
+  const axis = normAxis(n.attrs.int("axis", 1), x.shape.length);
+  if (axis === 1) {
+    ctx.emit(n, n.outputs[0], "flatten", {}, [x.ref], irShape(n, "flatten", {}, [x.shape]));
+  } else {
+    const prod = (a: number[]) => a.reduce((p, q) => p * q, 1);
+    const shape = [prod(x.shape.slice(0, axis)), prod(x.shape.slice(axis))];
+    ctx.emit(n, n.outputs[0], "reshape", { shape }, [x.ref], shape);
+  }
+};
+
+const transpose: Converter = (ctx, n) => {
+  const x = dyn(n, 0);
+  const perm = n.attrs.ints("perm") ?? x.shape.map((_, i) => x.shape.length - 1 - i);
+  ctx.emit(n, n.outputs[0], "transpose", { perm }, [x.ref], perm.map((p) => x.shape[p]));
+};
+
+function pool(kind: "max_pool" | "avg_pool"): Converter {
+  return (ctx, n) => {
+    const x = dyn(n, 0);
+    if (kind === "max_pool") unusedOutputs(ctx, n, 1, "indices");
+    const kernel = n.attrs.ints("kernel_shape") as [number, number] | undefined;
+    if (!kernel || kernel.length !== 2 || x.shape.length !== 4) {
+      throw new RangeError("only 2-D pooling on [N, C, H, W] with a kernel_shape is supported");
+    }
+    const dil = n.attrs.ints("dilations");
+    if (dil && dil.some((d) => d !== 1)) {
+      ctx.issue(`${n.label} uses dilations [${dil.join(", ")}]; lightnets pools without dilation`);
+      return;
+    }
+    const stride = (n.attrs.ints("strides") ?? [1, 1]) as [number, number];
+    const a: OpAttrs["max_pool"] = {
+      kernel,
+      stride,
+      padding: convPads(n.attrs, x.shape, kernel, stride, [1, 1]),
+      ceilMode: n.attrs.int("ceil_mode", 0) === 1,
+      countIncludePad: kind === "max_pool" || n.attrs.int("count_include_pad", 0) === 1,
+    };
+    ctx.emit(n, n.outputs[0], kind, a, [x.ref], irShape(n, kind, a, [x.shape]));
+  };
+}
+
+const globalAvgPool: Converter = (ctx, n) => {
+  const x = dyn(n, 0);
+  const shape = irShape(n, "global_avg_pool", {}, [x.shape]);
+  ctx.emit(n, n.outputs[0], "global_avg_pool", {}, [x.ref], shape);
+};
+
+const reduceMean: Converter = (ctx, n) => {
+  const x = dyn(n, 0);
+  const axes = (axesOf(n.attrs.raw, optConst(n, 1, "axes")) ?? []).map((a) =>
+    normAxis(a, x.shape.length)
+  ).sort();
+  if (x.shape.length !== 4 || axes.length !== 2 || axes[0] !== 2 || axes[1] !== 3) {
+    ctx.issue(
+      `${n.label} averages over axes [${
+        axes.join(", ")
+      }]; lightnets supports the mean over H and W (axes 2, 3) of [N, C, H, W]`,
+    );
+    return;
+  }
+  const out = n.outputs[0];
+  const pooled = irShape(n, "global_avg_pool", {}, [x.shape]);
+  if (n.attrs.int("keepdims", 1) === 1) {
+    ctx.emit(n, out, "global_avg_pool", {}, [x.ref], pooled);
+  } else {
+    ctx.emit(n, `${out}#pooled`, "global_avg_pool", {}, [x.ref], pooled);
+    const shape = [pooled[0], pooled[1]];
+    ctx.emit(n, out, "reshape", { shape }, [`${out}#pooled`], shape);
+  }
+};
+
+/** Gemm and MatMul with a constant weight: a linear layer (weight stored as [out, in]). */
+function linear(op: "Gemm" | "MatMul"): Converter {
+  return (ctx, n) => {
+    const x = dyn(n, 0);
+    const w = constant(n, 1, "weight");
+    if (x.shape.length !== 2 || w.dims.length !== 2) {
+      ctx.issue(
+        `${n.label} multiplies a ${x.shape.length}-D input by a ${w.dims.length}-D weight; lightnets supports [N, K] x [K, M] (flatten first)`,
+      );
+      return;
+    }
+    const gemm = op === "Gemm";
+    if (gemm && n.attrs.int("transA", 0) !== 0) {
+      ctx.issue(`${n.label} has transA = 1; lightnets supports Gemm with the activation as A`);
+      return;
+    }
+    const transB = gemm && n.attrs.int("transB", 0) === 1;
+    const alpha = gemm ? n.attrs.float("alpha", 1) : 1;
+    const beta = gemm ? n.attrs.float("beta", 1) : 1;
+    const [outF, inF] = transB ? [w.dims[0], w.dims[1]] : [w.dims[1], w.dims[0]];
+    const weight = new Float32Array(outF * inF);
+    for (let o = 0; o < outF; o++) {
+      for (let i = 0; i < inF; i++) {
+        weight[o * inF + i] = alpha * (transB ? w.data[o * inF + i] : w.data[i * outF + o]);
+      }
+    }
+    const c = gemm ? optConst(n, 2, "bias") : undefined;
+    const params = new Map([["weight", weight]]);
+    if (c) params.set("bias", f32(broadcastTo(c, [outF]).map((v) => beta * v)));
+    const a: OpAttrs["linear"] = { inFeatures: inF, outFeatures: outF, bias: c !== undefined };
+    const shape = irShape(n, "linear", a, [x.shape]);
+    ctx.emit(n, n.outputs[0], "linear", a, [x.ref], shape, params, hint(n, 1));
+  };
+}
+
+function softmaxWith(defaultAxis: number): Converter {
+  return (ctx, n) => {
+    const x = dyn(n, 0);
+    const axis = normAxis(n.attrs.int("axis", defaultAxis), x.shape.length);
+    if (axis !== 1) {
+      ctx.issue(
+        `${n.label} normalizes axis ${axis} of a ${x.shape.length}-D tensor; lightnets applies softmax over axis 1`,
+      );
+      return;
+    }
+    ctx.emit(n, n.outputs[0], "softmax", {}, [x.ref], x.shape);
+  };
+}
+
+const dropout: Converter = (ctx, n) => {
+  const x = dyn(n, 0);
+  unusedOutputs(ctx, n, 1, "mask");
+  const training = optConst(n, 2, "training_mode");
+  if (training && training.data[0] !== 0) {
+    ctx.issue(`${n.label} runs in training mode; lightnets imports inference graphs`);
+    return;
+  }
+  const ratio = optConst(n, 1, "ratio");
+  const p = ratio ? ratio.data[0] : n.attrs.float("ratio", 0.5);
+  ctx.emit(n, n.outputs[0], "dropout", { p: niceFloat(p) }, [x.ref], x.shape);
+};
+
+const identity: Converter = (ctx, n) => ctx.alias(n.outputs[0], dyn(n, 0));
+
+const cast: Converter = (ctx, n) => {
+  const to = n.attrs.int("to", 1);
+  if (to !== 1) {
+    ctx.issue(`${n.label} casts an activation to ${dtypeName(to)}; lightnets computes in FLOAT`);
+    return;
+  }
+  ctx.alias(n.outputs[0], dyn(n, 0));
+};
+
+function padWith(
+  ctx: ConvertContext,
+  n: OnnxNode,
+  mode: string,
+  pads: number[],
+  value: number,
+): void {
+  const x = dyn(n, 0);
+  if (mode !== "constant" && mode !== "reflect" && mode !== "edge") {
+    throw new RangeError(`mode "${mode}" is not one of constant, reflect, edge`);
+  }
+  const r = x.shape.length;
+  if (pads.length !== 2 * r) {
+    throw new RangeError(`pads [${pads.join(", ")}] has ${pads.length} values, expected ${2 * r}`);
+  }
+  const shape = x.shape.map((d, i) => d + pads[i] + pads[i + r]);
+  ctx.emit(n, n.outputs[0], "pad", { pads, mode, value }, [x.ref], shape);
+}
+
+/** Pad before opset 11: pads and value are attributes. */
+const padV1: Converter = (ctx, n) =>
+  padWith(
+    ctx,
+    n,
+    n.attrs.string("mode", "constant"),
+    n.attrs.ints("pads") ?? n.attrs.ints("paddings") ?? [],
+    n.attrs.float("value", 0),
+  );
+
+/** Pad since opset 11: pads and the constant value are inputs. */
+const padV11: Converter = (ctx, n) => {
+  const value = optConst(n, 2, "constant_value");
+  padWith(
+    ctx,
+    n,
+    n.attrs.string("mode", "constant"),
+    Array.from(constant(n, 1, "pads").data),
+    value ? value.data[0] : 0,
+  );
+};
+
+/** Every ONNX op type that can run on computed tensors, with its converter(s). */
+export const CONVERTERS: Readonly<Record<string, VersionedConverter>> = {
+  Add: arithmetic("Add"),
+  AveragePool: pool("avg_pool"),
+  BatchNormalization: batchNorm,
+  Cast: cast,
+  Clip: [[1, clipV1], [11, clipV11]],
+  Concat: concat,
+  Conv: conv,
+  Div: arithmetic("Div"),
+  Dropout: dropout,
+  Flatten: flatten,
+  Gemm: linear("Gemm"),
+  GlobalAveragePool: globalAvgPool,
+  HardSigmoid: hardSigmoid,
+  HardSwish: unary("hardswish"),
+  Identity: identity,
+  MatMul: linear("MatMul"),
+  Max: bound("Max"),
+  MaxPool: pool("max_pool"),
+  Min: bound("Min"),
+  Mul: arithmetic("Mul"),
+  Pad: [[1, padV1], [11, padV11]],
+  ReduceMean: reduceMean,
+  Relu: relu,
+  Reshape: reshape,
+  Sigmoid: unary("sigmoid"),
+  Slice: [[1, sliceV1], [10, sliceV10]],
+  Softmax: [[1, softmaxWith(1)], [13, softmaxWith(-1)]],
+  Split: [[1, splitV1], [13, splitV13]],
+  Squeeze: squeezeLike("Squeeze"),
+  Sub: arithmetic("Sub"),
+  Transpose: transpose,
+  Unsqueeze: squeezeLike("Unsqueeze"),
+};
+
+/** The converter of `opType` for the model's opset, or undefined. */
+export function converterFor(opType: string, opset: number): Converter | undefined {
+  const c = CONVERTERS[opType];
+  if (!c || typeof c === "function") return c;
+  let pick: Converter | undefined;
+  for (const [since, impl] of c) if (since <= opset) pick = impl;
+  return pick ?? c[0][1];
+}
