@@ -10,7 +10,14 @@
 
 import { inferNodeShape, type OpAttrs, type OpKind } from "../lib/ir/ops.ts";
 import { type ConstTensor, dtypeName } from "./onnx_proto.ts";
-import { axesOf, broadcastTo, foldConstant, reshapeTarget, sliceRange } from "./_onnx_fold.ts";
+import {
+  axesOf,
+  broadcastShape,
+  broadcastTo,
+  foldConstant,
+  reshapeTarget,
+  sliceRange,
+} from "./_onnx_fold.ts";
 import {
   type Computed,
   type Draft,
@@ -20,6 +27,8 @@ import {
   type OnnxAttrs,
   type Value,
 } from "./_onnx_draft.ts";
+
+const numel = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
 
 /** One ONNX node as a converter sees it. */
 export interface OnnxNode {
@@ -243,23 +252,6 @@ const clipV11: Converter = (ctx, n) => {
   clipWith(ctx, n, lo ? lo.data[0] : -Infinity, hi ? hi.data[0] : Infinity);
 };
 
-/** Max/Min with a constant scalar bound: a clip. */
-function bound(op: "Max" | "Min"): Converter {
-  return (ctx, n) => {
-    const dynIdx = n.inputs.findIndex((v) => v && !isConst(v));
-    const other = n.inputs.find((_, i) => i !== dynIdx);
-    if (n.inputs.length !== 2 || !isConst(other) || other.const.data.length !== 1) {
-      ctx.issue(
-        `${n.label} takes the ${op.toLowerCase()} of computed tensors; only a constant scalar bound is supported`,
-      );
-      return;
-    }
-    const c = other.const.data[0];
-    if (op === "Max") clipWith(ctx, { ...n, inputs: [n.inputs[dynIdx]] }, c, Infinity);
-    else clipWith(ctx, { ...n, inputs: [n.inputs[dynIdx]] }, -Infinity, c);
-  };
-}
-
 function unary(kind: "sigmoid" | "hardswish"): Converter {
   return (ctx, n) => {
     const x = dyn(n, 0);
@@ -276,76 +268,61 @@ const hardSigmoid: Converter = (ctx, n) => {
   ctx.emit(n, n.outputs[0], "hardsigmoid", a, [x.ref], x.shape);
 };
 
-type Arith = "Add" | "Sub" | "Mul" | "Div";
-const VERB: Record<Arith, string> = {
-  Add: "adds",
-  Sub: "subtracts",
-  Mul: "multiplies",
-  Div: "divides",
-};
-
-/** Arithmetic: two computed tensors, or a computed tensor and a scalar/per-channel constant. */
-function arithmetic(op: Arith): Converter {
+/**
+ * Add/Sub/Mul/Div/Pow/Max/Min. A scalar or per-channel constant operand of
+ * Add/Sub/Mul/Div (and Div by it) is a scale_shift, merged with its
+ * neighbours and lowered to `affine`; a scalar bound of Max/Min is a clip;
+ * Add of equal shapes is the residual `add`; anything else is a broadcasting
+ * binary op whose stored operands become `const` nodes.
+ */
+function arithmetic(op: BinaryOp): Converter {
   return (ctx, n) => {
     const [a, b] = n.inputs;
-    if (!a || !b) throw new RangeError(`${op} needs two inputs`);
+    if (!a || !b || n.inputs.length !== 2) {
+      throw new RangeError(`${op} with ${n.inputs.length} inputs; lightnets supports two`);
+    }
     const out = n.outputs[0];
     if (!isConst(a) && !isConst(b)) {
-      const same = a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
-      if (op === "Add" && same) {
-        ctx.emit(n, out, "add", {}, [a.ref, b.ref], a.shape);
-        return;
-      }
-      if (op === "Mul" && same) {
-        ctx.emit(n, out, "mul_same", {}, [a.ref, b.ref], a.shape);
-        return;
-      }
+      const same = a.shape.join() === b.shape.join();
+      if (op === "Add" && same) return void ctx.emit(n, out, "add", {}, [a.ref, b.ref], a.shape);
       const isScale = (s: number[], x: number[]) =>
         s.length === 4 && x.length === 4 && s[0] === x[0] && s[1] === x[1] && s[2] === 1 &&
         s[3] === 1;
-      if (op === "Mul" && (isScale(b.shape, a.shape) || isScale(a.shape, b.shape))) {
-        const [x, s] = isScale(b.shape, a.shape) ? [a, b] : [b, a];
-        ctx.emit(n, out, "mul", {}, [x.ref, s.ref], x.shape);
-        return;
+      if (op === "Mul" && !same && (isScale(b.shape, a.shape) || isScale(a.shape, b.shape))) {
+        const [x, sc] = isScale(b.shape, a.shape) ? [a, b] : [b, a];
+        return void ctx.emit(n, out, "mul", {}, [x.ref, sc.ref], x.shape);
       }
-      ctx.issue(
-        `${n.label} ${VERB[op]} two computed tensors of shapes [${a.shape.join(", ")}] and [${
-          b.shape.join(", ")
-        }]; lightnets supports Add of equal shapes and Mul by an [N, C, 1, 1] scale`,
-      );
-      return;
+      return broadcastBinary(ctx, n, op);
     }
     if (isConst(a) && isConst(b)) throw new RangeError("unexpected constant operands");
     const constFirst = isConst(a);
     const x = (constFirst ? b : a) as Computed;
     const c = (constFirst ? a : b) as { const: ConstTensor };
     const v = channelVector(c.const, x.shape);
-    if (!v) {
-      ctx.issue(
-        `${n.label} combines a tensor of shape [${x.shape.join(", ")}] with a constant of shape [${
-          c.const.dims.join(", ")
-        }]; lightnets supports scalar or per-channel constants`,
-      );
-      return;
+    if (v && broadcastShape(x.shape, c.const.dims, op).join() === x.shape.join()) {
+      if (op === "Max" || op === "Min") {
+        if (v.length === 1) {
+          const [lo, hi] = op === "Max" ? [v[0], Infinity] : [-Infinity, v[0]];
+          return clipWith(ctx, { ...n, inputs: [x] }, lo, hi);
+        }
+      } else if (op !== "Pow" && !(op === "Div" && constFirst)) {
+        let ss: { scale: number[]; shift: number[] };
+        if (op === "Add") ss = { scale: [1], shift: v };
+        else if (op === "Mul") ss = { scale: v, shift: [0] };
+        else if (op === "Sub") {
+          ss = constFirst ? { scale: [-1], shift: v } : { scale: [1], shift: v.map((t) => -t) };
+        } else ss = { scale: v.map((t) => 1 / t), shift: [0] };
+        return void ctx.emit(n, out, "scale_shift", ss, [x.ref], x.shape);
+      }
     }
-    let ss: { scale: number[]; shift: number[] };
-    if (op === "Add") ss = { scale: [1], shift: v };
-    else if (op === "Mul") ss = { scale: v, shift: [0] };
-    else if (op === "Sub") {
-      ss = constFirst ? { scale: [-1], shift: v } : { scale: [1], shift: v.map((t) => -t) };
-    } else if (!constFirst) ss = { scale: v.map((t) => 1 / t), shift: [0] };
-    else {
-      ctx.issue(
-        `${n.label} divides a constant by a computed tensor; lightnets supports division by constants`,
-      );
-      return;
-    }
-    ctx.emit(n, out, "scale_shift", ss, [x.ref], x.shape);
+    broadcastBinary(ctx, n, op);
   };
 }
 
 const concat: Converter = (ctx, n) => {
-  const xs = n.inputs.map((_, i) => dyn(n, i, "concatenated input"));
+  const xs = n.inputs.map((v, i) =>
+    isConst(v) ? { ref: constNode(ctx, n, i), shape: [...v.const.dims] } : dyn(n, i, "input")
+  );
   const axis = normAxis(n.attrs.int("axis", 0), xs[0].shape.length);
   if (axis !== 1 || xs[0].shape.length !== 4) {
     ctx.issue(
@@ -518,30 +495,6 @@ const globalAvgPool: Converter = (ctx, n) => {
   ctx.emit(n, n.outputs[0], "global_avg_pool", {}, [x.ref], shape);
 };
 
-const reduceMean: Converter = (ctx, n) => {
-  const x = dyn(n, 0);
-  const axes = (axesOf(n.attrs.raw, optConst(n, 1, "axes")) ?? []).map((a) =>
-    normAxis(a, x.shape.length)
-  ).sort();
-  if (x.shape.length !== 4 || axes.length !== 2 || axes[0] !== 2 || axes[1] !== 3) {
-    ctx.issue(
-      `${n.label} averages over axes [${
-        axes.join(", ")
-      }]; lightnets supports the mean over H and W (axes 2, 3) of [N, C, H, W]`,
-    );
-    return;
-  }
-  const out = n.outputs[0];
-  const pooled = irShape(n, "global_avg_pool", {}, [x.shape]);
-  if (n.attrs.int("keepdims", 1) === 1) {
-    ctx.emit(n, out, "global_avg_pool", {}, [x.ref], pooled);
-  } else {
-    ctx.emit(n, `${out}#pooled`, "global_avg_pool", {}, [x.ref], pooled);
-    const shape = [pooled[0], pooled[1]];
-    ctx.emit(n, out, "reshape", { shape }, [`${out}#pooled`], shape);
-  }
-};
-
 /** Gemm and MatMul with a constant weight: a linear layer (weight stored as [out, in]). */
 function linear(op: "Gemm" | "MatMul"): Converter {
   return (ctx, n) => {
@@ -656,8 +609,331 @@ const padV11: Converter = (ctx, n) => {
   );
 };
 
+/** Element-wise ops of one input with no parameters. */
+function elementwise(
+  kind: "tanh" | "exp" | "log" | "sqrt" | "reciprocal" | "neg" | "abs" | "erf" | "softplus",
+): Converter {
+  return (ctx, n) => {
+    const x = dyn(n, 0);
+    ctx.emit(n, n.outputs[0], kind, {}, [x.ref], x.shape);
+  };
+}
+
+function withAlpha(kind: "elu" | "leaky_relu", dflt: number): Converter {
+  return (ctx, n) => {
+    const x = dyn(n, 0);
+    const a = { alpha: niceFloat(n.attrs.float("alpha", dflt)) };
+    ctx.emit(n, n.outputs[0], kind, a, [x.ref], x.shape);
+  };
+}
+
+/** PRelu: the slopes are a parameter, one per channel (axis 1) or one shared. */
+const prelu: Converter = (ctx, n) => {
+  const x = dyn(n, 0);
+  const slope = constant(n, 1, "slope");
+  const v = channelVector(slope, x.shape);
+  if (!v) {
+    ctx.issue(
+      `${n.label} has slopes of shape [${slope.dims.join(", ")}] for an input of shape [${
+        x.shape.join(", ")
+      }]; lightnets supports one slope per channel (axis 1) or one shared slope`,
+    );
+    return;
+  }
+  const params = new Map([["weight", f32(v)]]);
+  ctx.emit(n, n.outputs[0], "prelu", { channels: v.length }, [x.ref], x.shape, params);
+};
+
+/** A stored tensor as a `const` node (an operand the IR cannot fold into the op reading it). */
+function constNode(ctx: ConvertContext, n: OnnxNode, i: number): string {
+  const c = constant(n, i, "constant operand");
+  const ref = `${n.outputs[0]}#const${i}`;
+  const d = ctx.emit(
+    n,
+    ref,
+    "const",
+    { shape: [...c.dims] },
+    [],
+    [...c.dims],
+    new Map([["value", f32(c.data)]]),
+  );
+  d.onnxName = n.name ? `${n.name}_const${i}` : "";
+  return ref;
+}
+
+/** Binary op kinds with numpy broadcasting, by ONNX op type. */
+const BINARY = {
+  Add: "add",
+  Sub: "sub",
+  Mul: "mul",
+  Div: "div",
+  Pow: "pow",
+  Max: "max",
+  Min: "min",
+} as const;
+type BinaryOp = keyof typeof BINARY;
+
+/** A binary op whose operands are computed or stored tensors (constants become `const` nodes). */
+function broadcastBinary(ctx: ConvertContext, n: OnnxNode, op: BinaryOp): void {
+  const refs = n.inputs.slice(0, 2).map((v, i) => (isConst(v) ? constNode(ctx, n, i) : v!.ref));
+  const shapes = n.inputs.slice(0, 2).map((v) => (isConst(v) ? v.const.dims : v!.shape));
+  const shape = broadcastShape(shapes[0], shapes[1], op);
+  const kind = op === "Mul" && shapes[0].join() === shapes[1].join() ? "mul_same" : BINARY[op];
+  ctx.emit(n, n.outputs[0], kind, {}, refs, shape);
+}
+
+/** ConvTranspose (2-D): weight [Cin, Cout / groups, kh, kw]; explicit pads or auto_pad. */
+const convTranspose: Converter = (ctx, n) => {
+  const x = dyn(n, 0);
+  const w = constant(n, 1, "weight");
+  const b = optConst(n, 2, "bias");
+  if (x.shape.length !== 4 || w.dims.length !== 4) {
+    throw new RangeError(
+      `only 2-D transposed convolution on [N, C, H, W] is supported (weight has shape [${
+        w.dims.join(", ")
+      }])`,
+    );
+  }
+  if (n.attrs.has("output_shape")) {
+    ctx.issue(`${n.label} sets output_shape; lightnets reads ConvTranspose with explicit pads`);
+    return;
+  }
+  const groups = n.attrs.int("group", 1);
+  if (w.dims[0] !== x.shape[1]) {
+    throw new RangeError(
+      `weight [${w.dims.join(", ")}] expects ${w.dims[0]} input channels, input has ${x.shape[1]}`,
+    );
+  }
+  const kernel: [number, number] = [w.dims[2], w.dims[3]];
+  const stride = (n.attrs.ints("strides") ?? [1, 1]) as [number, number];
+  const dilation = (n.attrs.ints("dilations") ?? [1, 1]) as [number, number];
+  const outputPadding = (n.attrs.ints("output_padding") ?? [0, 0]) as [number, number];
+  const auto = n.attrs.string("auto_pad", "NOTSET");
+  let padding: [number, number, number, number];
+  if (auto === "SAME_UPPER" || auto === "SAME_LOWER") {
+    // Output = input x stride; the total padding splits as for Conv.
+    const total = [0, 1].map((i) =>
+      Math.max(
+        stride[i] * (x.shape[2 + i] - 1) + outputPadding[i] + (kernel[i] - 1) * dilation[i] + 1 -
+          x.shape[2 + i] * stride[i],
+        0,
+      )
+    );
+    const small = total.map((t) => Math.floor(t / 2));
+    const big = total.map((t, i) => t - small[i]);
+    padding = auto === "SAME_UPPER"
+      ? [small[0], small[1], big[0], big[1]]
+      : [big[0], big[1], small[0], small[1]];
+  } else {
+    const p = n.attrs.ints("pads") ?? [0, 0, 0, 0];
+    padding = [p[0], p[1], p[2], p[3]];
+  }
+  const a = {
+    inChannels: x.shape[1],
+    outChannels: w.dims[1] * groups,
+    kernel,
+    stride,
+    padding,
+    outputPadding,
+    dilation,
+    groups,
+    bias: b !== undefined,
+  };
+  const shape = [
+    x.shape[0],
+    a.outChannels,
+    ...[0, 1].map((i) =>
+      stride[i] * (x.shape[2 + i] - 1) + outputPadding[i] + (kernel[i] - 1) * dilation[i] + 1 -
+      padding[i] - padding[i + 2]
+    ),
+  ];
+  const params = new Map([["weight", f32(w.data)]]);
+  if (b) params.set("bias", f32(b.data));
+  ctx.emit(n, n.outputs[0], "conv_transpose2d", a, [x.ref], shape, params, hint(n, 1));
+};
+
+const COORDINATE_MODES = [
+  "half_pixel",
+  "asymmetric",
+  "align_corners",
+  "pytorch_half_pixel",
+  "tf_half_pixel_for_nn",
+] as const;
+const NEAREST_MODES = ["round_prefer_floor", "round_prefer_ceil", "floor", "ceil"] as const;
+
+/** Resize/Upsample to a resolved output shape (from scales or sizes). */
+function resizeTo(
+  ctx: ConvertContext,
+  n: OnnxNode,
+  scales: number[] | undefined,
+  sizes: number[] | undefined,
+  coordinate: string,
+): void {
+  const x = dyn(n, 0);
+  const raw = n.attrs.string("mode", "nearest");
+  const mode = raw === "bilinear" ? "linear" : raw;
+  if (mode !== "nearest" && mode !== "linear") {
+    ctx.issue(`${n.label} resizes with mode "${raw}"; lightnets supports nearest and linear`);
+    return;
+  }
+  const ct = COORDINATE_MODES.find((m) => m === coordinate);
+  const nm = NEAREST_MODES.find((m) => m === n.attrs.string("nearest_mode", "round_prefer_floor"));
+  if (!ct || !nm) {
+    ctx.issue(
+      `${n.label} uses coordinate_transformation_mode "${coordinate}" / nearest_mode "${
+        n.attrs.string("nearest_mode", "round_prefer_floor")
+      }", which lightnets does not support`,
+    );
+    return;
+  }
+  let outShape: number[];
+  if (sizes && sizes.length) outShape = sizes;
+  else if (scales && scales.length === x.shape.length) {
+    outShape = x.shape.map((d, i) => Math.floor(d * scales[i]));
+  } else throw new RangeError("needs scales of the input's rank or sizes");
+  if (outShape.length !== 4 || outShape[0] !== x.shape[0] || outShape[1] !== x.shape[1]) {
+    ctx.issue(
+      `${n.label} resizes [${x.shape.join(", ")}] to [${
+        outShape.join(", ")
+      }]; lightnets resizes H and W of [N, C, H, W]`,
+    );
+    return;
+  }
+  const a = { mode, coordinateTransformation: ct, nearestMode: nm, outShape } as const;
+  ctx.emit(n, n.outputs[0], "resize", { ...a, outShape }, [x.ref], outShape);
+}
+
+/** Upsample (opset 7-9): scales as an attribute (7) or an input (9); asymmetric coordinates. */
+const upsample: Converter = (ctx, n) => {
+  const scales = n.inputs[1] ? Array.from(constant(n, 1, "scales").data) : undefined;
+  const attr = n.attrs.raw.get("scales");
+  resizeTo(ctx, n, scales ?? (Array.isArray(attr) ? attr : undefined), undefined, "asymmetric");
+};
+
+/** Resize opset 10: X, scales; asymmetric coordinates. */
+const resizeV10: Converter = (ctx, n) =>
+  resizeTo(ctx, n, Array.from(constant(n, 1, "scales").data), undefined, "asymmetric");
+
+/** Resize opset 11+: X, roi, scales, sizes; the coordinate mode is an attribute. */
+const resizeV11: Converter = (ctx, n) => {
+  const scales = optConst(n, 2, "scales");
+  const sizes = optConst(n, 3, "sizes");
+  resizeTo(
+    ctx,
+    n,
+    scales && scales.data.length ? Array.from(scales.data) : undefined,
+    sizes && sizes.data.length ? Array.from(sizes.data) : undefined,
+    n.attrs.string("coordinate_transformation_mode", "half_pixel"),
+  );
+};
+
+/** LayerNormalization (opset 17) over the trailing axes from `axis`. */
+const layerNorm: Converter = (ctx, n) => {
+  const x = dyn(n, 0);
+  const axis = normAxis(n.attrs.int("axis", -1), x.shape.length);
+  const channels = numel(x.shape.slice(axis));
+  const scale = constant(n, 1, "scale");
+  const bias = optConst(n, 2, "bias");
+  const params = new Map([
+    ["weight", f32(broadcastTo(scale, x.shape.slice(axis)))],
+    ["bias", bias ? f32(broadcastTo(bias, x.shape.slice(axis))) : new Float32Array(channels)],
+  ]);
+  const a = { axis, eps: niceFloat(n.attrs.float("epsilon", 1e-5)), channels };
+  ctx.emit(n, n.outputs[0], "layer_norm", a, [x.ref], x.shape, params);
+};
+
+const instanceNorm: Converter = (ctx, n) => {
+  const x = dyn(n, 0);
+  const params = new Map([
+    ["weight", f32(constant(n, 1, "scale").data)],
+    ["bias", f32(constant(n, 2, "bias").data)],
+  ]);
+  const a = { channels: x.shape[1], eps: niceFloat(n.attrs.float("epsilon", 1e-5)) };
+  ctx.emit(n, n.outputs[0], "instance_norm", a, [x.ref], x.shape, params);
+};
+
+const globalMaxPool: Converter = (ctx, n) => {
+  const x = dyn(n, 0);
+  const shape = [...x.shape.slice(0, 2), ...x.shape.slice(2).map(() => 1)];
+  ctx.emit(n, n.outputs[0], "global_max_pool", {}, [x.ref], shape);
+};
+
+/**
+ * ReduceMean/Sum/Max over constant axes (an attribute before opset 18, an
+ * input since; ReduceSum's since 13). The mean over H and W of [N, C, H, W]
+ * with kept dims is a global average pool.
+ */
+function reduce(op: "mean" | "sum" | "max"): Converter {
+  return (ctx, n) => {
+    const x = dyn(n, 0);
+    const given = axesOf(n.attrs.raw, optConst(n, 1, "axes"));
+    const all = x.shape.map((_, i) => i);
+    const noop = n.attrs.int("noop_with_empty_axes", 0) === 1;
+    if ((!given || given.length === 0) && noop) return ctx.alias(n.outputs[0], x);
+    const axes = (given && given.length ? given : all).map((a) => normAxis(a, x.shape.length))
+      .sort((p, q) => p - q);
+    const keepDims = n.attrs.int("keepdims", 1) === 1;
+    if (op === "mean" && x.shape.length === 4 && axes.join() === "2,3") {
+      const pooled = irShape(n, "global_avg_pool", {}, [x.shape]);
+      if (keepDims) return void ctx.emit(n, n.outputs[0], "global_avg_pool", {}, [x.ref], pooled);
+      const ref = `${n.outputs[0]}#pooled`;
+      ctx.emit(n, ref, "global_avg_pool", {}, [x.ref], pooled);
+      const shape = [pooled[0], pooled[1]];
+      return void ctx.emit(n, n.outputs[0], "reshape", { shape }, [ref], shape);
+    }
+    const shape = keepDims
+      ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d))
+      : x.shape.filter((_, i) => !axes.includes(i));
+    ctx.emit(n, n.outputs[0], "reduce", { op, axes, keepDims }, [x.ref], shape);
+  };
+}
+
+/** Gather with constant indices from a computed tensor. */
+const gather: Converter = (ctx, n) => {
+  const x = dyn(n, 0);
+  const idx = constant(n, 1, "indices");
+  if (idx.dims.length > 1) {
+    ctx.issue(
+      `${n.label} gathers with ${idx.dims.length}-D indices; lightnets supports 0-D or 1-D`,
+    );
+    return;
+  }
+  const axis = normAxis(n.attrs.int("axis", 0), x.shape.length);
+  const dim = x.shape[axis];
+  const indices = Array.from(idx.data, (v) => (v < 0 ? v + dim : v));
+  const scalarIndex = idx.dims.length === 0;
+  const shape = scalarIndex
+    ? x.shape.filter((_, i) => i !== axis)
+    : x.shape.map((d, i) => (i === axis ? indices.length : d));
+  ctx.emit(n, n.outputs[0], "gather", { axis, indices, scalarIndex }, [x.ref], shape);
+};
+
+/** MatMul: a 2-D activation times a stored 2-D weight is a linear layer; anything else `matmul`. */
+const matmul: Converter = (ctx, n) => {
+  const [a, b] = n.inputs;
+  if (!isConst(a) && isConst(b) && a!.shape.length === 2 && b.const.dims.length === 2) {
+    return linear("MatMul")(ctx, n);
+  }
+  if (isConst(a) && isConst(b)) throw new RangeError("unexpected constant operands");
+  const refs = [a, b].map((v, i) => (isConst(v) ? constNode(ctx, n, i) : v!.ref));
+  const [sa, sb] = [a, b].map((v) => (isConst(v) ? [...v.const.dims] : [...v!.shape]));
+  if (sa.length < 2 || sb.length < 2) {
+    ctx.issue(
+      `${n.label} multiplies a ${sa.length}-D by a ${sb.length}-D tensor; lightnets needs 2-D or more`,
+    );
+    return;
+  }
+  const batch = broadcastShape(sa.slice(0, -2), sb.slice(0, -2), "MatMul");
+  if (sa[sa.length - 1] !== sb[sb.length - 2]) {
+    throw new RangeError(`inner dimensions differ: [${sa.join(", ")}] x [${sb.join(", ")}]`);
+  }
+  const shape = [...batch, sa[sa.length - 2], sb[sb.length - 1]];
+  ctx.emit(n, n.outputs[0], "matmul", {}, refs, shape);
+};
+
 /** Every ONNX op type that can run on computed tensors, with its converter(s). */
 export const CONVERTERS: Readonly<Record<string, VersionedConverter>> = {
+  Abs: elementwise("abs"),
   Add: arithmetic("Add"),
   AveragePool: pool("avg_pool"),
   BatchNormalization: batchNorm,
@@ -665,31 +941,52 @@ export const CONVERTERS: Readonly<Record<string, VersionedConverter>> = {
   Clip: [[1, clipV1], [11, clipV11]],
   Concat: concat,
   Conv: conv,
+  ConvTranspose: convTranspose,
   Div: arithmetic("Div"),
   Dropout: dropout,
+  Elu: withAlpha("elu", 1),
+  Erf: elementwise("erf"),
+  Exp: elementwise("exp"),
   Flatten: flatten,
+  Gather: gather,
   Gemm: linear("Gemm"),
   GlobalAveragePool: globalAvgPool,
+  GlobalMaxPool: globalMaxPool,
   HardSigmoid: hardSigmoid,
   HardSwish: unary("hardswish"),
   Identity: identity,
-  MatMul: linear("MatMul"),
-  Max: bound("Max"),
+  InstanceNormalization: instanceNorm,
+  LayerNormalization: layerNorm,
+  LeakyRelu: withAlpha("leaky_relu", 0.01),
+  Log: elementwise("log"),
+  MatMul: matmul,
+  Max: arithmetic("Max"),
   MaxPool: pool("max_pool"),
-  Min: bound("Min"),
+  Min: arithmetic("Min"),
   Mul: arithmetic("Mul"),
+  Pow: arithmetic("Pow"),
+  Neg: elementwise("neg"),
   Pad: [[1, padV1], [11, padV11]],
-  ReduceMean: reduceMean,
+  PRelu: prelu,
+  Reciprocal: elementwise("reciprocal"),
+  ReduceMax: reduce("max"),
+  ReduceMean: reduce("mean"),
+  ReduceSum: reduce("sum"),
   Relu: relu,
   Reshape: reshape,
+  Resize: [[10, resizeV10], [11, resizeV11]],
   Sigmoid: unary("sigmoid"),
   Slice: [[1, sliceV1], [10, sliceV10]],
   Softmax: [[1, softmaxWith(1)], [13, softmaxWith(-1)]],
+  Softplus: elementwise("softplus"),
   Split: [[1, splitV1], [13, splitV13]],
+  Sqrt: elementwise("sqrt"),
   Squeeze: squeezeLike("Squeeze"),
   Sub: arithmetic("Sub"),
+  Tanh: elementwise("tanh"),
   Transpose: transpose,
   Unsqueeze: squeezeLike("Unsqueeze"),
+  Upsample: upsample,
 };
 
 /** The converter of `opType` for the model's opset, or undefined. */

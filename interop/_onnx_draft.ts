@@ -16,8 +16,74 @@ export interface ScaleShiftAttrs {
   shift: number[];
 }
 
+/** Resize as the op contract writes it (NCHW output shape resolved). */
+export interface ResizeDraftAttrs {
+  mode: "nearest" | "linear";
+  coordinateTransformation:
+    | "half_pixel"
+    | "asymmetric"
+    | "align_corners"
+    | "pytorch_half_pixel"
+    | "tf_half_pixel_for_nn";
+  nearestMode: "round_prefer_floor" | "round_prefer_ceil" | "floor" | "ceil";
+  outShape: number[];
+}
+
+/** ConvTranspose as the op contract writes it (weight [Cin, Cout / groups, kh, kw]). */
+export interface ConvTransposeDraftAttrs {
+  inChannels: number;
+  outChannels: number;
+  kernel: [number, number];
+  stride: [number, number];
+  padding: [number, number, number, number];
+  outputPadding: [number, number];
+  dilation: [number, number];
+  groups: number;
+  bias: boolean;
+}
+
+/**
+ * Op kinds of the shared op contract that the importer emits under their
+ * contract names and attrs; lowering keeps each one the IR's op table knows
+ * (`OP_KINDS`) and reports the others as not expressible yet.
+ */
+export interface ContractAttrs {
+  tanh: NoAttrs;
+  exp: NoAttrs;
+  log: NoAttrs;
+  sqrt: NoAttrs;
+  reciprocal: NoAttrs;
+  neg: NoAttrs;
+  abs: NoAttrs;
+  erf: NoAttrs;
+  softplus: NoAttrs;
+  silu: NoAttrs;
+  elu: { alpha: number };
+  leaky_relu: { alpha: number };
+  /** Slopes are the parameter `weight` [channels] (axis 1; 1 = shared). */
+  prelu: { channels: number };
+  /** `y = x * weight + bias` per channel on axis 1 (1 = scalar). */
+  affine: { channels: number };
+  /** A stored tensor: no inputs, parameter `value` of this shape. */
+  const: { shape: number[] };
+  sub: NoAttrs;
+  div: NoAttrs;
+  pow: NoAttrs;
+  max: NoAttrs;
+  min: NoAttrs;
+  matmul: NoAttrs;
+  conv_transpose2d: ConvTransposeDraftAttrs;
+  layer_norm: { axis: number; eps: number; channels: number };
+  instance_norm: { channels: number; eps: number };
+  global_max_pool: NoAttrs;
+  reduce: { op: "mean" | "sum" | "max"; axes: number[]; keepDims: boolean };
+  resize: ResizeDraftAttrs;
+  gather: { axis: number; indices: number[]; scalarIndex: boolean };
+  slice: { axis: number; start: number; end: number; step: number };
+}
+
 /** Ops that exist only while importing; lowering turns them into IR ops or errors. */
-export interface DraftOnlyAttrs {
+export interface DraftOnlyAttrs extends ContractAttrs {
   /** Scalar or per-channel arithmetic with constants, merged before lowering. */
   scale_shift: ScaleShiftAttrs;
   /** Element-wise product of two computed tensors of the same shape. */

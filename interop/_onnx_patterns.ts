@@ -169,6 +169,19 @@ function hardSwish(g: DraftGraph, d: AnyDraft, scaledToo: boolean): boolean {
   return false;
 }
 
+/** `x * sigmoid(x)` is SiLU (Swish). */
+const silu: Rule = (g, d) => {
+  if (d.kind !== "mul_same") return false;
+  for (const [xi, si] of [[0, 1], [1, 0]]) {
+    const s = g.producer(d.inputs[si], "sigmoid");
+    if (!s || g.uses(s.ref) !== 1 || s.inputs[0] !== d.inputs[xi]) continue;
+    g.retype(d, "silu", {});
+    g.setInputs(d, [d.inputs[xi]]);
+    return true;
+  }
+  return false;
+};
+
 /** `reshape(N, g, C/g, H, W) -> transpose(0, 2, 1, 3, 4) -> reshape(N, C, H, W)`. */
 const channelShuffle: Rule = (g, d) => {
   if (d.kind !== "reshape" || d.shape.length !== 4) return false;
@@ -279,6 +292,7 @@ export const RULES: readonly Rule[] = [
   mergeScaleShift,
   mergeClip,
   hardSwishRule(false),
+  silu,
   hardSigmoidFromClip,
   scaleIntoHardSigmoid,
   channelShuffle,

@@ -27,7 +27,7 @@
  */
 
 import type { AnyNode, Graph, Scope } from "../lib/ir/graph.ts";
-import type { OpKind, Shape } from "../lib/ir/ops.ts";
+import { inferNodeShape, OP_KINDS, type OpKind, type Shape } from "../lib/ir/ops.ts";
 import { inferShapes } from "../lib/analysis/shapes.ts";
 import type { Weights } from "../lib/runtime/weights.ts";
 import {
@@ -96,6 +96,9 @@ export const COMPUTE_OPS: readonly string[] = Object.keys(CONVERTERS).sort();
 export const SUPPORTED_ONNX_OPS: readonly string[] = [
   ...new Set([...COMPUTE_OPS, ...FOLDABLE_OPS]),
 ].sort();
+
+/** The op kinds this version of the IR has (contract kinds land over time). */
+const IR_KINDS: ReadonlySet<string> = new Set(OP_KINDS);
 
 function torchScope(name: string): { scope: string; op: string } | undefined {
   if (!name.includes("/")) return undefined;
@@ -327,6 +330,7 @@ class Importer {
             opType,
             attrs,
             inputs.map((v) => (v as { const: ConstTensor } | undefined)?.const),
+            outputs.length,
           );
           results.forEach((t, i) => outputs[i] && this.setConst(outputs[i], t));
           continue;
@@ -483,6 +487,16 @@ class Importer {
       attrs: unknown;
       params: Map<string, Float32Array>;
     }[] = [];
+    /** Whether the IR's shape rule accepts the op on these input shapes. */
+    const fits = (kind: string, attrs: unknown, shapes: number[][]) => {
+      if (!IR_KINDS.has(kind)) return false;
+      try {
+        inferNodeShape("probe", kind as OpKind, attrs as never, shapes);
+        return true;
+      } catch {
+        return false;
+      }
+    };
     for (const d of drafts) {
       const label = `node "${d.onnxName || d.ref}" (${d.opType})`;
       const keep = (kind: OpKind, attrs: unknown, params = d.params) =>
@@ -496,53 +510,88 @@ class Importer {
           break;
         }
         case "scale_shift": {
-          // An affine map per channel is an inference BatchNorm with mean 0 and var 1 - eps.
-          const c = d.shape[1];
-          const eps = 1e-5;
+          const c = Math.max(d.attrs.scale.length, d.attrs.shift.length);
           const at = (v: number[], i: number) => (v.length === 1 ? v[0] : v[i]);
+          const weight = Float32Array.from({ length: c }, (_, i) => at(d.attrs.scale, i));
+          const bias = Float32Array.from({ length: c }, (_, i) => at(d.attrs.shift, i));
+          if (IR_KINDS.has("affine")) {
+            // Counts exactly the constants stored: one scale and shift per channel, or one.
+            keep(
+              "affine" as OpKind,
+              { channels: c },
+              new Map([["weight", weight], ["bias", bias]]),
+            );
+            break;
+          }
+          // Without `affine`: an inference BatchNorm with mean 0 and var 1 - eps.
+          const ch = d.shape[1];
+          const eps = 1e-5;
           const params = new Map([
-            ["weight", Float32Array.from({ length: c }, (_, i) => at(d.attrs.scale, i))],
-            ["bias", Float32Array.from({ length: c }, (_, i) => at(d.attrs.shift, i))],
-            ["running_mean", new Float32Array(c)],
-            ["running_var", new Float32Array(c).fill(1 - eps)],
+            ["weight", Float32Array.from({ length: ch }, (_, i) => at(d.attrs.scale, i))],
+            ["bias", Float32Array.from({ length: ch }, (_, i) => at(d.attrs.shift, i))],
+            ["running_mean", new Float32Array(ch)],
+            ["running_var", new Float32Array(ch).fill(1 - eps)],
           ]);
-          keep("batch_norm", { channels: c, eps }, params);
+          keep("batch_norm", { channels: ch, eps }, params);
           break;
         }
         case "mul_same": {
-          const silu = d.inputs.some((r) => g.byRef.get(r)?.kind === "sigmoid");
-          this.issues.push(
-            `${label} multiplies two computed tensors element by element${
-              silu ? " (x * sigmoid(x), SiLU/Swish)" : ""
-            }; lightnets supports this only as hardswish, x * hardsigmoid(x)`,
-          );
+          const shapes = d.inputs.map((r) => g.shapeOf(r)!);
+          if (fits("mul", {}, shapes)) keep("mul", {});
+          else {
+            this.issues.push(
+              `${label} multiplies two computed tensors element by element; lightnets supports this only as hardswish, x * hardsigmoid(x), or a squeeze-excite [N, C, 1, 1] scale`,
+            );
+          }
           break;
         }
+        case "silu":
+          if (IR_KINDS.has("silu")) keep("silu" as OpKind, {});
+          else {
+            this.issues.push(
+              `${label} computes x * sigmoid(x) (SiLU/Swish); this version of lightnets has no op kind "silu"`,
+            );
+          }
+          break;
         case "reshape":
-          this.issues.push(
-            `${label} reshapes to [${
-              d.shape.join(", ")
-            }]; lightnets supports reshapes that flatten to [N, features] or form a channel shuffle`,
-          );
+          if (IR_KINDS.has("reshape")) keep("reshape" as OpKind, d.attrs);
+          else {
+            this.issues.push(
+              `${label} reshapes to [${
+                d.shape.join(", ")
+              }]; lightnets supports reshapes that flatten to [N, features] or form a channel shuffle`,
+            );
+          }
           break;
         case "transpose":
-          this.issues.push(
-            `${label} transposes with perm [${
-              d.attrs.perm.join(", ")
-            }]; lightnets supports transposes only inside a channel shuffle`,
-          );
+          if (IR_KINDS.has("transpose")) keep("transpose" as OpKind, d.attrs);
+          else {
+            this.issues.push(
+              `${label} transposes with perm [${
+                d.attrs.perm.join(", ")
+              }]; lightnets supports transposes only inside a channel shuffle`,
+            );
+          }
           break;
         case "pad":
-          this.issues.push(
-            `${label} pads [${
-              d.attrs.pads.join(", ")
-            }] (mode "${d.attrs.mode}", value ${d.attrs.value}); lightnets folds only a zero padding of H and W into the convolution or average pool that reads it`,
-          );
+          if (IR_KINDS.has("pad")) keep("pad" as OpKind, d.attrs);
+          else {
+            this.issues.push(
+              `${label} pads [${
+                d.attrs.pads.join(", ")
+              }] (mode "${d.attrs.mode}", value ${d.attrs.value}); lightnets folds only a zero padding of H and W into the convolution or average pool that reads it`,
+            );
+          }
           break;
         case "identity":
           break;
         default:
-          keep(d.kind, d.attrs);
+          if (IR_KINDS.has(d.kind)) keep(d.kind as OpKind, d.attrs);
+          else {
+            this.issues.push(
+              `${label} needs the op kind "${d.kind}", which this version of lightnets does not have yet`,
+            );
+          }
       }
     }
     if (this.issues.length) this.throwIssues();
