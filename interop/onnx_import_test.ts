@@ -96,9 +96,10 @@ Deno.test("importOnnx() lists every unsupported op type with its first node, and
     () => importOnnx(bytes, { source: "m.onnx" }),
     (e: Error) =>
       e instanceof OnnxImportError &&
-      /unsupported ONNX ops TopK \(first at node "a"\), NonMaxSuppression \(first at node "b"\)/.test(
-        e.message,
-      ) &&
+      /unsupported ONNX ops TopK \(first at node "a"\), NonMaxSuppression \(first at node "b"\)/
+        .test(
+          e.message,
+        ) &&
       /Supported ops: .*Conv.*HardSwish/.test(e.message),
   );
 });
