@@ -4,7 +4,7 @@
  *
  * 1. `decodeModel`: protobuf -> ModelProto (clear error on a broken file).
  * 2. `checkOps`: one error naming every unsupported op type (first node of each).
- * 3. `resolveInput`: the graph input, dynamic dims from `inputShape`.
+ * 3. `resolveInputs`: the graph inputs, dynamic dims from `inputShape(s)`.
  * 4. `translate`: node by node; a node whose inputs are all constants
  *    (initializers, Constant nodes, whole shape computations such as Shape ->
  *    Gather -> Unsqueeze -> Concat -> Reshape) is evaluated at import time
@@ -59,8 +59,10 @@ export { niceFloat } from "./_onnx_convert.ts";
 
 /** Options of {@link importOnnx}. */
 export interface ImportOptions {
-  /** Input shape `[N, C, H, W]`; required when the file leaves a dimension dynamic. */
+  /** Shape of the (first) input; required when the file leaves a dimension dynamic. */
   inputShape?: Shape;
+  /** Shapes of inputs by name, for graphs with several inputs. */
+  inputShapes?: Record<string, Shape>;
   /** Graph name when the file has none (e.g. the file's stem). */
   name?: string;
   /** How the file is named in errors (path). */
@@ -118,8 +120,8 @@ class Importer {
   /** Every tensor name some node or graph output reads. */
   readonly read = new Set<string>();
   opset = 13;
-  inputName = "input";
-  inputShape: number[] = [];
+  /** The graph inputs (not initializers), in file order, with resolved shapes. */
+  readonly inputs: { name: string; shape: number[] }[] = [];
 
   constructor(readonly model: pb.ModelProto, readonly options: ImportOptions) {}
 
@@ -133,16 +135,16 @@ class Importer {
     for (const n of this.model.graph!.node ?? []) for (const i of n.input ?? []) this.read.add(i);
     for (const o of this.model.graph!.output ?? []) this.read.add(o.name ?? "");
     this.readInitializers();
-    this.resolveInput();
+    this.resolveInputs();
     this.translate();
-    const output = this.outputRef();
+    const outputs = this.outputRefs();
     const graph = new DraftGraph(
       this.drafts,
-      [output],
-      new Map([[this.inputName, this.inputShape]]),
+      outputs.map((o) => o.ref),
+      new Map(this.inputs.map((i) => [i.name, i.shape])),
     );
     rewrite(graph);
-    return this.lower(graph, output);
+    return this.lower(graph, outputs);
   }
 
   readOpset(): number {
@@ -177,26 +179,45 @@ class Importer {
     }
   }
 
-  resolveInput(): void {
+  /** Every graph input that is not an initializer, with its resolved shape. */
+  resolveInputs(): void {
     const inputs = (this.model.graph!.input ?? []).filter((i) => !this.values.has(i.name ?? ""));
-    if (inputs.length !== 1) {
-      throw new OnnxImportError(
-        `Cannot import "${this.source}": the graph has ${inputs.length} inputs (${
-          inputs.map((i) => `"${i.name}"`).join(", ") || "none"
-        }), expected one image input`,
-      );
+    if (inputs.length === 0) {
+      throw new OnnxImportError(`Cannot import "${this.source}": the graph has no input`);
     }
-    const input = inputs[0];
-    this.inputName = input.name ?? "input";
+    const named = this.options.inputShapes ?? {};
+    for (const [name] of Object.entries(named)) {
+      if (!inputs.some((i) => i.name === name)) {
+        throw new InputShapeError(
+          `Cannot import "${this.source}": inputShapes names "${name}", which is not an input (inputs: ${
+            inputs.map((i) => `"${i.name}"`).join(", ")
+          })`,
+        );
+      }
+    }
+    inputs.forEach((input, k) => {
+      const name = input.name ?? `input${k}`;
+      const given = named[name] ?? (k === 0 ? this.options.inputShape : undefined);
+      const shape = this.resolveInput(input, name, given, k === 0 && inputs.length === 1);
+      this.inputs.push({ name, shape });
+      this.values.set(name, { ref: name, shape });
+    });
+  }
+
+  resolveInput(
+    input: pb.IValueInfoProto,
+    name: string,
+    given: Shape | undefined,
+    only: boolean,
+  ): number[] {
+    const flag = only ? "--input-shape" : `the shape of input "${name}"`;
     const tensor = input.type?.tensorType;
     if (!tensor) {
-      throw new OnnxImportError(
-        `Cannot import "${this.source}": input "${this.inputName}" is not a tensor`,
-      );
+      throw new OnnxImportError(`Cannot import "${this.source}": input "${name}" is not a tensor`);
     }
     if (tensor.elemType !== 1) {
       throw new OnnxImportError(
-        `Cannot import "${this.source}": input "${this.inputName}" has element type ${
+        `Cannot import "${this.source}": input "${name}" has element type ${
           onnx.TensorProto.DataType[tensor.elemType ?? 0]
         }, expected FLOAT`,
       );
@@ -206,30 +227,28 @@ class Importer {
       return v > 0 ? { value: v } : { param: d.dimParam || "?" };
     });
     const shown = `[${dims.map((d) => ("value" in d ? d.value : d.param)).join(", ")}]`;
-    const given = this.options.inputShape;
+    let shape: number[];
     if (given) {
       if (tensor.shape && given.length !== dims.length) {
         throw new InputShapeError(
-          `Cannot import "${this.source}": --input-shape ${
+          `Cannot import "${this.source}": ${flag} ${
             given.join("x")
-          } has ${given.length} dimensions, input "${this.inputName}" has ${dims.length} ${shown}`,
+          } has ${given.length} dimensions, input "${name}" has ${dims.length} ${shown}`,
         );
       }
       dims.forEach((d, i) => {
         if ("value" in d && d.value !== given[i]) {
           throw new InputShapeError(
-            `Cannot import "${this.source}": --input-shape ${
-              given.join("x")
-            } sets dimension ${i} to ${
+            `Cannot import "${this.source}": ${flag} ${given.join("x")} sets dimension ${i} to ${
               given[i]
-            }, but input "${this.inputName}" fixes it to ${d.value} ${shown}`,
+            }, but input "${name}" fixes it to ${d.value} ${shown}`,
           );
         }
       });
-      this.inputShape = [...given];
-    } else if (this.metadata()?.shape?.length === dims.length) {
+      shape = [...given];
+    } else if (only && this.metadata()?.shape?.length === dims.length) {
       // Our own export: the symbolic batch dimension defaults to the exported shape.
-      this.inputShape = [...this.metadata()!.shape];
+      shape = [...this.metadata()!.shape];
     } else {
       const dynamic = dims.some((d) => !("value" in d));
       if (dynamic || dims.length === 0) {
@@ -237,21 +256,21 @@ class Importer {
           d,
         ) => ("value" in d ? d.value : d.param === "N" || d === dims[0] ? 1 : 224));
         throw new InputShapeError(
-          `Cannot import "${this.source}": input "${this.inputName}" has dynamic dimensions ${shown}; give its shape with --input-shape, e.g. --input-shape ${
-            example.join("x")
-          }`,
+          `Cannot import "${this.source}": input "${name}" has dynamic dimensions ${shown}; give its shape with ${
+            only ? "--input-shape" : "inputShapes"
+          }, e.g. ${only ? "--input-shape " : ""}${example.join("x")}`,
         );
       }
-      this.inputShape = dims.map((d) => (d as { value: number }).value);
+      shape = dims.map((d) => (d as { value: number }).value);
     }
-    if (this.inputShape.length !== 4) {
+    if (shape.length < 1 || shape.length > 5 || shape.some((d) => !Number.isInteger(d) || d < 1)) {
       throw new OnnxImportError(
-        `Cannot import "${this.source}": input "${this.inputName}" has shape [${
-          this.inputShape.join(", ")
-        }], expected a 4-D [N, C, H, W] image tensor`,
+        `Cannot import "${this.source}": input "${name}" has shape [${
+          shape.join(", ")
+        }], expected 1 to 5 positive dimensions`,
       );
     }
-    this.values.set(this.inputName, { ref: this.inputName, shape: this.inputShape });
+    return shape;
   }
 
   /**
@@ -400,23 +419,22 @@ class Importer {
     this.values.set(name, { const: t });
   }
 
-  outputRef(): string {
+  /** The graph outputs: the file's names and the tensors that compute them. */
+  outputRefs(): { name: string; ref: string }[] {
     const outs = this.model.graph!.output ?? [];
-    if (outs.length !== 1) {
-      throw new OnnxImportError(
-        `Cannot import "${this.source}": the graph has ${outs.length} outputs (${
-          outs.map((o) => `"${o.name}"`).join(", ")
-        }), expected one`,
-      );
+    if (outs.length === 0) {
+      throw new OnnxImportError(`Cannot import "${this.source}": the graph has no output`);
     }
-    const v = this.values.get(outs[0].name ?? "");
-    if (!v || isConst(v)) {
-      if (this.issues.length) this.throwIssues();
-      throw new OnnxImportError(
-        `Cannot import "${this.source}": output "${outs[0].name}" is not computed from the input`,
-      );
-    }
-    return v.ref;
+    return outs.map((o) => {
+      const v = this.values.get(o.name ?? "");
+      if (!v || isConst(v)) {
+        if (this.issues.length) this.throwIssues();
+        throw new OnnxImportError(
+          `Cannot import "${this.source}": output "${o.name}" is not computed from the input`,
+        );
+      }
+      return { name: o.name ?? "", ref: v.ref };
+    });
   }
 
   throwIssues(): never {
@@ -470,7 +488,7 @@ class Importer {
     return order;
   }
 
-  lower(g: DraftGraph, output: string): ImportResult {
+  lower(g: DraftGraph, outputs: { name: string; ref: string }[]): ImportResult {
     // Resolve identities: readers of an identity read its input.
     const through = (ref: string): string => {
       let r = ref;
@@ -478,8 +496,8 @@ class Importer {
       return r;
     };
     for (const d of g.drafts) d.inputs = d.inputs.map(through);
-    output = through(output);
-    const drafts = this.liveInOrder(g, [output]);
+    outputs = outputs.map((o) => ({ name: o.name, ref: through(o.ref) }));
+    const drafts = this.liveInOrder(g, outputs.map((o) => o.ref));
 
     const nodes: {
       draft: AnyDraft;
@@ -597,7 +615,8 @@ class Importer {
     if (this.issues.length) this.throwIssues();
 
     const names = this.nameNodes(nodes.map((n) => ({ draft: n.draft, kind: n.kind })));
-    const nameOf = (ref: string) => (ref === this.inputName ? this.inputName : names.get(ref)!);
+    const inputNames = new Set(this.inputs.map((i) => i.name));
+    const nameOf = (ref: string) => (inputNames.has(ref) ? ref : names.get(ref)!);
     const weights: Weights = new Map();
     const irNodes = nodes.map((n) => {
       const name = names.get(n.draft.ref)!;
@@ -605,11 +624,18 @@ class Importer {
       return { name, kind: n.kind, attrs: n.attrs, inputs: n.draft.inputs.map(nameOf) } as AnyNode;
     });
     const meta = this.metadata();
+    if (this.inputs.length !== 1 || outputs.length !== 1) {
+      throw new OnnxImportError(
+        `Cannot import "${this.source}": the graph has ${this.inputs.length} input(s) and ${outputs.length} output(s) (${
+          outputs.map((o) => `"${o.name}"`).join(", ")
+        }); this version of lightnets reads one input and one output`,
+      );
+    }
     const graph: Graph = {
       name: meta?.name ?? (this.model.graph!.name || this.options.name || "onnx_model"),
-      input: { name: this.inputName, shape: this.inputShape },
+      input: { name: this.inputs[0].name, shape: this.inputs[0].shape },
       nodes: irNodes,
-      output: nameOf(output),
+      output: nameOf(outputs[0].ref),
       scopes: meta?.scopes ?? deriveScopes(irNodes.map((n) => n.name)),
       meta: meta?.meta ?? {
         source: "onnx",
@@ -674,7 +700,7 @@ class Importer {
       }
     }
     const names = new Map<string, string>();
-    const taken = new Set<string>([this.inputName]);
+    const taken = new Set<string>(this.inputs.map((i) => i.name));
     const next = new Map<string, number>();
     nodes.forEach(({ draft }, i) => {
       const c = candidates[i];
