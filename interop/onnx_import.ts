@@ -30,9 +30,13 @@ import type { AnyNode, Graph, Scope } from "../lib/ir/graph.ts";
 import { inferNodeShape, OP_KINDS, type OpKind, type Shape } from "../lib/ir/ops.ts";
 import { inferShapes } from "../lib/analysis/shapes.ts";
 import type { Weights } from "../lib/runtime/weights.ts";
+import { runReference } from "../lib/runtime/reference.ts";
 import {
   type ConstTensor,
   decodeModel,
+  encodeModel,
+  floatTensor,
+  int64Tensor,
   onnx,
   type pb,
   readAttributes,
@@ -354,6 +358,13 @@ class Importer {
           results.forEach((t, i) => outputs[i] && this.setConst(outputs[i], t));
           continue;
         }
+        if (
+          CONVERTERS[opType] && isConst(inputs[0]) &&
+          inputs.every((v) => v === undefined || isConst(v))
+        ) {
+          this.foldByReference(node, inputs as ({ const: ConstTensor } | undefined)[]);
+          continue;
+        }
         if (CONSTANT_ONLY_OPS.has(opType)) {
           this.issues.push(
             `${label} computes on an activation tensor; lightnets evaluates ${opType} only on constants`,
@@ -413,6 +424,51 @@ class Importer {
       issue: (message: string) => this.issues.push(message),
       isRead: (name: string) => this.read.has(name),
     };
+  }
+
+  /**
+   * Evaluates a node whose inputs are all constants with the reference
+   * executor: the node alone, its first input as the graph input and the
+   * others as initializers, imported and run like any model.
+   */
+  foldByReference(node: pb.INodeProto, inputs: ({ const: ConstTensor } | undefined)[]): void {
+    const x = inputs[0]!.const;
+    if (x.type !== "float") {
+      throw new RangeError("evaluating it on integer constants is not supported");
+    }
+    const names = inputs.map((v, i) => (v ? `c${i}` : ""));
+    const outs = (node.output ?? []).map((o, i) => (o ? `o${i}` : ""));
+    const info = (name: string, dims: number[]) => ({
+      name,
+      type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => ({ dimValue: d })) } } },
+    });
+    const bytes = encodeModel({
+      irVersion: 7,
+      opsetImport: [{ domain: "", version: this.opset }],
+      graph: {
+        name: "fold",
+        node: [{ ...node, name: node.name || "fold", input: names, output: outs }],
+        initializer: inputs.slice(1).flatMap((v, i) =>
+          v
+            ? [
+              v.const.type === "float"
+                ? floatTensor(`c${i + 1}`, v.const.dims, Float32Array.from(v.const.data))
+                : int64Tensor(`c${i + 1}`, v.const.dims, Array.from(v.const.data)),
+            ]
+            : []
+        ),
+        input: [info("c0", x.dims)],
+        output: outs.filter((o) => o).map((o) => ({ name: o })),
+      },
+    });
+    const { graph, weights } = importOnnx(bytes, {
+      source: `${this.source} (folding ${node.name})`,
+    });
+    const shapes = inferShapes(graph);
+    const data = runReference(graph, weights, Float32Array.from(x.data));
+    const out = shapes.nodes.find((s) => s.node.name === graph.output);
+    const dims = out ? [...out.shape] : [...x.dims];
+    this.setConst((node.output ?? [])[0], { dims, type: "float", data: Float32Array.from(data) });
   }
 
   setConst(name: string, t: ConstTensor): void {

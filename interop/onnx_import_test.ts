@@ -440,3 +440,25 @@ Deno.test("importOnnx() drops an all-zero Pad and folds a zero Pad into AverageP
   const y = runReference(graph, weights, new Float32Array(16).fill(1));
   assert.ok(Math.abs(y[0] - 4 / 9) < 1e-6);
 });
+
+Deno.test("importOnnx() evaluates any all-constant node at import with the reference executor", () => {
+  // Softmax has no constant folder of its own: it runs through the reference executor.
+  const bytes = model(
+    [
+      { op: "Softmax", name: "/gate", inputs: ["logits"], outputs: ["w"], attrs: [int("axis", 1)] },
+      { op: "Mul", name: "/scale/Mul", inputs: ["x", "w"], outputs: ["y"] },
+    ],
+    [floatTensor("logits", [1, 3, 1, 1], new Float32Array([0, 1, 2]))],
+    "y",
+    [1, 3, 1, 2],
+  );
+  const { graph, weights } = importOnnx(bytes);
+  assert.equal(graph.nodes.length, 1, "the gate is folded into one scale per channel");
+  const e = [1, Math.E, Math.E ** 2];
+  const sum = e[0] + e[1] + e[2];
+  const y = runReference(graph, weights, new Float32Array([1, 1, 1, 1, 1, 1]));
+  // softmax([0, 1, 2]) = e^i / (1 + e + e^2), broadcast over the 2 pixels of each channel
+  for (let c = 0; c < 3; c++) {
+    for (let p = 0; p < 2; p++) assert.ok(Math.abs(y[c * 2 + p] - e[c] / sum) < 1e-6);
+  }
+});
