@@ -233,11 +233,21 @@ export function toModelProto(
     };
     (EMITTERS[node.kind] as Emitter)(ctx);
   }
-  const outShape = shaped.shapes.get(graph.output)!;
+  // An output named other than the tensor it reads is an Identity of it.
+  for (const o of graph.outputs) {
+    if (o.name !== o.node) {
+      nodes.push(onnx.NodeProto.create({
+        name: `${o.name}.identity`,
+        opType: "Identity",
+        input: [o.node],
+        output: [o.name],
+      }));
+    }
+  }
   const meta = {
     name: graph.name,
-    input: graph.input.name,
-    shape: graph.input.shape,
+    input: graph.inputs[0].name,
+    shape: graph.inputs[0].shape,
     meta: graph.meta,
     scopes: graph.scopes,
   };
@@ -252,8 +262,8 @@ export function toModelProto(
       name: graph.name,
       node: nodes,
       initializer: initializers,
-      input: [valueInfo(graph.input.name, graph.input.shape, dynamicBatch)],
-      output: [valueInfo(graph.output, outShape, dynamicBatch)],
+      input: graph.inputs.map((i) => valueInfo(i.name, i.shape, dynamicBatch)),
+      output: graph.outputs.map((o) => valueInfo(o.name, shaped.shapes.get(o.node)!, dynamicBatch)),
     },
   });
 }

@@ -15,12 +15,12 @@ async function ortRun(bytes: Uint8Array, x: Float32Array, shape: readonly number
   return out[session.outputNames[0]].data as Float32Array;
 }
 
-async function agreesWithOrt(g: Graph, batch = g.input.shape[0]) {
+async function agreesWithOrt(g: Graph, batch = g.inputs[0].shape[0]) {
   const w = randomWeights(g, 2);
-  const shape = [batch, ...g.input.shape.slice(1)];
+  const shape = [batch, ...g.inputs[0].shape.slice(1)];
   const x = randomInput(shape, 3);
   const got = await ortRun(exportOnnx(g, w), x, shape);
-  const want = runReference({ ...g, input: { ...g.input, shape } }, w, x);
+  const want = runReference({ ...g, inputs: [{ ...g.inputs[0], shape }] }, w, x);
   const err = relativeError(got, want);
   assert.ok(err <= 1e-5, `max |a - b| / max |b| = ${err}`);
 }

@@ -30,7 +30,7 @@ import type { AnyNode, Graph, Scope } from "../lib/ir/graph.ts";
 import { inferNodeShape, OP_KINDS, type OpKind, type Shape } from "../lib/ir/ops.ts";
 import { inferShapes } from "../lib/analysis/shapes.ts";
 import type { Weights } from "../lib/runtime/weights.ts";
-import { runReference } from "../lib/runtime/reference.ts";
+import { runReferenceOutputs } from "../lib/runtime/reference.ts";
 import {
   type ConstTensor,
   decodeModel,
@@ -465,10 +465,13 @@ class Importer {
       source: `${this.source} (folding ${node.name})`,
     });
     const shapes = inferShapes(graph);
-    const data = runReference(graph, weights, Float32Array.from(x.data));
-    const out = shapes.nodes.find((s) => s.node.name === graph.output);
-    const dims = out ? [...out.shape] : [...x.dims];
-    this.setConst((node.output ?? [])[0], { dims, type: "float", data: Float32Array.from(data) });
+    const results = runReferenceOutputs(graph, weights, { c0: Float32Array.from(x.data) });
+    const shapeOf = new Map(shapes.nodes.map((s) => [s.node.name, s.shape]));
+    for (const o of graph.outputs) {
+      const dims = [...(shapeOf.get(o.node) ?? x.dims)];
+      const name = (node.output ?? [])[Number(o.name.slice(1))];
+      this.setConst(name, { dims, type: "float", data: Float32Array.from(results[o.name]) });
+    }
   }
 
   setConst(name: string, t: ConstTensor): void {
@@ -680,18 +683,11 @@ class Importer {
       return { name, kind: n.kind, attrs: n.attrs, inputs: n.draft.inputs.map(nameOf) } as AnyNode;
     });
     const meta = this.metadata();
-    if (this.inputs.length !== 1 || outputs.length !== 1) {
-      throw new OnnxImportError(
-        `Cannot import "${this.source}": the graph has ${this.inputs.length} input(s) and ${outputs.length} output(s) (${
-          outputs.map((o) => `"${o.name}"`).join(", ")
-        }); this version of lightnets reads one input and one output`,
-      );
-    }
     const graph: Graph = {
       name: meta?.name ?? (this.model.graph!.name || this.options.name || "onnx_model"),
-      input: { name: this.inputs[0].name, shape: this.inputs[0].shape },
+      inputs: this.inputs.map((i) => ({ name: i.name, shape: i.shape })),
       nodes: irNodes,
-      output: nameOf(outputs[0].ref),
+      outputs: outputs.map((o) => ({ name: o.name, node: nameOf(o.ref) })),
       scopes: meta?.scopes ?? deriveScopes(irNodes.map((n) => n.name)),
       meta: meta?.meta ?? {
         source: "onnx",

@@ -18,7 +18,7 @@ Deno.test("importOnnx() gives back the exported graph with every op kind, names 
 Deno.test("importOnnx() resolves the symbolic batch of an export from --input-shape", () => {
   const g = everyOpGraph();
   const back = importOnnx(exportOnnx(g, randomWeights(g, 1)), { inputShape: [4, 3, 32, 32] });
-  assert.deepEqual(back.graph.input.shape, [4, 3, 32, 32]);
+  assert.deepEqual(back.graph.inputs[0].shape, [4, 3, 32, 32]);
   assert.throws(
     () => importOnnx(exportOnnx(g, randomWeights(g, 1)), { inputShape: [1, 3, 64, 64] }),
     /fixes it to 32/,
@@ -121,7 +121,12 @@ Deno.test("importOnnx() asks for --input-shape when a dimension is dynamic", () 
     () => importOnnx(bytes),
     /dynamic dimensions \[batch, 3, h, w\]; give its shape with --input-shape/,
   );
-  assert.deepEqual(importOnnx(bytes, { inputShape: [1, 3, 5, 5] }).graph.input.shape, [1, 3, 5, 5]);
+  assert.deepEqual(importOnnx(bytes, { inputShape: [1, 3, 5, 5] }).graph.inputs[0].shape, [
+    1,
+    3,
+    5,
+    5,
+  ]);
 });
 
 const T = onnx.AttributeProto.AttributeType;

@@ -23,7 +23,7 @@ import { BLAZEFACE, FACEPLUGIN, type NpmModelPackage, packageFiles } from "./_np
 import { decodeModel, encodeModel, onnx, type pb, readTensor } from "../interop/onnx_proto.ts";
 import { importOnnx, type ImportResult } from "../interop/onnx_import.ts";
 import { analyze } from "../lib/analysis/report.ts";
-import { runReference } from "../lib/runtime/reference.ts";
+import { runReferenceOutputs } from "../lib/runtime/reference.ts";
 import { randomInput, relativeError } from "../lib/runtime/tensor.ts";
 import { compile, loadModule } from "../codegen/compile.ts";
 
@@ -52,7 +52,7 @@ const MODELS: RealModel[] = [
   { pkg: FACEPLUGIN, file: "fr_gender.onnx", blocker: "Tanh, 9 graph outputs" },
   { pkg: FACEPLUGIN, file: "fr_landmark.onnx" },
   { pkg: FACEPLUGIN, file: "fr_liveness.onnx", blocker: "PRelu, MatMul of computed tensors" },
-  { pkg: FACEPLUGIN, file: "fr_pose.onnx", blocker: "3 graph outputs" },
+  { pkg: FACEPLUGIN, file: "fr_pose.onnx" },
   {
     pkg: BLAZEFACE,
     file: "face_detection_back_256x256_barracuda.onnx",
@@ -260,10 +260,11 @@ for (const m of MODELS) {
     ignore: ignore || skip,
     fn: async () => {
       const { model, imported, inputs, ort } = await load(m);
+      const feedsByName = Object.fromEntries([...inputs].map(([k, v]) => [k, v.data]));
+      const got = runReferenceOutputs(imported.graph, imported.weights, feedsByName);
       const outs = outputNames(model);
-      assert.equal(outs.length, 1, "one graph output until runReferenceOutputs lands");
-      const got = runReference(imported.graph, imported.weights, [...inputs.values()][0].data);
-      agree(got, ort.get(outs[0])!.data, `${m.file} output "${outs[0]}"`);
+      assert.deepEqual(Object.keys(got).sort(), [...outs].sort(), "output names as in the file");
+      for (const o of outs) agree(got[o], ort.get(o)!.data, `${m.file} output "${o}"`);
     },
   });
 
@@ -272,10 +273,14 @@ for (const m of MODELS) {
     ignore: ignore || skip,
     fn: async () => {
       const { model, imported, inputs, ort } = await load(m);
-      const outs = outputNames(model);
       const module = await loadModule(compile(imported.graph, imported.weights).source);
-      const got = module.infer([...inputs.values()][0].data);
-      agree(got, ort.get(outs[0])!.data, `${m.file} output "${outs[0]}"`);
+      const feed = inputs.size === 1
+        ? [...inputs.values()][0].data
+        : Object.fromEntries([...inputs].map(([k, v]) => [k, v.data]));
+      const got = module.inferAll(feed);
+      const outs = outputNames(model);
+      assert.deepEqual([...module.outputNames].sort(), [...outs].sort(), "output names");
+      for (const o of outs) agree(got[o], ort.get(o)!.data, `${m.file} output "${o}"`);
     },
   });
 }

@@ -14,9 +14,9 @@ import { analyze } from "../lib/analysis/report.ts";
 function graph(nodes: AnyNode[], inputShape = [1, 24, 28, 28]): Graph {
   return {
     name: "bad",
-    input: { name: "input", shape: inputShape },
+    inputs: [{ name: "input", shape: inputShape }],
     nodes,
-    output: nodes[nodes.length - 1].name,
+    outputs: [{ name: "output", node: nodes[nodes.length - 1].name }],
     scopes: [],
     meta: {},
   };

@@ -315,13 +315,13 @@ function windowDim(
 export function symbolicCost(graph: Graph, options: SymbolicOptions = {}): SymbolicCost {
   const width = options.width ?? false;
   const shaped = inferShapes(graph);
-  const [n, cIn] = graph.input.shape;
-  if (graph.input.shape.length !== 4) {
+  const [n, cIn] = graph.inputs[0].shape;
+  if (graph.inputs[0].shape.length !== 4) {
     throw new SymbolicError(`Cannot express a graph whose input is not [N, C, H, W]`);
   }
   const ch = (c: number): Poly => (width ? atom({ kind: "A", k: c }) : constant(c));
   const tensors = new Map<string, SymTensor>();
-  tensors.set(graph.input.name, { n, c: constant(cIn), h: { p: 0, q: 1 }, w: { p: 0, q: 1 } });
+  tensors.set(graph.inputs[0].name, { n, c: constant(cIn), h: { p: 0, q: 1 }, w: { p: 0, q: 1 } });
   let minH = 1, minW = 1, periodH = 1, periodW = 1;
   const lcm = (a: number, b: number) => (a / gcd(a, b)) * b;
   const layers: SymbolicLayer[] = [];
@@ -649,7 +649,7 @@ export function widthRuleHolds(model: ModelDef, knobs: Knobs): { ok: boolean; re
       const a = base.nodes[i], b = g.nodes[i];
       const fa = channelFields(a), fb = channelFields(b);
       const keep = (j: number) =>
-        (a.kind === "conv2d" && j === 0 && a.inputs[0] === base.input.name) ||
+        (a.kind === "conv2d" && j === 0 && a.inputs[0] === base.inputs[0].name) ||
         (a.kind === "conv2d" && j === 2 && fa[2] === 1) ||
         (a.kind === "linear" && j === 1 && a.name === lastLinear);
       for (let j = 0; j < fa.length; j++) {

@@ -102,8 +102,9 @@ interface Frame {
  * ```
  */
 export class GraphBuilder {
-  /** The graph input, named `input`. */
+  /** The first graph input, named `input`. */
   readonly input: Tensor;
+  readonly #inputs: Tensor[] = [];
   readonly #nodes: AnyNode[] = [];
   readonly #names = new Set<string>();
   readonly #scopes: Scope[] = [];
@@ -115,6 +116,17 @@ export class GraphBuilder {
     readonly meta: Record<string, string | number | boolean> = {},
   ) {
     this.input = { name: "input", shape: [...inputShape] };
+    this.#inputs.push(this.input);
+  }
+
+  /** Adds another graph input named `name` (distinct from every node and input name). */
+  addInput(name: string, shape: Shape): Tensor {
+    if (name === "" || this.#names.has(name) || this.#inputs.some((t) => t.name === name)) {
+      throw new Error(`Invalid input name "${name}": expected a new, non-empty name`);
+    }
+    const input = { name, shape: [...shape] };
+    this.#inputs.push(input);
+    return input;
   }
 
   /** The module path of the current scope (`""` at the top). */
@@ -298,13 +310,23 @@ export class GraphBuilder {
     return this.add("softmax", {}, [x], name);
   }
 
-  /** Finishes the graph with `output` as its result. */
-  build(output: Tensor): Graph {
+  /**
+   * Finishes the graph. One tensor is the single output, named as its node;
+   * a record names several outputs (in its key order, the first primary).
+   */
+  build(output: Tensor | Record<string, Tensor>): Graph {
+    // A tensor's `name` is a string; a record's values are tensors.
+    const outputs = typeof output.name === "string"
+      ? [{ name: output.name, node: output.name }]
+      : Object.entries(output as Record<string, Tensor>).map(([name, t]) => ({
+        name,
+        node: t.name,
+      }));
     return {
       name: this.name,
-      input: { name: this.input.name, shape: this.input.shape },
+      inputs: this.#inputs.map((t) => ({ name: t.name, shape: [...t.shape] })),
       nodes: [...this.#nodes],
-      output: output.name,
+      outputs,
       scopes: [...this.#scopes],
       meta: { ...this.meta },
     };

@@ -312,27 +312,67 @@ export const REFERENCE_KERNELS = {
   softmax,
 } satisfies { [K in OpKind]: Kernel<K> };
 
-function checkInput(graph: Graph, input: Float32Array): void {
+function checkInput(name: string, shape: Shape, input: unknown): asserts input is Float32Array {
   if (!(input instanceof Float32Array)) {
     throw new TypeError(
-      `Input must be a Float32Array, got ${Object.prototype.toString.call(input)}`,
+      `Input "${name}" must be a Float32Array, got ${Object.prototype.toString.call(input)}`,
     );
   }
-  const expected = numel(graph.input.shape);
+  const expected = numel(shape);
   if (input.length !== expected) {
     throw new TypeError(
-      `Input has ${input.length} elements, expected ${
-        formatShape(graph.input.shape)
-      } = ${expected}`,
+      `Input "${name}" has ${input.length} elements, expected ${formatShape(shape)} = ${expected}`,
     );
   }
 }
 
 /**
- * Runs every node of `graph` on `input` (NCHW, the graph input's shape) and
- * returns each node's output by node name, in topological order. The graph is
- * validated and shape-checked, the weights checked (`checkWeights`) and the
- * input length checked before any kernel runs.
+ * Matches `inputs` (a Float32Array for a one-input graph, else a record keyed
+ * by input name) to the graph's inputs: every input given, no unknown name,
+ * each the length of its shape.
+ */
+function bindInputs(
+  graph: Graph,
+  inputs: Float32Array | Record<string, Float32Array>,
+): Map<string, Float32Array> {
+  if (inputs instanceof Float32Array) {
+    if (graph.inputs.length !== 1) {
+      throw new TypeError(
+        `Graph "${graph.name}" has ${graph.inputs.length} inputs (${
+          graph.inputs.map((i) => `"${i.name}"`).join(", ")
+        }); pass a record keyed by input name`,
+      );
+    }
+    const [only] = graph.inputs;
+    checkInput(only.name, only.shape, inputs);
+    return new Map([[only.name, inputs]]);
+  }
+  const known = new Set(graph.inputs.map((i) => i.name));
+  for (const name of Object.keys(inputs)) {
+    if (!known.has(name)) {
+      throw new TypeError(
+        `Unknown input "${name}"; the graph's inputs are ${
+          [...known].map((n) => `"${n}"`).join(", ")
+        }`,
+      );
+    }
+  }
+  const bound = new Map<string, Float32Array>();
+  for (const { name, shape } of graph.inputs) {
+    if (!Object.hasOwn(inputs, name)) throw new TypeError(`Missing input "${name}"`);
+    const data = inputs[name];
+    checkInput(name, shape, data);
+    bound.set(name, data);
+  }
+  return bound;
+}
+
+/**
+ * Runs every node of `graph` on `input` (a Float32Array for a one-input
+ * graph, else a record keyed by input name; row-major, each input's shape)
+ * and returns each node's output by node name, in topological order. The
+ * graph is validated and shape-checked, the weights checked (`checkWeights`)
+ * and the inputs checked before any kernel runs.
  *
  * @example
  * ```ts
@@ -350,12 +390,11 @@ function checkInput(graph: Graph, input: Float32Array): void {
 export function runReferenceAll(
   graph: Graph,
   weights: Weights,
-  input: Float32Array,
+  input: Float32Array | Record<string, Float32Array>,
 ): Map<string, Float32Array> {
   const shaped = inferShapes(graph);
   checkWeights(graph, weights);
-  checkInput(graph, input);
-  const values = new Map<string, Float32Array>([[graph.input.name, input]]);
+  const values = bindInputs(graph, input);
   const outputs = new Map<string, Float32Array>();
   for (const { node, inputShapes, shape } of shaped.nodes) {
     // The table is keyed by kind, so this kernel matches this node's attrs.
@@ -369,8 +408,44 @@ export function runReferenceAll(
 }
 
 /**
- * Runs `graph` on `input` and returns the data of `graph.output` (for a
- * classifier, `[N, classes]` logits, row-major).
+ * Runs `graph` on `inputs` (a Float32Array for a one-input graph, else a
+ * record keyed by input name) and returns every graph output keyed by its
+ * output name. An output that is a graph input is returned as a copy.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { GraphBuilder } from "../ir/builder.ts";
+ * import { runReferenceOutputs } from "./reference.ts";
+ * const b = new GraphBuilder("t", [1, 2]);
+ * const y = b.addInput("y", [1, 2]);
+ * const sum = b.add("add", {}, [b.input, y], "sum");
+ * const g = b.build({ sum, relu: b.relu(sum, "relu") });
+ * const out = runReferenceOutputs(g, new Map(), {
+ *   input: new Float32Array([1, -5]),
+ *   y: new Float32Array([2, 3]),
+ * });
+ * assert.deepEqual([...out.sum], [3, -2]);
+ * assert.deepEqual([...out.relu], [3, 0]);
+ * ```
+ */
+export function runReferenceOutputs(
+  graph: Graph,
+  weights: Weights,
+  inputs: Float32Array | Record<string, Float32Array>,
+): Record<string, Float32Array> {
+  const values = runReferenceAll(graph, weights, inputs);
+  const given = bindInputs(graph, inputs);
+  const result: Record<string, Float32Array> = {};
+  for (const { name, node } of graph.outputs) {
+    result[name] = values.get(node) ?? given.get(node)!.slice();
+  }
+  return result;
+}
+
+/**
+ * Runs `graph` on `input` and returns the data of its primary output
+ * (`graph.outputs[0]`; for a classifier, `[N, classes]` logits, row-major).
  *
  * @example
  * ```ts
@@ -387,11 +462,18 @@ export function runReferenceAll(
  * assert.deepEqual([...runReference(g, w, new Float32Array([1, 1, 1, 1]))], [10.5]);
  * assert.throws(
  *   () => runReference(g, w, new Float32Array(3)),
- *   /Input has 3 elements, expected 1x1x2x2 = 4/,
+ *   /Input "input" has 3 elements, expected 1x1x2x2 = 4/,
  * );
  * ```
  */
-export function runReference(graph: Graph, weights: Weights, input: Float32Array): Float32Array {
+export function runReference(
+  graph: Graph,
+  weights: Weights,
+  input: Float32Array | Record<string, Float32Array>,
+): Float32Array {
   const outputs = runReferenceAll(graph, weights, input);
-  return outputs.get(graph.output) ?? input.slice();
+  const primary = graph.outputs[0].node;
+  const out = outputs.get(primary);
+  if (out) return out;
+  return bindInputs(graph, input).get(primary)!.slice();
 }
