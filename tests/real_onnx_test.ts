@@ -8,8 +8,9 @@
  *   ConvTranspose = input elements x Cout/groups x kh x kw, Gemm/MatMul =
  *   M x K x N (these are the only ops with multiply-adds, cost.ts);
  * - its parameters (learnable + BatchNorm buffers) equal the float constants
- *   the file stores: the elements of every float initializer a node reads as
- *   data, plus the zero blocks ConstantOfShape materializes for a Concat;
+ *   the file stores: the elements of every float initializer or Constant
+ *   node a node reads as data (not as a shape, axes, pads or bounds), plus the
+ *   zero blocks ConstantOfShape materializes for a Concat;
  * - the reference executor and the generated module agree with onnxruntime on
  *   every output within 1e-4 x max |onnxruntime| on a seeded input.
  *
@@ -200,6 +201,12 @@ function storedFloats(model: pb.ModelProto, shapes: Map<string, { dims: number[]
   for (const t of g.initializer ?? []) {
     const c = readTensor(t);
     if (c.type === "float" && dataReads.has(t.name!)) stored += c.data.length;
+  }
+  for (const n of g.node ?? []) {
+    const value = (n.attribute ?? []).find((a) => a.name === "value")?.t;
+    if (n.opType !== "Constant" || !value || !dataReads.has(n.output![0])) continue;
+    const c = readTensor(value);
+    if (c.type === "float") stored += c.data.length;
   }
   return stored + zeroBlocks;
 }
