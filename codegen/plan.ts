@@ -28,7 +28,7 @@
  * @module
  */
 
-import { inferShapes } from "../lib/analysis/shapes.ts";
+import { inferShapes, type ShapedNode } from "../lib/analysis/shapes.ts";
 import type { AnyNode, Graph } from "../lib/ir/graph.ts";
 import { numel, type OpKind, type Shape, UNARY_ELEMENTWISE } from "../lib/ir/ops.ts";
 import type { Weights } from "../lib/runtime/weights.ts";
@@ -273,6 +273,7 @@ export function planKernels(graph: Graph, weights: Weights): KernelPlan {
   const byName = new Map(order.map((n) => [n.name, n]));
   const inputNames = new Set(graph.inputs.map((i) => i.name));
   const batch = batchOf(graph, shaped.nodes);
+  for (const s of shaped.nodes) checkZooForm(s);
 
   // Dropout is the identity: readers read its input.
   const alias = new Map<string, string>();
@@ -382,14 +383,14 @@ export function planKernels(graph: Graph, weights: Weights): KernelPlan {
     const readers = uses.get(x) ?? [];
     const c = shapes.get(x)![1];
     const offs = new Array<number>(c).fill(-1);
-    for (let k = 0; k < split.attrs.channels; k++) offs[split.attrs.offset + k] = want.offs[k];
+    for (let k = 0; k < split.attrs.size; k++) offs[split.attrs.offset + k] = want.offs[k];
     const free = written.flatMap((w) => w.offs);
     const firstWrite = Math.min(...written.map((w) => position.get(w.tail)!));
     let next = 0;
     for (const r of readers) {
       if (r.kind !== "split" || outputSet.has(r.name)) return false;
       if (r.name === t) continue;
-      const { offset, channels } = r.attrs;
+      const { offset, size: channels } = r.attrs;
       for (const u of uses.get(r.name) ?? []) {
         const g = groupOfHead.get(u.name);
         if (!g || position.get(g.tail)! >= firstWrite) return false;
@@ -538,7 +539,7 @@ export function planKernels(graph: Graph, weights: Weights): KernelPlan {
     if (node.kind === "dropout") continue;
     if (node.kind === "split") {
       const p = place.get(resolve(node.inputs[0]))!;
-      const { offset, channels } = node.attrs;
+      const { offset, size: channels } = node.attrs;
       place.set(node.name, {
         root: p.root,
         offs: p.offs.slice(offset, offset + channels),
@@ -797,6 +798,46 @@ function lowerGroup(
     }
     default:
       throw new CodegenError(`Cannot generate a kernel for "${node.name}" (${node.kind})`);
+  }
+}
+
+/**
+ * The kernels here serve the zoo's forms of the general ops (concat, split and
+ * softmax on the channels of `[N, C, H, W]`, add of equal shapes, mul by an
+ * `[N, C, 1, 1]` scale, flatten at axis 1); anything wider is refused by name.
+ */
+function checkZooForm({ node, inputShapes, shape }: ShapedNode): void {
+  const refuse = (what: string) => {
+    throw new CodegenError(`Cannot generate a kernel for "${node.name}" (${node.kind}): ${what}`);
+  };
+  const rank = inputShapes[0]?.length ?? 0;
+  const axis = "axis" in node.attrs ? (node.attrs.axis + rank) % rank : 1;
+  switch (node.kind) {
+    case "concat":
+    case "split":
+      if (rank !== 4 || axis !== 1) refuse(`only the channel axis of a 4-D tensor is supported`);
+      return;
+    case "softmax":
+      if ((rank !== 4 && rank !== 2) || axis !== 1) refuse(`only softmax over axis 1`);
+      return;
+    case "flatten":
+      if (node.attrs.axis !== 1) refuse(`only flatten at axis 1`);
+      return;
+    case "add":
+      if (inputShapes[1].join() !== shape.join() || inputShapes[0].join() !== shape.join()) {
+        refuse(`only an add of equal shapes`);
+      }
+      return;
+    case "mul": {
+      const [x, s] = inputShapes;
+      if (
+        x.length !== 4 || s.length !== 4 || x.join() !== shape.join() || s[2] !== 1 ||
+        s[3] !== 1 || s[0] !== x[0] || s[1] !== x[1]
+      ) {
+        refuse(`only a mul by an [N, C, 1, 1] scale`);
+      }
+      return;
+    }
   }
 }
 

@@ -324,19 +324,11 @@ const concat: Converter = (ctx, n) => {
     isConst(v) ? { ref: constNode(ctx, n, i), shape: [...v.const.dims] } : dyn(n, i, "input")
   );
   const axis = normAxis(n.attrs.int("axis", 0), xs[0].shape.length);
-  if (axis !== 1 || xs[0].shape.length !== 4) {
-    ctx.issue(
-      `${n.label} concatenates along axis ${axis} of a ${
-        xs[0].shape.length
-      }-D tensor; lightnets concatenates channels of [N, C, H, W]`,
-    );
-    return;
-  }
-  const shape = irShape(n, "concat", {}, xs.map((x) => x.shape));
-  ctx.emit(n, n.outputs[0], "concat", {}, xs.map((x) => x.ref), shape);
+  const shape = irShape(n, "concat", { axis }, xs.map((x) => x.shape));
+  ctx.emit(n, n.outputs[0], "concat", { axis }, xs.map((x) => x.ref), shape);
 };
 
-/** Split into parts of `sizes` (even parts when undefined). */
+/** Split into parts of `sizes` (even parts when undefined): one `split` node per output. */
 function splitInto(ctx: ConvertContext, n: OnnxNode, sizes: number[] | undefined): void {
   const x = dyn(n, 0);
   const axis = normAxis(n.attrs.int("axis", 0), x.shape.length);
@@ -346,21 +338,15 @@ function splitInto(ctx: ConvertContext, n: OnnxNode, sizes: number[] | undefined
     const each = Math.ceil(dim / parts);
     sizes = Array.from({ length: parts }, (_, i) => Math.min(each, dim - i * each));
   }
-  if (axis !== 1 || x.shape.length !== 4) {
-    ctx.issue(
-      `${n.label} splits axis ${axis} of a ${x.shape.length}-D tensor; lightnets splits channels of [N, C, H, W]`,
-    );
-    return;
-  }
   let offset = 0;
-  sizes.forEach((channels, i) => {
+  sizes.forEach((size, i) => {
     const ref = n.outputs[i];
     if (ref) {
-      const a: OpAttrs["split"] = { offset, channels };
+      const a: OpAttrs["split"] = { axis, offset, size };
       const d = ctx.emit(n, ref, "split", a, [x.ref], irShape(n, "split", a, [x.shape]));
       if (i > 0) d.onnxName = n.name ? `${n.name}_${i}` : "";
     }
-    offset += channels;
+    offset += size;
   });
 }
 
@@ -372,6 +358,11 @@ const splitV13: Converter = (ctx, n) => {
   splitInto(ctx, n, s ? Array.from(s.data) : undefined);
 };
 
+/**
+ * Slice: one node per sliced axis. A contiguous range is a `split` (one part,
+ * as ShuffleNet's channel halves are written); a strided or reversed range a
+ * `slice`.
+ */
 function sliceWith(
   ctx: ConvertContext,
   n: OnnxNode,
@@ -380,26 +371,32 @@ function sliceWith(
   axes: number[],
   steps: number[],
 ): void {
-  const x = dyn(n, 0);
-  let result: OpAttrs["split"] | undefined;
+  let x = dyn(n, 0);
+  const parts: { kind: "split" | "slice"; attrs: OpAttrs["split"] | OpAttrs["slice"] }[] = [];
+  let shape = [...x.shape];
   for (let j = 0; j < axes.length; j++) {
-    const axis = normAxis(axes[j], x.shape.length);
-    const idx = sliceRange(starts[j], ends[j], steps[j], x.shape[axis]);
-    const full = idx.length === x.shape[axis] && idx.every((v, i) => v === i);
-    if (full) continue;
-    const contiguous = idx.every((v, i) => v === idx[0] + i) && idx.length > 0;
-    if (axis !== 1 || !contiguous || x.shape.length !== 4) {
-      ctx.issue(
-        `${n.label} slices axis ${axis}${
-          contiguous ? "" : " with a step"
-        }; lightnets slices only a contiguous channel range of [N, C, H, W]`,
-      );
-      return;
+    const axis = normAxis(axes[j], shape.length);
+    const idx = sliceRange(starts[j], ends[j], steps[j], shape[axis]);
+    if (idx.length === shape[axis] && idx.every((v, i) => v === i)) continue;
+    if (idx.length === 0) throw new RangeError(`slices nothing of axis ${axis}`);
+    const contiguous = idx.every((v, i) => v === idx[0] + i);
+    if (contiguous) {
+      parts.push({ kind: "split", attrs: { axis, offset: idx[0], size: idx.length } });
+    } else {
+      const step = idx.length > 1 ? idx[1] - idx[0] : steps[j];
+      const end = idx[idx.length - 1] + step;
+      parts.push({ kind: "slice", attrs: { axis, start: idx[0], end, step } });
     }
-    result = { offset: idx[0], channels: idx.length };
+    shape = shape.map((d, i) => (i === axis ? idx.length : d));
   }
-  if (!result) ctx.alias(n.outputs[0], x);
-  else ctx.emit(n, n.outputs[0], "split", result, [x.ref], irShape(n, "split", result, [x.shape]));
+  if (parts.length === 0) return ctx.alias(n.outputs[0], x);
+  parts.forEach((p, k) => {
+    const last = k === parts.length - 1;
+    const ref = last ? n.outputs[0] : `${n.outputs[0]}#${k}`;
+    const out = irShape(n, p.kind, p.attrs as never, [x.shape]);
+    ctx.emit(n, ref, p.kind, p.attrs as never, [x.ref], out);
+    x = { ref, shape: out };
+  });
 }
 
 /** Slice before opset 10: starts, ends, axes are attributes. */
@@ -449,13 +446,8 @@ function squeezeLike(op: "Squeeze" | "Unsqueeze"): Converter {
 const flatten: Converter = (ctx, n) => {
   const x = dyn(n, 0);
   const axis = normAxis(n.attrs.int("axis", 1), x.shape.length);
-  if (axis === 1) {
-    ctx.emit(n, n.outputs[0], "flatten", {}, [x.ref], irShape(n, "flatten", {}, [x.shape]));
-  } else {
-    const prod = (a: number[]) => a.reduce((p, q) => p * q, 1);
-    const shape = [prod(x.shape.slice(0, axis)), prod(x.shape.slice(axis))];
-    ctx.emit(n, n.outputs[0], "reshape", { shape }, [x.ref], shape);
-  }
+  const a = { axis };
+  ctx.emit(n, n.outputs[0], "flatten", a, [x.ref], irShape(n, "flatten", a, [x.shape]));
 };
 
 const transpose: Converter = (ctx, n) => {
@@ -534,13 +526,17 @@ function softmaxWith(defaultAxis: number): Converter {
   return (ctx, n) => {
     const x = dyn(n, 0);
     const axis = normAxis(n.attrs.int("axis", defaultAxis), x.shape.length);
-    if (axis !== 1) {
+    if (defaultAxis === 1 && x.shape.slice(axis + 1).some((d) => d !== 1)) {
+      // Before opset 13, Softmax flattens to [prod(dims < axis), prod(dims >= axis)]:
+      // one axis only when every later axis has size 1.
       ctx.issue(
-        `${n.label} normalizes axis ${axis} of a ${x.shape.length}-D tensor; lightnets applies softmax over axis 1`,
+        `${n.label} (opset < 13) normalizes axes ${axis}.. of [${
+          x.shape.join(", ")
+        }] together; lightnets applies softmax over one axis`,
       );
       return;
     }
-    ctx.emit(n, n.outputs[0], "softmax", {}, [x.ref], x.shape);
+    ctx.emit(n, n.outputs[0], "softmax", { axis }, [x.ref], x.shape);
   };
 }
 

@@ -211,7 +211,7 @@ const reshapeToFlatten: Rule = (g, d) => {
     return true;
   }
   if (d.shape.length === 2 && d.shape[0] === x[0] && d.shape[1] * x[0] === numel) {
-    g.retype(d, "flatten", {});
+    g.retype(d, "flatten", { axis: 1 });
     return true;
   }
   return false;

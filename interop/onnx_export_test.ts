@@ -5,7 +5,7 @@ import type { Graph } from "../lib/ir/graph.ts";
 import { runReference } from "../lib/runtime/reference.ts";
 import { randomInput, relativeError } from "../lib/runtime/tensor.ts";
 import { randomWeights } from "../lib/runtime/weights.ts";
-import { everyOpGraph } from "./_fixtures.ts";
+import { everyOpGraph, generalOpGraph, kindsMissing } from "./_fixtures.ts";
 import { exportOnnx, GRAPH_METADATA_KEY } from "./onnx_export.ts";
 import { decodeModel } from "./onnx_proto.ts";
 
@@ -72,4 +72,10 @@ Deno.test("exportOnnx() writes asymmetric padding, dilation and groups as ONNX C
   assert.equal(Number(attr("group").i), 2);
   const meta = JSON.parse(model.metadataProps!.find((p) => p.key === GRAPH_METADATA_KEY)!.value!);
   assert.deepEqual(meta.shape, [1, 4, 9, 9]);
+});
+
+Deno.test("exportOnnx() of the general op kinds (axes, broadcasting, shape and math ops) agrees with onnxruntime", async () => {
+  const g = generalOpGraph(1);
+  assert.deepEqual(kindsMissing(everyOpGraph(), g), []);
+  await agreesWithOrt(g);
 });

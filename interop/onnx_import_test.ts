@@ -164,7 +164,7 @@ Deno.test("importOnnx() recognizes h-swish and h-sigmoid written as arithmetic",
   ]);
 });
 
-Deno.test("importOnnx() reports x * sigmoid(x) and other unexpressible arithmetic together", () => {
+Deno.test("importOnnx() reads x * sigmoid(x) as silu and a free Transpose as transpose", () => {
   const bytes = model(
     [
       { op: "Sigmoid", name: "s", inputs: ["x"] },
@@ -173,14 +173,40 @@ Deno.test("importOnnx() reports x * sigmoid(x) and other unexpressible arithmeti
     ],
     [],
     "t",
+    [1, 2, 4, 3],
+  );
+  const { graph } = importOnnx(bytes);
+  assert.deepEqual(graph.nodes.map((n) => [n.name, n.kind, n.attrs]), [
+    ["swish", "silu", {}],
+    ["t", "transpose", { perm: [0, 2, 3, 1] }],
+  ]);
+  assert.deepEqual(graph.outputs, [{ name: "t", node: "t" }]);
+});
+
+Deno.test("importOnnx() reports every construct it cannot express together, naming each node", () => {
+  const bytes = model(
+    [
+      { op: "Gather", name: "g", inputs: ["x", "idx"], attrs: [int("axis", 1)] },
+      {
+        op: "Resize",
+        name: "r",
+        inputs: ["x", "", "scales"],
+        attrs: [{ name: "mode", type: T.STRING, s: new TextEncoder().encode("cubic") }],
+      },
+    ],
+    [
+      int64Tensor("idx", [2, 1], [0, 1]),
+      floatTensor("scales", [4], new Float32Array([1, 1, 2, 2])),
+    ],
+    "r",
     [1, 2, 4, 4],
   );
   assert.throws(
     () => importOnnx(bytes),
     (e: Error) =>
       /2 constructs/.test(e.message) &&
-      /node "swish" \(Mul\) computes x \* sigmoid\(x\) \(SiLU\/Swish\)/.test(e.message) &&
-      /node "t" \(Transpose\) transposes with perm \[0, 2, 3, 1\]/.test(e.message),
+      /node "g" \(Gather\) gathers with 2-D indices/.test(e.message) &&
+      /node "r" \(Resize\) resizes with mode "cubic"/.test(e.message),
   );
 });
 
@@ -227,12 +253,12 @@ Deno.test("importOnnx() maps Split (input sizes), channel Slice, MatMul + Add an
   const { graph, weights } = importOnnx(bytes);
   assert.deepEqual(graph.nodes.map((n) => [n.name, n.kind, n.attrs]), [
     // Top-level functional ops (torch names them "/Split", "/Concat") are named by kind.
-    ["split", "split", { offset: 0, channels: 1 }],
-    ["split_1", "split", { offset: 1, channels: 3 }],
-    ["split_2", "split", { offset: 1, channels: 2 }],
-    ["concat", "concat", {}],
+    ["split", "split", { axis: 1, offset: 0, size: 1 }],
+    ["split_1", "split", { axis: 1, offset: 1, size: 3 }],
+    ["split_2", "split", { axis: 1, offset: 1, size: 2 }],
+    ["concat", "concat", { axis: 1 }],
     ["global_avg_pool", "global_avg_pool", {}],
-    ["flatten", "flatten", {}],
+    ["flatten", "flatten", { axis: 1 }],
     ["fc", "linear", { inFeatures: 3, outFeatures: 4, bias: true }],
   ]);
   // MatMul's [K, M] weight is stored transposed as PyTorch's [out, in].
@@ -357,7 +383,7 @@ Deno.test("importOnnx() maps Gemm with transB 0, alpha and beta, and Split with 
     "flatten",
     "linear",
   ]);
-  assert.deepEqual(graph.nodes[0].attrs, { offset: 2, channels: 2 });
+  assert.deepEqual(graph.nodes[0].attrs, { axis: 1, offset: 2, size: 2 });
   // alpha * B^T as [out, in]; beta * C
   assert.deepEqual([...weights.get("fc.weight")!], [2, 8, 4, 10, 6, 12]);
   assert.deepEqual([...weights.get("fc.bias")!], [1, 2, 3]);

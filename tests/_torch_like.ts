@@ -161,7 +161,7 @@ export function torchLikeOnnx(
         const group = splitGroups.get(node.inputs[0])!;
         const c = inputShapes[0][1];
         const halves = group.length === 2 &&
-          group.every((s) => (s.attrs as OpAttrs["split"]).channels * 2 === c);
+          group.every((s) => (s.attrs as OpAttrs["split"]).size * 2 === c);
         if (halves) {
           // x.chunk(2, dim=1): one Split with its sizes as an input (opset 13).
           if (group[0] === node) {
@@ -179,7 +179,7 @@ export function torchLikeOnnx(
           add(scope(path, "Slice"), "Slice", [
             x[0],
             ints([a.offset]),
-            ints([a.offset + a.channels]),
+            ints([a.offset + a.size]),
             ints([1]),
           ], [y]);
         }

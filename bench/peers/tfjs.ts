@@ -336,7 +336,7 @@ export async function tfjsRunner(
         });
         break;
       case "split": {
-        const { offset, channels } = n.attrs;
+        const { offset, size: channels } = n.attrs;
         steps.push({
           name: n.name,
           step: (env) => tf.slice(inp(env), [0, 0, 0, offset], [-1, -1, -1, channels]),
@@ -403,10 +403,9 @@ export async function tfjsRunner(
       case "softmax":
         steps.push({ name: n.name, step: (env) => tf.softmax(inp(env)) });
         break;
-      default: {
-        const never: never = n;
-        throw new Error(`The tfjs peer has no op for "${(never as AnyNode).kind}"`);
-      }
+      default:
+        // The peer times the zoo's CNNs; the general ops have no tfjs step here.
+        throw new Error(`The tfjs peer has no op for "${(n as AnyNode).kind}"`);
     }
   }
 

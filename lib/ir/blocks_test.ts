@@ -245,8 +245,8 @@ Deno.test("shuffleV2Unit() at stride 1 splits channels and passes half through",
   const split1 = g.nodes.find((n) => n.name === "u.split1");
   const split2 = g.nodes.find((n) => n.name === "u.split2");
   assert.ok(split1?.kind === "split" && split2?.kind === "split");
-  assert.deepEqual(split1.attrs, { offset: 0, channels: 58 });
-  assert.deepEqual(split2.attrs, { offset: 58, channels: 58 });
+  assert.deepEqual(split1.attrs, { axis: 1, offset: 0, size: 58 });
+  assert.deepEqual(split2.attrs, { axis: 1, offset: 58, size: 58 });
   assert.deepEqual(g.nodes.find((n) => n.name === "u.concat")?.inputs, [
     "u.split1",
     "u.branch2.7",
