@@ -132,7 +132,7 @@ export function irShape<K extends OpKind>(
   attrs: OpAttrs[K],
   inputs: number[][],
 ): number[] {
-  return [...inferNodeShape(n.label, kind, attrs, inputs)];
+  return [...inferNodeShape(n.name || n.outputs[0], kind, attrs, inputs)];
 }
 
 function unusedOutputs(ctx: ConvertContext, n: OnnxNode, from: number, what: string): void {
@@ -384,7 +384,8 @@ function sliceWith(
       parts.push({ kind: "split", attrs: { axis, offset: idx[0], size: idx.length } });
     } else {
       const step = idx.length > 1 ? idx[1] - idx[0] : steps[j];
-      const end = idx[idx.length - 1] + step;
+      // Exclusive end just past the last index: same count, always in range.
+      const end = idx[idx.length - 1] + Math.sign(step);
       parts.push({ kind: "slice", attrs: { axis, start: idx[0], end, step } });
     }
     shape = shape.map((d, i) => (i === axis ? idx.length : d));
