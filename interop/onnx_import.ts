@@ -547,6 +547,30 @@ class Importer {
     return order;
   }
 
+  /**
+   * A scale alone (`x * a`) or a shift alone (`x + b`) becomes a `mul` or `add`
+   * with a `const` node holding `a` or `b`, so parameters count exactly the
+   * constants the file stores (an `affine` would add the missing half).
+   */
+  scaleOrShiftAlone(g: DraftGraph): void {
+    for (const d of [...g.drafts]) {
+      if (d.kind !== "scale_shift" || g.uses(d.ref) === 0) continue;
+      const { scale, shift } = d.attrs;
+      const noShift = shift.every((v) => v === 0);
+      const noScale = scale.every((v) => v === 1);
+      if (!noShift && !noScale) continue;
+      const values = noShift ? scale : shift;
+      // Per channel on axis 1: [C, 1, ...] broadcasts against [N, C, ...]; a scalar is [1].
+      const shape = values.length === 1
+        ? [1]
+        : [values.length, ...new Array(Math.max(d.shape.length - 2, 0)).fill(1)];
+      const c = g.insertBefore(d, `${d.ref}#const`, "const", { shape }, [], shape);
+      c.params = new Map([["value", Float32Array.from(values)]]);
+      g.retype(d, noShift ? "mul" : "add", {});
+      g.setInputs(d, [d.inputs[0], c.ref]);
+    }
+  }
+
   lower(g: DraftGraph, outputs: { name: string; ref: string }[]): ImportResult {
     // Resolve identities: readers of an identity read its input.
     const through = (ref: string): string => {
@@ -556,6 +580,7 @@ class Importer {
     };
     for (const d of g.drafts) d.inputs = d.inputs.map(through);
     outputs = outputs.map((o) => ({ name: o.name, ref: through(o.ref) }));
+    if (IR_KINDS.has("const")) this.scaleOrShiftAlone(g);
     const drafts = this.liveInOrder(g, outputs.map((o) => o.ref));
 
     const nodes: {
