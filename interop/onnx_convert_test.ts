@@ -185,6 +185,183 @@ const CASES: Case[] = [
     outputs: ["y"],
     kinds: ["transpose", "add"],
   },
+  {
+    what: "PRelu with one slope per channel",
+    nodes: [{ op: "PRelu", inputs: ["x", "slope"], outputs: ["y"] }],
+    inits: [f("slope", [3, 1, 1], [0.1, -0.2, 0.3])],
+    inputs: { x: [1, 3, 2, 2] },
+    outputs: ["y"],
+    kinds: ["prelu"],
+  },
+  {
+    what: "x * a + b per channel is affine; a scale alone is a mul by a stored const",
+    nodes: [
+      { op: "Mul", inputs: ["x", "a"], outputs: ["m"] },
+      { op: "Add", inputs: ["m", "b"], outputs: ["y"] },
+      { op: "Mul", inputs: ["y", "half"], outputs: ["z"] },
+      { op: "Relu", inputs: ["z"], outputs: ["out"] },
+    ],
+    inits: [
+      f("a", [1, 3, 1, 1], [1, 2, 3]),
+      f("b", [3, 1, 1], [0.5, 0, -0.5]),
+      f("half", [], [0.5]),
+    ],
+    inputs: { x: [1, 3, 2, 2] },
+    outputs: ["out"],
+    // The two scales merge with the shift: (x * a + b) * 0.5 = x * (a / 2) + b / 2.
+    kinds: ["affine", "relu"],
+  },
+  {
+    what: "a constant Split, folded at import, feeding a scale",
+    nodes: [
+      { op: "Split", inputs: ["k"], outputs: ["k0", "k1"], attrs: [int("axis", 1)] },
+      { op: "Mul", inputs: ["x", "k0"], outputs: ["m"] },
+      { op: "Sub", inputs: ["m", "k1"], outputs: ["y"] },
+    ],
+    inits: [f("k", [1, 4, 1, 1], [2, 3, 0.5, 0.25])],
+    inputs: { x: [1, 2, 3, 3] },
+    outputs: ["y"],
+    kinds: ["affine"],
+  },
+  {
+    what: "Concat with a ConstantOfShape zero block (channel zero padding)",
+    nodes: [
+      {
+        op: "ConstantOfShape",
+        inputs: ["zshape"],
+        outputs: ["zeros"],
+        attrs: [{ name: "value", type: T.TENSOR, t: f("v", [1], [0]) }],
+      },
+      { op: "Relu", inputs: ["x"], outputs: ["r"] },
+      { op: "Concat", inputs: ["r", "zeros"], outputs: ["y"], attrs: [int("axis", 1)] },
+    ],
+    inits: [int64Tensor("zshape", [4], [1, 2, 3, 3])],
+    inputs: { x: [1, 3, 3, 3] },
+    outputs: ["y"],
+    kinds: ["relu", "const", "concat"],
+  },
+  {
+    what: "Pad in reflect and edge modes",
+    nodes: [
+      {
+        op: "Pad",
+        inputs: ["x", "p1"],
+        outputs: ["a"],
+        attrs: [str("mode", "reflect")],
+      },
+      { op: "Pad", inputs: ["a", "p2"], outputs: ["y"], attrs: [str("mode", "edge")] },
+    ],
+    inits: [
+      int64Tensor("p1", [8], [0, 0, 1, 2, 0, 0, 2, 1]),
+      int64Tensor("p2", [8], [0, 0, 0, 1, 0, 0, 1, 0]),
+    ],
+    inputs: { x: [1, 2, 4, 4] },
+    outputs: ["y"],
+    kinds: ["pad", "pad"],
+  },
+  {
+    what: "GlobalMaxPool, ReduceSum and ReduceMax over any axes",
+    nodes: [
+      { op: "GlobalMaxPool", inputs: ["x"], outputs: ["g"] },
+      { op: "ReduceSum", inputs: ["x", "axes"], outputs: ["s"], attrs: [int("keepdims", 0)] },
+      { op: "ReduceMax", inputs: ["s"], outputs: ["m"], attrs: [ints("axes", [-1])] },
+    ],
+    inits: [int64Tensor("axes", [1], [1])],
+    inputs: { x: [1, 3, 4, 5] },
+    outputs: ["g", "m"],
+    kinds: ["global_max_pool", "reduce", "reduce"],
+  },
+  {
+    what: "Resize nearest by scales, then linear to sizes (half_pixel)",
+    nodes: [
+      {
+        op: "Resize",
+        inputs: ["x", "", "scales"],
+        outputs: ["a"],
+        attrs: [
+          str("mode", "nearest"),
+          str("coordinate_transformation_mode", "asymmetric"),
+          str("nearest_mode", "floor"),
+        ],
+      },
+      {
+        op: "Resize",
+        inputs: ["a", "", "", "sizes"],
+        outputs: ["y"],
+        attrs: [str("mode", "linear"), str("coordinate_transformation_mode", "half_pixel")],
+      },
+    ],
+    inits: [
+      f("scales", [4], [1, 1, 2, 2]),
+      int64Tensor("sizes", [4], [1, 2, 5, 7]),
+    ],
+    inputs: { x: [1, 2, 3, 3] },
+    outputs: ["y"],
+    kinds: ["resize", "resize"],
+  },
+  {
+    what: "Upsample (opset 9) with scales as an input",
+    nodes: [{ op: "Upsample", inputs: ["x", "scales"], outputs: ["y"] }],
+    inits: [f("scales", [4], [1, 1, 2, 2])],
+    inputs: { x: [1, 2, 3, 3] },
+    outputs: ["y"],
+    kinds: ["resize"],
+    opset: 9,
+  },
+  {
+    what: "ConvTranspose with stride, pads, output_padding, dilation and groups",
+    nodes: [
+      {
+        op: "ConvTranspose",
+        inputs: ["x", "w", "b"],
+        outputs: ["y"],
+        attrs: [
+          ints("strides", [2, 2]),
+          ints("pads", [1, 0, 1, 1]),
+          ints("output_padding", [1, 0]),
+          ints("dilations", [1, 2]),
+          int("group", 2),
+        ],
+      },
+    ],
+    inits: [f("w", [4, 3, 3, 2], seq(72)), f("b", [6], seq(6))],
+    inputs: { x: [1, 4, 3, 4] },
+    outputs: ["y"],
+    kinds: ["conv_transpose2d"],
+  },
+  {
+    what: "MatMul of two computed tensors (attention scores) and by a stored 3-D tensor",
+    nodes: [
+      { op: "MatMul", inputs: ["q", "k"], outputs: ["s"] },
+      { op: "MatMul", inputs: ["s", "w"], outputs: ["y"] },
+    ],
+    inits: [f("w", [5, 2], seq(10))],
+    inputs: { q: [1, 2, 4, 6], k: [1, 2, 6, 5] },
+    outputs: ["y"],
+    kinds: ["matmul", "const", "matmul"],
+  },
+  {
+    what: "LayerNormalization (opset 17) and InstanceNormalization",
+    nodes: [
+      {
+        op: "InstanceNormalization",
+        inputs: ["x", "g", "b"],
+        outputs: ["i"],
+        attrs: [float("epsilon", 1e-3)],
+      },
+      { op: "LayerNormalization", inputs: ["i", "lg", "lb"], outputs: ["y"] },
+    ],
+    inits: [
+      f("g", [3], [1, 2, 0.5]),
+      f("b", [3], [0, 1, -1]),
+      f("lg", [5], seq(5)),
+      f("lb", [5], seq(5, 0.05)),
+    ],
+    inputs: { x: [1, 3, 4, 5] },
+    outputs: ["y"],
+    kinds: ["instance_norm", "layer_norm"],
+    opset: 17,
+  },
 ];
 
 for (const c of CASES) {
