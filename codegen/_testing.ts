@@ -12,7 +12,7 @@ import { numel } from "../lib/ir/ops.ts";
 import { runReference } from "../lib/runtime/reference.ts";
 import { argmax, maxAbs, maxAbsDiff, randomInput } from "../lib/runtime/tensor.ts";
 import { randomWeights } from "../lib/runtime/weights.ts";
-import { compile, type Compiled, loadModule } from "./compile.ts";
+import { compile, type Compiled, type CompileOptions, loadModule } from "./compile.ts";
 
 /** The tolerance of every differential test: max |gen - ref| <= TOL * max |ref|. */
 export const TOL = 1e-4;
@@ -28,11 +28,15 @@ export interface Differential {
 /**
  * Compiles `graph` with seeded weights, runs generated and reference on a
  * seeded input, and asserts no NaN is left and the relative error is within
- * {@link TOL}.
+ * {@link TOL}. `options` picks the target (TypeScript by default).
  */
-export async function differential(graph: Graph, seed = 1): Promise<Differential> {
+export async function differential(
+  graph: Graph,
+  seed = 1,
+  options: CompileOptions = {},
+): Promise<Differential> {
   const weights = randomWeights(graph, seed);
-  const compiled = compile(graph, weights);
+  const compiled = compile(graph, weights, options);
   const mod = await loadModule(compiled.source);
   const input = randomInput(graph.input.shape, seed + 1000);
   const output = new Float32Array(numel(mod.outputShape)).fill(NaN);
