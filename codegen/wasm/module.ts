@@ -41,6 +41,7 @@ import { INPUT_ROOT, type KernelPlan, type Operand, OUTPUT_ROOT, sampleSizes } f
 import { type Family, kernelName, type KernelSpec, offsetTable, specKey } from "../spec.ts";
 import { encodeModule, Fn, type ModuleFunction } from "./binary.ts";
 import { KERNEL_PARAMS, type WasmEmitter } from "./_simd.ts";
+import { convWasm } from "./conv.ts";
 import { dwconvWasm } from "./depthwise.ts";
 import { pwconvWasm } from "./pointwise.ts";
 
@@ -48,6 +49,7 @@ import { pwconvWasm } from "./pointwise.ts";
 export const WASM_EMITTERS: { [F in Family]?: WasmEmitter<Extract<KernelSpec, { family: F }>> } = {
   pwconv: pwconvWasm,
   dwconv: dwconvWasm,
+  conv: convWasm,
 };
 
 /** Floats of the guard before the weights (64 KiB). */
@@ -343,21 +345,34 @@ export function emitWasmModule(plan: KernelPlan, memory: MemoryPlan, info: Modul
   };
 
   const writeSteps = (w: CodeBlockWriter) => {
+    if (info.profile) w.writeLine("let t = 0;");
     plan.steps.forEach((step, i) => {
       const c = chosen[i];
       w.writeLine(`// ${step.layers.map(sourceString).join(", ")}`);
+      if (info.profile) w.writeLine("t = performance.now();");
       if (c.wasm) {
         const args = [addr(step.x), addr(step.y), step.weights ? weightAt[i] : 0, addr(step.r)];
         w.writeLine(`K.${c.name}(${args.map((a) => a * 4).join(", ")});`);
-        return;
+      } else {
+        const e = tsEmitterOf(step.spec);
+        const args = ["M", String(addr(step.x)), "M", String(addr(step.y))];
+        if (e.weighted) args.push("M", String(weightAt[i]));
+        if (e.second(step.spec)) args.push("M", String(addr(step.r)));
+        w.writeLine(`${c.name}(${args.join(", ")});`);
       }
-      const e = tsEmitterOf(step.spec);
-      const args = ["M", String(addr(step.x)), "M", String(addr(step.y))];
-      if (e.weighted) args.push("M", String(weightAt[i]));
-      if (e.second(step.spec)) args.push("M", String(addr(step.r)));
-      w.writeLine(`${c.name}(${args.join(", ")});`);
+      if (info.profile) w.writeLine(`stepMs[${i}] += performance.now() - t;`);
     });
   };
+  if (info.profile) {
+    statements.push(
+      constant(
+        "stepMs",
+        "Float64Array",
+        `new Float64Array(${plan.steps.length})`,
+        "Milliseconds spent in each kernel call so far (profiling build).",
+      ),
+    );
+  }
 
   statements.push(
     {

@@ -63,32 +63,49 @@ export function pwBlocking(s: PwconvSpec): Blocking {
 }
 
 /**
- * Repacks pointwise weights from blocks of `from` output channels to blocks
- * of `to` (the layout of the module doc, per group).
+ * Repacks blocked weights from blocks of `from` output channels to blocks of
+ * `to`: per group, per block of `ob` output channels, `[bias(ob)] [k x ob]`
+ * where `k` is the reduction length per output (the layout of the pointwise
+ * and general convolution kernels of both targets).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { repackBlocks } from "./pointwise.ts";
+ * // 3 outputs, k = 2: blocks of 2 then 1 -> one block of 3
+ * const from = Float32Array.of(10, 11, 1, 2, 3, 4, 12, 5, 6);
+ * assert.deepEqual([...repackBlocks(1, 3, 2, from, 2, 3)], [10, 11, 12, 1, 2, 5, 3, 4, 6]);
+ * ```
  */
-export function repackPwconv(s: PwconvSpec, packed: Float32Array, from: number, to: number) {
-  const cinG = s.cin / s.groups;
-  const coutG = s.cout / s.groups;
-  const weight = new Float32Array(s.cout * cinG);
-  const bias = new Float32Array(s.cout);
-  let k = 0;
-  for (let g = 0; g < s.groups; g++) {
+export function repackBlocks(
+  groups: number,
+  coutG: number,
+  k: number,
+  packed: Float32Array,
+  from: number,
+  to: number,
+): Float32Array {
+  const cout = groups * coutG;
+  const weight = new Float32Array(cout * k);
+  const bias = new Float32Array(cout);
+  let at = 0;
+  for (let g = 0; g < groups; g++) {
     for (let o = 0; o < coutG; o += from) {
       const ob = Math.min(from, coutG - o);
-      for (let j = 0; j < ob; j++) bias[g * coutG + o + j] = packed[k++];
-      for (let c = 0; c < cinG; c++) {
-        for (let j = 0; j < ob; j++) weight[(g * coutG + o + j) * cinG + c] = packed[k++];
+      for (let j = 0; j < ob; j++) bias[g * coutG + o + j] = packed[at++];
+      for (let c = 0; c < k; c++) {
+        for (let j = 0; j < ob; j++) weight[(g * coutG + o + j) * k + c] = packed[at++];
       }
     }
   }
   const out = new Float32Array(packed.length);
-  k = 0;
-  for (let g = 0; g < s.groups; g++) {
+  at = 0;
+  for (let g = 0; g < groups; g++) {
     for (let o = 0; o < coutG; o += to) {
       const ob = Math.min(to, coutG - o);
-      for (let j = 0; j < ob; j++) out[k++] = bias[g * coutG + o + j];
-      for (let c = 0; c < cinG; c++) {
-        for (let j = 0; j < ob; j++) out[k++] = weight[(g * coutG + o + j) * cinG + c];
+      for (let j = 0; j < ob; j++) out[at++] = bias[g * coutG + o + j];
+      for (let c = 0; c < k; c++) {
+        for (let j = 0; j < ob; j++) out[at++] = weight[(g * coutG + o + j) * k + c];
       }
     }
   }
@@ -247,7 +264,8 @@ export const pwconvWasm: WasmEmitter<PwconvSpec> = {
     if (!simdEpilogue(s.epi)) return "a sigmoid epilogue";
     return undefined;
   },
-  pack: (s, packed) => repackPwconv(s, packed, PW_OB, pwBlocking(s).ob),
+  pack: (s, packed) =>
+    repackBlocks(s.groups, s.cout / s.groups, s.cin / s.groups, packed, PW_OB, pwBlocking(s).ob),
   body: (s, f, o) => body(s, f, o, pwBlocking(s)),
   variant(s) {
     const b = pwBlocking(s);
