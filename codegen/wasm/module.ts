@@ -43,6 +43,16 @@ import { encodeModule, Fn, type ModuleFunction } from "./binary.ts";
 import { KERNEL_PARAMS, type WasmEmitter } from "./_simd.ts";
 import { convWasm } from "./conv.ts";
 import { dwconvWasm } from "./depthwise.ts";
+import {
+  actWasm,
+  addWasm,
+  affineWasm,
+  copyWasm,
+  gavgpoolWasm,
+  linearWasm,
+  mulWasm,
+} from "./elementwise.ts";
+import { poolWasm } from "./pool.ts";
 import { pwconvWasm } from "./pointwise.ts";
 
 /** The WebAssembly emitter of each family that has one. */
@@ -50,6 +60,15 @@ export const WASM_EMITTERS: { [F in Family]?: WasmEmitter<Extract<KernelSpec, { 
   pwconv: pwconvWasm,
   dwconv: dwconvWasm,
   conv: convWasm,
+  maxpool: poolWasm,
+  avgpool: poolWasm,
+  gavgpool: gavgpoolWasm,
+  linear: linearWasm,
+  add: addWasm,
+  mul: mulWasm,
+  act: actWasm,
+  affine: affineWasm,
+  copy: copyWasm,
 };
 
 /** Floats of the guard before the weights (64 KiB). */
