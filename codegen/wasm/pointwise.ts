@@ -134,6 +134,37 @@ export function affineRuns(offsets: readonly number[]): Run[] {
   return runs;
 }
 
+/** Most affine runs of an input offset table written as loops; more read the table. */
+export const MAX_RUNS = 2;
+
+/**
+ * Where the offset tables sit after the packed weights (in floats from the
+ * weights' start), when the kernel reads them from memory: the input table
+ * when its channels form more than {@link MAX_RUNS} affine runs, the output
+ * table always (its output blocks then loop instead of unrolling).
+ */
+export function tableLayout(s: PwconvSpec): { x?: number; y?: number; floats: number } {
+  let at = s.cout * (1 + s.cin / s.groups);
+  const x = s.xmap && affineRuns(s.xmap).length > MAX_RUNS ? at : undefined;
+  if (x !== undefined) at += s.xmap!.length;
+  const y = s.ymap ? at : undefined;
+  if (y !== undefined) at += s.ymap!.length;
+  return { x, y, floats: at };
+}
+
+/** The packed weights followed by the offset tables of {@link tableLayout}, as i32 byte offsets. */
+function packWithTables(s: PwconvSpec, packed: Float32Array): Float32Array {
+  const t = tableLayout(s);
+  const out = new Float32Array(t.floats);
+  out.set(
+    repackBlocks(s.groups, s.cout / s.groups, s.cin / s.groups, packed, PW_OB, pwBlocking(s).ob),
+  );
+  const ints = new Int32Array(out.buffer);
+  if (t.x !== undefined) s.xmap!.forEach((v, c) => (ints[t.x! + c] = 4 * v));
+  if (t.y !== undefined) s.ymap!.forEach((v, c) => (ints[t.y! + c] = 4 * v));
+  return out;
+}
+
 /** Writes the pointwise kernel body. */
 function body(s: PwconvSpec, f: Fn, o: WasmOptions, blocking: Blocking): void {
   const { ob: OB, pv: PV } = blocking;
@@ -152,8 +183,11 @@ function body(s: PwconvSpec, f: Fn, o: WasmOptions, blocking: Blocking): void {
   const fullTiles = Math.floor(nb / TB);
   const remBlocks = nb % TB;
 
+  const tables = tableLayout(s);
+  const xTable = tables.x !== undefined;
+  const yTable = tables.y !== undefined;
   const tb = f.local(I32);
-  const [wb, yb, rb, xp, yp, rp, xc, wc] = locals(f, I32, 8);
+  const [wb, yb, rb, xp, yp, rp, xc, wc, tp, ytp, xa, ya] = locals(f, I32, 12);
   const acc = locals(f, V128, OB * PV);
   const xv = locals(f, V128, PV);
   const ws = f.local(V128);
@@ -163,7 +197,26 @@ function body(s: PwconvSpec, f: Fn, o: WasmOptions, blocking: Blocking): void {
       f.localGet(wb).v128Load32Splat(4 * j).localSet(acc[j * PV]);
       for (let v = 1; v < PV; v++) f.localGet(acc[j * PV]).localSet(acc[j * PV + v]);
     }
-    for (const run of runs) {
+    if (xTable) {
+      // Input channel c starts at xp + table[c] (bytes), the table after the weights.
+      setPlus(f, tp, W, 4 * tables.x!);
+      f.localGet(wb).localSet(wc);
+      const step = (u: number) => {
+        f.localGet(xp).localGet(tp).i32Load(4 * u).i32Add().localSet(xa);
+        for (let v = 0; v < PV; v++) f.localGet(xa).v128Load(16 * v).localSet(xv[v]);
+        for (let j = 0; j < ob; j++) {
+          f.localGet(wc).v128Load32Splat(4 * (ob + u * ob + j)).localSet(ws);
+          for (let v = 0; v < PV; v++) madd(f, o, xv[v], ws, acc[j * PV + v]);
+        }
+      };
+      counted(f, Math.floor(cinG / UNROLL), () => {
+        for (let u = 0; u < UNROLL; u++) step(u);
+        bump(f, tp, 4 * UNROLL);
+        bump(f, wc, 4 * UNROLL * ob);
+      });
+      for (let u = 0; u < cinG % UNROLL; u++) step(u);
+    }
+    for (const run of xTable ? [] : runs) {
       setPlus(f, xc, xp, 4 * xMin);
       f.localGet(wb).localSet(wc);
       const step = (u: number) => {
@@ -184,14 +237,16 @@ function body(s: PwconvSpec, f: Fn, o: WasmOptions, blocking: Blocking): void {
       for (let u = 0; u < run.n % UNROLL; u++) step(u);
     }
     for (let j = 0; j < ob; j++) {
+      // Output channel j at yp + its offset, or at yp + table[o + j] (bytes).
+      if (yTable) f.localGet(yp).localGet(ytp).i32Load(4 * j).i32Add().localSet(ya);
       for (let v = 0; v < PV; v++) {
         storeEpilogue(
           f,
           s.epi,
           acc[j * PV + v],
           true,
-          yp,
-          yOff(j) + 16 * v,
+          yTable ? ya : yp,
+          (yTable ? 0 : yOff(j)) + 16 * v,
           rp,
           4 * j * s.rcs + 16 * v,
         );
@@ -220,6 +275,18 @@ function body(s: PwconvSpec, f: Fn, o: WasmOptions, blocking: Blocking): void {
     f.localGet(W).localSet(wb);
     f.localGet(R).localSet(rb);
     const full = coutG - (coutG % OB);
+    if (yTable) {
+      f.localGet(Y).localSet(yb);
+      setPlus(f, ytp, W, 4 * tables.y!);
+      counted(f, full / OB, () => {
+        outBlock(OB, () => 0, blocks, tail);
+        bump(f, wb, 4 * OB * (1 + cinG));
+        bump(f, ytp, 4 * OB);
+        bump(f, rb, 4 * OB * s.rcs);
+      });
+      if (full < coutG) outBlock(coutG - full, () => 0, blocks, tail);
+      return;
+    }
     if (s.ymap) {
       const ymap = s.ymap;
       for (let oc = 0; oc < coutG; oc += OB) {
@@ -264,8 +331,7 @@ export const pwconvWasm: WasmEmitter<PwconvSpec> = {
     if (!simdEpilogue(s.epi)) return "a sigmoid epilogue";
     return undefined;
   },
-  pack: (s, packed) =>
-    repackBlocks(s.groups, s.cout / s.groups, s.cin / s.groups, packed, PW_OB, pwBlocking(s).ob),
+  pack: packWithTables,
   body: (s, f, o) => body(s, f, o, pwBlocking(s)),
   variant(s) {
     const b = pwBlocking(s);
