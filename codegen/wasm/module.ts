@@ -35,7 +35,7 @@ import {
 } from "ts-morph";
 import { numel } from "../../lib/ir/ops.ts";
 import { block, type Emitter, kernelParams } from "../_emit.ts";
-import type { MemoryPlan } from "../memory.ts";
+import { type MemoryPlan, planMemory } from "../memory.ts";
 import { base64Bytes, EMITTERS, type ModuleInfo, sourceString } from "../module.ts";
 import { INPUT_ROOT, type KernelPlan, type Operand, OUTPUT_ROOT, sampleSizes } from "../plan.ts";
 import { type Family, kernelName, type KernelSpec, offsetTable, specKey } from "../spec.ts";
@@ -110,7 +110,19 @@ const align4 = (n: number) => Math.ceil(n / 4) * 4;
  * Emits the WebAssembly target's module text for `plan` and `memory`.
  * Deterministic, like the TypeScript target.
  */
-export function emitWasmModule(plan: KernelPlan, memory: MemoryPlan, info: ModuleInfo): WasmModule {
+export function emitWasmModule(
+  plan: KernelPlan,
+  planned: MemoryPlan,
+  info: ModuleInfo,
+): WasmModule {
+  // Every buffer 16-byte aligned (sizes rounded up to 4 floats, then planned the
+  // same way), so the vectors of planes whose size is a multiple of 4 never
+  // straddle a cache line.
+  const aligned = planMemory({
+    ...plan,
+    roots: plan.roots.map((r) => ({ ...r, floats: align4(r.floats) })),
+  });
+  const memory = { ...aligned, peakFloats: planned.peakFloats, peakStep: planned.peakStep };
   const { input: sampleIn, output: sampleOut } = sampleSizes(plan);
   const inputLength = numel(plan.inputShape);
   const outputLength = numel(plan.outputShape);
