@@ -56,7 +56,7 @@ self.onmessage = async (e: MessageEvent<WorkerRequest>) => {
       if (!isRuntime(req.runtime)) throw new RangeError(`Unknown runtime "${req.runtime}"`);
       const graph = zoo.build(req.model, req.knobs);
       const weights = randomWeights(graph, WEIGHT_SEED);
-      const input = randomInput(graph.input.shape, INPUT_SEED);
+      const input = randomInput(graph.inputs[0].shape, INPUT_SEED);
       const setupMs = performance.now() - t0;
       runner = await createRunner(req.runtime, graph, weights);
       prepared = runner.prepare(input);
