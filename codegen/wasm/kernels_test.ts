@@ -12,6 +12,7 @@ import { GraphBuilder, type Tensor } from "../../lib/ir/builder.ts";
 import type { Graph } from "../../lib/ir/graph.ts";
 import type { Pads } from "../../lib/ir/ops.ts";
 import { differential } from "../_testing.ts";
+import { loadModule } from "../compile.ts";
 import type { Family } from "../spec.ts";
 
 async function wasm(graph: Graph, families: Family[]): Promise<void> {
@@ -118,4 +119,31 @@ Deno.test("wasm element-wise: add, squeeze-excite scale, hardswish, unfolded Bat
   const t = b.hardswish(b.addTensors(m, b.input));
   const fc = b.linear(b.flatten(b.globalAvgPool(t)), { out: 21 });
   await wasm(b.build(fc), ["affine", "gavgpool", "act", "mul", "add", "gavgpool", "linear"]);
+});
+
+Deno.test("wasm module API: two inputs, four outputs (an input echoed, a flatten view), errors", async () => {
+  const b = new GraphBuilder("multi", [1, 3, 6, 6]);
+  const y = b.addInput("second", [1, 3, 6, 6]);
+  const feat = b.relu(b.conv2d(b.input, { out: 4, kernel: 3, bias: true }, "feat"), "feat_act");
+  const other = b.conv2d(y, { out: 4, kernel: 1, bias: true }, "other");
+  const sum = b.addTensors(feat, other, "sum");
+  const logits = b.linear(b.flatten(b.globalAvgPool(sum, "gap"), "flat"), { out: 5 }, "fc");
+  const g = b.build({ logits, features: feat, echo: y, flat: b.flatten(sum, "flat_sum") });
+  const { compiled } = await differential(g, 5, { target: "wasm" });
+  const mod = await loadModule(compiled.source);
+  assert.deepEqual(mod.inputNames, ["input", "second"]);
+  assert.deepEqual(mod.outputNames, ["logits", "features", "echo", "flat"]);
+  assert.deepEqual(mod.outputShapes, [[1, 5], [1, 4, 6, 6], [1, 3, 6, 6], [1, 144]]);
+  const inputs = { input: new Float32Array(108).fill(0.5), second: new Float32Array(108) };
+  assert.deepEqual([...mod.infer(inputs)], [...mod.inferAll(inputs).logits]);
+  assert.throws(() => mod.infer(new Float32Array(108)), /record of 2 inputs keyed by name/);
+  assert.throws(() => mod.infer({ input: inputs.input }), /Input "second" must be a Float32Array/);
+});
+
+Deno.test("wasm module: batch 2 runs each sample through the module's memory", async () => {
+  const b = new GraphBuilder("batch", [2, 4, 5, 5]);
+  const c = b.conv2d(b.input, { out: 4, kernel: 3, bias: true }, "c");
+  const d = b.relu(b.conv2d(c, { out: 4, kernel: 1, bias: true }, "d"), "d_act");
+  const r = await differential(b.build({ last: d, mid: c }), 7, { target: "wasm" });
+  assert.equal(r.compiled.plan.batch, 2);
 });
