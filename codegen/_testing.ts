@@ -30,7 +30,8 @@ export interface Differential {
  * seeded inputs (one per graph input), writing every output into a
  * NaN-prefilled array, and asserts no NaN is left and each output's relative
  * error is within {@link TOL}. `relative` is the worst over the outputs;
- * `sameTop1` compares the primary output.
+ * `sameTop1` compares the primary output. `options` picks the target
+ * (TypeScript by default).
  */
 export async function differential(
   graph: Graph,
