@@ -1,29 +1,35 @@
 /**
  * Graph lowering: turns a (BatchNorm-folded) graph into a list of kernel
- * steps, each one specialized kernel call on one sample.
+ * steps, each one kernel call on one sample (or on the whole tensors when
+ * some op mixes samples), as four target-independent passes:
  *
- * 1. Fusion: a conv/linear/add/affine head absorbs the activation that alone
+ * 0. `classify`: shapes, dropout aliases, uses, the batch, and what each node
+ *    becomes: a view (reshape, flatten, a channel split), a placed forwarder
+ *    (a channel concat or shuffle), a specialized kernel, or a general one
+ *    (emit_general.ts) where no specialized family fits.
+ * 1. `fuse`: a conv/linear/add/affine head absorbs the activation that alone
  *    reads it; a conv also absorbs the residual `add` that alone reads it (and
  *    the activation after that add), run at the add's position so both
- *    operands exist.
- * 2. Placement, walking backwards: a `concat` or `channel_shuffle` has no
+ *    operands exist. A node two heads read alone joins the first.
+ * 2. `placeTensors`, walking backwards: a `concat` or `channel_shuffle` has no
  *    kernel. It asks each input to be written straight into its slot of the
  *    result buffer: a concat hands out channel slices, a shuffle hands out
  *    every g-th channel. A kernel that produces the input accepts when the
- *    slot is affine (channel `c` at `offset + c * stride`), or whatever the
- *    slot when it is a 1x1 conv (its kernel takes a per-channel offset
- *    table). A split the concat only forwards (ShuffleNet V2's pass-through
- *    half) places the tensor it splits instead: the forwarded channels at
- *    their slots, the other channels in slots the concat's kernel-written
- *    inputs overwrite only after those channels were read. Only an input no
- *    kernel produces (the graph input, a tensor already placed elsewhere) is
- *    copied.
- * 3. Forward, in topological order: `split` is a view (a channel slice of its
- *    input), `flatten` a view of a dense tensor, `dropout` the identity; every
- *    other node becomes one step.
+ *    slot is affine (channel `c` at `offset + c * stride`; contiguous for a
+ *    general kernel), or whatever the slot when it is a 1x1 conv (its kernel
+ *    takes a per-channel offset table). A split the concat only forwards
+ *    (ShuffleNet V2's pass-through half) places the tensor it splits instead:
+ *    the forwarded channels at their slots, the other channels in slots the
+ *    concat's kernel-written inputs overwrite only after those channels were
+ *    read. Only an input no kernel produces (a graph input, a tensor already
+ *    placed elsewhere) is copied. Each graph output a kernel produces is
+ *    written straight into the caller's array.
+ * 3. `schedule`, in topological order: views cost nothing, `dropout` is the
+ *    identity, every group becomes its steps; an output not yet in the
+ *    caller's array (a graph input, a view, a second name) is copied there.
  *
- * Buffers ("roots") are planned into one arena by memory.ts; the graph input
- * and output are read and written in place in the caller's arrays.
+ * Buffers ("roots") are planned into one arena by memory.ts; the graph inputs
+ * and outputs are read and written in place in the caller's arrays.
  *
  * @module
  */
@@ -307,6 +313,67 @@ export function planKernels(
   weights: Weights,
   options: PlanOptions = {},
 ): KernelPlan {
+  const ctx = classify(graph, options);
+  const groups = fuse(ctx);
+  const roots: Root[] = [];
+  const newRoot = (floats: number, tensor: string) => {
+    roots.push({ floats, tensor });
+    return roots.length - 1;
+  };
+  const placement = placeTensors(ctx, groups, newRoot);
+  const steps = schedule(ctx, groups, placement, newRoot, weights);
+  const { shapes, batch } = ctx;
+  const { copies } = placement;
+  const inputs = graph.inputs.map((i, k) => ({ name: i.name, shape: i.shape, root: inputRoot(k) }));
+  const outputs = graph.outputs.map((o, k) => ({
+    name: o.name,
+    shape: shapes.get(o.node)!,
+    root: outputRoot(k),
+  }));
+  return {
+    graph,
+    inputShape: inputs[0].shape,
+    outputShape: outputs[0].shape,
+    inputs,
+    outputs,
+    batch,
+    steps,
+    roots,
+    copies,
+  };
+}
+
+/** What every pass reads: the shaped graph, its aliases and uses, and how each node lowers. */
+interface PlanContext {
+  graph: Graph;
+  shapes: Map<string, Shape>;
+  /** Nodes in topological order. */
+  order: AnyNode[];
+  byName: Map<string, AnyNode>;
+  inputNames: Set<string>;
+  /** Samples per call (see {@link KernelPlan.batch}). */
+  batch: number;
+  /** A tensor's name through dropouts (the identity). */
+  resolve: (t: string) => string;
+  /** The (resolved) tensor of each graph output, in output order. */
+  outTensors: string[];
+  outputSet: Set<string>;
+  /** The nodes reading each (resolved) tensor. */
+  uses: Map<string, AnyNode[]>;
+  /** The one node reading `t`, unless `t` is an output or has several readers. */
+  soleReader: (t: string) => AnyNode | undefined;
+  /** A reshape or flatten: a view of a dense run. */
+  isView: (n: AnyNode) => boolean;
+  /** A concat or shuffle whose inputs are written into its slots (no kernel). */
+  isPlaced: (n: AnyNode) => boolean;
+  /** A split on the channels: a view of its input's channels. */
+  isSplitView: (n: AnyNode | undefined) => n is Node<"split">;
+  /** Whether a specialized kernel family computes `n` (else the general family does). */
+  special: (n: AnyNode) => boolean;
+}
+
+/** Pass 0: shapes, aliases, uses, and what each node becomes. */
+function classify(graph: Graph, options: PlanOptions): PlanContext {
   const generalOnly = options.generalOnly ?? false;
   const shaped = inferShapes(graph);
   const shapes = shaped.shapes;
@@ -376,6 +443,41 @@ export function planKernels(
     return !outputSet.has(t) && u?.length === 1 ? u[0] : undefined;
   };
 
+  return {
+    graph,
+    shapes,
+    order,
+    byName,
+    inputNames,
+    batch,
+    resolve,
+    outTensors,
+    outputSet,
+    uses,
+    soleReader,
+    isView,
+    isPlaced,
+    isSplitView,
+    special,
+  };
+}
+
+/**
+ * Pass 1, fusion: a conv/linear/add/affine head absorbs the activation that
+ * alone reads it, a conv also the residual add (and the activation after it).
+ * Groups are keyed by their tail, where they run.
+ */
+function fuse(ctx: PlanContext): Map<string, Group> {
+  const {
+    shapes,
+    order,
+    resolve,
+    soleReader,
+    isView,
+    isPlaced,
+    isSplitView,
+    special,
+  } = ctx;
   // 1. Fusion.
   const groups = new Map<string, Group>();
   const member = new Set<string>();
@@ -420,16 +522,47 @@ export function planKernels(
     }
     groups.set(g.tail, g);
   }
+  return groups;
+}
 
+/** Where each tensor lives, and the copies placement could not avoid. */
+interface Placement {
+  /** Places asked of producers by a concat, a shuffle or the caller's output arrays. */
+  requested: Map<string, Place>;
+  /** Copies each concat or shuffle runs at its position. */
+  pending: Map<string, { from: string; to: Place }[]>;
+  copies: { tensor: string; reason: string }[];
+  /** The place of every tensor computed so far (placed forwarders first). */
+  place: Map<string, Place>;
+}
+
+/**
+ * Pass 2, placement, walking backwards: a concat or shuffle asks each input
+ * to be written into its slot; outputs are written into the caller's arrays.
+ */
+function placeTensors(
+  ctx: PlanContext,
+  groups: Map<string, Group>,
+  newRoot: (floats: number, tensor: string) => number,
+): Placement {
+  const {
+    shapes,
+    order,
+    byName,
+    inputNames,
+    batch,
+    resolve,
+    outTensors,
+    outputSet,
+    uses,
+    isPlaced,
+    isSplitView,
+    special,
+  } = ctx;
   const position = new Map(order.map((n, i) => [n.name, i]));
   const groupOfHead = new Map([...groups.values()].map((g) => [g.head.name, g]));
 
   // 2. Placement requests, backwards.
-  const roots: Root[] = [];
-  const newRoot = (floats: number, tensor: string) => {
-    roots.push({ floats, tensor });
-    return roots.length - 1;
-  };
   const requested = new Map<string, Place>();
   const pending = new Map<string, { from: string; to: Place }[]>();
   const copies: { tensor: string; reason: string }[] = [];
@@ -556,7 +689,34 @@ export function planKernels(
     for (const { t, p: want } of views) if (!passThrough(t, want, written)) copy(t, want);
     pending.set(node.name, list);
   }
+  return { requested, pending, copies, place };
+}
 
+/**
+ * Pass 3, schedule, in topological order: views and placed forwarders cost
+ * nothing (or their pending copies), every group becomes its kernel steps;
+ * outputs not yet in the caller's arrays are copied there last.
+ */
+function schedule(
+  ctx: PlanContext,
+  groups: Map<string, Group>,
+  placement: Placement,
+  newRoot: (floats: number, tensor: string) => number,
+  weights: Weights,
+): Step[] {
+  const {
+    graph,
+    shapes,
+    order,
+    batch,
+    resolve,
+    outTensors,
+    isView,
+    isPlaced,
+    isSplitView,
+    special,
+  } = ctx;
+  const { requested, pending, copies, place } = placement;
   // 3. Forward: steps.
   const steps: Step[] = [];
   graph.inputs.forEach((input, k) => {
@@ -684,23 +844,7 @@ export function planKernels(
       emitCopy(p, dense(outputRoot(k), p.offs.length, p.plane), t);
     }
   });
-  const inputs = graph.inputs.map((i, k) => ({ name: i.name, shape: i.shape, root: inputRoot(k) }));
-  const outputs = graph.outputs.map((o, k) => ({
-    name: o.name,
-    shape: shapes.get(o.node)!,
-    root: outputRoot(k),
-  }));
-  return {
-    graph,
-    inputShape: inputs[0].shape,
-    outputShape: outputs[0].shape,
-    inputs,
-    outputs,
-    batch,
-    steps,
-    roots,
-    copies,
-  };
+  return steps;
 }
 
 function windowOf(
