@@ -211,15 +211,19 @@ export function run(args: string[]): Promise<number> {
     const primary = shapes.get(graph.outputs[0].node)!;
     const labels = await readLabels(values.labels, numel(primary) / primary[0]);
     const image = await imageInput(values, graph.inputs[0].shape);
-    const inputs: Record<string, Float32Array> = {};
+    const entries: [string, Float32Array][] = [];
     for (const [k, { name, shape }] of graph.inputs.entries()) {
       const file = files.get(name);
-      inputs[name] = k === 0 && image
-        ? image
-        : file !== undefined
-        ? await readInput(file, numel(shape))
-        : randomInput(shape, 42 + k);
+      entries.push([
+        name,
+        k === 0 && image
+          ? image
+          : file !== undefined
+          ? await readInput(file, numel(shape))
+          : randomInput(shape, 42 + k),
+      ]);
     }
+    const inputs = Object.fromEntries(entries);
 
     // Loaded here so `run --help` needs no permission (ts-morph reads the environment).
     const { compile, loadModule } = await import("../codegen/compile.ts");

@@ -133,3 +133,18 @@ Deno.test("a several-output module run directly prints every output, and --json 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("inputs and outputs named like Object.prototype members stay own, ordinary keys", async () => {
+  const b = new GraphBuilder("protos", [1, 2, 3]);
+  const ctor = b.addInput("constructor", [1, 2, 3]);
+  const sum = b.addTensors(b.input, ctor, "sum");
+  const g = b.build({ ["__proto__"]: sum, toString: b.relu(sum, "r"), hasOwnProperty: ctor });
+  assert.deepEqual(g.outputs.map((o) => o.name), ["__proto__", "toString", "hasOwnProperty"]);
+  const { compiled } = await differential(g, 71);
+  const mod = await loadModule(compiled.source);
+  const all = mod.inferAll(
+    Object.fromEntries([["input", new Float32Array(6)], ["constructor", new Float32Array(6)]]),
+  );
+  assert.deepEqual(Object.keys(all), ["__proto__", "toString", "hasOwnProperty"]);
+  assert.ok(Object.hasOwn(all, "__proto__") && all["__proto__"] instanceof Float32Array);
+});
