@@ -44,7 +44,13 @@ import {
   toInt,
 } from "./onnx_proto.ts";
 import { CONSTANT_ONLY_OPS, FOLDABLE_OPS, foldConstant } from "./_onnx_fold.ts";
-import { type ConvertContext, converterFor, CONVERTERS, type OnnxNode } from "./_onnx_convert.ts";
+import {
+  type ConvertContext,
+  converterFor,
+  CONVERTERS,
+  NEEDED_KINDS,
+  type OnnxNode,
+} from "./_onnx_convert.ts";
 import {
   type AnyDraft,
   type Computed,
@@ -95,16 +101,21 @@ export class InputShapeError extends OnnxImportError {
   }
 }
 
-/** ONNX ops that map to IR ops (alone or as part of a recognized pattern). */
-export const COMPUTE_OPS: readonly string[] = Object.keys(CONVERTERS).sort();
+/** The op kinds this version of the IR has (contract kinds land over time). */
+const IR_KINDS: ReadonlySet<string> = new Set(OP_KINDS);
+
+/**
+ * ONNX ops that map to IR ops (alone or as part of a recognized pattern):
+ * every converter whose needed op kinds the IR has.
+ */
+export const COMPUTE_OPS: readonly string[] = Object.keys(CONVERTERS)
+  .filter((op) => (NEEDED_KINDS[op] ?? []).every((k) => IR_KINDS.has(k)))
+  .sort();
 
 /** Every ONNX op type the importer accepts (shape-computation ops only on constants). */
 export const SUPPORTED_ONNX_OPS: readonly string[] = [
   ...new Set([...COMPUTE_OPS, ...FOLDABLE_OPS]),
 ].sort();
-
-/** The op kinds this version of the IR has (contract kinds land over time). */
-const IR_KINDS: ReadonlySet<string> = new Set(OP_KINDS);
 
 function torchScope(name: string): { scope: string; op: string } | undefined {
   if (!name.includes("/")) return undefined;
