@@ -12,7 +12,11 @@ import { GraphBuilder, type Tensor } from "../../lib/ir/builder.ts";
 import type { Graph } from "../../lib/ir/graph.ts";
 import type { Pads } from "../../lib/ir/ops.ts";
 import { differential } from "../_testing.ts";
-import { loadModule } from "../compile.ts";
+import { compile, loadModule } from "../compile.ts";
+import { kernelName } from "../spec.ts";
+import { randomWeights } from "../../lib/runtime/weights.ts";
+import { PW_BLOCKINGS } from "./pointwise.ts";
+import { tuneWasm } from "./tune.ts";
 import type { Family } from "../spec.ts";
 
 async function wasm(graph: Graph, families: Family[]): Promise<void> {
@@ -146,4 +150,28 @@ Deno.test("wasm module: batch 2 runs each sample through the module's memory", a
   const d = b.relu(b.conv2d(c, { out: 4, kernel: 1, bias: true }, "d"), "d_act");
   const r = await differential(b.build({ last: d, mid: c }), 7, { target: "wasm" });
   assert.equal(r.compiled.plan.batch, 2);
+});
+
+Deno.test("wasm pwconv: every tuning candidate blocking matches the reference", async () => {
+  const b = new GraphBuilder("pwb", [1, 9, 5, 7]); // 35 pixels: a partial tail in every blocking
+  const y = b.conv2d(b.input, { out: 11, kernel: 1, bias: true }, "pw");
+  const g = b.build(
+    b.relu(b.addTensors(b.hardswish(y), b.conv2d(b.input, { out: 11, kernel: 1 }))),
+  );
+  const probe = compile(g, randomWeights(g, 1), { target: "wasm" });
+  const names = probe.plan.steps.map((s) => kernelName(s.spec));
+  for (const blocking of PW_BLOCKINGS) {
+    const choice = new Map(names.map((n) => [n, blocking]));
+    const { compiled } = await differential(g, 4, { target: "wasm", wasm: { pwBlocking: choice } });
+    assert.match(compiled.source, new RegExp(`_b${blocking.ob}x${4 * blocking.pv}\\(`));
+  }
+});
+
+Deno.test("wasm --tune picks one candidate per pointwise kernel and the result stays correct", async () => {
+  const b = new GraphBuilder("tune", [1, 8, 6, 6]);
+  const g = b.build(b.relu(b.conv2d(b.input, { out: 12, kernel: 1, bias: true }, "pw")));
+  const t = await tuneWasm(g, randomWeights(g, 3), 2);
+  assert.equal(t.pwBlocking.size, 1);
+  assert.ok(t.tunedMs <= t.defaultMs, `${t.tunedMs} > ${t.defaultMs}`);
+  await differential(g, 3, { target: "wasm", wasm: { pwBlocking: t.pwBlocking } });
 });
