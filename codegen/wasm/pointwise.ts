@@ -23,7 +23,7 @@
  * @module
  */
 
-import { type Fn, I32, V128 } from "./binary.ts";
+import { F32, type Fn, I32, V128 } from "./binary.ts";
 import { PW_OB } from "../emit_pointwise.ts";
 import type { PwconvSpec } from "../spec.ts";
 import {
@@ -64,6 +64,7 @@ export const UNROLL = 4;
  */
 export function pwBlocking(s: PwconvSpec): Blocking {
   const hw = s.h * s.w;
+  if (hw < 4) return { ob: SMALL_OB, pv: 0 };
   return hw >= 12 ? { ob: 3, pv: 3 } : hw >= 8 ? { ob: 6, pv: 2 } : { ob: 8, pv: 1 };
 }
 
@@ -186,6 +187,67 @@ function packWithTables(s: PwconvSpec, packed: Float32Array, ob: number): Float3
   if (t.x !== undefined) s.xmap!.forEach((v, c) => (ints[t.x! + c] = 4 * v));
   if (t.y !== undefined) s.ymap!.forEach((v, c) => (ints[t.y! + c] = 4 * v));
   return out;
+}
+
+/** Output channels per block on planes of fewer than 4 pixels (four f32x4 accumulators). */
+export const SMALL_OB = 16;
+
+/**
+ * A plane of fewer than 4 pixels (squeeze-excite 1x1 convs on 1x1 planes):
+ * a matrix-vector product per pixel, vectorized over 16 output channels, each
+ * input splatted once per block; lanes are stored one by one through the
+ * scalar epilogue (channel strides need not be 1).
+ */
+function smallBody(s: PwconvSpec, f: Fn, o: WasmOptions): void {
+  const hw = s.h * s.w;
+  const cinG = s.cin / s.groups;
+  const coutG = s.cout / s.groups;
+  const acc = locals(f, V128, SMALL_OB / 4);
+  const [xc, wc, wb, yb, rb] = locals(f, I32, 5);
+  const xs = f.local(V128);
+  const tmp = f.local(V128);
+  const lane = f.local(F32);
+  const block = (ob: number, p: number) => {
+    const nv = Math.ceil(ob / 4);
+    // A partial last vector reads past the block into memory that exists and ignores those lanes.
+    for (let v = 0; v < nv; v++) f.localGet(wb).v128Load(16 * v).localSet(acc[v]);
+    setPlus(f, xc, X, 4 * p);
+    setPlus(f, wc, wb, 4 * ob);
+    counted(f, cinG, () => {
+      f.localGet(xc).v128Load32Splat(0).localSet(xs);
+      for (let v = 0; v < nv; v++) {
+        f.localGet(wc).v128Load(16 * v).localSet(tmp);
+        madd(f, o, tmp, xs, acc[v]);
+      }
+      bump(f, xc, 4 * s.xcs);
+      bump(f, wc, 4 * ob);
+    });
+    for (let j = 0; j < ob; j++) {
+      f.localGet(acc[j >> 2]).f32x4ExtractLane(j & 3).localSet(lane);
+      storeEpilogue(f, s.epi, lane, false, yb, 4 * (j * s.ycs + p), rb, 4 * (j * s.rcs + p));
+    }
+  };
+  counted(f, s.groups, () => {
+    for (let p = 0; p < hw; p++) {
+      f.localGet(W).localSet(wb);
+      f.localGet(Y).localSet(yb);
+      f.localGet(R).localSet(rb);
+      const full = Math.floor(coutG / SMALL_OB);
+      counted(f, full, () => {
+        block(SMALL_OB, p);
+        bump(f, wb, 4 * SMALL_OB * (1 + cinG));
+        bump(f, yb, 4 * SMALL_OB * s.ycs);
+        bump(f, rb, 4 * SMALL_OB * s.rcs);
+      });
+      if (coutG % SMALL_OB !== 0) block(coutG % SMALL_OB, p);
+    }
+    if (s.groups > 1) {
+      bump(f, X, 4 * cinG * s.xcs);
+      bump(f, Y, 4 * s.ygs);
+      bump(f, W, 4 * coutG * (1 + cinG));
+      bump(f, R, 4 * coutG * s.rcs);
+    }
+  });
 }
 
 /** Writes the pointwise kernel body. */
@@ -358,15 +420,17 @@ function body(s: PwconvSpec, f: Fn, o: WasmOptions, blocking: Blocking): void {
 export function pwconvWasmWith(choose: (s: PwconvSpec) => Blocking): WasmEmitter<PwconvSpec> {
   return {
     unsupported(s) {
-      if (s.h * s.w < 4) return `a plane of ${s.h * s.w} < 4 pixels`;
+      if (s.h * s.w < 4 && (s.xmap || s.ymap)) {
+        return `an offset table on a plane of ${s.h * s.w} < 4 pixels`;
+      }
       if (!simdEpilogue(s.epi)) return "a sigmoid epilogue";
       return undefined;
     },
-    pack: (s, packed) => packWithTables(s, packed, choose(s).ob),
-    body: (s, f, o) => body(s, f, o, choose(s)),
+    pack: (s, packed) => packWithTables(s, packed, s.h * s.w < 4 ? SMALL_OB : choose(s).ob),
+    body: (s, f, o) => (s.h * s.w < 4 ? smallBody(s, f, o) : body(s, f, o, choose(s))),
     variant(s) {
       const b = choose(s);
-      return `_b${b.ob}x${4 * b.pv}`;
+      return s.h * s.w < 4 ? `_b${SMALL_OB}x1` : `_b${b.ob}x${4 * b.pv}`;
     },
   };
 }
