@@ -18,7 +18,7 @@ import { type MemoryPlan, planMemory } from "./memory.ts";
 import { emitModule } from "./module.ts";
 import { generalLayers, type KernelPlan, planKernels } from "./plan.ts";
 import { kernelName } from "./spec.ts";
-import { emitWasmModule, type Fallback } from "./wasm/module.ts";
+import { emitWasmModule, type Fallback, type WasmModuleOptions } from "./wasm/module.ts";
 
 /** Options of {@link compile}. */
 export interface CompileOptions {
@@ -35,6 +35,8 @@ export interface CompileOptions {
    * same standalone module (see codegen/wasm/module.ts).
    */
   target?: Target;
+  /** Wasm target: per-layer pointwise blockings (see `tuneWasm` in codegen/wasm/tune.ts). */
+  wasm?: WasmModuleOptions;
 }
 
 /** A codegen target. */
@@ -94,7 +96,7 @@ export function compile(graph: Graph, weights: Weights, options: CompileOptions 
     profile: options.profile,
   };
   if (options.target === "wasm") {
-    const m = emitWasmModule(plan, memory, info);
+    const m = emitWasmModule(plan, memory, info, options.wasm);
     const kernels = m.wasmKernels + new Set(
       m.fallbacks.map((f) => f.family),
     ).size;
