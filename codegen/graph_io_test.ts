@@ -148,3 +148,18 @@ Deno.test("inputs and outputs named like Object.prototype members stay own, ordi
   assert.deepEqual(Object.keys(all), ["__proto__", "toString", "hasOwnProperty"]);
   assert.ok(Object.hasOwn(all, "__proto__") && all["__proto__"] instanceof Float32Array);
 });
+
+Deno.test("DenseNet's nested concats share one buffer: no copy, same results", async () => {
+  const b = new GraphBuilder("dense", [1, 4, 5, 5]);
+  const features: Tensor[] = [conv(b, b.input, 4, "stem")];
+  let cat: Tensor = features[0];
+  for (let k = 0; k < 4; k++) {
+    const x = conv(b, b.relu(cat, `act${k}`), 3, `layer${k}`);
+    features.push(x);
+    cat = b.concat([...features], `cat${k}`);
+  }
+  const r = await differential(b.build(conv(b, cat, 2, "head", 1)), 81);
+  // Each concat is the front of the next; every layer writes its slot of the last one.
+  assert.deepEqual(r.compiled.plan.copies, []);
+  assert.equal(r.compiled.plan.steps.filter((s) => s.spec.family === "copy").length, 0);
+});

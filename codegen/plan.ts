@@ -252,6 +252,11 @@ function chw(shape: Shape, batch: number): { c: number; plane: number } {
   return { c: shape[1], plane: sample / shape[1] };
 }
 
+function samePlace(a: Place, b: Place): boolean {
+  return a.root === b.root && a.plane === b.plane && a.offs.length === b.offs.length &&
+    a.offs.every((o, c) => o === b.offs[c]);
+}
+
 /** Whether channel `c` of `p` starts `c * plane` after channel 0: one contiguous run. */
 function contiguous(p: Place): boolean {
   return p.offs.every((o, c) => o === p.offs[0] + c * p.plane);
@@ -630,12 +635,31 @@ function placeTensors(
     return true;
   };
   const place = new Map<string, Place>();
+  const concats: AnyNode[] = [];
+  /**
+   * The place of a concat whose inputs begin a concat placed already (a later
+   * one: DenseNet's `concat(x0..xk)` then `concat(x0..xk, xk+1)`): the front of
+   * that concat's place, so both hand out the same slots and nothing is copied.
+   */
+  const prefixOf = (node: AnyNode): Place | undefined => {
+    if (node.kind !== "concat" || outputSet.has(node.name)) return undefined;
+    const ins = node.inputs.map(resolve);
+    for (const later of concats) {
+      const more = later.inputs.map(resolve);
+      if (more.length <= ins.length || !ins.every((t, k) => t === more[k])) continue;
+      const q = place.get(later.name)!;
+      return { root: q.root, offs: q.offs.slice(0, shapes.get(node.name)![1]), plane: q.plane };
+    }
+    return undefined;
+  };
   for (let i = order.length - 1; i >= 0; i--) {
     const node = order[i];
     if (!isPlaced(node)) continue;
     const { c, plane } = chw(shapes.get(node.name)!, batch);
-    const p = requested.get(node.name) ?? dense(newRoot(c * plane, node.name), c, plane);
+    const p = requested.get(node.name) ?? prefixOf(node) ??
+      dense(newRoot(c * plane, node.name), c, plane);
     place.set(node.name, p);
+    if (node.kind === "concat") concats.push(node);
     const parts: { t: string; p: Place }[] = [];
     if (node.kind === "concat") {
       let at = 0;
@@ -669,6 +693,8 @@ function placeTensors(
       copies.push({ tensor: t, reason: `${why}, copied into "${node.name}"` });
     };
     for (const { t, p: want } of parts) {
+      // Already asked for exactly this slot (DenseNet: the same input of nested concats).
+      if (requested.has(t) && samePlace(requested.get(t)!, want)) continue;
       const head = groups.get(t)?.head;
       const convGroups = head?.kind === "conv2d" && head.attrs.groups > 1 &&
           head.attrs.groups < head.attrs.inChannels
