@@ -178,7 +178,21 @@ function axisAttr(node: AnyNode, rank: number, fallback = 1): number {
   return a < 0 ? a + rank : a;
 }
 
-/** The layers of `plan` that run a general kernel, in step order. */
+/**
+ * The layers of `plan` that run a general kernel, in step order.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { GraphBuilder } from "../lib/ir/builder.ts";
+ * import { generalLayers, planKernels } from "./plan.ts";
+ * const b = new GraphBuilder("t", [1, 4, 3, 5]);
+ * const t = b.transpose(b.relu(b.input, "act"), [0, 2, 1, 3], "t");
+ * const plan = planKernels(b.build(t), new Map());
+ * // relu has a specialized kernel; no family transposes
+ * assert.deepEqual(generalLayers(plan), ["t"]);
+ * ```
+ */
 export function generalLayers(plan: KernelPlan): string[] {
   const out = new Set<string>();
   for (const s of plan.steps) if (s.spec.family === "general") s.layers.forEach((l) => out.add(l));
