@@ -163,3 +163,15 @@ Deno.test("DenseNet's nested concats share one buffer: no copy, same results", a
   assert.deepEqual(r.compiled.plan.copies, []);
   assert.equal(r.compiled.plan.steps.filter((s) => s.spec.family === "copy").length, 0);
 });
+
+Deno.test("a graph without nodes, and a constant written into its concat slot (channel zero padding)", async () => {
+  const b0 = new GraphBuilder("identity", [1, 3, 2, 2]);
+  const r0 = await differential(b0.build(b0.input), 91);
+  assert.deepEqual(r0.compiled.plan.steps.map((s) => s.spec.family), ["copy"]);
+
+  const b = new GraphBuilder("zero_pad", [1, 3, 4, 4]);
+  const x = conv(b, b.input, 5, "c", 1);
+  const g = b.build(b.relu(b.concat([x, b.constant([1, 3, 4, 4], "zeros")], "cat"), "out"));
+  const r = await differential(g, 92);
+  assert.deepEqual(r.compiled.plan.copies, []);
+});
