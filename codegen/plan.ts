@@ -435,6 +435,7 @@ function classify(graph: Graph, options: PlanOptions): PlanContext {
       case "linear":
         return out.length === 2 && ins[0].length === 2;
       case "batch_norm":
+      case "affine":
         return true;
       case "add":
         return ins.every((s) => sameShape(s, out));
@@ -516,7 +517,8 @@ function fuse(ctx: PlanContext): Map<string, Group> {
       g.layers.push(n.name);
       g.tail = n.name;
     };
-    const canAct = special(node) && ["conv2d", "linear", "add", "batch_norm"].includes(node.kind);
+    const canAct = special(node) &&
+      ["conv2d", "linear", "add", "batch_norm", "affine"].includes(node.kind);
     // A node two producers read alone (`add(conv(x), conv(y))`) joins the first group only.
     const free = (n: AnyNode | undefined) => n && !member.has(n.name) ? n : undefined;
     let next = free(soleReader(node.name));
@@ -1052,6 +1054,22 @@ function lowerGroup(
           w("running_var")!,
           node.attrs.eps,
         ),
+      }];
+    }
+    case "affine": {
+      // `x * weight + bias` per channel (one pair for all when the op has 1 channel).
+      const { c, plane } = chw(xs, batch);
+      const weight = w("weight")!;
+      const bias = w("bias")!;
+      const packed = new Float32Array(2 * c);
+      for (let i = 0; i < c; i++) {
+        packed[i] = weight[node.attrs.channels === 1 ? 0 : i];
+        packed[c + i] = bias[node.attrs.channels === 1 ? 0 : i];
+      }
+      return [{
+        ...base,
+        spec: { family: "affine", c, hw: plane, act: g.act, xcs: x.stride, ycs },
+        weights: packed,
       }];
     }
     case "softmax": {
