@@ -37,6 +37,8 @@ export interface OnnxNode {
   /** `node "<name>" (<opType>)`, for messages. */
   label: string;
   inputs: (Value | undefined)[];
+  /** The ONNX tensor names of `inputs` ("" for an omitted optional input). */
+  inputNames: string[];
   outputs: string[];
   attrs: OnnxAttrs;
   opset: number;
@@ -60,6 +62,9 @@ export interface ConvertContext {
   issue(message: string): void;
   /** Whether any node or graph output reads the tensor. */
   isRead(name: string): boolean;
+  /** The const node already made for the stored tensor `name`, if any. */
+  constRef(name: string): string | undefined;
+  setConstRef(name: string, ref: string): void;
 }
 
 /** Converts one node. */
@@ -644,6 +649,9 @@ const prelu: Converter = (ctx, n) => {
 /** A stored tensor as a `const` node (an operand the IR cannot fold into the op reading it). */
 function constNode(ctx: ConvertContext, n: OnnxNode, i: number): string {
   const c = constant(n, i, "constant operand");
+  // One const node per stored tensor, however many ops read it (params count it once).
+  const shared = ctx.constRef(n.inputNames[i]);
+  if (shared) return shared;
   const ref = `${n.outputs[0]}#const${i}`;
   const d = ctx.emit(
     n,
@@ -655,6 +663,7 @@ function constNode(ctx: ConvertContext, n: OnnxNode, i: number): string {
     new Map([["value", f32(c.data)]]),
   );
   d.onnxName = n.name ? `${n.name}_const${i}` : "";
+  ctx.setConstRef(n.inputNames[i], ref);
   return ref;
 }
 

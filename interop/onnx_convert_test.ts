@@ -137,12 +137,15 @@ const CASES: Case[] = [
     kinds: ["sub", "max", "min", "abs", "pow", "div"],
   },
   {
-    what: "a constant operand that is not per-channel becomes a const node",
-    nodes: [{ op: "Mul", inputs: ["x", "k"], outputs: ["y"] }],
+    what: "a constant operand that is not per-channel is one const node, however often read",
+    nodes: [
+      { op: "Mul", inputs: ["x", "k"], outputs: ["m"] },
+      { op: "Add", inputs: ["m", "k"], outputs: ["y"] },
+    ],
     inits: [f("k", [3, 3], seq(9))],
     inputs: { x: [1, 2, 3, 3] },
     outputs: ["y"],
-    kinds: ["const", "mul"],
+    kinds: ["const", "mul", "add"],
   },
   {
     what: "Concat, Split, Softmax on axis 2 of a 3-D head; Reshape and Transpose",
