@@ -194,6 +194,35 @@ const CASES: Case[] = [
     kinds: ["transpose", "add"],
   },
   {
+    what: "hard swish preceded by scalar arithmetic, hard sigmoid after and before it",
+    nodes: [
+      // y = 2x + 1; y * relu6(y + 3) / 6
+      { op: "Mul", inputs: ["x", "two"], outputs: ["a"] },
+      { op: "Add", inputs: ["a", "one"], outputs: ["y"] },
+      { op: "Add", inputs: ["y", "three"], outputs: ["b"] },
+      { op: "Clip", inputs: ["b", "zero", "six"], outputs: ["c"] },
+      { op: "Mul", inputs: ["y", "c"], outputs: ["d"] },
+      { op: "Div", inputs: ["d", "six"], outputs: ["hs"] },
+      // HardSigmoid(0.5 * hs): the scale folds into alpha
+      { op: "Mul", inputs: ["hs", "half"], outputs: ["e"] },
+      { op: "HardSigmoid", inputs: ["e"], outputs: ["g"] },
+      // 6 * HardSigmoid - 3: arithmetic after it stays an affine
+      { op: "Mul", inputs: ["g", "six"], outputs: ["h"] },
+      { op: "Sub", inputs: ["h", "three"], outputs: ["out"] },
+    ],
+    inits: [
+      f("two", [], [2]),
+      f("one", [], [1]),
+      f("three", [], [3]),
+      f("zero", [], [0]),
+      f("six", [], [6]),
+      f("half", [], [0.5]),
+    ],
+    inputs: { x: [1, 2, 3, 3] },
+    outputs: ["out"],
+    kinds: ["affine", "hardswish", "hardsigmoid", "affine"],
+  },
+  {
     what: "PRelu with one slope per channel",
     nodes: [{ op: "PRelu", inputs: ["x", "slope"], outputs: ["y"] }],
     inits: [f("slope", [3, 1, 1], [0.1, -0.2, 0.3])],
