@@ -528,23 +528,117 @@ function linear(op: "Gemm" | "MatMul"): Converter {
   };
 }
 
-function softmaxWith(defaultAxis: number): Converter {
+/**
+ * Softmax (and LogSoftmax, its log). Since opset 13 over one axis; before,
+ * over the dims from `axis` on flattened together, which is a reshape to
+ * [prod(dims < axis), prod(dims >= axis)], a softmax over axis 1, and a
+ * reshape back (a single softmax when every later axis has size 1).
+ */
+function softmaxWith(defaultAxis: number, log = false): Converter {
   return (ctx, n) => {
     const x = dyn(n, 0);
     const axis = normAxis(n.attrs.int("axis", defaultAxis), x.shape.length);
+    const out = n.outputs[0];
+    const steps: { kind: "reshape" | "softmax" | "log"; attrs: object; shape: number[] }[] = [];
     if (defaultAxis === 1 && x.shape.slice(axis + 1).some((d) => d !== 1)) {
-      // Before opset 13, Softmax flattens to [prod(dims < axis), prod(dims >= axis)]:
-      // one axis only when every later axis has size 1.
-      ctx.issue(
-        `${n.label} (opset < 13) normalizes axes ${axis}.. of [${
-          x.shape.join(", ")
-        }] together; lightnets applies softmax over one axis`,
-      );
-      return;
-    }
-    ctx.emit(n, n.outputs[0], "softmax", { axis }, [x.ref], x.shape);
+      const flat = [numel(x.shape.slice(0, axis)), numel(x.shape.slice(axis))];
+      steps.push({ kind: "reshape", attrs: { shape: flat }, shape: flat });
+      steps.push({ kind: "softmax", attrs: { axis: 1 }, shape: flat });
+      steps.push({ kind: "reshape", attrs: { shape: [...x.shape] }, shape: [...x.shape] });
+    } else steps.push({ kind: "softmax", attrs: { axis }, shape: [...x.shape] });
+    if (log) steps.push({ kind: "log", attrs: {}, shape: [...x.shape] });
+    let prev = x.ref;
+    steps.forEach((st, k) => {
+      const ref = k === steps.length - 1 ? out : `${out}#${k}`;
+      ctx.emit(n, ref, st.kind, st.attrs as never, [prev], st.shape);
+      prev = ref;
+    });
   };
 }
+
+/** Sum/Mean/Max/Min of any number of inputs: a chain of binary ops (Mean then scales by 1/n). */
+function variadic(op: "Sum" | "Mean" | "Max" | "Min"): Converter {
+  const binary = op === "Max"
+    ? arithmetic("Max")
+    : op === "Min"
+    ? arithmetic("Min")
+    : arithmetic("Add");
+  return (ctx, n) => {
+    if (n.inputs.length === 2 && op !== "Mean") return binary(ctx, n);
+    if (n.inputs.length === 1 && op !== "Mean") return ctx.alias(n.outputs[0], dyn(n, 0));
+    const out = n.outputs[0];
+    let acc: Value = n.inputs[0]!;
+    let accName = n.inputNames[0];
+    const last = op === "Mean" ? n.inputs.length : n.inputs.length - 1;
+    for (let i = 1; i < n.inputs.length; i++) {
+      const ref = i === last ? out : `${out}#${i}`;
+      binary(ctx, {
+        ...n,
+        inputs: [acc, n.inputs[i]],
+        inputNames: [accName, n.inputNames[i]],
+        outputs: [ref],
+      });
+      acc = { ref, shape: broadcastShape(shapeOfValue(acc), shapeOfValue(n.inputs[i]!), op) };
+      accName = ref;
+    }
+    if (op === "Mean") {
+      const x = acc as Computed;
+      const k = 1 / n.inputs.length;
+      ctx.emit(n, out, "scale_shift", { scale: [k], shift: [0] }, [x.ref], x.shape);
+    }
+  };
+}
+
+const shapeOfValue = (v: Value) => (isConst(v) ? v.const.dims : v.shape);
+
+/** An activation written as a chain of element-wise steps on `x` (Selu, Mish, Gelu). */
+function composite(
+  build: (n: OnnxNode) => ({ kind: "scale_shift"; attrs: { scale: number[]; shift: number[] } } | {
+    kind: "elu" | "softplus" | "tanh" | "erf" | "mul_x";
+    attrs?: { alpha: number };
+  })[],
+): Converter {
+  return (ctx, n) => {
+    const x = dyn(n, 0);
+    const steps = build(n);
+    let prev = x.ref;
+    steps.forEach((st, k) => {
+      const ref = k === steps.length - 1 ? n.outputs[0] : `${n.outputs[0]}#${k}`;
+      if (st.kind === "mul_x") ctx.emit(n, ref, "mul_same", {}, [x.ref, prev], x.shape);
+      else if (st.kind === "scale_shift") {
+        ctx.emit(n, ref, "scale_shift", st.attrs, [prev], x.shape);
+      } else if (st.kind === "elu") ctx.emit(n, ref, "elu", st.attrs!, [prev], x.shape);
+      else ctx.emit(n, ref, st.kind, {}, [prev], x.shape);
+      prev = ref;
+    });
+  };
+}
+
+/** Selu: `gamma * elu(x, alpha)`. */
+const selu = composite((n) => [
+  { kind: "elu", attrs: { alpha: niceFloat(n.attrs.float("alpha", 1.67326319217681884765625)) } },
+  {
+    kind: "scale_shift",
+    attrs: { scale: [niceFloat(n.attrs.float("gamma", 1.05070102214813232421875))], shift: [0] },
+  },
+]);
+
+/** Mish: `x * tanh(softplus(x))`. */
+const mish = composite(() => [{ kind: "softplus" }, { kind: "tanh" }, { kind: "mul_x" }]);
+
+/** Gelu (exact, opset 20): `x * (1 + erf(x / sqrt(2))) / 2`. */
+const gelu: Converter = (ctx, n) => {
+  if (n.attrs.string("approximate", "none") !== "none") {
+    ctx.issue(`${n.label} uses the tanh approximation; lightnets reads the exact Gelu`);
+    return;
+  }
+  composite(() => [
+    { kind: "scale_shift", attrs: { scale: [Math.SQRT1_2], shift: [0] } },
+    { kind: "erf" },
+    { kind: "scale_shift", attrs: { scale: [0.5], shift: [0.5] } },
+    { kind: "mul_x" },
+  ])(ctx, n);
+};
 
 const dropout: Converter = (ctx, n) => {
   const x = dyn(n, 0);
@@ -966,9 +1060,9 @@ export const CONVERTERS: Readonly<Record<string, VersionedConverter>> = {
   LeakyRelu: withAlpha("leaky_relu", 0.01),
   Log: elementwise("log"),
   MatMul: matmul,
-  Max: arithmetic("Max"),
+  Max: variadic("Max"),
   MaxPool: pool("max_pool"),
-  Min: arithmetic("Min"),
+  Min: variadic("Min"),
   Mul: arithmetic("Mul"),
   Pow: arithmetic("Pow"),
   Neg: elementwise("neg"),
@@ -984,6 +1078,12 @@ export const CONVERTERS: Readonly<Record<string, VersionedConverter>> = {
   Sigmoid: unary("sigmoid"),
   Slice: [[1, sliceV1], [10, sliceV10]],
   Softmax: [[1, softmaxWith(1)], [13, softmaxWith(-1)]],
+  LogSoftmax: [[1, softmaxWith(1, true)], [13, softmaxWith(-1, true)]],
+  Sum: variadic("Sum"),
+  Mean: variadic("Mean"),
+  Selu: selu,
+  Mish: mish,
+  Gelu: gelu,
   Softplus: elementwise("softplus"),
   Split: [[1, splitV1], [13, splitV13]],
   Sqrt: elementwise("sqrt"),

@@ -223,6 +223,55 @@ const CASES: Case[] = [
     kinds: ["affine", "hardswish", "hardsigmoid", "affine"],
   },
   {
+    what: "Sum of three, Mean of two, Max of three inputs",
+    nodes: [
+      { op: "Sum", inputs: ["x", "s", "x"], outputs: ["a"] },
+      { op: "Mean", inputs: ["a", "s"], outputs: ["b"] },
+      { op: "Max", inputs: ["b", "x", "s"], outputs: ["y"] },
+    ],
+    inputs: { x: [1, 2, 3, 3], s: [1, 2, 1, 3] },
+    outputs: ["y"],
+    // Mean's 1/2 is a scale alone: a mul by a const.
+    kinds: ["add", "add", "add", "const", "mul", "max", "max"],
+  },
+  {
+    what: "Softmax before opset 13 over the flattened trailing axes, and LogSoftmax",
+    nodes: [
+      { op: "Softmax", inputs: ["x"], outputs: ["a"], attrs: [int("axis", 1)] },
+      { op: "LogSoftmax", inputs: ["x"], outputs: ["b"], attrs: [int("axis", 3)] },
+    ],
+    inputs: { x: [1, 2, 3, 4] },
+    outputs: ["a", "b"],
+    // [1, 2, 3, 4] to [1, 24] is a flatten at axis 1.
+    kinds: ["flatten", "softmax", "reshape", "softmax", "log"],
+    opset: 11,
+  },
+  {
+    what: "Selu, Mish (opset 18) and exact Gelu (opset 20) as element-wise chains",
+    nodes: [
+      { op: "Selu", inputs: ["x"], outputs: ["a"] },
+      { op: "Mish", inputs: ["a"], outputs: ["b"] },
+      { op: "Gelu", inputs: ["b"], outputs: ["y"] },
+    ],
+    inputs: { x: [1, 2, 3, 3] },
+    outputs: ["y"],
+    // Selu's gamma and Gelu's 1/sqrt(2) are scales alone; Gelu's (1 + e) / 2 an affine.
+    kinds: [
+      "elu",
+      "const",
+      "mul",
+      "softplus",
+      "tanh",
+      "mul",
+      "const",
+      "mul",
+      "erf",
+      "affine",
+      "mul",
+    ],
+    opset: 20,
+  },
+  {
     what: "PRelu with one slope per channel",
     nodes: [{ op: "PRelu", inputs: ["x", "slope"], outputs: ["y"] }],
     inits: [f("slope", [3, 1, 1], [0.1, -0.2, 0.3])],
