@@ -272,6 +272,20 @@ const CASES: Case[] = [
     opset: 20,
   },
   {
+    what: "Transposes that cancel vanish; a Reshape of a Reshape is one",
+    nodes: [
+      { op: "Transpose", inputs: ["x"], outputs: ["a"], attrs: [ints("perm", [0, 2, 3, 1])] },
+      { op: "Transpose", inputs: ["a"], outputs: ["b"], attrs: [ints("perm", [0, 3, 1, 2])] },
+      { op: "Relu", inputs: ["b"], outputs: ["c"] },
+      { op: "Reshape", inputs: ["c", "s1"], outputs: ["d"] },
+      { op: "Reshape", inputs: ["d", "s2"], outputs: ["y"] },
+    ],
+    inits: [int64Tensor("s1", [3], [1, 6, 3]), int64Tensor("s2", [2], [3, 6])],
+    inputs: { x: [1, 2, 3, 3] },
+    outputs: ["y"],
+    kinds: ["relu", "reshape"],
+  },
+  {
     what: "PRelu with one slope per channel",
     nodes: [{ op: "PRelu", inputs: ["x", "slope"], outputs: ["y"] }],
     inits: [f("slope", [3, 1, 1], [0.1, -0.2, 0.3])],
