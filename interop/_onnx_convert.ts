@@ -24,7 +24,7 @@ import {
   type DraftAttrs,
   type DraftKind,
   isConst,
-  type OnnxAttrs,
+  OnnxAttrs,
   type Value,
 } from "./_onnx_draft.ts";
 
@@ -62,6 +62,8 @@ export interface ConvertContext {
   issue(message: string): void;
   /** Whether any node or graph output reads the tensor. */
   isRead(name: string): boolean;
+  /** The shape of a tensor a converter emitted (undefined when it reported an issue). */
+  producedShape(ref: string): number[] | undefined;
   /** The const node already made for the stored tensor `name`, if any. */
   constRef(name: string): string | undefined;
   setConstRef(name: string, ref: string): void;
@@ -484,6 +486,48 @@ function pool(kind: "max_pool" | "avg_pool"): Converter {
       countIncludePad: kind === "max_pool" || n.attrs.int("count_include_pad", 0) === 1,
     };
     ctx.emit(n, n.outputs[0], kind, a, [x.ref], irShape(n, kind, a, [x.shape]));
+  };
+}
+
+/**
+ * A 1-D Conv or pool on [N, C, L] as the 2-D op on [N, C, 1, L] between two
+ * reshapes: the weight [O, I, k] is [O, I, 1, k] with the same data, and
+ * kernel, strides, dilations and pads gain a leading height of 1 (or 0).
+ */
+function as1d(convert2d: Converter): Converter {
+  return (ctx, n) => {
+    const x = n.inputs[0];
+    if (!x || isConst(x) || x.shape.length !== 3) return convert2d(ctx, n);
+    const [batch, c, l] = x.shape;
+    const out = n.outputs[0];
+    const x4 = { ref: `${out}#2d`, shape: [batch, c, 1, l] };
+    ctx.emit(n, x4.ref, "reshape", { shape: x4.shape }, [x.ref], x4.shape);
+    const raw = new Map(n.attrs.raw);
+    const lift = (name: string, pad: number) => {
+      const v = raw.get(name);
+      if (Array.isArray(v) && v.length === 1) raw.set(name, [pad, v[0]]);
+    };
+    lift("kernel_shape", 1);
+    lift("strides", 1);
+    lift("dilations", 1);
+    const pads = raw.get("pads");
+    if (Array.isArray(pads) && pads.length === 2) raw.set("pads", [0, pads[0], 0, pads[1]]);
+    const inputs = n.inputs.map((v, i) => {
+      if (i !== 1 || !isConst(v) || v.const.dims.length !== 3) return i === 0 ? x4 : v;
+      const [o, ci, k] = v.const.dims;
+      return { ...v, const: { ...v.const, dims: [o, ci, 1, k] } };
+    });
+    const y4 = `${out}#4d`;
+    convert2d(ctx, {
+      ...n,
+      inputs,
+      attrs: new OnnxAttrs(raw, n.label),
+      outputs: [y4, ...n.outputs.slice(1)],
+    });
+    const d = ctx.producedShape(y4);
+    if (!d) return;
+    const shape = [d[0], d[1], d[3]];
+    ctx.emit(n, out, "reshape", { shape }, [y4], shape);
   };
 }
 
@@ -1035,12 +1079,12 @@ const matmul: Converter = (ctx, n) => {
 export const CONVERTERS: Readonly<Record<string, VersionedConverter>> = {
   Abs: elementwise("abs"),
   Add: arithmetic("Add"),
-  AveragePool: pool("avg_pool"),
+  AveragePool: as1d(pool("avg_pool")),
   BatchNormalization: batchNorm,
   Cast: cast,
   Clip: [[1, clipV1], [11, clipV11]],
   Concat: concat,
-  Conv: conv,
+  Conv: as1d(conv),
   ConvTranspose: convTranspose,
   Div: arithmetic("Div"),
   Dropout: dropout,
@@ -1061,7 +1105,7 @@ export const CONVERTERS: Readonly<Record<string, VersionedConverter>> = {
   Log: elementwise("log"),
   MatMul: matmul,
   Max: variadic("Max"),
-  MaxPool: pool("max_pool"),
+  MaxPool: as1d(pool("max_pool")),
   Min: variadic("Min"),
   Mul: arithmetic("Mul"),
   Pow: arithmetic("Pow"),

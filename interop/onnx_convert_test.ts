@@ -286,6 +286,58 @@ const CASES: Case[] = [
     kinds: ["relu", "reshape"],
   },
   {
+    what: "1-D Conv, BatchNormalization and pools on [N, C, L] (keyword spotting)",
+    nodes: [
+      {
+        op: "Conv",
+        inputs: ["x", "w", "b"],
+        outputs: ["c"],
+        attrs: [
+          ints("strides", [2]),
+          ints("pads", [1, 2]),
+          int("group", 2),
+          ints("dilations", [2]),
+        ],
+      },
+      { op: "BatchNormalization", inputs: ["c", "g", "be", "m", "v"], outputs: ["n"] },
+      { op: "Relu", inputs: ["n"], outputs: ["r"] },
+      {
+        op: "MaxPool",
+        inputs: ["r"],
+        outputs: ["p"],
+        attrs: [ints("kernel_shape", [2]), ints("strides", [2])],
+      },
+      {
+        op: "AveragePool",
+        inputs: ["p"],
+        outputs: ["y"],
+        attrs: [ints("kernel_shape", [3]), ints("pads", [1, 1]), int("count_include_pad", 1)],
+      },
+    ],
+    inits: [
+      f("w", [6, 2, 3], seq(36)),
+      f("b", [6], seq(6)),
+      f("g", [6], [1, 2, 1, 0.5, 1, 1]),
+      f("be", [6], seq(6)),
+      f("m", [6], seq(6, 0.01)),
+      f("v", [6], [1, 1, 2, 1, 0.5, 1]),
+    ],
+    inputs: { x: [1, 4, 16] },
+    outputs: ["y"],
+    // The reshape back to 3-D and the next one to 4-D merge into nothing between the pools.
+    kinds: [
+      "reshape",
+      "conv2d",
+      "reshape",
+      "batch_norm",
+      "relu",
+      "reshape",
+      "max_pool",
+      "avg_pool",
+      "reshape",
+    ],
+  },
+  {
     what: "PRelu with one slope per channel",
     nodes: [{ op: "PRelu", inputs: ["x", "slope"], outputs: ["y"] }],
     inits: [f("slope", [3, 1, 1], [0.1, -0.2, 0.3])],

@@ -436,6 +436,10 @@ class Importer {
       alias: (out: string, v: Computed) => this.values.set(out, v),
       issue: (message: string) => this.issues.push(message),
       isRead: (name: string) => this.read.has(name),
+      producedShape: (ref: string) => {
+        const v = this.values.get(ref);
+        return v && !isConst(v) ? v.shape : undefined;
+      },
       constRef: (name: string) => constRefs.get(name),
       setConstRef: (name: string, ref: string) => void constRefs.set(name, ref),
     };
