@@ -1007,9 +1007,12 @@ const globalMaxPool: Converter = (ctx, n) => {
  * input since; ReduceSum's since 13). The mean over H and W of [N, C, H, W]
  * with kept dims is a global average pool.
  */
-function reduce(op: "mean" | "sum" | "max"): Converter {
+function reduce(
+  op: "mean" | "sum" | "max" | "min" | "l2" | "sum_square",
+): Converter {
   return (ctx, n) => {
     const x = dyn(n, 0);
+    if (op === "min" || op === "l2" || op === "sum_square") return reduceComposite(ctx, n, op);
     const given = axesOf(n.attrs.raw, optConst(n, 1, "axes"));
     const all = x.shape.map((_, i) => i);
     const noop = n.attrs.int("noop_with_empty_axes", 0) === 1;
@@ -1031,6 +1034,43 @@ function reduce(op: "mean" | "sum" | "max"): Converter {
     ctx.emit(n, n.outputs[0], "reduce", { op, axes, keepDims }, [x.ref], shape);
   };
 }
+
+/**
+ * ReduceMin = -max(-x); ReduceSumSquare = sum(x * x); ReduceL2 = sqrt(sum(x * x)):
+ * the element-wise steps around a `reduce` of the IR.
+ */
+function reduceComposite(ctx: ConvertContext, n: OnnxNode, op: "min" | "l2" | "sum_square") {
+  const x = dyn(n, 0);
+  const out = n.outputs[0];
+  const pre = `${out}#pre`;
+  if (op === "min") ctx.emit(n, pre, "neg", {}, [x.ref], x.shape);
+  else ctx.emit(n, pre, "mul_same", {}, [x.ref, x.ref], x.shape);
+  const post = op === "min" ? "neg" : op === "l2" ? "sqrt" : undefined;
+  const red = post ? `${out}#reduced` : out;
+  reduce(op === "min" ? "max" : "sum")(ctx, {
+    ...n,
+    inputs: [{ ref: pre, shape: x.shape }, ...n.inputs.slice(1)],
+    outputs: [red],
+  });
+  const shape = ctx.producedShape(red);
+  if (post && shape) ctx.emit(n, out, post, {}, [red], shape);
+}
+
+/** LpNormalization (p = 2): `x / sqrt(sum(x * x))` over `axis`; p = 1 divides by sum |x|. */
+const lpNormalization: Converter = (ctx, n) => {
+  const x = dyn(n, 0);
+  const p = n.attrs.int("p", 2);
+  const axis = normAxis(n.attrs.int("axis", -1), x.shape.length);
+  const out = n.outputs[0];
+  const kept = x.shape.map((d, i) => (i === axis ? 1 : d));
+  if (p === 2) ctx.emit(n, `${out}#sq`, "mul_same", {}, [x.ref, x.ref], x.shape);
+  else if (p === 1) ctx.emit(n, `${out}#sq`, "abs", {}, [x.ref], x.shape);
+  else throw new RangeError(`p = ${p}; LpNormalization has p 1 or 2`);
+  const a = { op: "sum" as const, axes: [axis], keepDims: true };
+  ctx.emit(n, `${out}#sum`, "reduce", a, [`${out}#sq`], kept);
+  if (p === 2) ctx.emit(n, `${out}#norm`, "sqrt", {}, [`${out}#sum`], kept);
+  ctx.emit(n, out, "div", {}, [x.ref, p === 2 ? `${out}#norm` : `${out}#sum`], x.shape);
+};
 
 /** Gather with constant indices from a computed tensor. */
 const gather: Converter = (ctx, n) => {
@@ -1116,6 +1156,10 @@ export const CONVERTERS: Readonly<Record<string, VersionedConverter>> = {
   ReduceMax: reduce("max"),
   ReduceMean: reduce("mean"),
   ReduceSum: reduce("sum"),
+  ReduceMin: reduce("min"),
+  ReduceL2: reduce("l2"),
+  ReduceSumSquare: reduce("sum_square"),
+  LpNormalization: lpNormalization,
   Relu: relu,
   Reshape: reshape,
   Resize: [[10, resizeV10], [11, resizeV11]],
@@ -1153,6 +1197,10 @@ export const NEEDED_KINDS: Readonly<Record<string, readonly string[]>> = {
   GlobalMaxPool: ["global_max_pool"],
   ReduceSum: ["reduce"],
   ReduceMax: ["reduce"],
+  ReduceMin: ["reduce"],
+  ReduceL2: ["reduce"],
+  ReduceSumSquare: ["reduce"],
+  LpNormalization: ["reduce"],
 };
 
 /** The converter of `opType` for the model's opset, or undefined. */
