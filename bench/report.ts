@@ -6,7 +6,7 @@
  * @module
  */
 
-import { writeFileAtomic } from "../cli/_common.ts";
+import { writeFileAtomic } from "../lib/_io.ts";
 import type { BenchResults, LayerProfile, ModelResult } from "./results.ts";
 import { RUNTIMES } from "./peers/factories.ts";
 import { linearFit, spearman } from "./stats.ts";

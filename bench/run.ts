@@ -10,7 +10,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { EXIT, guard, UsageError, writeFileAtomic } from "../cli/_common.ts";
+import { EXIT, guard, UsageError, writeFileAtomic } from "../lib/_io.ts";
 import { inferShapes } from "../lib/analysis/shapes.ts";
 import { estimateCost, sumCosts } from "../lib/analysis/cost.ts";
 import { zoo } from "../lib/models/zoo.ts";

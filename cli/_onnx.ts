@@ -64,13 +64,16 @@ export async function loadOnnxModel(
     ? parseShape(raw["input-shape"], "--input-shape")
     : undefined;
   const bytes = await readFileOrThrow(path, "ONNX model");
-  const stem = path.replace(/^.*[\\/]/, "").replace(/\.onnx$/i, "");
+  // The file's base name, never the path as typed: `./m.onnx`, `m.onnx` and an
+  // absolute path give the same report and a byte-identical generated module.
+  const base = path.replace(/^.*[\\/]/, "");
+  const stem = base.replace(/\.onnx$/i, "");
   try {
     const { graph, weights } = importOnnx(bytes, { inputShape, name: stem, source: path });
     return {
       graph,
       weights,
-      model: path,
+      model: base,
       knobs: inputShape ? { "input-shape": inputShape.join("x") } : {},
     };
   } catch (e) {

@@ -7,7 +7,15 @@
  * @module
  */
 
-import { EXIT, guard, makeDirOrThrow, requirePermission, writeFileAtomic } from "./_common.ts";
+import {
+  checkOutputPath,
+  EXIT,
+  guard,
+  makeDirOrThrow,
+  requirePermission,
+  requireWritable,
+  writeFileAtomic,
+} from "./_common.ts";
 import { loadModel, parseOneModel } from "./_model.ts";
 import { loadWeights, parseSeed } from "./_weights.ts";
 
@@ -35,7 +43,8 @@ Arguments:
 Knobs: as in \`analyze\` (--width X, --resolution N, --groups G, ...)
 
 Options:
-  --out DIR        output directory (default build); writes DIR/<model>.gen.ts
+  --out PATH       a folder (default build), written as PATH/<model>.gen.ts, or
+                   a file name ending in .ts, written as given
   --weights W      random (default for zoo models): seeded He-style weights
                    with non-identity BatchNorm statistics; file: an .onnx
                    model's own weights (its default); or a .safetensors
@@ -69,37 +78,43 @@ export function run(args: string[]): Promise<number> {
     if (!parsed) return EXIT.ok;
     const { values, knobs, model } = parsed;
     const seed = parseSeed(values.seed);
+    const out = checkOutputPath(values.out ?? "build", "--out");
     const loaded = await loadModel(model, knobs);
+    // --out x.gen.ts names the file; anything else is a folder.
+    const toFile = /\.[cm]?ts$/i.test(out);
+    const dir = toFile ? undefined : out.replace(/(.)\/+$/, "$1");
+    const path = dir === undefined
+      ? out
+      : `${dir === "/" ? "" : dir}/${fileStem(loaded.model)}.gen.ts`;
     const { weights, options } = await loadWeights(
       loaded.graph,
       loaded.weights,
       values.weights,
       seed,
     );
+    requireWritable(path);
     // Loaded here so `codegen --help` needs no permission (ts-morph reads the environment).
     requirePermission("load the code generator (ts-morph reads environment variables)", [
       "env",
     ]);
     const { compile } = await import("../codegen/compile.ts");
     const t0 = performance.now();
-    const out = compile(loaded.graph, weights, {
+    const result = compile(loaded.graph, weights, {
       model: loaded.model,
       options: [...Object.entries(loaded.knobs), ...options],
     });
     const ms = performance.now() - t0;
-    const dir = values.out ?? "build";
-    await makeDirOrThrow(dir);
-    const path = `${dir.replace(/\/+$/, "")}/${fileStem(loaded.model)}.gen.ts`;
-    await writeFileAtomic(path, out.source);
+    if (dir !== undefined) await makeDirOrThrow(dir);
+    await writeFileAtomic(path, result.source);
     const summary = {
       path,
       model: loaded.model,
-      bytes: new TextEncoder().encode(out.source).length,
-      kernels: out.kernels,
-      steps: out.plan.steps.length,
-      copies: out.plan.copies.length,
-      arenaBytes: out.memory.arenaFloats * 4,
-      peakActivationBytes: out.memory.peakFloats * 4,
+      bytes: new TextEncoder().encode(result.source).length,
+      kernels: result.kernels,
+      steps: result.plan.steps.length,
+      copies: result.plan.copies.length,
+      arenaBytes: result.memory.arenaFloats * 4,
+      peakActivationBytes: result.memory.peakFloats * 4,
       codegenMs: Math.round(ms),
     };
     if (values.json) console.log(JSON.stringify(summary, null, 2));

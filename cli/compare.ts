@@ -10,6 +10,7 @@
  */
 
 import {
+  checkOutputPath,
   EXIT,
   guard,
   parseFormat,
@@ -302,8 +303,7 @@ export function run(args: string[]): Promise<number> {
       return EXIT.ok;
     }
     const format = parseFormat(values.format, values.json, [...TABLE_FORMATS, "json"]);
-    if (values.svg === "") throw new UsageError('Invalid --svg "": expected a file path');
-    if (values.svg) requireWritable(values.svg);
+    if (values.svg !== undefined) requireWritable(checkOutputPath(values.svg, "--svg"));
     const list = await variants(positionals, knobs, values.published ?? false);
     const measured = list.map((v) => ({ v, row: compareRow(v.graph, v.model, v.knobs) }));
     const rows = sortRows(measured.map((m) => m.row), values.sort);

@@ -7,7 +7,14 @@
  * @module
  */
 
-import { EXIT, guard, requireWritable, UsageError, writeFileAtomic } from "./_common.ts";
+import {
+  checkOutputPath,
+  EXIT,
+  guard,
+  requireWritable,
+  UsageError,
+  writeFileAtomic,
+} from "./_common.ts";
 import { loadModel, parseOneModel } from "./_model.ts";
 import { loadWeights, parseSeed } from "./_weights.ts";
 import { foldBatchNorm } from "../lib/runtime/fold.ts";
@@ -62,8 +69,10 @@ export function run(args: string[]): Promise<number> {
     const parsed = parseOneModel("export-onnx", HELP, args, OPTIONS);
     if (!parsed) return EXIT.ok;
     const { values, knobs, model } = parsed;
-    if (!values.out) throw new UsageError("Missing --out FILE: where to write the ONNX model");
-    requireWritable(values.out);
+    if (values.out === undefined) {
+      throw new UsageError("Missing --out FILE: where to write the ONNX model");
+    }
+    requireWritable(checkOutputPath(values.out, "--out"));
     const seed = parseSeed(values.seed);
     const loaded = await loadModel(model, knobs);
     let graph = loaded.graph;
