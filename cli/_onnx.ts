@@ -12,6 +12,7 @@ import type { Knobs } from "../lib/models/registry.ts";
 import type { Weights } from "../lib/runtime/weights.ts";
 import type { Graph } from "../lib/ir/graph.ts";
 import { readFileOrThrow, UsageError } from "./_common.ts";
+import { unknownFlag } from "./_model.ts";
 import { importOnnx, InputShapeError } from "../interop/onnx_import.ts";
 
 /**
@@ -27,9 +28,9 @@ import { importOnnx, InputShapeError } from "../interop/onnx_import.ts";
  */
 export function parseShape(text: string, flag: string): Shape {
   const parts = text.trim().split(/[x,]/i);
-  if (!parts.every((p) => /^\d+$/.test(p) && Number(p) > 0)) {
+  if (!parts.every((p) => /^\d+$/.test(p) && Number(p) > 0 && Number(p) <= 2 ** 31 - 1)) {
     throw new UsageError(
-      `Invalid ${flag} "${text}": expected positive integers joined by "x", e.g. 1x3x224x224`,
+      `Invalid ${flag} "${text}": expected positive integers (at most 2^31 - 1) joined by "x", e.g. 1x3x224x224`,
     );
   }
   return parts.map(Number);
@@ -51,13 +52,12 @@ export interface LoadedOnnx {
 export async function loadOnnxModel(
   path: string,
   raw: Record<string, string>,
+  optionNames: string[] = [],
 ): Promise<LoadedOnnx> {
   const extra = Object.keys(raw).filter((k) => k !== "input-shape");
   if (extra.length) {
     throw new UsageError(
-      `ONNX models take no knobs; got ${
-        extra.map((k) => `--${k}`).join(", ")
-      } for "${path}" (only --input-shape NxCxHxW)`,
+      unknownFlag(extra[0], path.replace(/^.*[\\/]/, ""), ["input-shape"], optionNames),
     );
   }
   const inputShape = raw["input-shape"]

@@ -79,7 +79,7 @@ export function run(args: string[]): Promise<number> {
     const { values, knobs, model } = parsed;
     const seed = parseSeed(values.seed);
     const out = checkOutputPath(values.out ?? "build", "--out");
-    const loaded = await loadModel(model, knobs);
+    const loaded = await loadModel(model, knobs, parsed.optionNames);
     // --out x.gen.ts names the file; anything else is a folder.
     const toFile = /\.[cm]?ts$/i.test(out);
     const dir = toFile ? undefined : out.replace(/(.)\/+$/, "$1");
@@ -92,11 +92,11 @@ export function run(args: string[]): Promise<number> {
       values.weights,
       seed,
     );
-    requireWritable(path);
     // Loaded here so `codegen --help` needs no permission (ts-morph reads the environment).
     requirePermission("load the code generator (ts-morph reads environment variables)", [
       "env",
     ]);
+    requireWritable(path);
     const { compile } = await import("../codegen/compile.ts");
     const t0 = performance.now();
     const result = compile(loaded.graph, weights, {

@@ -288,7 +288,7 @@ async function variants(
   }
   const out: Variant[] = [];
   for (const n of names) {
-    const loaded = await loadModel(n, knobs);
+    const loaded = await loadModel(n, knobs, Object.keys(OPTIONS));
     out.push({ graph: loaded.graph, model: loaded.model, knobs: loaded.knobs });
   }
   return out;

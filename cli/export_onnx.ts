@@ -74,7 +74,7 @@ export function run(args: string[]): Promise<number> {
     }
     requireWritable(checkOutputPath(values.out, "--out"));
     const seed = parseSeed(values.seed);
-    const loaded = await loadModel(model, knobs);
+    const loaded = await loadModel(model, knobs, parsed.optionNames);
     let graph = loaded.graph;
     // The same choice as codegen and run: random (seeded), the .onnx file's own
     // weights, or a safetensors state_dict.

@@ -251,7 +251,7 @@ export function run(args: string[]): Promise<number> {
     const { values, knobs, model } = parsed;
     const format = parseFormat(values.format, values.json, [...TABLE_FORMATS, "json"]);
     const only = parseOnly(values.only);
-    const loaded = await loadModel(model, knobs);
+    const loaded = await loadModel(model, knobs, parsed.optionNames);
     const report = checkGuidelines(inferShapes(loaded.graph));
     const knobText = Object.entries(loaded.knobs).map(([k, v]) => `${k}=${v}`).join(" ");
     if (format === "table") console.log(`${loaded.model} ${knobText}\n`);

@@ -110,7 +110,7 @@ export function run(args: string[]): Promise<number> {
       `run "${model}" (ts-morph reads environment variables; the module loads from a temp file)`,
       ["env", "read", "write"],
     );
-    const loaded = await loadModel(model, knobs);
+    const loaded = await loadModel(model, knobs, parsed.optionNames);
     const { graph } = loaded;
     const { weights, options } = await loadWeights(graph, loaded.weights, values.weights, seed);
     const length = numel(graph.input.shape);

@@ -176,3 +176,60 @@ Deno.test("case 8: a broken stdout pipe exits 1 with one line, not 0 with the ou
   assert.equal(code, 1);
   oneErrorLine(new TextDecoder().decode(stderr), /Cannot write the output to stdout/);
 });
+
+Deno.test("case 7: on/off and boolean knobs take true/false, yes/no, 1/0 and the bare flag", async () => {
+  const cases: [string[], RegExp][] = [
+    [["--relu", "true"], /relu=on shortcut=on/],
+    [["--relu", "false", "--shortcut", "off"], /relu=off shortcut=off/],
+    [["--shortcut", "false", "--relu"], /relu=on shortcut=off/],
+    [["--shortcut", "no", "--relu=0"], /relu=off shortcut=off/],
+  ];
+  for (const [flags, expected] of cases) {
+    const r = await runCli("analyze", "sv2_g4", ...flags, "--depth", "1");
+    assert.equal(r.code, 0, `${flags.join(" ")}: ${r.stderr}`);
+    assert.match(r.stdout.split("\n")[0], expected);
+  }
+  const bad = await runCli("analyze", "sv2_g4", "--relu", "maybe");
+  assert.equal(bad.code, 2);
+  oneErrorLine(bad.stderr, /Invalid --relu "maybe" for "sv2_g4"/);
+});
+
+Deno.test("case 8: --width 1e400 names the value and says it overflows", async () => {
+  const r = await runCli("analyze", "mobilenetv1", "--width", "1e400");
+  assert.equal(r.code, 2);
+  oneErrorLine(r.stderr, /Invalid --width "1e400" for "mobilenetv1": expected a finite number/);
+  assert.doesNotMatch(r.stderr, /null|Infinity/);
+});
+
+Deno.test("case 8: an unknown flag is an option (not a knob) with the closest option or knob", async () => {
+  const r = await runCli("codegen", "squeezenet1_1", "--outt", "x");
+  assert.equal(r.code, 2);
+  oneErrorLine(r.stderr, /^error: Unknown option --outt \(did you mean --out\?\): not an option/);
+  const k = await runCli("analyze", "mobilenetv1", "--widht", "0.5");
+  assert.equal(k.code, 2);
+  oneErrorLine(k.stderr, /Unknown option --widht \(did you mean --width\?\)/);
+  await withTempDir(async (dir) => {
+    const o = await runCli("analyze", await tinyOnnx(dir), "--input-shap", "1x3x32x32");
+    assert.equal(o.code, 2);
+    oneErrorLine(o.stderr, /Unknown option --input-shap \(did you mean --input-shape\?\)/);
+  });
+});
+
+Deno.test("case 8: a repeated option is an error like a repeated knob", async () => {
+  const cases = [
+    ["analyze", "squeezenet1_1", "--format", "md", "--format", "json"],
+    ["analyze", "squeezenet1_1", "--json", "--json"],
+    ["export-onnx", "squeezenet1_1", "-o", "a.onnx", "--out", "b.onnx"],
+    ["codegen", "squeezenet1_1", "--out=a", "--out", "b"],
+    ["run", "squeezenet1_1", "--image", "a.png", "--image", "b.png"],
+  ];
+  for (const args of cases) {
+    const r = await runCli(...args);
+    assert.equal(r.code, 2, args.join(" "));
+    oneErrorLine(r.stderr, /Option --(format|json|out|image) is given twice; give it once/);
+  }
+  const knob = await runCli("analyze", "mobilenetv1", "--width", "0.5", "--width", "1");
+  assert.equal(knob.code, 2);
+  oneErrorLine(knob.stderr, /Knob --width is given twice/);
+  await assert.rejects(Deno.stat("a.onnx"), Deno.errors.NotFound);
+});

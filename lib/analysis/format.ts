@@ -33,7 +33,7 @@ export interface FormatOptions {
 
 /**
  * A count with a unit suffix and three significant digits: `864`, `2.05K`,
- * `146M`, `1.37G`.
+ * `146M`, `1.37G`, `4.20T`; from 10^15 on, scientific (`1.59e+22`).
  *
  * @example
  * ```ts
@@ -43,12 +43,15 @@ export interface FormatOptions {
  * assert.equal(formatCount(2052), "2.05K");
  * assert.equal(formatCount(146_000_000), "146M");
  * assert.equal(formatCount(0), "0");
+ * assert.equal(formatCount(2 ** 62 * 3456), "1.59e+22");
  * ```
  */
 export function formatCount(n: number): string {
   const abs = Math.abs(n);
-  if (abs < 1000) return String(n);
-  for (const [unit, scale] of [["G", 1e9], ["M", 1e6], ["K", 1e3]] as const) {
+  if (!Number.isFinite(n)) return String(n);
+  if (abs < 1000) return String(Number.isInteger(n) ? n : Number(n.toPrecision(3)));
+  if (abs >= 999.5e12) return n.toExponential(2);
+  for (const [unit, scale] of [["T", 1e12], ["G", 1e9], ["M", 1e6], ["K", 1e3]] as const) {
     if (abs >= scale * 0.9995) return sig3(n / scale) + unit;
   }
   return String(n);
@@ -60,17 +63,48 @@ function sig3(x: number): string {
   return x.toFixed(digits);
 }
 
-/** An exact integer with thousands separators: `2,278,604`. */
+/**
+ * An exact integer with thousands separators: `2,278,604`. Beyond 2^53 a
+ * float64 is no longer exact, so such a count prints in scientific notation
+ * with four significant digits (`~1.594e+22`), marked approximate.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatInteger } from "./format.ts";
+ * assert.equal(formatInteger(2278604), "2,278,604");
+ * assert.equal(formatInteger(-1500), "-1,500");
+ * assert.equal(formatInteger(2 ** 62 * 3456), "~1.594e+22");
+ * ```
+ */
 export function formatInteger(n: number): string {
-  const sign = n < 0 ? "-" : "";
-  return sign + String(Math.abs(Math.round(n))).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  const r = Math.round(n);
+  if (!Number.isSafeInteger(r)) return Number.isFinite(n) ? `~${n.toExponential(3)}` : String(n);
+  const sign = r < 0 ? "-" : "";
+  return sign + String(Math.abs(r)).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 }
 
-/** Bytes in powers of 10: `512 B`, `1.20 kB`, `9.17 MB`. */
+/**
+ * Bytes in powers of 10: `512 B`, `1.20 kB`, `9.17 MB`, up to `TB`, then
+ * scientific (`3.20e+17 B`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatBytes } from "./format.ts";
+ * assert.equal(formatBytes(512), "512 B");
+ * assert.equal(formatBytes(1_510_000), "1.51 MB");
+ * assert.equal(formatBytes(320e9), "320 GB");
+ * assert.equal(formatBytes(3.2e17), "3.20e+17 B");
+ * ```
+ */
 export function formatBytes(n: number): string {
-  if (Math.abs(n) < 1000) return `${n} B`;
-  for (const [unit, scale] of [["GB", 1e9], ["MB", 1e6], ["kB", 1e3]] as const) {
-    if (Math.abs(n) >= scale * 0.9995) return `${sig3(n / scale)} ${unit}`;
+  const abs = Math.abs(n);
+  if (!Number.isFinite(n)) return `${n} B`;
+  if (abs < 1000) return `${n} B`;
+  if (abs >= 999.5e12) return `${n.toExponential(2)} B`;
+  for (const [unit, scale] of [["TB", 1e12], ["GB", 1e9], ["MB", 1e6], ["kB", 1e3]] as const) {
+    if (abs >= scale * 0.9995) return `${sig3(n / scale)} ${unit}`;
   }
   return `${n} B`;
 }
