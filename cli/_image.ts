@@ -8,6 +8,7 @@
 
 import type { Shape } from "../lib/ir/ops.ts";
 import { readTextFileOrThrow, UsageError } from "./_common.ts";
+import { sanitize } from "../lib/_text.ts";
 import {
   IMAGENET_MEAN,
   IMAGENET_STD,
@@ -117,15 +118,30 @@ export async function readLabels(
   return labels;
 }
 
-/** Lines naming the top classes: index, label when known, score and softmax probability. */
+/**
+ * Lines naming the top classes: index, label when known (sanitized), score
+ * and probability: the softmax of the scores, or the score itself when the
+ * model's output already is one (`probabilities`, a Softmax at its end).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatTopClasses } from "./_image.ts";
+ * assert.deepEqual(formatTopClasses([0.25, 0.75], 1, ["a", "b\u001b"], true), [
+ *   "  class    1  0.750000  p=0.7500  b\\e",
+ * ]);
+ * ```
+ */
 export function formatTopClasses(
   scores: ArrayLike<number>,
   k: number,
   labels?: string[],
+  probabilities = false,
 ): string[] {
-  return topClasses(scores, k, labels).map(({ index, score, probability, label }) =>
-    `  class ${String(index).padStart(4)}  ${score.toFixed(6)}  p=${probability.toFixed(4)}${
-      label !== undefined ? `  ${label}` : ""
-    }`
+  return topClasses(scores, k, labels, probabilities).map(
+    ({ index, score, probability, label }) =>
+      `  class ${String(index).padStart(4)}  ${score.toFixed(6)}  p=${probability.toFixed(4)}${
+        label !== undefined ? `  ${sanitize(label)}` : ""
+      }`,
   );
 }

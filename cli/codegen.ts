@@ -78,13 +78,13 @@ export function run(args: string[]): Promise<number> {
     if (!parsed) return EXIT.ok;
     const { values, knobs, model } = parsed;
     const seed = parseSeed(values.seed);
-    const out = checkOutputPath(values.out ?? "build", "--out");
+    const outArg = checkOutputPath(values.out ?? "build", "--out");
     const loaded = await loadModel(model, knobs, parsed.optionNames);
     // --out x.gen.ts names the file; anything else is a folder.
-    const toFile = /\.[cm]?ts$/i.test(out);
-    const dir = toFile ? undefined : out.replace(/(.)\/+$/, "$1");
+    const toFile = /\.[cm]?ts$/i.test(outArg);
+    const dir = toFile ? undefined : outArg.replace(/(.)\/+$/, "$1");
     const path = dir === undefined
-      ? out
+      ? outArg
       : `${dir === "/" ? "" : dir}/${fileStem(loaded.model)}.gen.ts`;
     const { weights, options } = await loadWeights(
       loaded.graph,
@@ -99,22 +99,22 @@ export function run(args: string[]): Promise<number> {
     requireWritable(path);
     const { compile } = await import("../codegen/compile.ts");
     const t0 = performance.now();
-    const result = compile(loaded.graph, weights, {
+    const out = compile(loaded.graph, weights, {
       model: loaded.model,
       options: [...Object.entries(loaded.knobs), ...options],
     });
     const ms = performance.now() - t0;
     if (dir !== undefined) await makeDirOrThrow(dir);
-    await writeFileAtomic(path, result.source);
+    await writeFileAtomic(path, out.source);
     const summary = {
       path,
       model: loaded.model,
-      bytes: new TextEncoder().encode(result.source).length,
-      kernels: result.kernels,
-      steps: result.plan.steps.length,
-      copies: result.plan.copies.length,
-      arenaBytes: result.memory.arenaFloats * 4,
-      peakActivationBytes: result.memory.peakFloats * 4,
+      bytes: new TextEncoder().encode(out.source).length,
+      kernels: out.kernels,
+      steps: out.plan.steps.length,
+      copies: out.plan.copies.length,
+      arenaBytes: out.memory.arenaFloats * 4,
+      peakActivationBytes: out.memory.peakFloats * 4,
       codegenMs: Math.round(ms),
     };
     if (values.json) console.log(JSON.stringify(summary, null, 2));

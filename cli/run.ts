@@ -7,10 +7,12 @@
  */
 
 import { EXIT, guard, readFileOrThrow, requirePermission, UsageError } from "./_common.ts";
+import { quote } from "../lib/_text.ts";
 import { loadModel, parseOneModel } from "./_model.ts";
 import { loadWeights, parseSeed } from "./_weights.ts";
 import { formatTopClasses, IMAGE_HELP, IMAGE_OPTIONS, imageInput, readLabels } from "./_image.ts";
 import { numel } from "../lib/ir/ops.ts";
+import type { Graph } from "../lib/ir/graph.ts";
 import { inferShapes } from "../lib/analysis/shapes.ts";
 import { runReference } from "../lib/runtime/reference.ts";
 import { argmax, maxAbs, maxAbsDiff, randomInput, topK } from "../lib/runtime/tensor.ts";
@@ -39,7 +41,7 @@ Arguments:
 Knobs: as in \`analyze\` (--width X, --resolution N, ...)
 
 Options:
-  --input FILE     float32 input: raw little-endian bytes (.bin, .f32) or a JSON
+  --input FILE     float32 input: raw little-endian bytes (.bin, .f32, .raw) or a JSON
                    array of numbers (.json), NCHW, the model's input size;
                    default a seeded input (mulberry32 seed 42, uniform [-1, 1])
 ${IMAGE_HELP}
@@ -63,19 +65,36 @@ Exit codes: 0 success, 1 failed run or mismatch, 2 bad usage`;
 /** Tolerance of the comparison with the reference executor (relative to max |reference|). */
 export const TOLERANCE = 1e-4;
 
+/** Extensions `--input` reads as raw little-endian float32. */
+const RAW_EXTENSIONS = [".bin", ".f32", ".raw"];
+
 async function readInput(path: string, length: number): Promise<Float32Array> {
+  const what = `Invalid --input ${quote(path)}`;
+  const isJson = /\.json$/i.test(path);
+  if (!isJson && !RAW_EXTENSIONS.some((e) => path.toLowerCase().endsWith(e))) {
+    throw new UsageError(
+      `${what}: expected a .json file (an array of numbers) or raw little-endian float32 (${
+        RAW_EXTENSIONS.join(", ")
+      })`,
+    );
+  }
   const bytes = await readFileOrThrow(path, "--input");
   let data: Float32Array;
-  if (/\.json$/i.test(path)) {
-    const parsed: unknown = JSON.parse(new TextDecoder().decode(bytes));
+  if (isJson) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(new TextDecoder().decode(bytes));
+    } catch (e) {
+      throw new UsageError(`${what}: not valid JSON (${e instanceof Error ? e.message : e})`);
+    }
     if (!Array.isArray(parsed) || !parsed.every((v) => typeof v === "number")) {
-      throw new UsageError(`Invalid --input "${path}": expected a JSON array of numbers`);
+      throw new UsageError(`${what}: expected a JSON array of numbers`);
     }
     data = Float32Array.from(parsed as number[]);
   } else {
     if (bytes.length % 4 !== 0) {
       throw new UsageError(
-        `Invalid --input "${path}": ${bytes.length} bytes is not a whole number of float32 values`,
+        `${what}: ${bytes.length} bytes is not a whole number of float32 values`,
       );
     }
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -83,11 +102,30 @@ async function readInput(path: string, length: number): Promise<Float32Array> {
     for (let i = 0; i < data.length; i++) data[i] = view.getFloat32(4 * i, true);
   }
   if (data.length !== length) {
-    throw new UsageError(
-      `Invalid --input "${path}": ${data.length} values, expected ${length} for this model`,
-    );
+    throw new UsageError(`${what}: ${data.length} values, expected ${length} for this model`);
+  }
+  // A NaN or infinite input makes every comparison meaningless: refuse it.
+  const bad = data.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) {
+    throw new UsageError(`${what}: value ${bad} is ${data[bad]}; expected finite numbers`);
   }
   return data;
+}
+
+/**
+ * The warning printed with predictions from random weights (they look like
+ * real ones), or undefined for a file's or a state_dict's weights.
+ */
+function describeWeights(options: [string, string | number][]): string | undefined {
+  const o = Object.fromEntries(options);
+  if (o.weights !== "random") return undefined;
+  return `random weights, seed ${o.seed}: an untrained model, so these classes mean nothing; ` +
+    "--weights file or a .safetensors state_dict for real ones";
+}
+
+/** Whether the graph's output is a softmax (its values already probabilities). */
+function endsInSoftmax(graph: Graph): boolean {
+  return graph.nodes.find((n) => n.name === graph.output)?.kind === "softmax";
 }
 
 function parseRuns(text: string | undefined): number {
@@ -143,13 +181,19 @@ export function run(args: string[]): Promise<number> {
     const diff = maxAbsDiff(output, reference);
     const scale = maxAbs(reference);
     const sample = output.subarray(0, output.length / graph.input.shape[0]);
-    const ok = diff <= TOLERANCE * scale && argmax(output) === argmax(reference);
+    const top1Agrees = argmax(output) === argmax(reference);
+    const ok = diff <= TOLERANCE * scale && top1Agrees;
     const top5 = topK(sample, 5);
+    const weightsNote = describeWeights(options);
+    // A Softmax at the end already gives probabilities: no second softmax.
+    const probabilities = endsInSoftmax(graph);
     if (values.json) {
       console.log(JSON.stringify(
         {
           model: loaded.model,
           knobs: loaded.knobs,
+          weights: Object.fromEntries(options),
+          outputIsProbability: probabilities,
           top5: labels ? top5.map((t) => ({ ...t, label: labels[t.index] })) : top5,
           msPerInference: ms,
           runs,
@@ -164,7 +208,8 @@ export function run(args: string[]): Promise<number> {
       ));
     } else {
       console.log(`${loaded.model}: top-5 of sample 0`);
-      for (const line of formatTopClasses(sample, 5, labels)) console.log(line);
+      if (weightsNote) console.log(`  (${weightsNote})`);
+      for (const line of formatTopClasses(sample, 5, labels, probabilities)) console.log(line);
       console.log(
         `${ms.toFixed(2)} ms/inference (${runs} runs, one thread); codegen ${
           codegenMs.toFixed(0)
@@ -173,13 +218,18 @@ export function run(args: string[]): Promise<number> {
       console.log(
         `max |generated - reference| = ${diff.toExponential(2)} (${
           (diff / (scale || 1)).toExponential(2)
-        } of max |reference|; tolerance ${TOLERANCE}); top-1 ${
-          argmax(output) === argmax(reference) ? "agrees" : "DIFFERS"
-        }`,
+        } of max |reference|; tolerance ${TOLERANCE}); top-1 ${top1Agrees ? "agrees" : "DIFFERS"}`,
       );
     }
     if (!ok) {
-      console.error("error: the generated module does not match the reference executor");
+      const why = !Number.isFinite(diff)
+        ? "its output is not finite"
+        : !top1Agrees
+        ? "the top-1 class differs"
+        : `max |generated - reference| ${
+          diff.toExponential(2)
+        } exceeds ${TOLERANCE} x max |reference|`;
+      console.error(`error: the generated module does not match the reference executor: ${why}`);
       return EXIT.failed;
     }
     return EXIT.ok;

@@ -13,6 +13,7 @@
  * @module
  */
 
+import { sanitize } from "../lib/_text.ts";
 import { imageEntrySource } from "../interop/image_entry.ts";
 import {
   type CodeBlockWriter,
@@ -396,7 +397,10 @@ export function emitModule(plan: KernelPlan, memory: MemoryPlan, info: ModuleInf
     w.writeLine("// --image FILE (see imageInputFromOptions), the top-5 outputs of sample 0 and");
     w.writeLine("// the time per inference; --help lists the options.");
     block(w, "if (import.meta.main)", () => {
-      w.writeLine("const options = entryOptions(Deno.args, model, inputShape);");
+      // The model name as printed: control characters escaped (lib/_text.ts), so a
+      // name from a hostile file cannot drive the terminal.
+      w.writeLine(`const printedModel = ${sourceString(sanitize(info.model))};`);
+      w.writeLine("const options = entryOptions(Deno.args, printedModel, inputShape);");
       w.writeLine(
         `const fromImage = await imageInputFromOptions(options, inputShape, ${sampleOut});`,
       );
@@ -434,7 +438,14 @@ export function emitModule(plan: KernelPlan, memory: MemoryPlan, info: ModuleInf
       w.writeLine("// Softmax probabilities, as `cli run` prints them.");
       w.writeLine("const max = scores[0].v;");
       w.writeLine("const sum = scores.reduce((acc, { v }) => acc + Math.exp(v - max), 0);");
-      w.writeLine("console.log(`${model}: top-5 of sample 0`);");
+      w.writeLine("console.log(`${printedModel}: top-5 of sample 0`);");
+      const random = info.options.find(([k]) => k === "weights")?.[1] === "random";
+      if (random) {
+        const seed = info.options.find(([k]) => k === "seed")?.[1] ?? 0;
+        const note =
+          `  (random weights, seed ${seed}: an untrained model, so these classes mean nothing)`;
+        w.writeLine(`console.log(${sourceString(note)});`);
+      }
       block(w, "for (const { i, v } of scores.slice(0, 5))", () => {
         w.writeLine("const label = fromImage?.labels?.[i];");
         w.writeLine("const p = Math.exp(v - max) / sum;");

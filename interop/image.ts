@@ -167,11 +167,16 @@ export function parseLabels(text: string): string[] {
   return lines.map((l) => l.trim());
 }
 
-/** The `k` highest scores with softmax probabilities and optional labels, best first. */
+/**
+ * The `k` highest scores with softmax probabilities and optional labels, best
+ * first. With `probabilities`, the scores already are probabilities (a
+ * Softmax ends the model) and are reported as they are.
+ */
 export function topClasses(
   scores: ArrayLike<number>,
   k: number,
   labels?: readonly string[],
+  probabilities = false,
 ): { index: number; score: number; probability: number; label?: string }[] {
   let max = -Infinity;
   for (let i = 0; i < scores.length; i++) max = Math.max(max, scores[i]);
@@ -183,7 +188,7 @@ export function topClasses(
     .map((index) => ({
       index,
       score: scores[index],
-      probability: Math.exp(scores[index] - max) / sum,
+      probability: probabilities ? scores[index] : Math.exp(scores[index] - max) / sum,
       ...(labels?.[index] !== undefined ? { label: labels[index] } : {}),
     }));
 }

@@ -233,3 +233,102 @@ Deno.test("case 8: a repeated option is an error like a repeated knob", async ()
   oneErrorLine(knob.stderr, /Knob --width is given twice/);
   await assert.rejects(Deno.stat("a.onnx"), Deno.errors.NotFound);
 });
+
+Deno.test("case 5: run --input refuses NaN, unknown extensions and malformed JSON, naming the file", async () => {
+  await withTempDir(async (dir) => {
+    const n = 3 * 32 * 32;
+    const nan = `${dir}/nan.bin`;
+    await Deno.writeFile(nan, new Uint8Array(new Float32Array(n).fill(NaN).buffer));
+    const text = `${dir}/input.txt`;
+    await Deno.writeTextFile(text, "1 2 3\n");
+    const broken = `${dir}/broken.json`;
+    await Deno.writeTextFile(broken, "[1, 2");
+    const cases: [string, RegExp][] = [
+      [nan, /Invalid --input ".*nan\.bin": value 0 is NaN; expected finite numbers/],
+      [
+        text,
+        /Invalid --input ".*input\.txt": expected a \.json file .* or raw little-endian float32/,
+      ],
+      [broken, /Invalid --input ".*broken\.json": not valid JSON \(/],
+    ];
+    for (const [path, pattern] of cases) {
+      const r = await runCli(
+        "run",
+        "mobilenetv1",
+        "--width",
+        "0.25",
+        "--resolution",
+        "32",
+        "--input",
+        path,
+      );
+      assert.equal(r.code, 2, path);
+      oneErrorLine(r.stderr, pattern);
+      assert.equal(r.stdout, "", "nothing printed as if it had run");
+    }
+    assert.deepEqual(await listDir(dir), ["broken.json", "input.txt", "nan.bin"]);
+  });
+});
+
+Deno.test("case 6: run says its predictions come from random weights; a final Softmax is not applied twice", async () => {
+  const { GraphBuilder } = await import("../lib/ir/builder.ts");
+  const { randomWeights } = await import("../lib/runtime/weights.ts");
+  const { exportOnnx } = await import("../interop/onnx_export.ts");
+  await withTempDir(async (dir) => {
+    const random = await runCli("run", "mobilenetv1", "--width", "0.25", "--resolution", "32");
+    assert.equal(random.code, 0, random.stderr);
+    assert.match(random.stdout, /^ {2}\(random weights, seed 0: an untrained model/m);
+    const json = await runCli(
+      "run",
+      "mobilenetv1",
+      "--width",
+      "0.25",
+      "--resolution",
+      "32",
+      "--json",
+    );
+    assert.equal(JSON.parse(json.stdout).weights.weights, "random");
+
+    // A classifier ending in Softmax: p= is its output itself, so the top-5 p sum to at most 1
+    // and equal the printed scores.
+    const b = new GraphBuilder("probs", [1, 3, 8, 8]);
+    const x = b.linear(b.flatten(b.globalAvgPool(b.input, "pool"), "flat"), { out: 10 }, "fc");
+    const g = b.build(b.softmax(x, "softmax"));
+    const path = `${dir}/probs.onnx`;
+    await Deno.writeFile(path, exportOnnx(g, randomWeights(g, 1)));
+    const r = await runCli("run", path);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, /random weights/, "a file's own weights are not random");
+    const rows = [...r.stdout.matchAll(/class +\d+ +([\d.]+) +p=([\d.]+)/g)];
+    assert.equal(rows.length, 5);
+    for (const [, score, p] of rows) assert.equal(Number(p).toFixed(4), Number(score).toFixed(4));
+  });
+});
+
+Deno.test("case 4/6: a generated module prints its model name escaped and says its weights are random", async () => {
+  const { GraphBuilder } = await import("../lib/ir/builder.ts");
+  const { randomWeights } = await import("../lib/runtime/weights.ts");
+  const { compile } = await import("../codegen/compile.ts");
+  await withTempDir(async (dir) => {
+    const b = new GraphBuilder("m", [1, 3, 4, 4]);
+    const g = b.build(b.linear(b.flatten(b.globalAvgPool(b.input, "pool"), "flat"), { out: 3 }));
+    const hostile = "evil\u001b]0;pwned\u0007\nname";
+    const { source } = compile(g, randomWeights(g, 0), {
+      model: hostile,
+      options: [["weights", "random"], ["seed", 0]],
+    });
+    const path = `${dir}/m.gen.ts`;
+    await Deno.writeTextFile(path, source);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", path],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    // deno-lint-ignore no-control-regex
+    assert.ok(!/[\u0000-\u0008\u000b-\u001f\u007f]/.test(text), "no control character printed");
+    assert.match(text, /^evil\\e\]0;pwned\\x07\\nname: top-5 of sample 0$/m);
+    assert.match(text, /^ {2}\(random weights, seed 0: an untrained model/m);
+  });
+});
