@@ -18,6 +18,7 @@ import {
 } from "./_common.ts";
 import { loadModel, parseOneModel } from "./_model.ts";
 import { loadWeights, parseSeed } from "./_weights.ts";
+import { jsonText } from "../lib/_text.ts";
 
 /** The command's own options; every other `--name value` is a model knob. */
 export const OPTIONS = {
@@ -117,7 +118,7 @@ export function run(args: string[]): Promise<number> {
       peakActivationBytes: out.memory.peakFloats * 4,
       codegenMs: Math.round(ms),
     };
-    if (values.json) console.log(JSON.stringify(summary, null, 2));
+    if (values.json) console.log(jsonText(summary));
     else {
       console.log(
         `Wrote ${path} (${

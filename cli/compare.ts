@@ -19,7 +19,8 @@ import {
   writeFileAtomic,
 } from "./_common.ts";
 import { loadModel, parseModelArgs, type RawKnobs } from "./_model.ts";
-import { renderTable, TABLE_FORMATS, type TableFormat } from "./_table.ts";
+import { jsonText, sanitize } from "../lib/_text.ts";
+import { renderTable, TABLE_FORMATS, type TableFormat } from "../lib/_table.ts";
 import { estimateCost, sumCosts } from "../lib/analysis/cost.ts";
 import { formatBytes, formatCount } from "../lib/analysis/format.ts";
 import {
@@ -207,7 +208,7 @@ function sortRows(rows: CompareRow[], spec: string | undefined): CompareRow[] {
  */
 export function formatCompare(rows: CompareRow[], format: TableFormat | "json"): string {
   if (format === "json") {
-    return JSON.stringify({ schema: "lightnets.compare/1", bytesPerElement: 4, rows }, null, 2);
+    return jsonText({ schema: "lightnets.compare/1", bytesPerElement: 4, rows });
   }
   const exact = format === "csv";
   const n = (x: number) => (exact ? String(x) : formatCount(x));
@@ -326,7 +327,9 @@ export function run(args: string[]): Promise<number> {
     }
     console.log(formatCompare(rows, format));
     if (values.svg !== undefined && format === "table") {
-      console.log(`\nwrote ${values.svg} (${rows.length} variants; layers of ${layers.row.label})`);
+      console.log(
+        sanitize(`\nwrote ${values.svg} (${rows.length} variants; layers of ${layers.row.label})`),
+      );
     }
     return EXIT.ok;
   });

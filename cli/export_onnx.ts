@@ -17,6 +17,7 @@ import {
 } from "./_common.ts";
 import { loadModel, parseOneModel } from "./_model.ts";
 import { loadWeights, parseSeed } from "./_weights.ts";
+import { jsonText } from "../lib/_text.ts";
 import { foldBatchNorm } from "../lib/runtime/fold.ts";
 import { EXPORT_OPSET, exportOnnx } from "../interop/onnx_export.ts";
 
@@ -95,7 +96,7 @@ export function run(args: string[]): Promise<number> {
       nodes: graph.nodes.length,
       weights: source,
     };
-    if (values.json) console.log(JSON.stringify(summary, null, 2));
+    if (values.json) console.log(jsonText(summary));
     else {
       console.log(
         `wrote ${values.out}: ${loaded.model}, ${graph.nodes.length} nodes, opset ${EXPORT_OPSET}, ${bytes.length} bytes, weights: ${source}`,

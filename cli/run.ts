@@ -7,8 +7,8 @@
  */
 
 import { EXIT, guard, readFileOrThrow, requirePermission, UsageError } from "./_common.ts";
-import { quote } from "../lib/_text.ts";
 import { loadModel, parseOneModel } from "./_model.ts";
+import { jsonText, quote, sanitize } from "../lib/_text.ts";
 import { loadWeights, parseSeed } from "./_weights.ts";
 import { formatTopClasses, IMAGE_HELP, IMAGE_OPTIONS, imageInput, readLabels } from "./_image.ts";
 import { numel } from "../lib/ir/ops.ts";
@@ -188,7 +188,7 @@ export function run(args: string[]): Promise<number> {
     // A Softmax at the end already gives probabilities: no second softmax.
     const probabilities = endsInSoftmax(graph);
     if (values.json) {
-      console.log(JSON.stringify(
+      console.log(jsonText(
         {
           model: loaded.model,
           knobs: loaded.knobs,
@@ -203,11 +203,9 @@ export function run(args: string[]): Promise<number> {
           tolerance: TOLERANCE,
           matchesReference: ok,
         },
-        null,
-        2,
       ));
     } else {
-      console.log(`${loaded.model}: top-5 of sample 0`);
+      console.log(`${sanitize(loaded.model)}: top-5 of sample 0`);
       if (weightsNote) console.log(`  (${weightsNote})`);
       for (const line of formatTopClasses(sample, 5, labels, probabilities)) console.log(line);
       console.log(

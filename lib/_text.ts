@@ -24,7 +24,7 @@ const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u206
  * import assert from "node:assert/strict";
  * import { sanitize } from "./_text.ts";
  * assert.equal(sanitize("conv\u001b]0;pwned\u0007"), "conv\\e]0;pwned\\x07");
- * assert.equal(sanitize("a\nb\u202ec"), "a\\nb\\u202ec");
+ * assert.equal(sanitize("a\nb\u202ec\u009b"), "a\\nb\\u202ec\\u009b");
  * assert.equal(sanitize("stage2.0.branch1"), "stage2.0.branch1");
  * ```
  */
@@ -35,7 +35,9 @@ export function sanitize(text: string): string {
     if (ch === "\n") return "\\n";
     if (ch === "\r") return "\\r";
     if (ch === "\t") return "\\t";
-    return code < 0x100
+    // C0 as \xNN; DEL, C1 and the rest as \uNNNN, which is also a valid JSON escape,
+    // so sanitizing JSON text (where only these can appear raw) keeps it JSON.
+    return code < 0x20
       ? `\\x${code.toString(16).padStart(2, "0")}`
       : `\\u${code.toString(16).padStart(4, "0")}`;
   });
@@ -54,6 +56,27 @@ export function sanitize(text: string): string {
  */
 export function sanitizeLines(text: string): string {
   return text.split("\n").map(sanitize).join("\n");
+}
+
+/**
+ * `value` as indented JSON with every character a terminal could act on
+ * escaped: JSON.stringify escapes C0 controls but leaves DEL, C1 controls
+ * (0x9b is a one-byte CSI) and bidirectional overrides raw.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { jsonText } from "./_text.ts";
+ * const text = jsonText({ name: "a\u009b31m\u202e" });
+ * assert.equal(text, '{\n  "name": "a\\u009b31m\\u202e"\n}');
+ * assert.deepEqual(JSON.parse(text), { name: "a\u009b31m\u202e" });
+ * ```
+ */
+export function jsonText(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(
+    /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 /**
@@ -94,18 +117,22 @@ export function escapeXml(text: string): string {
 }
 
 /**
- * A Markdown table cell: sanitized, `|` and `\` escaped, and the characters
- * that would start HTML or a link (`<`, `>`, `[`, `]`, `` ` ``) escaped too.
+ * A Markdown table cell: sanitized (so it stays on its row), `|` escaped (so
+ * it stays in its column), `<` and `>` escaped (no raw HTML), and a trailing
+ * `\` doubled (so it cannot escape the cell's closing `|`). Inline code and
+ * emphasis written by the caller still render.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { markdownCell } from "./_text.ts";
- * assert.equal(markdownCell("a|b<script>\n"), "a\\|b\\<script\\>\\\\n");
+ * assert.equal(markdownCell("a|b<script>\n"), "a\\|b\\<script\\>\\n");
+ * assert.equal(markdownCell("`conv`"), "`conv`");
+ * assert.equal(markdownCell("end\\"), "end\\\\");
  * ```
  */
 export function markdownCell(text: string): string {
-  return sanitize(text).replace(/[\\|<>[\]`]/g, (c) => `\\${c}`);
+  return sanitize(text).replace(/[|<>]/g, (c) => `\\${c}`).replace(/\\$/, "\\\\");
 }
 
 /**

@@ -332,3 +332,49 @@ Deno.test("case 4/6: a generated module prints its model name escaped and says i
     assert.match(text, /^ {2}\(random weights, seed 0: an untrained model/m);
   });
 });
+
+/** Control characters a terminal acts on (tab and newline excepted). */
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+
+Deno.test("case 4: names with ESC, OSC and BEL from an ONNX file reach no output raw", async () => {
+  const { GraphBuilder } = await import("../lib/ir/builder.ts");
+  const { randomWeights } = await import("../lib/runtime/weights.ts");
+  const { exportOnnx } = await import("../interop/onnx_export.ts");
+  await withTempDir(async (dir) => {
+    const evil = "conv\u001b]0;pwned\u0007\u009b31m";
+    const b = new GraphBuilder("m", [1, 3, 8, 8]);
+    const c = b.conv2d(b.input, { out: 4, kernel: 3 }, evil);
+    const g = b.build(b.linear(b.flatten(b.globalAvgPool(c, "pool|<b>"), "flat"), { out: 3 }));
+    const path = `${dir}/evil\u001b[2J.onnx`;
+    await Deno.writeFile(path, exportOnnx(g, randomWeights(g, 0)));
+    for (const format of ["table", "md", "csv", "json"]) {
+      const r = await runCli("analyze", path, "--format", format, "--guidelines");
+      if (format === "csv") {
+        assert.equal(r.code, 2); // --guidelines needs a table format
+        continue;
+      }
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(!CONTROL.test(r.stdout), `analyze --format ${format}`);
+      assert.ok(r.stdout.includes(format === "json" ? "\\u001b" : "\\e]0;pwned"), format);
+    }
+    const csv = await runCli("analyze", path, "--format", "csv");
+    assert.ok(!CONTROL.test(csv.stdout));
+    assert.match(csv.stdout, /^conv\\e\]0;pwned\\x07\\u009b31m,/m);
+    const md = await runCli("analyze", path, "--format", "md");
+    assert.match(md.stdout, /pool\\\|\\<b\\>/, "| and < escaped in Markdown");
+    for (const args of [["guidelines", path, "--all"], ["compare", path]]) {
+      const r = await runCli(...args);
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(!CONTROL.test(r.stdout), args[0]);
+    }
+    const svg = `${dir}/c.svg`;
+    assert.equal((await runCli("compare", path, "--svg", svg)).code, 0);
+    const text = await Deno.readTextFile(svg);
+    assert.ok(!CONTROL.test(text), "SVG holds no control character (XML forbids them)");
+    const missing = await runCli("analyze", `${dir}/no\u001b]0;x\u0007.onnx`);
+    assert.equal(missing.code, 1);
+    assert.ok(!CONTROL.test(missing.stderr), "an error names the path escaped");
+    oneErrorLine(missing.stderr, /Cannot read "[^"]*no\\e\]0;x\\x07\.onnx"/);
+  });
+});

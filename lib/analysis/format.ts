@@ -8,6 +8,12 @@
  */
 
 import { inScope } from "../ir/graph.ts";
+import { renderTable } from "../_table.ts";
+import { csvCell as csvText, jsonText, markdownCell, sanitize } from "../_text.ts";
+
+function csvCell(v: string | number): string {
+  return csvText(String(v));
+}
 import type {
   AnalysisReport,
   Figures,
@@ -143,7 +149,7 @@ export function formatReport(
     case "csv":
       return formatCsv(report, options);
     case "json":
-      return JSON.stringify(report, null, 2);
+      return jsonText(report);
   }
   const never: never = format;
   throw new RangeError(`Invalid format "${never}": expected one of ${FORMATS.join(", ")}`);
@@ -278,7 +284,8 @@ function pctOf(part: number, whole: number): string {
  * {@link TABLE_WIDTH}, the first column (paths) shrinks to fit.
  */
 function renderColumns(columns: Column[], rows: Row[], maxOp = 16): string[] {
-  const raw = rows.map((r) => columns.map((c) => c.cell(r)));
+  // Names come from model files: escaped before they are measured and printed.
+  const raw = rows.map((r) => columns.map((c) => sanitize(c.cell(r))));
   const natural = columns.map((c, i) =>
     Math.max(c.title.length, ...raw.map((row) => row[i].length))
   );
@@ -322,7 +329,7 @@ export function formatTable(report: AnalysisReport, options: FormatOptions = {})
   ];
   const knobs = knobText(report);
   const head = [
-    `${report.model}${knobs ? `  ${knobs}` : ""}`,
+    sanitize(`${report.model}${knobs ? `  ${knobs}` : ""}`),
     `input ${shapeText(report.input)}, ${report.layers.length} layers` +
     (options.collapse ? `, collapsed to depth ${report.depth}` : "") +
     `; MAC in elements, bytes as ${report.dtype}`,
@@ -369,7 +376,7 @@ function totalsLines(report: AnalysisReport): string[] {
       "activations",
       t.activations.elements,
       `elements, ${formatBytes(t.activations.bytes)}; largest ` +
-      `${t.activations.largest.path} (${c(t.activations.largest.elements)})`,
+      `${sanitize(t.activations.largest.path)} (${c(t.activations.largest.elements)})`,
     ],
   ];
   const numbers = rows.map(([, n]) => n === undefined ? "" : formatInteger(n));
@@ -415,12 +422,8 @@ function opTypeLines(types: readonly OpTypeReport[]): string[] {
 // Markdown.
 
 function mdTable(header: string[], align: ("l" | "r")[], rows: string[][]): string[] {
-  const esc = (s: string) => s.replaceAll("|", "\\|");
-  return [
-    `| ${header.join(" | ")} |`,
-    `|${align.map((a) => (a === "r" ? "---:" : ":---")).join("|")}|`,
-    ...rows.map((r) => `| ${r.map(esc).join(" | ")} |`),
-  ];
+  const right = align.flatMap((a, i) => (a === "r" ? [i] : []));
+  return renderTable(header, rows, "md", right).split("\n");
 }
 
 /** The report as Markdown: a heading, the layer (or group) table with stage subtotals, totals, op types. */
@@ -461,7 +464,7 @@ export function formatMarkdown(report: AnalysisReport, options: FormatOptions = 
     formatPercent(o.share.mac),
   ]);
   return [
-    `## ${report.model}${knobs ? ` (${knobs})` : ""}`,
+    `## ${markdownCell(report.model)}${knobs ? ` (${markdownCell(knobs)})` : ""}`,
     "",
     `Input ${shapeText(report.input)}; MAC bytes as ${report.dtype}.`,
     "",
@@ -487,11 +490,6 @@ export function formatMarkdown(report: AnalysisReport, options: FormatOptions = 
 
 // ---------------------------------------------------------------------------
 // CSV.
-
-function csvCell(v: string | number): string {
-  const s = String(v);
-  return /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-}
 
 /** CSV header of {@link formatCsv}. */
 export const CSV_COLUMNS = [
