@@ -25,6 +25,7 @@ export const OPTIONS = {
   out: { type: "string" },
   weights: { type: "string" },
   seed: { type: "string" },
+  "allow-large": { type: "boolean" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -51,6 +52,9 @@ Options:
                    model's own weights (its default); or a .safetensors
                    state_dict with torchvision keys
   --seed N         seed of the random weights (default 0)
+  --allow-large    generate a module whose activation arena exceeds 4 GiB (what
+                   JS engines allocate in one ArrayBuffer) with a warning,
+                   instead of refusing it
   --json           print a JSON summary instead of text
   -h, --help       show this help
 
@@ -103,7 +107,9 @@ export function run(args: string[]): Promise<number> {
     const out = compile(loaded.graph, weights, {
       model: loaded.model,
       options: [...Object.entries(loaded.knobs), ...options],
+      allowLarge: values["allow-large"],
     });
+    for (const w of out.warnings) console.error(`warning: ${w}`);
     const ms = performance.now() - t0;
     if (dir !== undefined) await makeDirOrThrow(dir);
     await writeFileAtomic(path, out.source);

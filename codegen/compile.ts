@@ -12,8 +12,10 @@ import { sumCosts } from "../lib/analysis/cost.ts";
 import { estimateCost } from "../lib/analysis/cost.ts";
 import { inferShapes } from "../lib/analysis/shapes.ts";
 import type { Graph } from "../lib/ir/graph.ts";
+import { numel } from "../lib/ir/ops.ts";
 import { foldBatchNorm } from "../lib/runtime/fold.ts";
 import type { Weights } from "../lib/runtime/weights.ts";
+import { checkEngineLimits } from "./limits.ts";
 import { type MemoryPlan, planMemory } from "./memory.ts";
 import { emitModule } from "./module.ts";
 import { type KernelPlan, planKernels } from "./plan.ts";
@@ -27,6 +29,8 @@ export interface CompileOptions {
   options?: [string, string | number | boolean][];
   /** Emit per-kernel timers (`stepMs`), for benchmarks. */
   profile?: boolean;
+  /** Emit a module whose arena exceeds what JS engines allocate (codegen/limits.ts), with a warning. */
+  allowLarge?: boolean;
 }
 
 /** A generated module and the plan behind it. */
@@ -37,6 +41,8 @@ export interface Compiled {
   memory: MemoryPlan;
   /** Distinct kernels emitted. */
   kernels: number;
+  /** Sizes beyond engine limits, emitted anyway under `allowLarge` (codegen/limits.ts). */
+  warnings: string[];
 }
 
 /**
@@ -67,7 +73,18 @@ export function compile(graph: Graph, weights: Weights, options: CompileOptions 
   const folded = foldBatchNorm(graph, weights);
   const plan = planKernels(folded.graph, folded.weights);
   const memory = planMemory(plan);
-  const total = sumCosts(estimateCost(inferShapes(graph)));
+  const shaped = inferShapes(graph);
+  const warnings = checkEngineLimits(
+    options.model ?? graph.name,
+    {
+      arena: memory.arenaFloats,
+      input: numel(graph.input.shape),
+      output: numel(shaped.shapes.get(graph.output)!),
+    },
+    plan.steps.reduce((n, s) => n + (s.weights?.length ?? 0), 0),
+    options.allowLarge ?? false,
+  );
+  const total = sumCosts(estimateCost(shaped));
   const source = emitModule(plan, memory, {
     model: options.model ?? graph.name,
     options: options.options ?? Object.entries(graph.meta),
@@ -75,7 +92,7 @@ export function compile(graph: Graph, weights: Weights, options: CompileOptions 
     profile: options.profile,
   });
   const kernels = new Set(plan.steps.map((s) => kernelName(s.spec))).size;
-  return { source, plan, memory, kernels };
+  return { source, plan, memory, kernels, warnings };
 }
 
 /** What a generated module exports. */

@@ -378,3 +378,29 @@ Deno.test("case 4: names with ESC, OSC and BEL from an ONNX file reach no output
     oneErrorLine(missing.stderr, /Cannot read "[^"]*no\\e\]0;x\\x07\.onnx"/);
   });
 });
+
+Deno.test("case 3: codegen refuses a 320 GB arena (exit 1, one line, no file); --allow-large warns", async () => {
+  const { GraphBuilder } = await import("../lib/ir/builder.ts");
+  const { randomWeights } = await import("../lib/runtime/weights.ts");
+  const { exportOnnx } = await import("../interop/onnx_export.ts");
+  await withTempDir(async (dir) => {
+    const b = new GraphBuilder("big", [1, 3, 100000, 100000]);
+    const g = b.build(b.relu(b.conv2d(b.input, { out: 4, kernel: 1 }, "conv"), "relu"));
+    const path = `${dir}/big.onnx`;
+    await Deno.writeFile(path, exportOnnx(g, randomWeights(g, 0), { dynamicBatch: false }));
+    const r = await runCli("codegen", path, "--out", `${dir}/big.gen.ts`);
+    assert.equal(r.code, 1);
+    // 3 x 10^10 input floats, 4 bytes each
+    oneErrorLine(
+      r.stderr,
+      /Cannot compile "big\.onnx": its input needs 120 GB \(30,000,000,000 float32\)/,
+    );
+    assert.deepEqual(await listDir(dir), ["big.onnx"]);
+  });
+  const { compile } = await import("../codegen/compile.ts");
+  const b = new GraphBuilder("big", [1, 3, 40000, 40000]);
+  const g = b.build(b.relu(b.input, "relu"));
+  const { warnings } = compile(g, randomWeights(g, 0), { allowLarge: true });
+  // 3 x 40000^2 floats in and out, 4 bytes each
+  assert.match(warnings[0], /input needs 19\.2 GB .*; the module may fail to load$/);
+});
