@@ -404,3 +404,31 @@ Deno.test("case 3: codegen refuses a 320 GB arena (exit 1, one line, no file); -
   // 3 x 40000^2 floats in and out, 4 bytes each
   assert.match(warnings[0], /input needs 19\.2 GB .*; the module may fail to load$/);
 });
+
+Deno.test("case 3: an initializer claiming dims [1e10, 3, 3, 3] is one line naming it, before any allocation", async () => {
+  const { decodeModel, encodeModel } = await import("../interop/onnx_proto.ts");
+  await withTempDir(async (dir) => {
+    const model = decodeModel(await Deno.readFile(await tinyOnnx(dir)));
+    const init = model.graph!.initializer!.find((t) => t.dims?.length === 4)!;
+    init.dims = [1e10, 3, 3, 3];
+    const path = `${dir}/lie.onnx`;
+    await Deno.writeFile(path, encodeModel(model));
+    for (const command of ["analyze", "codegen", "run"]) {
+      const r = await runCli(command, path, "--out", `${dir}/x.gen.ts`);
+      if (command !== "codegen" && r.code === 2) continue; // run/analyze take no --out
+      assert.equal(r.code, 1, `${command}: ${r.stderr}`);
+      oneErrorLine(
+        r.stderr,
+        new RegExp(
+          `Cannot read (?:tensor|initializer) "${
+            init.name!.replaceAll(".", "\\.")
+          }": shape \\[10000000000, 3, 3, 3\\] of FLOAT holds 270,000,000,000 values`,
+        ),
+      );
+    }
+    const r = await runCli("analyze", path);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /\(1,080,000,000,000 bytes\), but its raw data has \d+ bytes/);
+    assert.deepEqual(await listDir(dir), ["lie.onnx", "tiny.onnx"]);
+  });
+});
