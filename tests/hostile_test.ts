@@ -432,3 +432,62 @@ Deno.test("case 3: an initializer claiming dims [1e10, 3, 3, 3] is one line nami
     assert.deepEqual(await listDir(dir), ["lie.onnx", "tiny.onnx"]);
   });
 });
+
+/** A valid 1x1 PNG whose IHDR is then rewritten to claim `width` x `height`. */
+async function lyingPng(width: number, height: number): Promise<Uint8Array> {
+  const { PNG } = await import("pngjs");
+  const png = new PNG({ width: 1, height: 1 });
+  const bytes = new Uint8Array(PNG.sync.write(png));
+  const view = new DataView(bytes.buffer, bytes.byteOffset);
+  view.setUint32(16, width);
+  view.setUint32(20, height);
+  return bytes;
+}
+
+Deno.test("case 2: an image header claiming 30000x30000 is refused before decoding (run and module)", async () => {
+  const { GraphBuilder } = await import("../lib/ir/builder.ts");
+  const { randomWeights } = await import("../lib/runtime/weights.ts");
+  const { compile } = await import("../codegen/compile.ts");
+  await withTempDir(async (dir) => {
+    const img = `${dir}/huge.png`;
+    await Deno.writeFile(img, await lyingPng(30000, 30000));
+    const model = ["mobilenetv1", "--width", "0.25", "--resolution", "32"];
+    const t0 = performance.now();
+    const r = await runCli("run", ...model, "--image", img);
+    assert.ok(performance.now() - t0 < 20000, "refused at once, not after decoding");
+    assert.equal(r.code, 1);
+    oneErrorLine(
+      r.stderr,
+      /Image ".*huge\.png" is 30000x30000 = 900,000,000 pixels, above the limit of 50,000,000 \(--max-pixels N raises it\)/,
+    );
+    const size = await runCli("run", ...model, "--image", img, "--size", "30000x30000");
+    assert.equal(size.code, 2);
+    oneErrorLine(size.stderr, /Invalid --size "30000x30000": 900,000,000 pixels, above the limit/);
+    const bad = await runCli("run", ...model, "--image", img, "--max-pixels", "0");
+    assert.equal(bad.code, 2);
+    oneErrorLine(bad.stderr, /Invalid --max-pixels "0": expected a positive integer/);
+
+    const b = new GraphBuilder("m", [1, 3, 8, 8]);
+    const g = b.build(b.linear(b.flatten(b.globalAvgPool(b.input, "pool"), "flat"), { out: 3 }));
+    const path = `${dir}/m.gen.ts`;
+    await Deno.writeTextFile(path, compile(g, randomWeights(g, 0)).source);
+    for (
+      const [args, code, pattern] of [
+        [["--image", img], 1, /Image ".*huge\.png" is 30000x30000 = 900000000 pixels, above/],
+        [
+          ["--image", img, "--size", "20000x20000"],
+          2,
+          /Invalid --size "20000x20000": 400000000 pixels/,
+        ],
+      ] as const
+    ) {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--allow-read", path, ...args],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(out.code, code, args.join(" "));
+      oneErrorLine(new TextDecoder().decode(out.stderr), pattern);
+    }
+  });
+});
