@@ -151,7 +151,7 @@ function gflops9(madds: number, peerMs: number): number {
 }
 
 function targetsSection(results: BenchResults): string[] {
-  const out: string[] = ["## Targets (issue 6 and issue 4)", ""];
+  const out: string[] = ["## Targets", ""];
   const rows: string[][] = [];
   const ceiling = results.ceiling?.gflops;
   for (const name of ["shufflenetv2", "mobilenetv2"]) {
@@ -193,7 +193,7 @@ function targetsSection(results: BenchResults): string[] {
     const absTarget = name === "shufflenetv2" ? 45 : 90;
     rows.push([
       m.label,
-      `<= ${absTarget} ms (issue 4, this machine class)`,
+      `<= ${absTarget} ms (this machine class)`,
       `${ms(gen.timing.medianMs)} ms`,
       gen.timing.medianMs <= absTarget
         ? "met"

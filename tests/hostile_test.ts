@@ -491,3 +491,39 @@ Deno.test("case 2: an image header claiming 30000x30000 is refused before decodi
     }
   });
 });
+
+Deno.test("case 11: README examples write files only where fmt, lint and git ignore them", async () => {
+  const readme = await Deno.readTextFile(new URL("README.md", ROOT));
+  const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
+  const ignored = (await Deno.readTextFile(new URL(".gitignore", ROOT))).split("\n");
+  for (const section of ["fmt", "lint"]) {
+    assert.ok(config[section].exclude.includes("build/"), section);
+    assert.ok(config[section].exclude.includes("**/*.gen.ts"), section);
+  }
+  assert.ok(
+    ignored.includes("build/") && ignored.includes("*.onnx") && ignored.includes("*.gen.ts"),
+  );
+  const commands = readme.split("\n").filter((l) => /\bdeno (run|task)\b/.test(l));
+  const targets = commands.flatMap((l) =>
+    [...l.matchAll(/(?:--out|--svg|-o| >)\s+([^\s`]+)/g)].map((m) => m[1])
+  );
+  assert.ok(targets.length >= 5, `found ${targets.length} output paths`);
+  for (const t of targets) {
+    assert.ok(t.startsWith("build/") || t.endsWith(".onnx"), `README writes "${t}" outside build/`);
+  }
+  // Snippets import published entry points (deno.json exports), not file paths.
+  for (const m of readme.matchAll(/^import .* from "(.*)";$/gm)) {
+    assert.match(m[1], /^@lightnets\/lightnets(\/codegen|\/interop)?$|^\.\/mod\.ts$/, m[0]);
+  }
+  for (const sub of ["./codegen", "./interop"]) assert.ok(config.exports[sub], sub);
+});
+
+Deno.test("case 11: deno task bench --help names the networks, not an issue number", async () => {
+  const text = await Deno.readTextFile(new URL("bench/run.ts", ROOT));
+  const help = text.slice(
+    text.indexOf("const HELP = `"),
+    text.indexOf("`;", text.indexOf("const HELP")),
+  );
+  assert.doesNotMatch(help, /issue \d/i);
+  assert.match(help, /ShuffleNetV2 1\.0,\s+MobileNetV2 1\.0/);
+});
