@@ -35,6 +35,8 @@ export interface LoadedModel {
   knobs: Knobs;
   /** Weights read with the model (ONNX files); zoo models have none. */
   weights?: Weights;
+  /** `seed N` when a file's own weights are random ones (a lightnets export). */
+  randomWeights?: string;
 }
 
 type Options = NonNullable<ParseArgsConfig["options"]>;

@@ -14,6 +14,7 @@ import type { Graph } from "../lib/ir/graph.ts";
 import { readFileOrThrow, UsageError } from "./_common.ts";
 import { unknownFlag } from "./_model.ts";
 import { importOnnx, InputShapeError } from "../interop/onnx_import.ts";
+import { decodeModel } from "../interop/onnx_proto.ts";
 
 /**
  * Parses a shape written `1x3x224x224` (positive integers joined by `x`).
@@ -36,12 +37,28 @@ export function parseShape(text: string, flag: string): Shape {
   return parts.map(Number);
 }
 
+/**
+ * `"seed N"` when the file's doc string says lightnets exported it with
+ * random weights (`export-onnx` writes "weights: random, seed N"), so `run`
+ * can say its predictions mean nothing.
+ */
+function randomWeightsOf(bytes: Uint8Array): string | undefined {
+  try {
+    const doc = decodeModel(bytes).docString ?? "";
+    return /exported by lightnets; weights: random, (seed \d+)/.exec(doc)?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
 /** An ONNX file read into a graph with its weights. */
 export interface LoadedOnnx {
   graph: Graph;
   weights: Weights;
   model: string;
   knobs: Knobs;
+  /** Set when the file says its weights are random (a lightnets export with `--weights random`). */
+  randomWeights?: string;
 }
 
 /**
@@ -73,6 +90,7 @@ export async function loadOnnxModel(
     return {
       graph,
       weights,
+      randomWeights: randomWeightsOf(bytes),
       model: base,
       knobs: inputShape ? { "input-shape": inputShape.join("x") } : {},
     };

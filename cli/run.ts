@@ -116,8 +116,14 @@ async function readInput(path: string, length: number): Promise<Float32Array> {
  * The warning printed with predictions from random weights (they look like
  * real ones), or undefined for a file's or a state_dict's weights.
  */
-function describeWeights(options: [string, string | number][]): string | undefined {
+function describeWeights(
+  options: [string, string | number][],
+  fileRandom: string | undefined,
+): string | undefined {
   const o = Object.fromEntries(options);
+  if (o.weights === "file" && fileRandom) {
+    return `the file's weights are random (${fileRandom}, a lightnets export): an untrained model, so these classes mean nothing`;
+  }
   if (o.weights !== "random") return undefined;
   return `random weights, seed ${o.seed}: an untrained model, so these classes mean nothing; ` +
     "--weights file or a .safetensors state_dict for real ones";
@@ -184,7 +190,7 @@ export function run(args: string[]): Promise<number> {
     const top1Agrees = argmax(output) === argmax(reference);
     const ok = diff <= TOLERANCE * scale && top1Agrees;
     const top5 = topK(sample, 5);
-    const weightsNote = describeWeights(options);
+    const weightsNote = describeWeights(options, loaded.randomWeights);
     // A Softmax at the end already gives probabilities: no second softmax.
     const probabilities = endsInSoftmax(graph);
     if (values.json) {

@@ -278,6 +278,12 @@ Deno.test("case 6: run says its predictions come from random weights; a final So
     const random = await runCli("run", "mobilenetv1", "--width", "0.25", "--resolution", "32");
     assert.equal(random.code, 0, random.stderr);
     assert.match(random.stdout, /^ {2}\(random weights, seed 0: an untrained model/m);
+    const exported = await runCli("run", await tinyOnnx(dir));
+    assert.equal(exported.code, 0, exported.stderr);
+    assert.match(
+      exported.stdout,
+      /^ {2}\(the file's weights are random \(seed 0, a lightnets export\)/m,
+    );
     const json = await runCli(
       "run",
       "mobilenetv1",
