@@ -21,12 +21,30 @@ export class UsageError extends Error {
 }
 
 /**
- * Prints `message` on stderr as one line prefixed with `error:` (sanitized:
- * a name from a model file or the command line cannot drive the terminal)
- * and returns `code`.
+ * Prints `message` on stderr as one line prefixed with `error:` (indented
+ * lines joined with "; ", then sanitized: a name from a model file or the
+ * command line cannot drive the terminal) and returns `code`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fail } from "./_io.ts";
+ * const lines: string[] = [];
+ * const error = console.error;
+ * console.error = (s: string) => lines.push(s);
+ * try {
+ *   assert.equal(fail(1, "Cannot import \"m\": 2 constructs:\n  - a\n  - b\u001b"), 1);
+ * } finally {
+ *   console.error = error;
+ * }
+ * assert.deepEqual(lines, ['error: Cannot import "m": 2 constructs: a; b\\e']);
+ * ```
  */
 export function fail(code: number, message: string): number {
-  console.error(`error: ${sanitize(message)}`);
+  // A message listing several problems on indented lines becomes one line, "a: b; c".
+  const oneLine = message.split(/\r?\n/).map((l) => l.trim().replace(/^- /, "")).filter(Boolean)
+    .join("; ").replace(/:; /g, ": ");
+  console.error(`error: ${sanitize(oneLine)}`);
   return code;
 }
 
