@@ -74,6 +74,7 @@ export function parseModelArgs<O extends Options>(args: string[], options: O): M
   // (parseArgs alone would keep the last silently).
   const seen = new Set<string>();
   const once = (name: string) => {
+    if (options[name]?.multiple) return; // an option meant to repeat (`--input a=x --input b=y`)
     if (seen.has(name)) throw new UsageError(`Option --${name} is given twice; give it once`);
     seen.add(name);
   };

@@ -90,7 +90,8 @@ function entryOptions(
         [
           \`Usage: deno run [--allow-read] <this file> [--image FILE [options]]\`,
           \`Runs \${model} (input \${shape.join("x")}) on a seeded random input (mulberry32, seed 42)\`,
-          "or on --image, then prints the top-5 outputs of sample 0 and the time per inference.",
+          "or on --image, then prints each output (top-5 of sample 0 for an [N, K] output, else its",
+          "shape, min/max/mean and first values) and the time per inference.",
           "  --image FILE           a PNG or JPEG, resized (bilinear) and normalized",
           \`  --size HxW             resize to HxW, then center-crop to \${shape[2]}x\${shape[3]}\`,
           "  --mean R,G,B           per-channel mean in [0, 1] units (default 0.485,0.456,0.406)",
@@ -98,6 +99,7 @@ function entryOptions(
           "  --channel-order ORDER  rgb (default) or bgr",
           "  --labels FILE          class names, one per line (one line per class)",
           \`  --max-pixels N         largest image and --size in pixels (default \${DEFAULT_MAX_PIXELS})\`,
+          "  --json                 print the outputs and timing as JSON",
           "  -h, --help             this help",
           "Permissions: --image and --labels need --allow-read; the PNG/JPEG decoders load from npm.",
         ].join("\\n"),
