@@ -18,7 +18,7 @@ import {
 } from "./_common.ts";
 import { loadModel, parseOneModel } from "./_model.ts";
 import { loadWeights, parseSeed } from "./_weights.ts";
-import { jsonText } from "../lib/_text.ts";
+import { jsonText, sanitize } from "../lib/_text.ts";
 
 /** The command's own options; every other `--name value` is a model knob. */
 export const OPTIONS = {
@@ -127,7 +127,7 @@ export function run(args: string[]): Promise<number> {
     if (values.json) console.log(jsonText(summary));
     else {
       console.log(
-        `Wrote ${path} (${
+        `Wrote ${sanitize(path)} (${
           (summary.bytes / 1e6).toFixed(1)
         } MB): ${summary.kernels} kernels, ${summary.steps} calls, arena ${
           (summary.arenaBytes / 1e6).toFixed(2)
@@ -135,7 +135,7 @@ export function run(args: string[]): Promise<number> {
           (summary.peakActivationBytes / 1e6).toFixed(2)
         } MB), in ${summary.codegenMs} ms`,
       );
-      console.log(`Run it: deno run ${path}`);
+      console.log(`Run it: deno run ${sanitize(path)}`);
     }
     return EXIT.ok;
   });

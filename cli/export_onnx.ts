@@ -17,7 +17,7 @@ import {
 } from "./_common.ts";
 import { loadModel, parseOneModel } from "./_model.ts";
 import { loadWeights, parseSeed } from "./_weights.ts";
-import { jsonText } from "../lib/_text.ts";
+import { jsonText, sanitize } from "../lib/_text.ts";
 import { foldBatchNorm } from "../lib/runtime/fold.ts";
 import { EXPORT_OPSET, exportOnnx } from "../interop/onnx_export.ts";
 
@@ -99,7 +99,9 @@ export function run(args: string[]): Promise<number> {
     if (values.json) console.log(jsonText(summary));
     else {
       console.log(
-        `wrote ${values.out}: ${loaded.model}, ${graph.nodes.length} nodes, opset ${EXPORT_OPSET}, ${bytes.length} bytes, weights: ${source}`,
+        sanitize(
+          `wrote ${values.out}: ${loaded.model}, ${graph.nodes.length} nodes, opset ${EXPORT_OPSET}, ${bytes.length} bytes, weights: ${source}`,
+        ),
       );
     }
     return EXIT.ok;

@@ -533,3 +533,14 @@ Deno.test("case 11: deno task bench --help names the networks, not an issue numb
   assert.doesNotMatch(help, /issue \d/i);
   assert.match(help, /ShuffleNetV2 1\.0,\s+MobileNetV2 1\.0/);
 });
+
+Deno.test("case 8: counts past 2^53 print in scientific notation, never digits with commas around an exponent", async () => {
+  const { GraphBuilder } = await import("../lib/ir/builder.ts");
+  const { analyze, formatReport } = await import("../mod.ts");
+  const b = new GraphBuilder("huge", [1, 3, 2 ** 26, 2 ** 26]);
+  const report = analyze(b.build(b.conv2d(b.input, { out: 4, kernel: 1 }, "conv")));
+  const text = formatReport(report, "table");
+  assert.doesNotMatch(text, /\d,\d{3}(,\d{3})*e\+/, "no 1.5,937,...e+22");
+  // 4 x 3 x 2^52 multiply-adds, above 2^53: approximate, and marked so
+  assert.match(text, /^ {2}MAdds +~5\.404e\+16 +5\.40e\+16 /m);
+});
