@@ -647,7 +647,13 @@ export function emitModule(plan: KernelPlan, memory: MemoryPlan, info: ModuleInf
       });
       w.writeLine("const ms = (performance.now() - t0) / runs;");
       w.writeLine(
-        "const summaries = outputNames.map((name, k) => summarizeOutput(name, outputShapes[k], outputs[name], fromImage?.labels));",
+        `const summaries = outputNames.map((name, k) => summarizeOutput(name, outputShapes[k], outputs[name], fromImage?.labels, ${
+          JSON.stringify(plan.graph.outputs.map((o) =>
+            plan.graph.nodes.find((n) =>
+              n.name === o.node
+            )?.kind === "softmax"
+          ))
+        }[k]));`,
       );
       block(w, "if (json)", () => {
         w.writeLine(

@@ -544,3 +544,23 @@ Deno.test("case 8: counts past 2^53 print in scientific notation, never digits w
   // 4 x 3 x 2^52 multiply-adds, above 2^53: approximate, and marked so
   assert.match(text, /^ {2}MAdds +~5\.404e\+16 +5\.40e\+16 /m);
 });
+
+Deno.test("case 6: a generated module ending in Softmax prints its probabilities as they are", async () => {
+  const { GraphBuilder } = await import("../lib/ir/builder.ts");
+  const { randomWeights } = await import("../lib/runtime/weights.ts");
+  const { compile } = await import("../codegen/compile.ts");
+  await withTempDir(async (dir) => {
+    const b = new GraphBuilder("probs", [1, 3, 8, 8]);
+    const x = b.linear(b.flatten(b.globalAvgPool(b.input, "pool"), "flat"), { out: 10 }, "fc");
+    const g = b.build(b.softmax(x, "softmax"));
+    const path = `${dir}/p.gen.ts`;
+    await Deno.writeTextFile(path, compile(g, randomWeights(g, 1), { model: "probs" }).source);
+    const out = await new Deno.Command(Deno.execPath(), { args: ["run", path], stdout: "piped" })
+      .output();
+    const rows = [
+      ...new TextDecoder().decode(out.stdout).matchAll(/class +\d+ +([\d.]+) +p=([\d.]+)/g),
+    ];
+    assert.equal(rows.length, 5);
+    for (const [, score, p] of rows) assert.equal(Number(p).toFixed(4), Number(score).toFixed(4));
+  });
+});
