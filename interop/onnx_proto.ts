@@ -98,7 +98,8 @@ export interface ReadTensorOptions {
  * {@link OnnxFormatError} naming the tensor when its dims are not
  * non-negative integers, when its data is missing, external, of another size
  * than its dims declare, or of an unsupported type, and when it would take
- * more than `maxBytes`: all checked before the tensor is allocated.
+ * more than `maxBytes`: all checked before the tensor is allocated; and when
+ * a float value is NaN (a corrupt file).
  *
  * @example
  * ```ts
@@ -108,12 +109,31 @@ export interface ReadTensorOptions {
  * assert.throws(() => readTensor(lie), /Cannot read tensor "w": shape \[10000000000, 3, 3, 3\] of FLOAT holds 270,000,000,000 values .* 16 bytes/);
  * const big = { name: "b", dims: [300, 1000], dataType: 1, rawData: new Uint8Array(1_200_000) };
  * assert.throws(() => readTensor(big, undefined, { maxBytes: 2 ** 20 }), /would take 1.20 MB once read/);
+ * const nan = { name: "n", dims: [2], dataType: 1, floatData: [1, NaN] };
+ * assert.throws(() => readTensor(nan), /Cannot read tensor "n": value 1 is NaN/);
  * ```
  */
 export function readTensor(
   t: pb.ITensorProto,
   what = `tensor "${t.name ?? ""}"`,
   options: ReadTensorOptions = {},
+): ConstTensor {
+  const tensor = readTensorData(t, what, options);
+  // A NaN stored as a weight is a corrupt file (a flipped bit): every output
+  // it reaches would be NaN. Infinities stay: some exporters use them as bounds.
+  if (tensor.type === "float") {
+    const bad = tensor.data.findIndex((v) => Number.isNaN(v));
+    if (bad >= 0) {
+      throw new OnnxFormatError(`Cannot read ${what}: value ${bad} is NaN (a corrupt file?)`);
+    }
+  }
+  return tensor;
+}
+
+function readTensorData(
+  t: pb.ITensorProto,
+  what: string,
+  options: ReadTensorOptions,
 ): ConstTensor {
   const maxBytes = options.maxBytes ?? MAX_TENSOR_BYTES;
   const dims = (t.dims ?? []).map(toInt);
