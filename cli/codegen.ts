@@ -14,6 +14,7 @@ import {
   makeDirOrThrow,
   requirePermission,
   requireWritable,
+  UsageError,
   writeFileAtomic,
 } from "./_common.ts";
 import { loadModel, parseOneModel } from "./_model.ts";
@@ -26,6 +27,8 @@ export const OPTIONS = {
   weights: { type: "string" },
   seed: { type: "string" },
   "allow-large": { type: "boolean" },
+  target: { type: "string" },
+  tune: { type: "boolean" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -55,12 +58,20 @@ Options:
   --allow-large    generate a module whose activation arena exceeds 4 GiB (what
                    JS engines allocate in one ArrayBuffer) with a warning,
                    instead of refusing it
+  --target T       ts (default): TypeScript kernels; wasm: WebAssembly SIMD
+                   kernels in the same standalone module (layers without a
+                   wasm kernel yet run their TypeScript kernel; the summary
+                   names them)
+  --tune           wasm target: time each 1x1 layer's register blocking
+                   candidates on this machine and keep the fastest (default:
+                   a fixed, deterministic blocking)
   --json           print a JSON summary instead of text
   -h, --help       show this help
 
 Examples:
   deno run -A cli.ts codegen shufflenetv2 --out build/
   deno run -A cli.ts codegen mobilenetv2 --width 0.5 --resolution 160 --seed 3
+  deno run -A cli.ts codegen shufflenetv2 --target wasm
 
 Permissions: --allow-env (ts-morph reads environment variables), --allow-write
 and --allow-read (the output file, an .onnx or .safetensors input); -A grants all.
@@ -83,6 +94,13 @@ export function run(args: string[]): Promise<number> {
     if (!parsed) return EXIT.ok;
     const { values, knobs, model } = parsed;
     const seed = parseSeed(values.seed);
+    const target = values.target ?? "ts";
+    if (target !== "ts" && target !== "wasm") {
+      throw new UsageError(`Invalid --target "${target}": expected ts or wasm`);
+    }
+    if (values.tune && target !== "wasm") {
+      throw new UsageError(`--tune needs --target wasm (it times WebAssembly kernels)`);
+    }
     const outArg = checkOutputPath(values.out ?? "build", "--out");
     const loaded = await loadModel(model, knobs, parsed.optionNames);
     // --out x.gen.ts names the file; anything else is a folder.
@@ -104,10 +122,20 @@ export function run(args: string[]): Promise<number> {
     requireWritable(path);
     const { compile } = await import("../codegen/compile.ts");
     const t0 = performance.now();
+    let tuning: { defaultMs: number; tunedMs: number } | undefined;
+    let wasm = {};
+    if (values.tune) {
+      const { tuneWasm } = await import("../codegen/wasm/tune.ts");
+      const t = await tuneWasm(loaded.graph, weights, 15, (line) => console.error(line));
+      tuning = { defaultMs: t.defaultMs, tunedMs: t.tunedMs };
+      wasm = { pwBlocking: t.pwBlocking };
+    }
     const out = compile(loaded.graph, weights, {
       model: loaded.model,
       options: [...Object.entries(loaded.knobs), ...options],
       allowLarge: values["allow-large"],
+      target,
+      wasm,
     });
     for (const w of out.warnings) console.error(`warning: ${w}`);
     const ms = performance.now() - t0;
@@ -123,6 +151,13 @@ export function run(args: string[]): Promise<number> {
       arenaBytes: out.memory.arenaFloats * 4,
       peakActivationBytes: out.memory.peakFloats * 4,
       codegenMs: Math.round(ms),
+      inputs: out.plan.inputs.map(({ name, shape }) => ({ name, shape })),
+      outputs: out.plan.outputs.map(({ name, shape }) => ({ name, shape })),
+      /** Layers no specialized kernel family covers, computed by a general kernel. */
+      generalLayers: out.generalLayers,
+      target,
+      ...(tuning ? { tuning } : {}),
+      fallbacks: out.fallbacks.map((f) => ({ layers: f.layers, kind: f.family, reason: f.reason })),
     };
     if (values.json) console.log(jsonText(summary));
     else {
@@ -135,6 +170,23 @@ export function run(args: string[]): Promise<number> {
           (summary.peakActivationBytes / 1e6).toFixed(2)
         } MB), in ${summary.codegenMs} ms`,
       );
+      if (out.generalLayers.length > 0) {
+        const shown = out.generalLayers.slice(0, 10).map((l) => `"${l}"`).join(", ");
+        const more = out.generalLayers.length > 10
+          ? `, and ${out.generalLayers.length - 10} more`
+          : "";
+        console.log(
+          `General (unspecialized) kernels for ${out.generalLayers.length} layer(s): ${shown}${more}`,
+        );
+      }
+      if (out.fallbacks.length > 0) {
+        console.log(
+          `${out.fallbacks.length} of ${summary.steps} calls run a TypeScript kernel (no WebAssembly kernel):`,
+        );
+        for (const f of out.fallbacks) {
+          console.log(`  ${f.layers.join(" + ")} (${f.family}): ${f.reason}`);
+        }
+      }
       console.log(`Run it: deno run ${sanitize(path)}`);
     }
     return EXIT.ok;

@@ -18,8 +18,9 @@ import type { Weights } from "../lib/runtime/weights.ts";
 import { checkEngineLimits } from "./limits.ts";
 import { type MemoryPlan, planMemory } from "./memory.ts";
 import { emitModule } from "./module.ts";
-import { type KernelPlan, planKernels } from "./plan.ts";
+import { generalLayers, type KernelPlan, planKernels } from "./plan.ts";
 import { kernelName } from "./spec.ts";
+import { emitWasmModule, type Fallback, type WasmModuleOptions } from "./wasm/module.ts";
 
 /** Options of {@link compile}. */
 export interface CompileOptions {
@@ -27,11 +28,26 @@ export interface CompileOptions {
   model?: string;
   /** Options printed in the header (knobs, weights source), in this order. */
   options?: [string, string | number | boolean][];
-  /** Emit per-kernel timers (`stepMs`), for benchmarks. */
+  /** Emit per-kernel timers (`stepMs`), for benchmarks (TypeScript target only). */
   profile?: boolean;
   /** Emit a module whose arena exceeds what JS engines allocate (codegen/limits.ts), with a warning. */
   allowLarge?: boolean;
+  /** Compile every layer with the general kernel family (tests; see `PlanOptions`). */
+  generalOnly?: boolean;
+  /**
+   * `ts` (default): TypeScript kernels; `wasm`: WebAssembly SIMD kernels in the
+   * same standalone module (see codegen/wasm/module.ts).
+   */
+  target?: Target;
+  /** Wasm target: per-layer pointwise blockings (see `tuneWasm` in codegen/wasm/tune.ts). */
+  wasm?: WasmModuleOptions;
 }
+
+/** A codegen target. */
+export type Target = "ts" | "wasm";
+
+/** Every codegen target, the default first. */
+export const TARGETS: readonly Target[] = ["ts", "wasm"];
 
 /** A generated module and the plan behind it. */
 export interface Compiled {
@@ -43,6 +59,11 @@ export interface Compiled {
   kernels: number;
   /** Sizes beyond engine limits, emitted anyway under `allowLarge` (codegen/limits.ts). */
   warnings: string[];
+  /** Layers computed by a general kernel (no specialized family fits them), in order. */
+  generalLayers: string[];
+  target: Target;
+  /** Steps of the wasm target that run a TypeScript kernel, and why (empty for `ts`). */
+  fallbacks: Fallback[];
 }
 
 /**
@@ -71,7 +92,7 @@ export interface Compiled {
  */
 export function compile(graph: Graph, weights: Weights, options: CompileOptions = {}): Compiled {
   const folded = foldBatchNorm(graph, weights);
-  const plan = planKernels(folded.graph, folded.weights);
+  const plan = planKernels(folded.graph, folded.weights, { generalOnly: options.generalOnly });
   const memory = planMemory(plan);
   const shaped = inferShapes(graph);
   const warnings = checkEngineLimits(
@@ -85,14 +106,40 @@ export function compile(graph: Graph, weights: Weights, options: CompileOptions 
     options.allowLarge ?? false,
   );
   const total = sumCosts(estimateCost(shaped));
-  const source = emitModule(plan, memory, {
+  const info = {
     model: options.model ?? graph.name,
     options: options.options ?? Object.entries(graph.meta),
     cost: { madds: total.madds, flops: total.flops.total, params: total.params.total },
     profile: options.profile,
-  });
+  };
+  if (options.target === "wasm") {
+    const m = emitWasmModule(plan, memory, info, options.wasm);
+    const kernels = m.wasmKernels + new Set(
+      m.fallbacks.map((f) => f.family),
+    ).size;
+    return {
+      source: m.source,
+      plan,
+      memory,
+      kernels,
+      generalLayers: generalLayers(plan),
+      target: "wasm",
+      fallbacks: m.fallbacks,
+      warnings,
+    };
+  }
+  const source = emitModule(plan, memory, info);
   const kernels = new Set(plan.steps.map((s) => kernelName(s.spec))).size;
-  return { source, plan, memory, kernels, warnings };
+  return {
+    source,
+    plan,
+    memory,
+    kernels,
+    generalLayers: generalLayers(plan),
+    target: "ts",
+    fallbacks: [],
+    warnings,
+  };
 }
 
 /** An input of a generated module: one array, or a record keyed by input name. */
