@@ -32,7 +32,7 @@ import {
   tanh,
 } from "./activation.ts";
 import { add, div, max, min, mul, pow, sub } from "./binary.ts";
-import { conv2d, linear } from "./conv.ts";
+import { conv2d, convTranspose2d, linear, matmul } from "./conv.ts";
 import {
   channelShuffle,
   concat,
@@ -46,7 +46,8 @@ import {
   split,
   transpose,
 } from "./layout.ts";
-import { affine, batchNorm } from "./norm.ts";
+import { affine, batchNorm, instanceNorm, layerNorm } from "./norm.ts";
+import { resize } from "./resize.ts";
 import { avgPool, globalAvgPool, globalMaxPool, maxPool, reduce } from "./pool.ts";
 
 /** Every op kind's record, in catalog order. */
@@ -98,6 +99,11 @@ export const OP_DEFS: OpTable = {
   pad,
   global_max_pool: globalMaxPool,
   reduce,
+  resize,
+  matmul,
+  conv_transpose2d: convTranspose2d,
+  layer_norm: layerNorm,
+  instance_norm: instanceNorm,
 };
 
 /** The record of one op kind. */
