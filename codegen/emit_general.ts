@@ -841,6 +841,11 @@ export const GENERAL_KERNELS = {
   pad,
   global_max_pool: globalPool(true),
   reduce,
+  resize,
+  matmul,
+  conv_transpose2d: convTranspose2d,
+  layer_norm: layerNorm,
+  instance_norm: instanceNorm,
 } satisfies { [K in OpKind]: GeneralBody<K> };
 
 /** Writes the body of `spec` from {@link GENERAL_KERNELS}. */

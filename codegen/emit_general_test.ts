@@ -10,6 +10,7 @@ import { GraphBuilder, type Tensor } from "../lib/ir/builder.ts";
 import { OP_KINDS } from "../lib/ir/ops.ts";
 import { differential } from "./_testing.ts";
 import { GENERAL_KERNELS } from "./emit_general.ts";
+import { generalOpGraph } from "../interop/_fixtures.ts";
 
 const general = { generalOnly: true };
 
@@ -198,11 +199,15 @@ Deno.test("prelu, affine, const, pad, global_max_pool and reduce at batch 1 and 
   }
 });
 
+Deno.test("resize, matmul, conv_transpose2d, layer_norm and instance_norm (the interop fixture of the general kinds)", async () => {
+  for (const n of [1, 2]) await differential(generalOpGraph(n), 70 + n, general);
+});
+
 Deno.test("the graphs of this file cover every op kind of the catalog", () => {
   const kinds = new Set(
-    [everyKind(1).graph, elementwise(), shapeKinds(), parameterized(1)].flatMap((g) =>
-      g.nodes.map((n) => n.kind)
-    ),
+    [everyKind(1).graph, elementwise(), shapeKinds(), parameterized(1), generalOpGraph(1)].flatMap((
+      g,
+    ) => g.nodes.map((n) => n.kind)),
   );
   assert.deepEqual(OP_KINDS.filter((k) => !kinds.has(k)), []);
 });

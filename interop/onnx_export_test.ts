@@ -8,6 +8,7 @@ import { randomWeights } from "../lib/runtime/weights.ts";
 import { everyOpGraph, generalOpGraph, kindsMissing } from "./_fixtures.ts";
 import { exportOnnx, GRAPH_METADATA_KEY } from "./onnx_export.ts";
 import { decodeModel } from "./onnx_proto.ts";
+import { importOnnx } from "./onnx_import.ts";
 
 async function ortRun(bytes: Uint8Array, x: Float32Array, shape: readonly number[]) {
   const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
@@ -118,4 +119,13 @@ Deno.test("exportOnnx() conv_transpose2d agrees with onnxruntime: groups, stride
     const b = new GraphBuilder("deconv", [2, 3, 4, 5]);
     await agreesWithOrt(b.build(b.convTranspose2d(b.input, c, "ct")));
   }
+});
+
+Deno.test("an export of the general op kinds imports back and computes the same", () => {
+  const g = generalOpGraph(1);
+  const w = randomWeights(g, 2);
+  const { graph, weights } = importOnnx(exportOnnx(g, w));
+  const x = randomInput(g.inputs[0].shape, 3);
+  const err = relativeError(runReference(graph, weights, x), runReference(g, w, x));
+  assert.ok(err <= 1e-5, `max |a - b| / max |b| = ${err}`);
 });
