@@ -106,7 +106,22 @@ export const OP_DEFS: OpTable = {
   instance_norm: instanceNorm,
 };
 
-/** The record of one op kind. */
+/**
+ * The record of one op kind.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { opDef } from "./table.ts";
+ * const mm = opDef("matmul");
+ * const attrs = {};
+ * const shape = mm.shape("attn", attrs, [[2, 4, 8], [8, 3]]);
+ * assert.deepEqual(shape, [2, 4, 3]);
+ * // MAdds = batch x M x K x N
+ * const work = mm.cost({ kind: "matmul", attrs, inputShapes: [[2, 4, 8], [8, 3]], shape });
+ * assert.equal(work.madds, 2 * 4 * 8 * 3);
+ * ```
+ */
 export function opDef<K extends OpKind>(kind: K): OpDef<K> {
   return OP_DEFS[kind] as unknown as OpDef<K>;
 }
