@@ -211,3 +211,22 @@ Deno.test("the graphs of this file cover every op kind of the catalog", () => {
   );
   assert.deepEqual(OP_KINDS.filter((k) => !kinds.has(k)), []);
 });
+
+Deno.test("resize tables take float32 coordinates and ties as the reference (and onnxruntime) do", async () => {
+  // 5 -> 3 half_pixel: 1.5 / 0.6f - 0.5 is 1.9999998 in float32, so floor reads index 1, not 2.
+  const cases = [
+    [5, 3, "half_pixel", "floor"],
+    [7, 1, "half_pixel", "floor"],
+    [7, 2, "asymmetric", "round_prefer_ceil"],
+    [7, 4, "asymmetric", "round_prefer_ceil"],
+    [7, 8, "asymmetric", "round_prefer_ceil"],
+    [11, 13, "tf_half_pixel_for_nn", "round_prefer_floor"],
+  ] as const;
+  for (const [n, m, coordinateTransformation, nearestMode] of cases) {
+    const b = new GraphBuilder("tie", [1, 2, 3, n]);
+    const g = b.build(
+      b.resize(b.input, [1, 2, 3, m], { coordinateTransformation, nearestMode }, "r"),
+    );
+    await differential(g, 80 + n + m, general);
+  }
+});
