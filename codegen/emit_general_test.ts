@@ -230,3 +230,13 @@ Deno.test("resize tables take float32 coordinates and ties as the reference (and
     await differential(g, 80 + n + m, general);
   }
 });
+
+Deno.test("resize with the file's scales compiles like the reference", async () => {
+  const b = new GraphBuilder("scales", [1, 2, 7, 5]);
+  const o = {
+    mode: "linear" as const,
+    coordinateTransformation: "half_pixel" as const,
+    scales: [1, 1, 0.5, 1.5],
+  };
+  await differential(b.build(b.resize(b.input, [1, 2, 3, 7], o, "r")), 90, general);
+});
