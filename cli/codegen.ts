@@ -25,6 +25,7 @@ export const OPTIONS = {
   seed: { type: "string" },
   target: { type: "string" },
   tune: { type: "boolean" },
+  emit: { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -54,6 +55,9 @@ Options:
                    kernels in the same standalone module (layers without a
                    wasm kernel yet run their TypeScript kernel; the summary
                    names them)
+  --emit E         ts (default): DIR/<model>.gen.ts; js: DIR/<model>.gen.js, the
+                   same module as a JavaScript ES module (runs in Node 20 and
+                   browsers too)
   --tune           wasm target: time each 1x1 layer's register blocking
                    candidates on this machine and keep the fastest (default:
                    a fixed, deterministic blocking)
@@ -90,6 +94,10 @@ export function run(args: string[]): Promise<number> {
     if (target !== "ts" && target !== "wasm") {
       throw new UsageError(`Invalid --target "${target}": expected ts or wasm`);
     }
+    const emit = values.emit ?? "ts";
+    if (emit !== "ts" && emit !== "js") {
+      throw new UsageError(`Invalid --emit "${emit}": expected ts or js`);
+    }
     if (values.tune && target !== "wasm") {
       throw new UsageError(`--tune needs --target wasm (it times WebAssembly kernels)`);
     }
@@ -119,11 +127,12 @@ export function run(args: string[]): Promise<number> {
       options: [...Object.entries(loaded.knobs), ...options],
       target,
       wasm,
+      emit,
     });
     const ms = performance.now() - t0;
     const dir = values.out ?? "build";
     await makeDirOrThrow(dir);
-    const path = `${dir.replace(/\/+$/, "")}/${fileStem(loaded.model)}.gen.ts`;
+    const path = `${dir.replace(/\/+$/, "")}/${fileStem(loaded.model)}.gen.${emit}`;
     await writeFileAtomic(path, out.source);
     const summary = {
       path,

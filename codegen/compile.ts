@@ -18,6 +18,7 @@ import { type MemoryPlan, planMemory } from "./memory.ts";
 import { emitModule } from "./module.ts";
 import { type KernelPlan, planKernels } from "./plan.ts";
 import { kernelName } from "./spec.ts";
+import { toJavaScript } from "./emit_js.ts";
 import { emitWasmModule, type Fallback, type WasmModuleOptions } from "./wasm/module.ts";
 
 /** Options of {@link compile}. */
@@ -33,6 +34,11 @@ export interface CompileOptions {
    * same standalone module (see codegen/wasm/module.ts).
    */
   target?: Target;
+  /**
+   * `ts` (default): a TypeScript module; `js`: the same module as JavaScript
+   * (an ES module without types, for Node and browsers; see emit_js.ts).
+   */
+  emit?: "ts" | "js";
   /** Wasm target: per-layer pointwise blockings (see `tuneWasm` in codegen/wasm/tune.ts). */
   wasm?: WasmModuleOptions;
 }
@@ -96,9 +102,11 @@ export function compile(graph: Graph, weights: Weights, options: CompileOptions 
     const kernels = m.wasmKernels + new Set(
       m.fallbacks.map((f) => f.family),
     ).size;
-    return { source: m.source, plan, memory, kernels, target: "wasm", fallbacks: m.fallbacks };
+    const source = options.emit === "js" ? toJavaScript(m.source) : m.source;
+    return { source, plan, memory, kernels, target: "wasm", fallbacks: m.fallbacks };
   }
-  const source = emitModule(plan, memory, info);
+  const ts = emitModule(plan, memory, info);
+  const source = options.emit === "js" ? toJavaScript(ts) : ts;
   const kernels = new Set(plan.steps.map((s) => kernelName(s.spec))).size;
   return { source, plan, memory, kernels, target: "ts", fallbacks: [] };
 }
@@ -137,9 +145,12 @@ export interface GeneratedModule {
  * slower), imports it, and removes the file. Needs read and write permission
  * for the temp directory.
  */
-export async function loadModule(source: string): Promise<GeneratedModule> {
+export async function loadModule(
+  source: string,
+  ext: "ts" | "js" = "ts",
+): Promise<GeneratedModule> {
   const dir = await Deno.makeTempDir({ prefix: "lightnets-gen-" });
-  const path = `${dir}/model.gen.ts`;
+  const path = `${dir}/model.gen.${ext}`;
   try {
     await Deno.writeTextFile(path, source);
     return await import(new URL(`file://${path}`).href) as GeneratedModule;
