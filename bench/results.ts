@@ -103,7 +103,8 @@ export interface BenchResults {
   };
   /**
    * 128-bit SIMD peak of this engine (codegen/wasm/peak.ts), measured beside
-   * the scalar ceiling: the limit of the WebAssembly target.
+   * the scalar ceiling: the limit of the WebAssembly target. `gflops` is the
+   * best sample (load only lowers a peak).
    */
   simdPeak?: { gflops: number; description: string; samples: number[] };
   models: ModelResult[];
