@@ -8,21 +8,25 @@
  */
 
 import {
+  checkOutputPath,
   EXIT,
   guard,
   makeDirOrThrow,
   requirePermission,
+  requireWritable,
   UsageError,
   writeFileAtomic,
 } from "./_common.ts";
 import { loadModel, parseOneModel } from "./_model.ts";
 import { loadWeights, parseSeed } from "./_weights.ts";
+import { jsonText, sanitize } from "../lib/_text.ts";
 
 /** The command's own options; every other `--name value` is a model knob. */
 export const OPTIONS = {
   out: { type: "string" },
   weights: { type: "string" },
   seed: { type: "string" },
+  "allow-large": { type: "boolean" },
   target: { type: "string" },
   tune: { type: "boolean" },
   emit: { type: "string" },
@@ -45,12 +49,16 @@ Arguments:
 Knobs: as in \`analyze\` (--width X, --resolution N, --groups G, ...)
 
 Options:
-  --out DIR        output directory (default build); writes DIR/<model>.gen.ts
+  --out PATH       a folder (default build), written as PATH/<model>.gen.ts, or
+                   a file name ending in .ts, written as given
   --weights W      random (default for zoo models): seeded He-style weights
                    with non-identity BatchNorm statistics; file: an .onnx
                    model's own weights (its default); or a .safetensors
                    state_dict with torchvision keys
   --seed N         seed of the random weights (default 0)
+  --allow-large    generate a module whose activation arena exceeds 4 GiB (what
+                   JS engines allocate in one ArrayBuffer) with a warning,
+                   instead of refusing it
   --target T       ts (default): TypeScript kernels; wasm: WebAssembly SIMD
                    kernels in the same standalone module (layers without a
                    wasm kernel yet run their TypeScript kernel; the summary
@@ -101,7 +109,14 @@ export function run(args: string[]): Promise<number> {
     if (values.tune && target !== "wasm") {
       throw new UsageError(`--tune needs --target wasm (it times WebAssembly kernels)`);
     }
-    const loaded = await loadModel(model, knobs);
+    const outArg = checkOutputPath(values.out ?? "build", "--out");
+    const loaded = await loadModel(model, knobs, parsed.optionNames);
+    // --out x.gen.ts (or .js) names the file; anything else is a folder.
+    const toFile = /\.[cm]?[jt]s$/i.test(outArg);
+    const dir = toFile ? undefined : outArg.replace(/(.)\/+$/, "$1");
+    const path = dir === undefined
+      ? outArg
+      : `${dir === "/" ? "" : dir}/${fileStem(loaded.model)}.gen.${emit}`;
     const { weights, options } = await loadWeights(
       loaded.graph,
       loaded.weights,
@@ -112,6 +127,7 @@ export function run(args: string[]): Promise<number> {
     requirePermission("load the code generator (ts-morph reads environment variables)", [
       "env",
     ]);
+    requireWritable(path);
     const { compile } = await import("../codegen/compile.ts");
     const t0 = performance.now();
     let tuning: { defaultMs: number; tunedMs: number } | undefined;
@@ -125,14 +141,14 @@ export function run(args: string[]): Promise<number> {
     const out = compile(loaded.graph, weights, {
       model: loaded.model,
       options: [...Object.entries(loaded.knobs), ...options],
+      allowLarge: values["allow-large"],
       target,
       wasm,
       emit,
     });
+    for (const w of out.warnings) console.error(`warning: ${w}`);
     const ms = performance.now() - t0;
-    const dir = values.out ?? "build";
-    await makeDirOrThrow(dir);
-    const path = `${dir.replace(/\/+$/, "")}/${fileStem(loaded.model)}.gen.${emit}`;
+    if (dir !== undefined) await makeDirOrThrow(dir);
     await writeFileAtomic(path, out.source);
     const summary = {
       path,
@@ -144,14 +160,18 @@ export function run(args: string[]): Promise<number> {
       arenaBytes: out.memory.arenaFloats * 4,
       peakActivationBytes: out.memory.peakFloats * 4,
       codegenMs: Math.round(ms),
+      inputs: out.plan.inputs.map(({ name, shape }) => ({ name, shape })),
+      outputs: out.plan.outputs.map(({ name, shape }) => ({ name, shape })),
+      /** Layers no specialized kernel family covers, computed by a general kernel. */
+      generalLayers: out.generalLayers,
       target,
       ...(tuning ? { tuning } : {}),
       fallbacks: out.fallbacks.map((f) => ({ layers: f.layers, kind: f.family, reason: f.reason })),
     };
-    if (values.json) console.log(JSON.stringify(summary, null, 2));
+    if (values.json) console.log(jsonText(summary));
     else {
       console.log(
-        `Wrote ${path} (${
+        `Wrote ${sanitize(path)} (${
           (summary.bytes / 1e6).toFixed(1)
         } MB): ${summary.kernels} kernels, ${summary.steps} calls, arena ${
           (summary.arenaBytes / 1e6).toFixed(2)
@@ -159,6 +179,15 @@ export function run(args: string[]): Promise<number> {
           (summary.peakActivationBytes / 1e6).toFixed(2)
         } MB), in ${summary.codegenMs} ms`,
       );
+      if (out.generalLayers.length > 0) {
+        const shown = out.generalLayers.slice(0, 10).map((l) => `"${l}"`).join(", ");
+        const more = out.generalLayers.length > 10
+          ? `, and ${out.generalLayers.length - 10} more`
+          : "";
+        console.log(
+          `General (unspecialized) kernels for ${out.generalLayers.length} layer(s): ${shown}${more}`,
+        );
+      }
       if (out.fallbacks.length > 0) {
         console.log(
           `${out.fallbacks.length} of ${summary.steps} calls run a TypeScript kernel (no WebAssembly kernel):`,
@@ -167,7 +196,7 @@ export function run(args: string[]): Promise<number> {
           console.log(`  ${f.layers.join(" + ")} (${f.family}): ${f.reason}`);
         }
       }
-      console.log(`Run it: deno run ${path}`);
+      console.log(`Run it: deno run ${sanitize(path)}`);
     }
     return EXIT.ok;
   });

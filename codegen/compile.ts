@@ -12,11 +12,13 @@ import { sumCosts } from "../lib/analysis/cost.ts";
 import { estimateCost } from "../lib/analysis/cost.ts";
 import { inferShapes } from "../lib/analysis/shapes.ts";
 import type { Graph } from "../lib/ir/graph.ts";
+import { numel } from "../lib/ir/ops.ts";
 import { foldBatchNorm } from "../lib/runtime/fold.ts";
 import type { Weights } from "../lib/runtime/weights.ts";
+import { checkEngineLimits } from "./limits.ts";
 import { type MemoryPlan, planMemory } from "./memory.ts";
 import { emitModule } from "./module.ts";
-import { type KernelPlan, planKernels } from "./plan.ts";
+import { generalLayers, type KernelPlan, planKernels } from "./plan.ts";
 import { kernelName } from "./spec.ts";
 import { toJavaScript } from "./emit_js.ts";
 import { emitWasmModule, type Fallback, type WasmModuleOptions } from "./wasm/module.ts";
@@ -29,6 +31,10 @@ export interface CompileOptions {
   options?: [string, string | number | boolean][];
   /** Emit per-kernel timers (`stepMs`), for benchmarks (TypeScript target only). */
   profile?: boolean;
+  /** Emit a module whose arena exceeds what JS engines allocate (codegen/limits.ts), with a warning. */
+  allowLarge?: boolean;
+  /** Compile every layer with the general kernel family (tests; see `PlanOptions`). */
+  generalOnly?: boolean;
   /**
    * `ts` (default): TypeScript kernels; `wasm`: WebAssembly SIMD kernels in the
    * same standalone module (see codegen/wasm/module.ts).
@@ -57,6 +63,10 @@ export interface Compiled {
   memory: MemoryPlan;
   /** Distinct kernels emitted. */
   kernels: number;
+  /** Sizes beyond engine limits, emitted anyway under `allowLarge` (codegen/limits.ts). */
+  warnings: string[];
+  /** Layers computed by a general kernel (no specialized family fits them), in order. */
+  generalLayers: string[];
   target: Target;
   /** Steps of the wasm target that run a TypeScript kernel, and why (empty for `ts`). */
   fallbacks: Fallback[];
@@ -88,9 +98,20 @@ export interface Compiled {
  */
 export function compile(graph: Graph, weights: Weights, options: CompileOptions = {}): Compiled {
   const folded = foldBatchNorm(graph, weights);
-  const plan = planKernels(folded.graph, folded.weights);
+  const plan = planKernels(folded.graph, folded.weights, { generalOnly: options.generalOnly });
   const memory = planMemory(plan);
-  const total = sumCosts(estimateCost(inferShapes(graph)));
+  const shaped = inferShapes(graph);
+  const warnings = checkEngineLimits(
+    options.model ?? graph.name,
+    {
+      arena: memory.arenaFloats,
+      input: Math.max(...graph.inputs.map((i) => numel(i.shape))),
+      output: Math.max(...graph.outputs.map((o) => numel(shaped.shapes.get(o.node)!))),
+    },
+    plan.steps.reduce((n, s) => n + (s.weights?.length ?? 0), 0),
+    options.allowLarge ?? false,
+  );
+  const total = sumCosts(estimateCost(shaped));
   const info = {
     model: options.model ?? graph.name,
     options: options.options ?? Object.entries(graph.meta),
@@ -102,13 +123,30 @@ export function compile(graph: Graph, weights: Weights, options: CompileOptions 
     const kernels = m.wasmKernels + new Set(
       m.fallbacks.map((f) => f.family),
     ).size;
-    const source = options.emit === "js" ? toJavaScript(m.source) : m.source;
-    return { source, plan, memory, kernels, target: "wasm", fallbacks: m.fallbacks };
+    return {
+      source: options.emit === "js" ? toJavaScript(m.source) : m.source,
+      plan,
+      memory,
+      kernels,
+      generalLayers: generalLayers(plan),
+      target: "wasm",
+      fallbacks: m.fallbacks,
+      warnings,
+    };
   }
   const ts = emitModule(plan, memory, info);
   const source = options.emit === "js" ? toJavaScript(ts) : ts;
   const kernels = new Set(plan.steps.map((s) => kernelName(s.spec))).size;
-  return { source, plan, memory, kernels, target: "ts", fallbacks: [] };
+  return {
+    source,
+    plan,
+    memory,
+    kernels,
+    generalLayers: generalLayers(plan),
+    target: "ts",
+    fallbacks: [],
+    warnings,
+  };
 }
 
 /** An input of a generated module: one array, or a record keyed by input name. */

@@ -1,7 +1,8 @@
 /**
  * One test per ONNX converter: a small hand-built ONNX file per op, imported,
  * checked for the IR op it becomes, and run by the reference executor against
- * onnxruntime on the same file (seeded input; max |a - b| <= 1e-5 x max |b|).
+ * onnxruntime on the same file (seeded input; max |a - b| <= 1e-5 x max |b|);
+ * and a graph of the general op kinds exported by `exportOnnx` and read back.
  */
 import assert from "node:assert/strict";
 import * as ort from "onnxruntime-node";
@@ -10,6 +11,10 @@ import { encodeModel, floatTensor, int64Tensor, onnx, type pb } from "./onnx_pro
 import { runReferenceOutputs } from "../lib/runtime/reference.ts";
 import { randomInput, relativeError } from "../lib/runtime/tensor.ts";
 import { OP_KINDS } from "../lib/ir/ops.ts";
+import { GraphBuilder } from "../lib/ir/builder.ts";
+import { randomWeights } from "../lib/runtime/weights.ts";
+import { analyze } from "../lib/analysis/report.ts";
+import { exportOnnx } from "./onnx_export.ts";
 
 const T = onnx.AttributeProto.AttributeType;
 const ints = (name: string, v: number[]) => ({ name, type: T.INTS, ints: v });
@@ -132,12 +137,15 @@ const CASES: Case[] = [
     kinds: ["sub", "max", "min", "abs", "pow", "div"],
   },
   {
-    what: "a constant operand that is not per-channel becomes a const node",
-    nodes: [{ op: "Mul", inputs: ["x", "k"], outputs: ["y"] }],
+    what: "a constant operand that is not per-channel is one const node, however often read",
+    nodes: [
+      { op: "Mul", inputs: ["x", "k"], outputs: ["m"] },
+      { op: "Add", inputs: ["m", "k"], outputs: ["y"] },
+    ],
     inits: [f("k", [3, 3], seq(9))],
     inputs: { x: [1, 2, 3, 3] },
     outputs: ["y"],
-    kinds: ["const", "mul"],
+    kinds: ["const", "mul", "add"],
   },
   {
     what: "Concat, Split, Softmax on axis 2 of a 3-D head; Reshape and Transpose",
@@ -184,6 +192,180 @@ const CASES: Case[] = [
     inputs: { nhwc: [1, 4, 4, 3], nchw: [1, 3, 4, 4] },
     outputs: ["y"],
     kinds: ["transpose", "add"],
+  },
+  {
+    what: "hard swish preceded by scalar arithmetic, hard sigmoid after and before it",
+    nodes: [
+      // y = 2x + 1; y * relu6(y + 3) / 6
+      { op: "Mul", inputs: ["x", "two"], outputs: ["a"] },
+      { op: "Add", inputs: ["a", "one"], outputs: ["y"] },
+      { op: "Add", inputs: ["y", "three"], outputs: ["b"] },
+      { op: "Clip", inputs: ["b", "zero", "six"], outputs: ["c"] },
+      { op: "Mul", inputs: ["y", "c"], outputs: ["d"] },
+      { op: "Div", inputs: ["d", "six"], outputs: ["hs"] },
+      // HardSigmoid(0.5 * hs): the scale folds into alpha
+      { op: "Mul", inputs: ["hs", "half"], outputs: ["e"] },
+      { op: "HardSigmoid", inputs: ["e"], outputs: ["g"] },
+      // 6 * HardSigmoid - 3: arithmetic after it stays an affine
+      { op: "Mul", inputs: ["g", "six"], outputs: ["h"] },
+      { op: "Sub", inputs: ["h", "three"], outputs: ["out"] },
+    ],
+    inits: [
+      f("two", [], [2]),
+      f("one", [], [1]),
+      f("three", [], [3]),
+      f("zero", [], [0]),
+      f("six", [], [6]),
+      f("half", [], [0.5]),
+    ],
+    inputs: { x: [1, 2, 3, 3] },
+    outputs: ["out"],
+    kinds: ["affine", "hardswish", "hardsigmoid", "affine"],
+  },
+  {
+    what: "Sum of three, Mean of two, Max of three inputs",
+    nodes: [
+      { op: "Sum", inputs: ["x", "s", "x"], outputs: ["a"] },
+      { op: "Mean", inputs: ["a", "s"], outputs: ["b"] },
+      { op: "Max", inputs: ["b", "x", "s"], outputs: ["y"] },
+    ],
+    inputs: { x: [1, 2, 3, 3], s: [1, 2, 1, 3] },
+    outputs: ["y"],
+    // Mean's 1/2 is a scale alone: a mul by a const.
+    kinds: ["add", "add", "add", "const", "mul", "max", "max"],
+  },
+  {
+    what: "Softmax before opset 13 over the flattened trailing axes, and LogSoftmax",
+    nodes: [
+      { op: "Softmax", inputs: ["x"], outputs: ["a"], attrs: [int("axis", 1)] },
+      { op: "LogSoftmax", inputs: ["x"], outputs: ["b"], attrs: [int("axis", 3)] },
+    ],
+    inputs: { x: [1, 2, 3, 4] },
+    outputs: ["a", "b"],
+    // [1, 2, 3, 4] to [1, 24] is a flatten at axis 1.
+    kinds: ["flatten", "softmax", "reshape", "softmax", "log"],
+    opset: 11,
+  },
+  {
+    what: "Selu, Mish (opset 18) and exact Gelu (opset 20) as element-wise chains",
+    nodes: [
+      { op: "Selu", inputs: ["x"], outputs: ["a"] },
+      { op: "Mish", inputs: ["a"], outputs: ["b"] },
+      { op: "Gelu", inputs: ["b"], outputs: ["y"] },
+    ],
+    inputs: { x: [1, 2, 3, 3] },
+    outputs: ["y"],
+    // Selu's gamma and Gelu's 1/sqrt(2) are scales alone; Gelu's (1 + e) / 2 an affine.
+    kinds: [
+      "elu",
+      "const",
+      "mul",
+      "softplus",
+      "tanh",
+      "mul",
+      "const",
+      "mul",
+      "erf",
+      "affine",
+      "mul",
+    ],
+    opset: 20,
+  },
+  {
+    what: "Transposes that cancel vanish; a Reshape of a Reshape is one",
+    nodes: [
+      { op: "Transpose", inputs: ["x"], outputs: ["a"], attrs: [ints("perm", [0, 2, 3, 1])] },
+      { op: "Transpose", inputs: ["a"], outputs: ["b"], attrs: [ints("perm", [0, 3, 1, 2])] },
+      { op: "Relu", inputs: ["b"], outputs: ["c"] },
+      { op: "Reshape", inputs: ["c", "s1"], outputs: ["d"] },
+      { op: "Reshape", inputs: ["d", "s2"], outputs: ["y"] },
+    ],
+    inits: [int64Tensor("s1", [3], [1, 6, 3]), int64Tensor("s2", [2], [3, 6])],
+    inputs: { x: [1, 2, 3, 3] },
+    outputs: ["y"],
+    kinds: ["relu", "reshape"],
+  },
+  {
+    what: "1-D Conv, BatchNormalization and pools on [N, C, L] (keyword spotting)",
+    nodes: [
+      {
+        op: "Conv",
+        inputs: ["x", "w", "b"],
+        outputs: ["c"],
+        attrs: [
+          ints("strides", [2]),
+          ints("pads", [1, 2]),
+          int("group", 2),
+          ints("dilations", [2]),
+        ],
+      },
+      { op: "BatchNormalization", inputs: ["c", "g", "be", "m", "v"], outputs: ["n"] },
+      { op: "Relu", inputs: ["n"], outputs: ["r"] },
+      {
+        op: "MaxPool",
+        inputs: ["r"],
+        outputs: ["p"],
+        attrs: [ints("kernel_shape", [2]), ints("strides", [2])],
+      },
+      {
+        op: "AveragePool",
+        inputs: ["p"],
+        outputs: ["y"],
+        attrs: [ints("kernel_shape", [3]), ints("pads", [1, 1]), int("count_include_pad", 1)],
+      },
+    ],
+    inits: [
+      f("w", [6, 2, 3], seq(36)),
+      f("b", [6], seq(6)),
+      f("g", [6], [1, 2, 1, 0.5, 1, 1]),
+      f("be", [6], seq(6)),
+      f("m", [6], seq(6, 0.01)),
+      f("v", [6], [1, 1, 2, 1, 0.5, 1]),
+    ],
+    inputs: { x: [1, 4, 16] },
+    outputs: ["y"],
+    // The reshape back to 3-D and the next one to 4-D merge into nothing between the pools.
+    kinds: [
+      "reshape",
+      "conv2d",
+      "reshape",
+      "batch_norm",
+      "relu",
+      "reshape",
+      "max_pool",
+      "avg_pool",
+      "reshape",
+    ],
+  },
+  {
+    what: "ReduceMin, ReduceL2, ReduceSumSquare and LpNormalization (embedding normalization)",
+    nodes: [
+      { op: "ReduceMin", inputs: ["x"], outputs: ["a"], attrs: [ints("axes", [1])] },
+      { op: "ReduceL2", inputs: ["x"], outputs: ["b"], attrs: [ints("axes", [2, 3])] },
+      {
+        op: "ReduceSumSquare",
+        inputs: ["x"],
+        outputs: ["c"],
+        attrs: [ints("axes", [3]), int("keepdims", 0)],
+      },
+      { op: "LpNormalization", inputs: ["x"], outputs: ["d"], attrs: [int("axis", 1)] },
+    ],
+    inputs: { x: [1, 3, 2, 4] },
+    outputs: ["a", "b", "c", "d"],
+    kinds: [
+      "neg",
+      "reduce",
+      "neg",
+      "mul",
+      "reduce",
+      "sqrt",
+      "mul",
+      "reduce",
+      "mul",
+      "reduce",
+      "sqrt",
+      "div",
+    ],
   },
   {
     what: "PRelu with one slope per channel",
@@ -374,3 +556,27 @@ for (const c of CASES) {
     fn: () => check(c),
   });
 }
+
+Deno.test("export -> import round trip of the general op kinds keeps kinds, parameters and outputs", () => {
+  const b = new GraphBuilder("general", [1, 4, 6, 6]);
+  const x = b.conv2d(b.input, { out: 4, kernel: 3, padding: 1 }, "conv");
+  const a = b.affine(b.prelu(x, "act"), 4, "norm");
+  const p = b.pad(a, [0, 0, 1, 1, 0, 0, 1, 1], "reflect", 0, "pad");
+  const t = b.unary("tanh", b.leakyRelu(b.elu(p, 0.5, "elu"), 0.1, "leaky"), "tanh");
+  const cat = b.concat([t, b.constant([1, 2, 8, 8], "zeros")], "cat");
+  const head = b.reshape(b.transpose(cat, [0, 2, 3, 1], "nhwc"), [1, 64, 6], "rows");
+  const picked = b.gather(b.slice(b.softmax(head, "prob", 2), 1, 0, 64, 2, "even"), 2, [0, 3]);
+  const scores = b.reduce(picked, "sum", [1], false, "scores");
+  const pooled = b.binary("sub", b.globalMaxPool(cat, "gmp"), b.unary("exp", b.globalAvgPool(cat)));
+  const g = b.build({ scores, pooled });
+  const w = randomWeights(g, 5);
+  const back = importOnnx(exportOnnx(g, w));
+  const kinds = (gr: typeof g) => gr.nodes.map((n) => n.kind).sort();
+  assert.deepEqual(kinds(back.graph), kinds(g));
+  assert.deepEqual(back.graph.outputs.map((o) => o.name), ["scores", "pooled"]);
+  assert.deepEqual(analyze(back.graph).totals.params, analyze(g).totals.params);
+  const input = randomInput([1, 4, 6, 6], 3);
+  const want = runReferenceOutputs(g, w, input);
+  const got = runReferenceOutputs(back.graph, back.weights, input);
+  for (const o of ["scores", "pooled"]) assert.ok(relativeError(got[o], want[o]) <= 1e-6, o);
+});
