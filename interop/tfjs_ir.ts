@@ -1,0 +1,413 @@
+/**
+ * What both TensorFlow.js readers (graph models, layers models) share: a
+ * builder that turns NHWC tensors into IR nodes.
+ *
+ * Layout: tfjs tensors are NHWC; the IR's conv and pool ops are NCHW. Each
+ * value the builder hands out records its IR shape and whether a 4-D tensor is
+ * held as NCHW (`nchw: true`, the file's `[N, H, W, C]` stored as
+ * `[N, C, H, W]`). A graph input of rank 4 is followed by a `transpose` to
+ * NCHW, a graph output is transposed back before it leaves, and shape ops that
+ * need the file's own order (reshape, strided slice, ...) get the tensor back
+ * in NHWC through {@link TfjsBuilder.plain}. Axes given in the file's order
+ * map to IR axes through {@link TfjsBuilder.axis}. So the caller feeds and
+ * receives exactly what tfjs takes and returns.
+ *
+ * Names: a TF node `block_1/expand/Conv2D` becomes the module path
+ * `block_1.expand.Conv2D`, so `--depth` sums per block.
+ *
+ * @module
+ */
+
+import type { AnyNode, Graph } from "../lib/ir/graph.ts";
+import {
+  inferNodeShape,
+  OP_KINDS,
+  type OpAttrs,
+  type OpKind,
+  type Shape,
+  ShapeError,
+} from "../lib/ir/ops.ts";
+import type { Weights } from "../lib/runtime/weights.ts";
+import { TfjsImportError } from "./tfjs_weights.ts";
+
+/**
+ * Attrs of the op kinds the PROTOCOL contract adds to lib/ir/ops.ts (helper
+ * irops), as the readers emit them. Where lib/ir/ops.ts already has a kind
+ * with these attrs the entry is the same type.
+ */
+export interface ContractAttrs {
+  transpose: { perm: number[] };
+  reshape: { shape: number[] };
+  concat: { axis: number };
+  split: { axis: number; offset: number; size: number };
+  softmax: { axis: number };
+  flatten: { axis: number };
+  slice: { axis: number; start: number; end: number; step: number };
+  pad: { pads: number[]; mode: "constant" | "reflect" | "edge"; value: number };
+  resize: {
+    mode: "nearest" | "linear";
+    coordinateTransformation:
+      | "half_pixel"
+      | "asymmetric"
+      | "align_corners"
+      | "pytorch_half_pixel"
+      | "tf_half_pixel_for_nn";
+    nearestMode: "round_prefer_floor" | "round_prefer_ceil" | "floor" | "ceil";
+    outShape: number[];
+  };
+  reduce: { op: "mean" | "sum" | "max"; axes: number[]; keepDims: boolean };
+  prelu: { channels: number };
+  affine: { channels: number };
+  const: { shape: number[] };
+  add: Record<string, never>;
+  sub: Record<string, never>;
+  mul: Record<string, never>;
+  div: Record<string, never>;
+  max: Record<string, never>;
+  min: Record<string, never>;
+  matmul: Record<string, never>;
+  tanh: Record<string, never>;
+  exp: Record<string, never>;
+  elu: { alpha: number };
+  leaky_relu: { alpha: number };
+  silu: Record<string, never>;
+  global_max_pool: Record<string, never>;
+}
+
+/** Every kind the readers may emit. */
+export type Kind = OpKind | keyof ContractAttrs;
+/** The attrs of `K` (the contract's, where it generalizes an existing kind). */
+export type AttrsOf<K extends Kind> = K extends keyof ContractAttrs ? ContractAttrs[K]
+  : K extends OpKind ? OpAttrs[K]
+  : never;
+
+/** A tensor in the graph being built. */
+export interface Val {
+  /** The IR node (or graph input) that holds it. */
+  ref: string;
+  /** Its IR shape (`[N, C, H, W]` when `nchw`). */
+  shape: Shape;
+  /** A 4-D tensor whose file layout is NHWC, held as NCHW. */
+  nchw: boolean;
+}
+
+/** NHWC position of each NCHW axis (`[N, C, H, W]` reads `[0, 3, 1, 2]` of the file's tensor). */
+export const TO_NCHW = [0, 3, 1, 2] as const;
+/** NCHW position of each NHWC axis. */
+export const TO_NHWC = [0, 2, 3, 1] as const;
+
+/** Permutes `shape` by `perm`: `out[i] = shape[perm[i]]`. */
+export function permute<T>(shape: readonly T[], perm: readonly number[]): T[] {
+  return perm.map((p) => shape[p]);
+}
+
+/** Moves the data of a row-major tensor of `shape` into the order `perm`. */
+export function transposeData(
+  data: ArrayLike<number>,
+  shape: readonly number[],
+  perm: readonly number[],
+): Float32Array {
+  const rank = shape.length;
+  const out = new Float32Array(data.length);
+  const outShape = permute(shape, perm);
+  const inStrides = new Array(rank).fill(1);
+  for (let i = rank - 2; i >= 0; i--) inStrides[i] = inStrides[i + 1] * shape[i + 1];
+  const stride = perm.map((p) => inStrides[p]);
+  const idx = new Array(rank).fill(0);
+  for (let o = 0; o < out.length; o++) {
+    let src = 0;
+    for (let i = 0; i < rank; i++) src += idx[i] * stride[i];
+    out[o] = data[src];
+    for (let i = rank - 1; i >= 0; i--) {
+      if (++idx[i] < outShape[i]) break;
+      idx[i] = 0;
+    }
+  }
+  return out;
+}
+
+/** The file's (tfjs) shape of a value. */
+export function fileShape(v: Val): number[] {
+  return v.nchw ? permute(v.shape, TO_NHWC) : [...v.shape];
+}
+
+/** A module path from a TF name: `a/b/c:0` -> `a.b.c`. */
+export function modulePath(name: string): string {
+  const path = name.replace(/:\d+$/, "").replace(/^[/.]+/, "").replace(/[/:]+/g, ".")
+    .replace(/\s+/g, "_").replace(/\.+/g, ".").replace(/\.$/, "");
+  return path === "" ? "node" : path;
+}
+
+const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+function broadcast(node: string, a: Shape, b: Shape): number[] {
+  const rank = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    const x = a[a.length - rank + i] ?? 1;
+    const y = b[b.length - rank + i] ?? 1;
+    if (x !== y && x !== 1 && y !== 1) {
+      throw new ShapeError(
+        node,
+        `cannot broadcast [${a.join(", ")}] with [${b.join(", ")}]: axis ${i} is ${x} vs ${y}`,
+      );
+    }
+    out.push(x === 1 ? y : x);
+  }
+  return out;
+}
+
+type Rule = (node: string, attrs: never, inputs: readonly Shape[]) => Shape;
+const binary = (node: string, _a: unknown, [x, y]: readonly Shape[]): Shape =>
+  broadcast(node, x, y);
+
+/**
+ * Shape rules the builder applies to kinds the contract generalizes or adds,
+ * so a reader tracks every shape as it goes; the IR's own rules
+ * (`inferNodeShape`) check the finished graph again.
+ */
+const RULES: {
+  [K in keyof ContractAttrs]: (n: string, a: ContractAttrs[K], i: readonly Shape[]) => Shape;
+} = {
+  transpose: (_n, a, [x]) => permute(x, a.perm),
+  reshape: (n, a, [x]) => {
+    if (numel(a.shape) !== numel(x)) {
+      throw new ShapeError(n, `cannot reshape [${x.join(", ")}] to [${a.shape.join(", ")}]`);
+    }
+    return a.shape;
+  },
+  concat: (n, a, ins) => {
+    const out = [...ins[0]];
+    out[a.axis] = 0;
+    for (const s of ins) {
+      if (s.length !== out.length || s.some((d, i) => i !== a.axis && d !== out[i])) {
+        throw new ShapeError(
+          n,
+          `concat on axis ${a.axis} of mismatched shapes ${
+            ins.map((s) => `[${s.join(", ")}]`).join(", ")
+          }`,
+        );
+      }
+      out[a.axis] += s[a.axis];
+    }
+    return out;
+  },
+  split: (_n, a, [x]) => x.map((d, i) => (i === a.axis ? a.size : d)),
+  softmax: (_n, _a, [x]) => x,
+  flatten: (_n, a, [x]) => [numel(x.slice(0, a.axis)), numel(x.slice(a.axis))],
+  slice: (_n, a, [x]) =>
+    x.map((d, i) => (i === a.axis ? Math.max(0, Math.ceil((a.end - a.start) / a.step)) : d)),
+  pad: (_n, a, [x]) => x.map((d, i) => d + a.pads[i] + a.pads[i + x.length]),
+  resize: (_n, a) => a.outShape,
+  reduce: (_n, a, [x]) =>
+    a.keepDims
+      ? x.map((d, i) => (a.axes.includes(i) ? 1 : d))
+      : x.filter((_, i) => !a.axes.includes(i)),
+  prelu: (_n, _a, [x]) => x,
+  affine: (_n, _a, [x]) => x,
+  const: (_n, a) => a.shape,
+  add: binary,
+  sub: binary,
+  mul: binary,
+  div: binary,
+  max: binary,
+  min: binary,
+  matmul: (n, _a, [x, y]) => {
+    if (x[x.length - 1] !== y[y.length - 2]) {
+      throw new ShapeError(n, `matmul of [${x.join(", ")}] and [${y.join(", ")}]`);
+    }
+    const batch = broadcast(n, x.slice(0, -2), y.slice(0, -2));
+    return [...batch, x[x.length - 2], y[y.length - 1]];
+  },
+  tanh: (_n, _a, [x]) => x,
+  exp: (_n, _a, [x]) => x,
+  elu: (_n, _a, [x]) => x,
+  leaky_relu: (_n, _a, [x]) => x,
+  silu: (_n, _a, [x]) => x,
+  global_max_pool: (_n, _a, [x]) => [x[0], x[1], 1, 1],
+};
+
+/** A node the builder made, before the graph is assembled. */
+interface Built {
+  name: string;
+  kind: Kind;
+  attrs: unknown;
+  inputs: string[];
+}
+
+/** An imported tfjs model: the IR graph and its weights keyed like a state_dict. */
+export interface TfjsImport {
+  graph: Graph;
+  weights: Weights;
+}
+
+/**
+ * Builds an IR graph from a tfjs model, one node at a time.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { TfjsBuilder } from "./tfjs_ir.ts";
+ * const b = new TfjsBuilder("m.json");
+ * const x = b.input("image", [1, 8, 8, 3]);       // NHWC for the caller
+ * assert.deepEqual(x.shape, [1, 3, 8, 8]);          // NCHW inside
+ * const y = b.node("relu", {}, [x], "block/relu");
+ * b.output("scores", y);
+ * const nodes = b.nodeList();
+ * assert.deepEqual(nodes.map((n) => [n.name, n.kind]), [
+ *   ["image.to_nchw", "transpose"], ["block.relu", "relu"], ["block.relu.to_nhwc", "transpose"],
+ * ]);
+ * ```
+ */
+export class TfjsBuilder {
+  readonly weights: Weights = new Map();
+  readonly inputs: { name: string; shape: number[] }[] = [];
+  readonly outputs: { name: string; node: string }[] = [];
+  readonly #nodes: Built[] = [];
+  readonly #names = new Set<string>();
+  readonly #plain = new Map<string, Val>();
+  readonly #nchw = new Map<string, Val>();
+
+  /** `source` names the model file in errors. */
+  constructor(readonly source: string) {}
+
+  /** A name not used yet: `path`, else `path_1`, `path_2`, ... */
+  unique(path: string): string {
+    let name = path;
+    for (let i = 1; this.#names.has(name); i++) name = `${path}_${i}`;
+    this.#names.add(name);
+    return name;
+  }
+
+  /** A graph input of the file's shape; a 4-D one comes back as NCHW. */
+  input(name: string, shape: number[]): Val {
+    const ref = this.unique(name);
+    this.inputs.push({ name: ref, shape });
+    return this.nchw({ ref, shape, nchw: false });
+  }
+
+  /**
+   * Adds a node of `kind` reading `inputs`, named from `path` (a TF name or a
+   * module path), with parameter tensors `params` (keyed by their suffix).
+   */
+  node<K extends Kind>(
+    kind: K,
+    attrs: AttrsOf<K>,
+    inputs: readonly Val[],
+    path: string,
+    params: Record<string, Float32Array> = {},
+  ): Val {
+    const name = this.unique(modulePath(path));
+    const shapes = inputs.map((v) => v.shape);
+    const rule = RULES[kind as keyof ContractAttrs] as Rule | undefined;
+    const shape = rule
+      ? rule(name, attrs as never, shapes)
+      : inferNodeShape(name, kind as OpKind, attrs as OpAttrs[OpKind], shapes);
+    this.#nodes.push({ name, kind, attrs, inputs: inputs.map((v) => v.ref) });
+    for (const [key, data] of Object.entries(params)) this.weights.set(`${name}.${key}`, data);
+    const nchw = kind !== "transpose" && shape.length === 4 && inputs.some((v) => v.nchw);
+    return { ref: name, shape, nchw };
+  }
+
+  /** The value in the file's layout (a 4-D NCHW value is transposed back to NHWC). */
+  plain(v: Val): Val {
+    if (!v.nchw) return v;
+    const seen = this.#plain.get(v.ref);
+    if (seen) return seen;
+    const out = { ...this.node("transpose", { perm: [...TO_NHWC] }, [v], `${v.ref}.to_nhwc`) };
+    out.nchw = false;
+    this.#plain.set(v.ref, out);
+    return out;
+  }
+
+  /** A 4-D value as NCHW (a value in the file's NHWC layout is transposed). */
+  nchw(v: Val): Val {
+    if (v.nchw || v.shape.length !== 4) return v;
+    const seen = this.#nchw.get(v.ref);
+    if (seen) return seen;
+    const t = this.node("transpose", { perm: [...TO_NCHW] }, [v], `${v.ref}.to_nchw`);
+    const out = { ...t, nchw: true };
+    this.#nchw.set(v.ref, out);
+    this.#plain.set(out.ref, v);
+    return out;
+  }
+
+  /** The IR axis of the file's `axis` (negative counts from the end) for value `v`. */
+  axis(v: Val, axis: number): number {
+    const rank = v.shape.length;
+    const a = axis < 0 ? axis + rank : axis;
+    if (a < 0 || a >= rank) {
+      throw new TfjsImportError(`Axis ${axis} is out of range for a rank-${rank} tensor`);
+    }
+    return v.nchw ? TO_NHWC[a] : a;
+  }
+
+  /** Marks `v` as the graph output `name`, in the file's layout. */
+  output(name: string, v: Val): void {
+    this.outputs.push({ name, node: this.plain(v).ref });
+  }
+
+  /** The nodes made so far (for tests and passes). */
+  nodeList(): readonly Built[] {
+    return this.#nodes;
+  }
+
+  /**
+   * The finished graph. Nodes no output reads are dropped; a kind the IR
+   * lacks is one error listing every such kind.
+   */
+  build(name: string, meta: Graph["meta"] = {}): TfjsImport {
+    if (this.outputs.length === 0) {
+      throw new TfjsImportError(`${this.source} has no outputs`);
+    }
+    const byName = new Map(this.#nodes.map((n) => [n.name, n]));
+    const live = new Set<string>();
+    const stack = this.outputs.map((o) => o.node);
+    while (stack.length) {
+      const n = stack.pop()!;
+      if (live.has(n)) continue;
+      live.add(n);
+      for (const i of byName.get(n)?.inputs ?? []) stack.push(i);
+    }
+    const nodes = this.#nodes.filter((n) => live.has(n.name));
+    const known = new Set<string>(OP_KINDS);
+    const missing = [...new Set(nodes.filter((n) => !known.has(n.kind)).map((n) => n.kind))];
+    if (missing.length) {
+      const first = missing.map((k) =>
+        `${k} (first at "${nodes.find((n) => n.kind === k)!.name}")`
+      );
+      throw new TfjsImportError(
+        `Cannot import ${this.source}: the IR has no op kind ${first.join(", ")}`,
+      );
+    }
+    for (const key of [...this.weights.keys()]) {
+      if (!live.has(key.slice(0, key.lastIndexOf(".")))) this.weights.delete(key);
+    }
+    const graph = assemble(name, this.inputs, nodes as unknown as AnyNode[], this.outputs, meta);
+    return { graph, weights: this.weights };
+  }
+}
+
+/** The Graph record (the only place that knows how Graph spells inputs and outputs). */
+function assemble(
+  name: string,
+  inputs: { name: string; shape: number[] }[],
+  nodes: AnyNode[],
+  outputs: { name: string; node: string }[],
+  meta: Graph["meta"],
+): Graph {
+  if (inputs.length !== 1 || outputs.length !== 1) {
+    throw new TfjsImportError(
+      `Graph "${name}" has ${inputs.length} inputs and ${outputs.length} outputs; ` +
+        `this build of lightnets expects one of each`,
+    );
+  }
+  return {
+    name,
+    input: inputs[0],
+    nodes,
+    output: outputs[0].node,
+    scopes: [],
+    meta,
+  };
+}
