@@ -9,7 +9,12 @@
 import { type GraphModelJson, importGraphModel } from "./tfjs_graph.ts";
 import { importLayersModel, type LayersModelJson } from "./tfjs_layers.ts";
 import type { TfjsImport } from "./tfjs_ir.ts";
-import { decodeWeights, parseManifest, TfjsImportError } from "./tfjs_weights.ts";
+import {
+  decodeWeights,
+  parseManifest,
+  TfjsImportError,
+  type TfjsWeightGroup,
+} from "./tfjs_weights.ts";
 
 export { TfjsImportError } from "./tfjs_weights.ts";
 export { TfjsInputShapeError } from "./tfjs_graph.ts";
@@ -81,6 +86,13 @@ export function importTfjs(
   });
 }
 
+/** The weight groups of a parsed `model.json` (none when it is not a tfjs model). */
+export function parseManifestOf(json: unknown, source: string): TfjsWeightGroup[] {
+  return isTfjsJson(json)
+    ? parseManifest((json as Record<string, unknown>).weightsManifest, source)
+    : [];
+}
+
 function stemOf(path: string): string {
   const parts = path.split(/[\\/]/).filter((p) => p !== "");
   const file = parts.at(-1) ?? "model";
@@ -102,9 +114,7 @@ export async function readTfjsModel(path: string, options: TfjsOptions = {}): Pr
     throw new TfjsImportError(`${path} is not valid JSON: ${(e as Error).message}`);
   }
   const dir = path.replace(/[^\\/]*$/, "");
-  const groups = isTfjsJson(json)
-    ? parseManifest((json as Record<string, unknown>).weightsManifest, path)
-    : [];
+  const groups = parseManifestOf(json, path);
   const shards = await Promise.all(groups.map((g) =>
     Promise.all(g.paths.map(async (p) => {
       try {
