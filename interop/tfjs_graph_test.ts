@@ -62,7 +62,7 @@ function graphModel(shape: number[], consts: Record<string, C>, nodes: TfNode[])
   };
   const json = {
     format: "graph-model",
-    modelTopology: { node: [placeholder, ...constNodes, ...nodes] },
+    modelTopology: { node: [placeholder, ...constNodes, ...nodes], library: {}, versions: {} },
     weightsManifest: [{ paths: ["w.bin"], weights: specs }],
   };
   return { json, bin, specs };
@@ -102,7 +102,13 @@ const conv = (
   name,
   op: "Conv2D",
   input: [input, filter],
-  attr: { strides: list(1, 1, 1, 1), padding: str("SAME"), data_format: str("NHWC"), ...extra },
+  attr: {
+    strides: list(1, 1, 1, 1),
+    dilations: list(1, 1, 1, 1),
+    padding: str("SAME"),
+    data_format: str("NHWC"),
+    ...extra,
+  },
 });
 
 /** [name, input NHWC shape, constants, nodes, output node]. */
@@ -150,7 +156,12 @@ const CASES: [string, number[], Record<string, C>, TfNode[], string][] = [
     name: "d",
     op: "DepthwiseConv2dNative",
     input: ["x", "f"],
-    attr: { strides: list(1, 2, 2, 1), padding: str("SAME"), data_format: str("NHWC") },
+    attr: {
+      strides: list(1, 2, 2, 1),
+      dilations: list(1, 1, 1, 1),
+      padding: str("SAME"),
+      data_format: str("NHWC"),
+    },
   }], "d"],
   ["FusedDepthwiseConv2dNative BiasAdd + Relu", [1, 5, 5, 4], {
     f: rnd([3, 3, 4, 1], 9),
@@ -237,20 +248,24 @@ const CASES: [string, number[], Record<string, C>, TfNode[], string][] = [
     { name: "p1", op: "Pad", input: ["x", "p"] },
     { name: "p2", op: "MirrorPad", input: ["p1", "p"], attr: { mode: str("REFLECT") } },
   ], "p2"],
-  ["Transpose, StridedSlice with shrink", [1, 4, 5, 3], {
+  ["Transpose, StridedSlice with steps, then with masks and a shrink", [1, 4, 5, 3], {
     perm: ints(0, 3, 1, 2),
     b: ints(0, 1, 0, 1),
     e: ints(1, 3, 4, 5),
     st: ints(1, 1, 2, 1),
+    b2: ints(0, 0, 0, 0),
+    e2: ints(1, 0, 0, 0),
+    st2: ints(1, 1, 1, 1),
   }, [
     { name: "t", op: "Transpose", input: ["x", "perm"] },
+    { name: "ss", op: "StridedSlice", input: ["t", "b", "e", "st"] },
     {
-      name: "ss",
+      name: "ss2",
       op: "StridedSlice",
-      input: ["t", "b", "e", "st"],
-      attr: { shrink_axis_mask: { i: "1" } },
+      input: ["ss", "b2", "e2", "st2"],
+      attr: { shrink_axis_mask: { i: "1" }, end_mask: { i: "14" } },
     },
-  ], "ss"],
+  ], "ss2"],
   ["Split and SplitV on channels", [1, 3, 3, 6], { ax: ints(3), sz: ints(2, -1) }, [
     { name: "sp", op: "Split", input: ["ax", "x"], attr: { num_split: { i: "2" } } },
     { name: "sv", op: "SplitV", input: ["sp:1", "sz", "ax"], attr: { num_split: { i: "2" } } },
