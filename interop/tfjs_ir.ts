@@ -29,6 +29,7 @@ import {
 } from "../lib/ir/ops.ts";
 import type { Weights } from "../lib/runtime/weights.ts";
 import { TfjsImportError } from "./tfjs_weights.ts";
+import { type Built, runPasses } from "./tfjs_passes.ts";
 
 /**
  * Attrs of the op kinds the PROTOCOL contract adds to lib/ir/ops.ts (helper
@@ -227,14 +228,6 @@ const RULES: {
   global_max_pool: (_n, _a, [x]) => [x[0], x[1], 1, 1],
 };
 
-/** A node the builder made, before the graph is assembled. */
-interface Built {
-  name: string;
-  kind: Kind;
-  attrs: unknown;
-  inputs: string[];
-}
-
 /** An imported tfjs model: the IR graph and its weights keyed like a state_dict. */
 export interface TfjsImport {
   graph: Graph;
@@ -353,8 +346,9 @@ export class TfjsBuilder {
   }
 
   /**
-   * The finished graph. Nodes no output reads are dropped; a kind the IR
-   * lacks is one error listing every such kind.
+   * The finished graph. Nodes no output reads are dropped, the exact
+   * rewrites of `tfjs_passes.ts` run, and a kind the IR lacks is one error
+   * listing every such kind.
    */
   build(name: string, meta: Graph["meta"] = {}): TfjsImport {
     if (this.outputs.length === 0) {
@@ -370,6 +364,10 @@ export class TfjsBuilder {
       for (const i of byName.get(n)?.inputs ?? []) stack.push(i);
     }
     const nodes = this.#nodes.filter((n) => live.has(n.name));
+    for (const key of [...this.weights.keys()]) {
+      if (!live.has(key.slice(0, key.lastIndexOf(".")))) this.weights.delete(key);
+    }
+    runPasses({ nodes, weights: this.weights, outputs: this.outputs });
     const known = new Set<string>(OP_KINDS);
     const missing = [...new Set(nodes.filter((n) => !known.has(n.kind)).map((n) => n.kind))];
     if (missing.length) {
@@ -379,9 +377,6 @@ export class TfjsBuilder {
       throw new TfjsImportError(
         `Cannot import ${this.source}: the IR has no op kind ${first.join(", ")}`,
       );
-    }
-    for (const key of [...this.weights.keys()]) {
-      if (!live.has(key.slice(0, key.lastIndexOf(".")))) this.weights.delete(key);
     }
     const graph = assemble(name, this.inputs, nodes as unknown as AnyNode[], this.outputs, meta);
     return { graph, weights: this.weights };

@@ -1,0 +1,165 @@
+/**
+ * Rewrites the tfjs readers run on the nodes they built, each exact (the
+ * same numbers come out) and each a small pass:
+ *
+ * - `mergeAffines`: `x * a + b` written as two ops (a converter's decomposed
+ *   batch norm: Mul then Add) is one `affine`;
+ * - `foldBiasAdds`: an `affine` that only adds (weights all 1) after a
+ *   conv or linear without bias is that layer's bias;
+ * - `foldZeroPads`: a zero `pad` of H and W read only by a conv is the
+ *   conv's padding (Keras' ZeroPadding2D before a strided `valid` conv);
+ * - `simplifyClips`: `max(x, 0)` is `relu`, `min(relu(x), 6)` and
+ *   `clip(x, 0, 6)` are `relu6`.
+ *
+ * A node that is a graph output is never folded away.
+ *
+ * @module
+ */
+
+import type { Weights } from "../lib/runtime/weights.ts";
+
+/** A node as the builder holds it. */
+export interface Built {
+  name: string;
+  kind: string;
+  // deno-lint-ignore no-explicit-any
+  attrs: any;
+  inputs: string[];
+}
+
+/** What the passes rewrite: nodes in order, their weights, and the graph's output nodes. */
+export interface PassGraph {
+  nodes: Built[];
+  weights: Weights;
+  /** Output name -> node; a pass that removes a node re-points its outputs. */
+  outputs: { name: string; node: string }[];
+}
+
+function readers(g: PassGraph): Map<string, Built[]> {
+  const out = new Map<string, Built[]>();
+  for (const n of g.nodes) {
+    for (const i of new Set(n.inputs)) out.set(i, [...(out.get(i) ?? []), n]);
+  }
+  return out;
+}
+
+const isOutput = (g: PassGraph, name: string) => g.outputs.some((o) => o.node === name);
+
+/** The only reader of `name`, when it has exactly one and is not a graph output. */
+function soleReader(g: PassGraph, r: Map<string, Built[]>, name: string): Built | undefined {
+  const list = r.get(name);
+  return list?.length === 1 && !isOutput(g, name) ? list[0] : undefined;
+}
+
+/** Drops `gone` and makes everything that read `gone` read `by`. */
+function replace(g: PassGraph, gone: Built, by: string): void {
+  g.nodes.splice(g.nodes.indexOf(gone), 1);
+  for (const n of g.nodes) n.inputs = n.inputs.map((i) => (i === gone.name ? by : i));
+  for (const o of g.outputs) if (o.node === gone.name) o.node = by;
+  for (const key of [...g.weights.keys()]) {
+    if (key.startsWith(gone.name + ".") && !key.slice(gone.name.length + 1).includes(".")) {
+      g.weights.delete(key);
+    }
+  }
+}
+
+const param = (g: PassGraph, n: Built, key: string) => g.weights.get(`${n.name}.${key}`)!;
+const at = (v: Float32Array, c: number) => v[v.length === 1 ? 0 : c];
+
+/** Affine after affine: `(x * w1 + b1) * w2 + b2 = x * (w1 w2) + (b1 w2 + b2)`. */
+export function mergeAffines(g: PassGraph): void {
+  const r = readers(g);
+  for (const first of [...g.nodes]) {
+    if (first.kind !== "affine") continue;
+    const second = soleReader(g, r, first.name);
+    if (second?.kind !== "affine") continue;
+    const [w1, b1, w2, b2] = [
+      param(g, first, "weight"),
+      param(g, first, "bias"),
+      param(g, second, "weight"),
+      param(g, second, "bias"),
+    ];
+    const c = Math.max(w1.length, w2.length);
+    const w = new Float32Array(c);
+    const b = new Float32Array(c);
+    for (let i = 0; i < c; i++) {
+      w[i] = at(w1, i) * at(w2, i);
+      b[i] = at(b1, i) * at(w2, i) + at(b2, i);
+    }
+    second.inputs = [...first.inputs];
+    second.attrs = { channels: c };
+    g.weights.set(`${second.name}.weight`, w);
+    g.weights.set(`${second.name}.bias`, b);
+    replace(g, first, second.name);
+    return mergeAffines(g);
+  }
+}
+
+/** An add-only affine after a conv or linear without bias becomes its bias. */
+export function foldBiasAdds(g: PassGraph): void {
+  const byName = new Map(g.nodes.map((n) => [n.name, n]));
+  const r = readers(g);
+  for (const a of [...g.nodes]) {
+    if (a.kind !== "affine" || !param(g, a, "weight").every((v) => v === 1)) continue;
+    const layer = byName.get(a.inputs[0]);
+    if (!layer || (layer.kind !== "conv2d" && layer.kind !== "linear") || layer.attrs.bias) {
+      continue;
+    }
+    if (soleReader(g, r, layer.name) !== a) continue;
+    const channels = layer.kind === "conv2d" ? layer.attrs.outChannels : layer.attrs.outFeatures;
+    const add = param(g, a, "bias");
+    if (add.length !== 1 && add.length !== channels) continue;
+    layer.attrs = { ...layer.attrs, bias: true };
+    g.weights.set(
+      `${layer.name}.bias`,
+      Float32Array.from({ length: channels }, (_, c) => at(add, c)),
+    );
+    replace(g, a, layer.name);
+  }
+}
+
+/** A zero pad of H and W (NCHW axes 2, 3) read only by a conv is the conv's padding. */
+export function foldZeroPads(g: PassGraph): void {
+  const r = readers(g);
+  for (const p of [...g.nodes]) {
+    if (p.kind !== "pad" || p.attrs.mode !== "constant" || p.attrs.value !== 0) continue;
+    const pads = p.attrs.pads as number[];
+    if (pads.length !== 8 || [0, 1, 4, 5].some((i) => pads[i] !== 0) || pads.some((v) => v < 0)) {
+      continue;
+    }
+    const conv = soleReader(g, r, p.name);
+    if (conv?.kind !== "conv2d") continue;
+    const [t, l, b, rt] = conv.attrs.padding as number[];
+    conv.attrs = { ...conv.attrs, padding: [t + pads[2], l + pads[3], b + pads[6], rt + pads[7]] };
+    replace(g, p, p.inputs[0]);
+  }
+}
+
+/** `clip(0, inf)` is relu; `clip(-inf, 6)` of a relu and `clip(0, 6)` are relu6. */
+export function simplifyClips(g: PassGraph): void {
+  const byName = new Map(g.nodes.map((n) => [n.name, n]));
+  const r = readers(g);
+  for (const c of [...g.nodes]) {
+    if (c.kind !== "clip") continue;
+    const { min, max } = c.attrs as { min: number; max: number };
+    if (min === 0 && max === Infinity) {
+      Object.assign(c, { kind: "relu", attrs: {} });
+    } else if (min === 0 && max === 6) {
+      Object.assign(c, { kind: "relu6", attrs: {} });
+    } else if (min === -Infinity && max === 6) {
+      const src = byName.get(c.inputs[0]);
+      if (src?.kind === "relu" && soleReader(g, r, src.name) === c) {
+        Object.assign(c, { kind: "relu6", attrs: {}, inputs: [...src.inputs] });
+        replace(g, src, c.name);
+      }
+    }
+  }
+}
+
+/** Every pass, in an order where each one's result feeds the next. */
+export function runPasses(g: PassGraph): void {
+  mergeAffines(g);
+  foldBiasAdds(g);
+  foldZeroPads(g);
+  simplifyClips(g);
+}

@@ -1,0 +1,138 @@
+import assert from "node:assert/strict";
+import {
+  type Built,
+  foldBiasAdds,
+  foldZeroPads,
+  mergeAffines,
+  type PassGraph,
+  simplifyClips,
+} from "./tfjs_passes.ts";
+
+const f = (...v: number[]) => Float32Array.from(v);
+const conv = (name: string, input: string, bias = false): Built => ({
+  name,
+  kind: "conv2d",
+  attrs: {
+    inChannels: 2,
+    outChannels: 2,
+    kernel: [3, 3],
+    stride: [2, 2],
+    padding: [0, 0, 0, 0],
+    dilation: [1, 1],
+    groups: 1,
+    bias,
+  },
+  inputs: [input],
+});
+
+Deno.test("tfjs passes: Mul then Add of per-channel constants is one affine", () => {
+  const g: PassGraph = {
+    nodes: [
+      { name: "bn.Mul", kind: "affine", attrs: { channels: 2 }, inputs: ["x"] },
+      { name: "bn", kind: "affine", attrs: { channels: 2 }, inputs: ["bn.Mul"] },
+    ],
+    weights: new Map([
+      ["bn.Mul.weight", f(2, 3)],
+      ["bn.Mul.bias", f(0, 0)],
+      ["bn.weight", f(1, 1)],
+      ["bn.bias", f(0.5, -1)],
+    ]),
+    outputs: [{ name: "y", node: "bn" }],
+  };
+  mergeAffines(g);
+  assert.deepEqual(g.nodes.map((n) => [n.name, n.inputs]), [["bn", ["x"]]]);
+  // (x * w1 + b1) * w2 + b2 = x * w1 w2 + (b1 w2 + b2)
+  assert.deepEqual([...g.weights.get("bn.weight")!], [2, 3]);
+  assert.deepEqual([...g.weights.get("bn.bias")!], [0.5, -1]);
+  assert.deepEqual([...g.weights.keys()].sort(), ["bn.bias", "bn.weight"]);
+});
+
+Deno.test("tfjs passes: an add-only affine after a bias-less conv becomes its bias", () => {
+  const g: PassGraph = {
+    nodes: [conv("c", "x"), {
+      name: "c.add",
+      kind: "affine",
+      attrs: { channels: 1 },
+      inputs: ["c"],
+    }],
+    weights: new Map([["c.weight", new Float32Array(36)], ["c.add.weight", f(1)], [
+      "c.add.bias",
+      f(0.25),
+    ]]),
+    outputs: [{ name: "out", node: "c.add" }],
+  };
+  foldBiasAdds(g);
+  assert.deepEqual(g.nodes.map((n) => n.name), ["c"]);
+  assert.equal(g.nodes[0].attrs.bias, true);
+  // A scalar shift is the same bias on every output channel.
+  assert.deepEqual([...g.weights.get("c.bias")!], [0.25, 0.25]);
+  assert.deepEqual(g.outputs, [{ name: "out", node: "c" }]);
+});
+
+Deno.test("tfjs passes: a conv read by two nodes keeps its separate bias add", () => {
+  const g: PassGraph = {
+    nodes: [
+      conv("c", "x"),
+      { name: "a", kind: "affine", attrs: { channels: 1 }, inputs: ["c"] },
+      { name: "r", kind: "relu", attrs: {}, inputs: ["c"] },
+    ],
+    weights: new Map([["c.weight", new Float32Array(36)], ["a.weight", f(1)], ["a.bias", f(1)]]),
+    outputs: [{ name: "a", node: "a" }, { name: "r", node: "r" }],
+  };
+  foldBiasAdds(g);
+  assert.equal(g.nodes.length, 3);
+});
+
+Deno.test("tfjs passes: a zero pad of H and W before a conv becomes its padding", () => {
+  const g: PassGraph = {
+    nodes: [
+      {
+        name: "pad",
+        kind: "pad",
+        attrs: { pads: [0, 0, 0, 0, 0, 0, 1, 1], mode: "constant", value: 0 },
+        inputs: ["x"],
+      },
+      conv("dw", "pad"),
+    ],
+    weights: new Map(),
+    outputs: [{ name: "y", node: "dw" }],
+  };
+  foldZeroPads(g);
+  assert.deepEqual(g.nodes.map((n) => [n.name, n.inputs]), [["dw", ["x"]]]);
+  // IR pads are [top, left, bottom, right]; Keras' ZeroPadding2D(((0, 1), (0, 1))).
+  assert.deepEqual(g.nodes[0].attrs.padding, [0, 0, 1, 1]);
+});
+
+Deno.test("tfjs passes: a channel pad or a reflect pad stays a pad", () => {
+  for (
+    const attrs of [
+      { pads: [0, 0, 0, 0, 0, 4, 0, 0], mode: "constant", value: 0 },
+      { pads: [0, 0, 1, 1, 0, 0, 1, 1], mode: "reflect", value: 0 },
+    ]
+  ) {
+    const g: PassGraph = {
+      nodes: [{ name: "pad", kind: "pad", attrs, inputs: ["x"] }, conv("c", "pad")],
+      weights: new Map(),
+      outputs: [{ name: "y", node: "c" }],
+    };
+    foldZeroPads(g);
+    assert.equal(g.nodes.length, 2);
+  }
+});
+
+Deno.test("tfjs passes: max(x, 0) is relu and min(relu(x), 6) is relu6", () => {
+  const g: PassGraph = {
+    nodes: [
+      { name: "m", kind: "clip", attrs: { min: 0, max: Infinity }, inputs: ["x"] },
+      { name: "r", kind: "relu", attrs: {}, inputs: ["m"] },
+      { name: "six", kind: "clip", attrs: { min: -Infinity, max: 6 }, inputs: ["r"] },
+    ],
+    weights: new Map(),
+    outputs: [{ name: "y", node: "six" }],
+  };
+  simplifyClips(g);
+  assert.deepEqual(g.nodes.map((n) => [n.name, n.kind, n.inputs]), [
+    ["m", "relu", ["x"]],
+    ["six", "relu6", ["m"]],
+  ]);
+});
