@@ -310,6 +310,7 @@ export class TfjsBuilder {
     const out = { ...this.node("transpose", { perm: [...TO_NHWC] }, [v], `${v.ref}.to_nhwc`) };
     out.nchw = false;
     this.#plain.set(v.ref, out);
+    this.#nchw.set(out.ref, v);
     return out;
   }
 
