@@ -297,6 +297,31 @@ for (const [name, shape, consts, nodes, out] of CASES) {
   });
 }
 
+Deno.test("tfjs graph: a classifier head (MatMul, BiasAdd, Relu, _FusedMatMul, Softmax) agrees with tfjs-converter", async () => {
+  const [actual, expected] = await both([1, 12], {
+    w1: rnd([12, 8], 21),
+    b1: rnd([8], 22),
+    w2: rnd([3, 8], 23),
+    b2: rnd([3], 24),
+  }, [
+    { name: "fc1/MatMul", op: "MatMul", input: ["x", "w1"] },
+    { name: "fc1/BiasAdd", op: "BiasAdd", input: ["fc1/MatMul", "b1"] },
+    { name: "fc1/Relu", op: "Relu", input: ["fc1/BiasAdd"] },
+    {
+      name: "fc2/BiasAdd",
+      op: "_FusedMatMul",
+      input: ["fc1/Relu", "w2", "b2"],
+      attr: {
+        transpose_b: { b: true },
+        fused_ops: { list: { s: [b64("BiasAdd")] } },
+        num_args: { i: "1" },
+      },
+    },
+    { name: "probs", op: "Softmax", input: ["fc2/BiasAdd"] },
+  ], "probs");
+  assert.ok(maxAbsDiff(actual, expected) <= 1e-4 * maxAbs(expected));
+});
+
 Deno.test("tfjs graph: unsupported ops are one error naming each op and its first node", () => {
   const { json, bin } = graphModel([1, 2], {}, [
     { name: "a/Sin", op: "Sin", input: ["x"] },
