@@ -10,7 +10,7 @@
  * layer's `activation` becomes its own node after it (`<layer>.relu`).
  * ShuffleNet's channel shuffle, written in Keras as `Reshape [H, W, g, C/g]`
  * -> `Permute [1, 2, 4, 3]` -> `Reshape [H, W, C]`, becomes one
- * `channel_shuffle`.
+ * `channel_shuffle` (tfjs_passes.ts, as for graph models).
  *
  * @module
  */
@@ -556,31 +556,6 @@ function fixShape(
   return s;
 }
 
-/** `Reshape [.., g, C/g]` -> `Permute [1, 2, 4, 3]` -> `Reshape [.., C]`: the shuffle's three layers. */
-function shuffleTriples(
-  calls: Call[],
-): Map<string, { first: string; permute: string; groups: number }> {
-  const readers = new Map<string, Call[]>();
-  for (const c of calls) {
-    for (const [n] of c.inbound) readers.set(n, [...(readers.get(n) ?? []), c]);
-  }
-  const out = new Map<string, { first: string; permute: string; groups: number }>();
-  for (const r1 of calls) {
-    if (r1.layer.class_name !== "Reshape") continue;
-    const t1 = r1.layer.config.target_shape as number[];
-    const p = readers.get(r1.name);
-    if (t1?.length !== 4 || p?.length !== 1 || p[0].layer.class_name !== "Permute") continue;
-    const dims = p[0].layer.config.dims as number[];
-    if (dims.join() !== "1,2,4,3") continue;
-    const r2 = readers.get(p[0].name);
-    if (r2?.length !== 1 || r2[0].layer.class_name !== "Reshape") continue;
-    const t2 = r2[0].layer.config.target_shape as number[];
-    if (t2?.length !== 3 || t2[0] !== t1[0] || t2[1] !== t1[1] || t2[2] !== t1[2] * t1[3]) continue;
-    out.set(r2[0].name, { first: r1.name, permute: p[0].name, groups: t1[2] });
-  }
-  return out;
-}
-
 /**
  * Imports a parsed layers-model `model.json` with its decoded weights.
  *
@@ -664,16 +639,10 @@ export function importLayersModel(
       calls.push({ layer: l, name, inbound: inbound[0] });
     }
   }
-  const shuffles = shuffleTriples(calls);
-  const skipped = new Set<string>();
-  for (const s of shuffles.values()) {
-    skipped.add(s.first);
-    skipped.add(s.permute);
-  }
   // Layers of a Functional model may be listed before their inputs: repeat until done.
   const pending = [...calls];
   while (pending.length) {
-    const at = pending.findIndex((c) => c.inbound.every(([n]) => values.has(n) || skipped.has(n)));
+    const at = pending.findIndex((c) => c.inbound.every(([n]) => values.has(n)));
     if (at < 0) {
       const c = pending[0];
       throw new TfjsImportError(
@@ -683,7 +652,6 @@ export function importLayersModel(
       );
     }
     const [call] = pending.splice(at, 1);
-    if (skipped.has(call.name)) continue;
     const ctx: LCtx = {
       layer: call.layer,
       name: call.name,
@@ -692,18 +660,7 @@ export function importLayersModel(
       source,
       cfg: call.layer.config,
     };
-    const shuffle = shuffles.get(call.name);
-    if (shuffle) {
-      const first = calls.find((c) => c.name === shuffle.first)!;
-      const x = b.nchw(values.get(first.inbound[0][0])!);
-      values.set(call.name, b.node("channel_shuffle", { groups: shuffle.groups }, [x], call.name));
-      continue;
-    }
-    const ins = call.inbound.map(([n]) => {
-      const v = values.get(n);
-      if (!v) fail(ctx, `input "${n}" is part of a channel shuffle and cannot be read on its own`);
-      return v;
-    });
+    const ins = call.inbound.map(([n]) => values.get(n)!);
     values.set(call.name, LAYER_CONVERTERS[call.layer.class_name](ctx, ins));
   }
   const outs: string[] = sequential

@@ -9,7 +9,10 @@
  * - `foldZeroPads`: a zero `pad` of H and W read only by a conv is the
  *   conv's padding (Keras' ZeroPadding2D before a strided `valid` conv);
  * - `simplifyClips`: `max(x, 0)` is `relu`, `min(relu(x), 6)` and
- *   `clip(x, 0, 6)` are `relu6`.
+ *   `clip(x, 0, 6)` are `relu6`;
+ * - `fuseChannelShuffles`: ShuffleNet's shuffle in NHWC, `reshape [N, H, W,
+ *   g, C/g]` -> `transpose [0, 1, 2, 4, 3]` -> `reshape [N, H, W, C]`, between
+ *   the layout transposes around it, is one `channel_shuffle` on NCHW.
  *
  * A node that is a graph output is never folded away.
  *
@@ -156,8 +159,44 @@ export function simplifyClips(g: PassGraph): void {
   }
 }
 
+const perm = (n: Built | undefined, p: readonly number[]) =>
+  n?.kind === "transpose" && (n.attrs.perm as number[]).join() === p.join();
+
+/** NCHW -> NHWC -> reshape g x C/g -> swap -> reshape C -> NCHW is `channel_shuffle(groups g)`. */
+export function fuseChannelShuffles(g: PassGraph): void {
+  const r = readers(g);
+  for (const toNhwc of [...g.nodes]) {
+    if (!perm(toNhwc, [0, 2, 3, 1])) continue;
+    const r1 = soleReader(g, r, toNhwc.name);
+    if (r1?.kind !== "reshape" || r1.attrs.shape.length !== 5) continue;
+    const swap = soleReader(g, r, r1.name);
+    if (!perm(swap, [0, 1, 2, 4, 3])) continue;
+    const r2 = soleReader(g, r, swap!.name);
+    if (r2?.kind !== "reshape" || r2.attrs.shape.length !== 4) continue;
+    const toNchw = soleReader(g, r, r2.name);
+    if (!perm(toNchw, [0, 3, 1, 2])) continue;
+    const [n, h, w, groups, per] = r1.attrs.shape as number[];
+    const [n2, h2, w2, c] = r2.attrs.shape as number[];
+    if (n !== n2 || h !== h2 || w !== w2 || groups * per !== c) continue;
+    // The shuffle takes the second reshape's name (the file's name for the shuffled tensor).
+    const shuffle: Built = {
+      name: r2.name,
+      kind: "channel_shuffle",
+      attrs: { groups },
+      inputs: [...toNhwc.inputs],
+    };
+    const last = toNchw!;
+    g.nodes.splice(g.nodes.indexOf(last), 1, shuffle);
+    for (const gone of [r2, swap!, r1, toNhwc]) g.nodes.splice(g.nodes.indexOf(gone), 1);
+    for (const n of g.nodes) n.inputs = n.inputs.map((i) => (i === last.name ? shuffle.name : i));
+    for (const o of g.outputs) if (o.node === last.name) o.node = shuffle.name;
+    return fuseChannelShuffles(g);
+  }
+}
+
 /** Every pass, in an order where each one's result feeds the next. */
 export function runPasses(g: PassGraph): void {
+  fuseChannelShuffles(g);
   mergeAffines(g);
   foldBiasAdds(g);
   foldZeroPads(g);

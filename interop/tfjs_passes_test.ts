@@ -3,6 +3,7 @@ import {
   type Built,
   foldBiasAdds,
   foldZeroPads,
+  fuseChannelShuffles,
   mergeAffines,
   type PassGraph,
   simplifyClips,
@@ -135,4 +136,34 @@ Deno.test("tfjs passes: max(x, 0) is relu and min(relu(x), 6) is relu6", () => {
     ["m", "relu", ["x"]],
     ["six", "relu6", ["m"]],
   ]);
+});
+
+Deno.test("tfjs passes: NHWC reshape-transpose-reshape between layout transposes is one channel_shuffle", () => {
+  const t = (name: string, input: string, perm: number[]): Built => ({
+    name,
+    kind: "transpose",
+    attrs: { perm },
+    inputs: [input],
+  });
+  const g: PassGraph = {
+    nodes: [
+      conv("c", "x"),
+      t("c.to_nhwc", "c", [0, 2, 3, 1]),
+      { name: "r1", kind: "reshape", attrs: { shape: [1, 4, 4, 2, 3] }, inputs: ["c.to_nhwc"] },
+      t("swap", "r1", [0, 1, 2, 4, 3]),
+      { name: "shuffle", kind: "reshape", attrs: { shape: [1, 4, 4, 6] }, inputs: ["swap"] },
+      t("shuffle.to_nchw", "shuffle", [0, 3, 1, 2]),
+      { name: "dw", kind: "relu", attrs: {}, inputs: ["shuffle.to_nchw"] },
+    ],
+    weights: new Map(),
+    outputs: [{ name: "y", node: "dw" }],
+  };
+  fuseChannelShuffles(g);
+  assert.deepEqual(g.nodes.map((n) => [n.name, n.kind, n.inputs]), [
+    ["c", "conv2d", ["x"]],
+    ["shuffle", "channel_shuffle", ["c"]],
+    ["dw", "relu", ["shuffle"]],
+  ]);
+  // [N, H, W, g, C/g] with g = 2 groups of 3 channels.
+  assert.deepEqual(g.nodes[1].attrs, { groups: 2 });
 });
