@@ -32,7 +32,7 @@
  *
  * const graph = zoo.build("mobilenetv1", { width: 0.25, resolution: 32, classes: 10 });
  * const weights = randomWeights(graph, 0);
- * const x = randomInput(graph.input.shape, 42);
+ * const x = randomInput(graph.inputs[0].shape, 42);
  * const logits = runReference(graph, weights, x);
  * assert.equal(logits.length, 10);
  * // Folding BatchNorm into the convs changes the graph, not what it computes.
@@ -67,8 +67,23 @@ export {
   paramSpecs,
   ShapeError,
 } from "./lib/ir/ops.ts";
-export type { AnyNode, Graph, Node, Scope, ScopeKind } from "./lib/ir/graph.ts";
-export { consumers, GraphError, pathPrefix, validateGraph } from "./lib/ir/graph.ts";
+export type {
+  AnyNode,
+  Graph,
+  GraphInput,
+  GraphOutput,
+  Node,
+  Scope,
+  ScopeKind,
+} from "./lib/ir/graph.ts";
+export {
+  consumers,
+  GraphError,
+  pathPrefix,
+  primaryInput,
+  primaryOutput,
+  validateGraph,
+} from "./lib/ir/graph.ts";
 export { GraphBuilder } from "./lib/ir/builder.ts";
 export type { Conv2dOptions, LinearOptions, PoolOptions, Tensor } from "./lib/ir/builder.ts";
 
@@ -163,5 +178,5 @@ export type { Weights } from "./lib/runtime/weights.ts";
 export { checkWeights, randomWeights } from "./lib/runtime/weights.ts";
 export type { FoldResult } from "./lib/runtime/fold.ts";
 export { foldBatchNorm } from "./lib/runtime/fold.ts";
-export { runReference, runReferenceAll } from "./lib/runtime/reference.ts";
+export { runReference, runReferenceAll, runReferenceOutputs } from "./lib/runtime/reference.ts";
 export { argmax, maxAbs, maxAbsDiff, randomInput, topK } from "./lib/runtime/tensor.ts";

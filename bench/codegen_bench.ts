@@ -194,7 +194,7 @@ export async function benchModel(
   const graph = zoo.build(name, knobs);
   const weights = randomWeights(graph, 0);
   const flops = sumCosts(estimateCost(inferShapes(graph))).flops.total;
-  const input = randomInput(graph.input.shape, 42);
+  const input = randomInput(graph.inputs[0].shape, 42);
 
   const t0 = performance.now();
   const compiled = compile(graph, weights, { model: name });

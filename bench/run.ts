@@ -296,7 +296,7 @@ async function benchGuidelines(
   for (const c of GUIDELINE_CONFIGS) {
     const graph = zoo.build(c.model, c.knobs);
     const weights = randomWeights(graph, WEIGHT_SEED);
-    const input = randomInput(graph.input.shape, INPUT_SEED);
+    const input = randomInput(graph.inputs[0].shape, INPUT_SEED);
     const expected = runReference(graph, weights, input);
     const infer = await loadGenerated(graph, weights);
     const check = checkOutput(infer(input), expected, tolerance);

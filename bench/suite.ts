@@ -53,7 +53,7 @@ export interface PreparedModel {
 export function prepareModel(spec: ModelSpec): PreparedModel {
   const graph = zoo.build(spec.model, spec.knobs);
   const weights = randomWeights(graph, WEIGHT_SEED);
-  const input = randomInput(graph.input.shape, INPUT_SEED);
+  const input = randomInput(graph.inputs[0].shape, INPUT_SEED);
   const expected = runReference(graph, weights, input);
   return { spec, graph, weights, input, expected };
 }
@@ -142,7 +142,7 @@ export async function benchModel(
     model: m.spec.model,
     knobs: { ...m.spec.knobs },
     label: m.spec.label,
-    inputShape: [...m.graph.input.shape],
+    inputShape: [...m.graph.inputs[0].shape],
     madds: cost.madds,
     mac: cost.mac.total,
     params: cost.params.total,

@@ -53,7 +53,7 @@ self.onmessage = async (e: MessageEvent<WorkerRequest>) => {
       if (!isRuntime(req.runtime)) throw new RangeError(`Unknown runtime "${req.runtime}"`);
       const graph = zoo.build(req.model, req.knobs);
       const weights = randomWeights(graph, WEIGHT_SEED);
-      const input = randomInput(graph.input.shape, INPUT_SEED);
+      const input = randomInput(graph.inputs[0].shape, INPUT_SEED);
       runner = await createRunner(req.runtime, graph, weights);
       prepared = runner.prepare(input);
       const output = await runner.run(prepared);

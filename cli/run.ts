@@ -1,7 +1,8 @@
 /**
- * `run <model> [knobs] [--input FILE]`: generates the model's module in
- * memory, runs it, and prints the top-5 outputs, the time per inference and
- * the largest difference from the reference executor.
+ * `run <model> [knobs] [--input [NAME=]FILE ...]`: generates the model's
+ * module in memory, runs it, and prints each output (top-5 for an `[N, K]`
+ * output, else its shape, min/max/mean and first values), the time per
+ * inference and each output's largest difference from the reference executor.
  *
  * @module
  */
@@ -10,14 +11,15 @@ import { EXIT, guard, readFileOrThrow, requirePermission, UsageError } from "./_
 import { loadModel, parseOneModel } from "./_model.ts";
 import { loadWeights, parseSeed } from "./_weights.ts";
 import { formatTopClasses, IMAGE_HELP, IMAGE_OPTIONS, imageInput, readLabels } from "./_image.ts";
-import { numel } from "../lib/ir/ops.ts";
+import { formatShape, numel, type Shape } from "../lib/ir/ops.ts";
+import type { Graph } from "../lib/ir/graph.ts";
 import { inferShapes } from "../lib/analysis/shapes.ts";
-import { runReference } from "../lib/runtime/reference.ts";
+import { runReferenceOutputs } from "../lib/runtime/reference.ts";
 import { argmax, maxAbs, maxAbsDiff, randomInput, topK } from "../lib/runtime/tensor.ts";
 
 const OPTIONS = {
   ...IMAGE_OPTIONS,
-  input: { type: "string" },
+  input: { type: "string", multiple: true },
   weights: { type: "string" },
   seed: { type: "string" },
   runs: { type: "string" },
@@ -29,9 +31,11 @@ const OPTIONS = {
 export const HELP = `Usage: deno run -A cli.ts run <model> [knobs] [options]
 
 Generates the model's inference module in memory, runs it on one input, and
-prints the top-5 outputs, milliseconds per inference, and the largest
-difference from the reference executor. Fails (exit 1) when
-max |generated - reference| > 1e-4 * max |reference| or the top-1 differs.
+prints each output (the top-5 of sample 0 for an [N, K] output, else its shape,
+min/max/mean and first values), milliseconds per inference, and each output's
+largest difference from the reference executor. Fails (exit 1) when an output
+has max |generated - reference| > 1e-4 * max |reference|, or the top-1 of an
+[N, K] output differs.
 
 Arguments:
   <model>          a zoo model, a torchvision alias, or an .onnx file
@@ -39,9 +43,12 @@ Arguments:
 Knobs: as in \`analyze\` (--width X, --resolution N, ...)
 
 Options:
-  --input FILE     float32 input: raw little-endian bytes (.bin, .f32) or a JSON
-                   array of numbers (.json), NCHW, the model's input size;
-                   default a seeded input (mulberry32 seed 42, uniform [-1, 1])
+  --input [NAME=]FILE
+                   float32 input: raw little-endian bytes (.bin, .f32) or a JSON
+                   array of numbers (.json), row-major in the input's shape;
+                   NAME= picks the input of a model with several (repeat the
+                   flag per input); default a seeded input per input
+                   (mulberry32 seed 42 + input index, uniform [-1, 1])
 ${IMAGE_HELP}
   --weights W      random (default for zoo models), file (an .onnx model's own
                    weights), or a .safetensors state_dict (torchvision keys)
@@ -53,6 +60,7 @@ ${IMAGE_HELP}
 Examples:
   deno run -A cli.ts run shufflenetv2
   deno run -A cli.ts run mobilenetv2 --resolution 160 --input x.bin
+  deno run -A cli.ts run detector.onnx --input image=x.bin --input scale=s.json --json
   deno run -A cli.ts run model.onnx --image cat.jpg --size 256x256 --labels imagenet.txt
 
 Permissions: --allow-env (ts-morph), --allow-read and --allow-write (the module
@@ -62,6 +70,88 @@ Exit codes: 0 success, 1 failed run or mismatch, 2 bad usage`;
 
 /** Tolerance of the comparison with the reference executor (relative to max |reference|). */
 export const TOLERANCE = 1e-4;
+
+/**
+ * The `--input` values matched to the graph's inputs: `NAME=FILE` where NAME
+ * is an input's name, or a bare FILE for a one-input graph.
+ */
+export function inputFiles(graph: Graph, given: string[]): Map<string, string> {
+  const names = graph.inputs.map((i) => i.name);
+  const files = new Map<string, string>();
+  for (const text of given) {
+    const eq = text.indexOf("=");
+    const named = eq > 0 && names.includes(text.slice(0, eq));
+    if (!named && names.length > 1) {
+      throw new UsageError(
+        `Invalid --input "${text}": this model has ${names.length} inputs; give each as NAME=FILE with NAME one of ${
+          names.map((n) => `"${n}"`).join(", ")
+        }`,
+      );
+    }
+    const name = named ? text.slice(0, eq) : names[0];
+    if (files.has(name)) throw new UsageError(`--input "${name}" is given twice`);
+    files.set(name, named ? text.slice(eq + 1) : text);
+  }
+  return files;
+}
+
+/** What `run` reports about one output (also its `--json` record). */
+interface OutputReport {
+  name: string;
+  shape: Shape;
+  min: number;
+  max: number;
+  mean: number;
+  /** The first values, row-major (at most 8). */
+  first: number[];
+  /** For an `[N, K]` output: the 5 largest of sample 0. */
+  top5?: { index: number; value: number; label?: string }[];
+  maxAbsDiff: number;
+  maxAbsReference: number;
+  /** For an `[N, K]` output: whether generated and reference have the same argmax. */
+  top1Agrees?: boolean;
+  matchesReference: boolean;
+}
+
+function reportOutput(
+  name: string,
+  shape: Shape,
+  got: Float32Array,
+  want: Float32Array,
+  labels?: string[],
+): OutputReport {
+  let min = Infinity;
+  let max = -Infinity;
+  let sum = 0;
+  for (const v of got) {
+    min = Math.min(min, v);
+    max = Math.max(max, v);
+    sum += v;
+  }
+  const diff = maxAbsDiff(got, want);
+  const scale = maxAbs(want);
+  const classifier = shape.length === 2 && shape[1] > 1;
+  const top1 = !classifier || argmax(got) === argmax(want);
+  const report: OutputReport = {
+    name,
+    shape,
+    min,
+    max,
+    mean: got.length ? sum / got.length : 0,
+    first: Array.from(got.subarray(0, 8)),
+    maxAbsDiff: diff,
+    maxAbsReference: scale,
+    matchesReference: diff <= TOLERANCE * scale && top1,
+  };
+  if (classifier) {
+    report.top1Agrees = top1;
+    const top = topK(got.subarray(0, shape[1]), 5);
+    report.top5 = labels ? top.map((t) => ({ ...t, label: labels[t.index] })) : top;
+  }
+  return report;
+}
+
+const g6 = (v: number) => Number(v.toPrecision(6)).toString();
 
 async function readInput(path: string, length: number): Promise<Float32Array> {
   const bytes = await readFileOrThrow(path, "--input");
@@ -113,14 +203,23 @@ export function run(args: string[]): Promise<number> {
     const loaded = await loadModel(model, knobs);
     const { graph } = loaded;
     const { weights, options } = await loadWeights(graph, loaded.weights, values.weights, seed);
-    const length = numel(graph.input.shape);
-    if (values.input && values.image) {
+    if (values.input?.length && values.image) {
       throw new UsageError("Give either --input or --image, not both");
     }
-    const outputShape = inferShapes(graph).shapes.get(graph.output)!;
-    const labels = await readLabels(values.labels, numel(outputShape) / outputShape[0]);
-    const input = (await imageInput(values, graph.input.shape)) ??
-      (values.input ? await readInput(values.input, length) : randomInput(graph.input.shape, 42));
+    const files = inputFiles(graph, values.input ?? []);
+    const shapes = inferShapes(graph).shapes;
+    const primary = shapes.get(graph.outputs[0].node)!;
+    const labels = await readLabels(values.labels, numel(primary) / primary[0]);
+    const image = await imageInput(values, graph.inputs[0].shape);
+    const inputs: Record<string, Float32Array> = {};
+    for (const [k, { name, shape }] of graph.inputs.entries()) {
+      const file = files.get(name);
+      inputs[name] = k === 0 && image
+        ? image
+        : file !== undefined
+        ? await readInput(file, numel(shape))
+        : randomInput(shape, 42 + k);
+    }
 
     // Loaded here so `run --help` needs no permission (ts-morph reads the environment).
     const { compile, loadModule } = await import("../codegen/compile.ts");
@@ -131,52 +230,79 @@ export function run(args: string[]): Promise<number> {
     });
     const codegenMs = performance.now() - t0;
     const mod = await loadModule(source);
-    const output = mod.infer(input);
+    const outputs = mod.inferAll(inputs);
     // Warm-up: V8 optimizes a large kernel only after many calls (30 runs or 3 s).
     const w0 = performance.now();
-    for (let i = 0; i < 30 && performance.now() - w0 < 3000; i++) mod.inferInto(input, output);
+    for (let i = 0; i < 30 && performance.now() - w0 < 3000; i++) {
+      mod.inferAllInto(inputs, outputs);
+    }
     const t1 = performance.now();
-    for (let i = 0; i < runs; i++) mod.inferInto(input, output);
+    for (let i = 0; i < runs; i++) mod.inferAllInto(inputs, outputs);
     const ms = (performance.now() - t1) / runs;
 
-    const reference = runReference(graph, weights, input);
-    const diff = maxAbsDiff(output, reference);
-    const scale = maxAbs(reference);
-    const sample = output.subarray(0, output.length / graph.input.shape[0]);
-    const ok = diff <= TOLERANCE * scale && argmax(output) === argmax(reference);
-    const top5 = topK(sample, 5);
+    const reference = runReferenceOutputs(graph, weights, inputs);
+    const reports = graph.outputs.map((o, k) =>
+      reportOutput(
+        o.name,
+        shapes.get(o.node)!,
+        outputs[o.name],
+        reference[o.name],
+        k === 0 ? labels : undefined,
+      )
+    );
+    const ok = reports.every((r) => r.matchesReference);
+    const [first] = reports;
     if (values.json) {
       console.log(JSON.stringify(
         {
           model: loaded.model,
           knobs: loaded.knobs,
-          top5: labels ? top5.map((t) => ({ ...t, label: labels[t.index] })) : top5,
+          // The primary output's figures, as before several outputs existed.
+          ...(first.top5 ? { top5: first.top5 } : {}),
           msPerInference: ms,
           runs,
           codegenMs,
-          maxAbsDiff: diff,
-          maxAbsReference: scale,
+          maxAbsDiff: first.maxAbsDiff,
+          maxAbsReference: first.maxAbsReference,
           tolerance: TOLERANCE,
           matchesReference: ok,
+          outputs: reports,
         },
         null,
         2,
       ));
     } else {
-      console.log(`${loaded.model}: top-5 of sample 0`);
-      for (const line of formatTopClasses(sample, 5, labels)) console.log(line);
+      const one = reports.length === 1;
+      for (const [k, r] of reports.entries()) {
+        const header = one ? `${loaded.model}: ` : `output "${r.name}" ${formatShape(r.shape)}: `;
+        if (r.top5) {
+          console.log(`${header}top-5 of sample 0`);
+          const sample = outputs[r.name].subarray(0, r.shape[1]);
+          for (const line of formatTopClasses(sample, 5, k === 0 ? labels : undefined)) {
+            console.log(line);
+          }
+        } else {
+          console.log(`${header}min ${g6(r.min)}  max ${g6(r.max)}  mean ${g6(r.mean)}`);
+          console.log(`  first ${r.first.length}: ${r.first.map(g6).join(", ")}`);
+        }
+      }
       console.log(
         `${ms.toFixed(2)} ms/inference (${runs} runs, one thread); codegen ${
           codegenMs.toFixed(0)
         } ms`,
       );
-      console.log(
-        `max |generated - reference| = ${diff.toExponential(2)} (${
-          (diff / (scale || 1)).toExponential(2)
-        } of max |reference|; tolerance ${TOLERANCE}); top-1 ${
-          argmax(output) === argmax(reference) ? "agrees" : "DIFFERS"
-        }`,
-      );
+      for (const r of reports) {
+        const top1 = r.top1Agrees === undefined
+          ? ""
+          : `; top-1 ${r.top1Agrees ? "agrees" : "DIFFERS"}`;
+        console.log(
+          `${one ? "" : `"${r.name}": `}max |generated - reference| = ${
+            r.maxAbsDiff.toExponential(2)
+          } (${
+            (r.maxAbsDiff / (r.maxAbsReference || 1)).toExponential(2)
+          } of max |reference|; tolerance ${TOLERANCE})${top1}`,
+        );
+      }
     }
     if (!ok) {
       console.error("error: the generated module does not match the reference executor");

@@ -1,3 +1,5 @@
+import { GraphBuilder } from "../lib/ir/builder.ts";
+import { inputFiles } from "./run.ts";
 import assert from "node:assert/strict";
 import { runCli } from "./_capture.ts";
 import { zoo } from "../lib/models/zoo.ts";
@@ -82,4 +84,23 @@ Deno.test("cli run --weights reads a safetensors state_dict", async () => {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("run --input takes FILE for a one-input model and NAME=FILE per input otherwise", () => {
+  const b = new GraphBuilder("two", [1, 2]);
+  const y = b.addInput("scale", [1, 2]);
+  const two = b.build(b.addTensors(b.input, y, "sum"));
+  assert.deepEqual(
+    [...inputFiles(two, ["scale=s.json", "input=a=b.bin"])],
+    [["scale", "s.json"], ["input", "a=b.bin"]],
+  );
+  assert.throws(
+    () => inputFiles(two, ["x.bin"]),
+    /Invalid --input "x.bin": this model has 2 inputs; give each as NAME=FILE with NAME one of "input", "scale"/,
+  );
+  assert.throws(() => inputFiles(two, ["scale=a", "scale=b"]), /--input "scale" is given twice/);
+  const one = new GraphBuilder("one", [1, 2]);
+  const g = one.build(one.relu(one.input, "r"));
+  // With one input, a path containing "=" is still a path.
+  assert.deepEqual([...inputFiles(g, ["dir/k=v.bin"])], [["input", "dir/k=v.bin"]]);
 });

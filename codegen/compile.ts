@@ -78,17 +78,32 @@ export function compile(graph: Graph, weights: Weights, options: CompileOptions 
   return { source, plan, memory, kernels };
 }
 
+/** An input of a generated module: one array, or a record keyed by input name. */
+export type ModuleInput = Float32Array | Record<string, Float32Array>;
+
 /** What a generated module exports. */
 export interface GeneratedModule {
   model: string;
+  /** Shape of the first input. */
   inputShape: readonly number[];
+  /** Shape of the first (primary) output. */
   outputShape: readonly number[];
+  inputNames: readonly string[];
+  inputShapes: readonly (readonly number[])[];
+  outputNames: readonly string[];
+  outputShapes: readonly (readonly number[])[];
   cost: { madds: number; flops: number; params: number };
   arenaBytes: number;
   peakActivationBytes: number;
   weightCount: number;
-  infer(input: Float32Array): Float32Array;
-  inferInto(input: Float32Array, output: Float32Array): void;
+  /** The first output; `input` is a Float32Array for a one-input model, else a record. */
+  infer(input: ModuleInput): Float32Array;
+  /** Writes the first output into `output`. */
+  inferInto(input: ModuleInput, output: Float32Array): void;
+  /** Every output, keyed by output name. */
+  inferAll(input: ModuleInput): Record<string, Float32Array>;
+  /** Writes every output into `outputs` (keyed by output name). */
+  inferAllInto(input: ModuleInput, outputs: Record<string, Float32Array>): void;
 }
 
 /**

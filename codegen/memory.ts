@@ -13,7 +13,7 @@
  * @module
  */
 
-import { INPUT_ROOT, type KernelPlan, OUTPUT_ROOT } from "./plan.ts";
+import type { KernelPlan } from "./plan.ts";
 
 /** Lifetime `[first, last]` (step indices, inclusive) of one buffer. */
 export interface Lifetime {
@@ -38,7 +38,7 @@ export function lifetimes(plan: KernelPlan): Lifetime[] {
   const life: Lifetime[] = plan.roots.map(() => ({ first: Infinity, last: -Infinity }));
   plan.steps.forEach((s, i) => {
     for (const op of [s.x, s.y, s.r]) {
-      if (!op || op.root === INPUT_ROOT || op.root === OUTPUT_ROOT) continue;
+      if (!op || op.root < 0) continue; // the caller's input and output arrays
       const l = life[op.root];
       l.first = Math.min(l.first, i);
       l.last = Math.max(l.last, i);

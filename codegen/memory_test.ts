@@ -35,6 +35,6 @@ for (const model of zoo.list()) {
     // which live in the caller's arrays here, so it bounds the arena from above.
     const analysis = analysisPeak(inferShapes(graph), { inPlace: true }).peakElements;
     assert.ok(m.arenaFloats <= 1.1 * analysis, `arena ${m.arenaFloats} > 1.1 x ${analysis}`);
-    assert.equal(numel(graph.input.shape), sampleSizes(plan).input); // batch 1
+    assert.equal(numel(graph.inputs[0].shape), sampleSizes(plan).input); // batch 1
   });
 }

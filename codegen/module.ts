@@ -24,6 +24,7 @@ import {
 } from "ts-morph";
 import { numel } from "../lib/ir/ops.ts";
 import { block, type Emitter, kernelParams } from "./_emit.ts";
+import { OUTPUT_SUMMARY_SOURCE } from "./_summary.ts";
 import { convEmitter } from "./emit_conv.ts";
 import { dwconvEmitter } from "./emit_depthwise.ts";
 import {
@@ -38,7 +39,7 @@ import { linearEmitter } from "./emit_linear.ts";
 import { pwconvEmitter } from "./emit_pointwise.ts";
 import { gavgpoolEmitter, poolEmitter } from "./emit_pool.ts";
 import type { MemoryPlan } from "./memory.ts";
-import { INPUT_ROOT, type KernelPlan, type Operand, OUTPUT_ROOT, sampleSizes } from "./plan.ts";
+import { callerRoot, type KernelPlan, type Operand } from "./plan.ts";
 import { type Family, kernelName, type KernelSpec, offsetTable, specKey } from "./spec.ts";
 
 /** The emitter of every kernel family; a family missing here is a type error. */
@@ -135,9 +136,18 @@ export interface ModuleInfo {
   profile?: boolean;
 }
 
+/** Variable names of caller array `k` and its per-sample base: `input`/`xb`, `input1`/`xb1`, ... */
+function callerVars(io: "input" | "output", k: number): [string, string] {
+  const suffix = k === 0 ? "" : String(k);
+  return [io + suffix, (io === "input" ? "xb" : "ob") + suffix];
+}
+
 function operand(op: Operand, memory: MemoryPlan): [string, string] {
-  if (op.root === INPUT_ROOT) return ["input", op.off === 0 ? "xb" : `xb + ${op.off}`];
-  if (op.root === OUTPUT_ROOT) return ["output", op.off === 0 ? "ob" : `ob + ${op.off}`];
+  const caller = callerRoot(op.root);
+  if (caller) {
+    const [array, base] = callerVars(caller.io, caller.k);
+    return [array, op.off === 0 ? base : `${base} + ${op.off}`];
+  }
   return ["A", String(memory.offsets[op.root] + op.off)];
 }
 
@@ -171,10 +181,16 @@ export function emitModule(plan: KernelPlan, memory: MemoryPlan, info: ModuleInf
   const all = new Float32Array(weightCount);
   plan.steps.forEach((s, i) => s.weights && all.set(s.weights, weightOffsets[i]));
 
-  const { input: sampleIn, output: sampleOut } = sampleSizes(plan);
-  const inputLength = numel(plan.inputShape);
-  const outputLength = numel(plan.outputShape);
+  const inputLengths = plan.inputs.map((i) => numel(i.shape));
+  const outputLengths = plan.outputs.map((o) => numel(o.shape));
+  const inputLength = inputLengths[0];
+  const sampleOut = outputLengths[0] / plan.batch;
+  const oneInput = plan.inputs.length === 1;
+  const oneOutput = plan.outputs.length === 1;
   const shape = (s: readonly number[]) => `[${s.join(", ")}]`;
+  const names = (ts: { name: string }[]) => `[${ts.map((t) => sourceString(t.name)).join(", ")}]`;
+  const shapes = (ts: { shape: readonly number[] }[]) =>
+    `[${ts.map((t) => shape(t.shape)).join(", ")}]`;
   const options = info.options.map(([k, v]) =>
     `${k}=${typeof v === "string" ? sourceString(v) : v}`
   )
@@ -205,9 +221,38 @@ export function emitModule(plan: KernelPlan, memory: MemoryPlan, info: ModuleInf
       "inputShape",
       "readonly number[]",
       shape(plan.inputShape),
-      "Input shape `[N, C, H, W]` (NCHW, float32).",
+      "Shape of the first input (row-major float32, in the source model's layout).",
     ),
-    constant("outputShape", "readonly number[]", shape(plan.outputShape), "Output shape."),
+    constant(
+      "outputShape",
+      "readonly number[]",
+      shape(plan.outputShape),
+      "Shape of the first (primary) output.",
+    ),
+    constant(
+      "inputNames",
+      "readonly string[]",
+      names(plan.inputs),
+      "Names of the inputs, in order (the keys `inferAll` takes when there are several).",
+    ),
+    constant(
+      "inputShapes",
+      "readonly (readonly number[])[]",
+      shapes(plan.inputs),
+      "Shape of each input, in the order of `inputNames`.",
+    ),
+    constant(
+      "outputNames",
+      "readonly string[]",
+      names(plan.outputs),
+      "Names of the outputs, in order (the keys of what `inferAll` returns).",
+    ),
+    constant(
+      "outputShapes",
+      "readonly (readonly number[])[]",
+      shapes(plan.outputs),
+      "Shape of each output, in the order of `outputNames`.",
+    ),
     constant(
       "cost",
       "{ readonly madds: number; readonly flops: number; readonly params: number }",
@@ -316,38 +361,61 @@ export function emitModule(plan: KernelPlan, memory: MemoryPlan, info: ModuleInf
     });
   }
 
-  const checkArg = (w: CodeBlockWriter, arg: string, length: number, what: string) => {
+  const checkArg = (
+    w: CodeBlockWriter,
+    arg: string,
+    length: number,
+    what: string,
+    dims: readonly number[],
+  ) => {
     block(w, `if (!(${arg} instanceof Float32Array) || ${arg}.length !== ${length})`, () => {
       w.writeLine(
         `const got = ${arg} instanceof Float32Array ? \`\${${arg}.length} elements\` : Object.prototype.toString.call(${arg});`,
       );
-      w.writeLine(
-        `throw new TypeError(\`${what} must be a Float32Array of ${length} elements (${
-          plan[what === "Input" ? "inputShape" : "outputShape"].join("x")
-        }), got \${got}\`);`,
-      );
+      const text = `${what} must be a Float32Array of ${length} elements (${dims.join("x")}), got `;
+      w.writeLine(`throw new TypeError(${sourceString(text)} + got);`);
     });
   };
+  // Error wording: a one-input module says "Input", a several-input one names the input.
+  const inputWhat = (k: number) =>
+    oneInput ? "Input" : `Input ${JSON.stringify(plan.inputs[k].name)}`;
+  const outputWhat = (k: number) =>
+    oneOutput ? "Output" : `Output ${JSON.stringify(plan.outputs[k].name)}`;
+  const inputType = oneInput
+    ? "Float32Array | Record<string, Float32Array>"
+    : "Record<string, Float32Array>";
+  const keyLiteral = sourceString;
 
   statements.push(
     {
       kind: StructureKind.Function,
-      name: "inferInto",
-      isExported: true,
-      parameters: [{ name: "input", type: "Float32Array" }, {
-        name: "output",
-        type: "Float32Array",
+      name: "run",
+      parameters: [{ name: "inputs", type: "Float32Array[]" }, {
+        name: "outputs",
+        type: "Float32Array[]",
       }],
       returnType: "void",
-      docs: [
-        "Runs the model on `input` (NCHW, `inputShape`) and writes `outputShape` values into `output`; allocates nothing.",
-      ],
+      docs: ["Runs every kernel on checked arrays, in graph order of inputs and outputs."],
       statements: (w) => {
-        checkArg(w, "input", inputLength, "Input");
-        checkArg(w, "output", outputLength, "Output");
+        plan.inputs.forEach((_, k) => {
+          const [array] = callerVars("input", k);
+          w.writeLine(`const ${array} = inputs[${k}];`);
+        });
+        plan.outputs.forEach((_, k) => {
+          const [array] = callerVars("output", k);
+          w.writeLine(`const ${array} = outputs[${k}];`);
+        });
         block(w, `for (let n = 0; n < ${plan.batch}; n++)`, () => {
-          w.writeLine(`const xb = n * ${sampleIn};`);
-          w.writeLine(`const ob = n * ${sampleOut};`);
+          plan.inputs.forEach((_, k) => {
+            w.writeLine(
+              `const ${callerVars("input", k)[1]} = n * ${inputLengths[k] / plan.batch};`,
+            );
+          });
+          plan.outputs.forEach((_, k) => {
+            w.writeLine(
+              `const ${callerVars("output", k)[1]} = n * ${outputLengths[k] / plan.batch};`,
+            );
+          });
           if (info.profile) w.writeLine("let t = 0;");
           plan.steps.forEach((step, i) => {
             const e = emitterOf(step.spec);
@@ -364,15 +432,136 @@ export function emitModule(plan: KernelPlan, memory: MemoryPlan, info: ModuleInf
     },
     {
       kind: StructureKind.Function,
-      name: "infer",
+      name: "bindInputs",
+      parameters: [{ name: "input", type: inputType }],
+      returnType: "Float32Array[]",
+      docs: ["Checks the caller's input(s) and returns them in the order of `inputNames`."],
+      statements: (w) => {
+        if (oneInput) {
+          block(
+            w,
+            'if (!(input instanceof Float32Array) && input !== null && typeof input === "object" && !Array.isArray(input))',
+            () => {
+              w.writeLine(
+                `input = (input as Record<string, Float32Array>)[${
+                  keyLiteral(plan.inputs[0].name)
+                }];`,
+              );
+            },
+          );
+          checkArg(w, "input", inputLength, "Input", plan.inputs[0].shape);
+          w.writeLine("return [input];");
+          return;
+        }
+        block(
+          w,
+          'if (input === null || typeof input !== "object" || input instanceof Float32Array)',
+          () => {
+            w.writeLine(
+              `throw new TypeError(\`Expected a record of ${plan.inputs.length} inputs keyed by name (\${inputNames.map((n) => JSON.stringify(n)).join(", ")})\`);`,
+            );
+          },
+        );
+        block(w, "for (const key of Object.keys(input))", () => {
+          block(w, "if (!inputNames.includes(key))", () => {
+            w.writeLine(
+              'throw new TypeError(`Unknown input ${JSON.stringify(key)}; expected ${inputNames.map((n) => JSON.stringify(n)).join(", ")}`);',
+            );
+          });
+        });
+        plan.inputs.forEach((inp, k) => {
+          const v = `x${k}`;
+          w.writeLine(`const ${v} = input[${keyLiteral(inp.name)}];`);
+          checkArg(w, v, inputLengths[k], inputWhat(k), inp.shape);
+        });
+        w.writeLine(`return [${plan.inputs.map((_, k) => `x${k}`).join(", ")}];`);
+      },
+    },
+    constant(
+      "scratch",
+      "Float32Array[]",
+      `[${
+        plan.outputs.map((
+          _,
+          k,
+        ) => (k === 0 ? "new Float32Array(0)" : `new Float32Array(${outputLengths[k]})`)).join(", ")
+      }]`,
+      "Where `inferInto` writes the outputs after the first.",
+      false,
+    ),
+    {
+      kind: StructureKind.Function,
+      name: "inferInto",
       isExported: true,
-      parameters: [{ name: "input", type: "Float32Array" }],
-      returnType: "Float32Array",
+      parameters: [{ name: "input", type: inputType }, {
+        name: "output",
+        type: "Float32Array",
+      }],
+      returnType: "void",
       docs: [
-        "Runs the model on `input` (NCHW, `inputShape`) and returns a new array of `outputShape` values. Throws a `TypeError` on a wrong type or length.",
+        "Runs the model on `input` and writes the first output (`outputShape`) into `output`; allocates nothing.",
       ],
       statements: (w) => {
-        w.writeLine(`const output = new Float32Array(${outputLength});`);
+        w.writeLine("const inputs = bindInputs(input);");
+        checkArg(w, "output", outputLengths[0], outputWhat(0), plan.outputs[0].shape);
+        w.writeLine("scratch[0] = output;");
+        w.writeLine("run(inputs, scratch);");
+      },
+    },
+    {
+      kind: StructureKind.Function,
+      name: "inferAllInto",
+      isExported: true,
+      parameters: [{ name: "input", type: inputType }, {
+        name: "outputs",
+        type: "Record<string, Float32Array>",
+      }],
+      returnType: "void",
+      docs: [
+        "Runs the model on `input` and writes every output into `outputs` (keyed by `outputNames`, each of its `outputShapes` size); allocates nothing.",
+      ],
+      statements: (w) => {
+        w.writeLine("const inputs = bindInputs(input);");
+        plan.outputs.forEach((o, k) => {
+          w.writeLine(`const y${k} = outputs[${keyLiteral(o.name)}];`);
+          checkArg(w, `y${k}`, outputLengths[k], outputWhat(k), o.shape);
+        });
+        w.writeLine(`run(inputs, [${plan.outputs.map((_, k) => `y${k}`).join(", ")}]);`);
+      },
+    },
+    {
+      kind: StructureKind.Function,
+      name: "inferAll",
+      isExported: true,
+      parameters: [{ name: "input", type: inputType }],
+      returnType: "Record<string, Float32Array>",
+      docs: [
+        oneInput
+          ? "Runs the model on `input` (a Float32Array of `inputShape`) and returns every output in a new array, keyed by `outputNames`."
+          : "Runs the model on `input` (a record of Float32Arrays keyed by `inputNames`) and returns every output in a new array, keyed by `outputNames`.",
+      ],
+      statements: (w) => {
+        w.writeLine("const inputs = bindInputs(input);");
+        w.writeLine(
+          "const outputs = outputShapes.map((s) => new Float32Array(s.reduce((a, b) => a * b, 1)));",
+        );
+        w.writeLine("run(inputs, outputs);");
+        w.writeLine("const result: Record<string, Float32Array> = {};");
+        w.writeLine("outputNames.forEach((name, k) => (result[name] = outputs[k]));");
+        w.writeLine("return result;");
+      },
+    },
+    {
+      kind: StructureKind.Function,
+      name: "infer",
+      isExported: true,
+      parameters: [{ name: "input", type: inputType }],
+      returnType: "Float32Array",
+      docs: [
+        "Runs the model on `input` and returns a new array of the first output (`outputShape`). Throws a `TypeError` on a wrong type or length.",
+      ],
+      statements: (w) => {
+        w.writeLine(`const output = new Float32Array(${outputLengths[0]});`);
         w.writeLine("inferInto(input, output);");
         w.writeLine("return output;");
       },
@@ -392,25 +581,51 @@ export function emitModule(plan: KernelPlan, memory: MemoryPlan, info: ModuleInf
 
   const mainBlock = (w: CodeBlockWriter) => {
     w.write(imageEntrySource()).blankLine();
-    w.writeLine("// Run directly: a seeded input (mulberry32, seed 42, uniform in [-1, 1]) or");
-    w.writeLine("// --image FILE (see imageInputFromOptions), the top-5 outputs of sample 0 and");
-    w.writeLine("// the time per inference; --help lists the options.");
+    w.write(OUTPUT_SUMMARY_SOURCE).blankLine();
+    w.writeLine(
+      "// Run directly: seeded inputs (mulberry32, seed 42 + input index, uniform in [-1, 1])",
+    );
+    w.writeLine(
+      "// or --image FILE for the first input (see imageInputFromOptions), then each output",
+    );
+    w.writeLine(
+      "// (top-5 of sample 0 for an [N, K] output, else shape, min/max/mean and the first",
+    );
+    w.writeLine(
+      "// values) and the time per inference; --json prints the same as JSON; --help lists",
+    );
+    w.writeLine("// the options.");
     block(w, "if (import.meta.main)", () => {
-      w.writeLine("const options = entryOptions(Deno.args, model, inputShape);");
+      w.writeLine('const json = Deno.args.includes("--json");');
+      w.writeLine(
+        'const options = entryOptions(Deno.args.filter((a) => a !== "--json"), model, inputShape);',
+      );
       w.writeLine(
         `const fromImage = await imageInputFromOptions(options, inputShape, ${sampleOut});`,
       );
-      w.writeLine(`const input = new Float32Array(${inputLength});`);
-      w.writeLine("if (fromImage) input.set(fromImage.input);");
-      w.writeLine("let s = 42;");
-      block(w, "for (let i = 0; !fromImage && i < input.length; i++)", () => {
-        w.writeLine("s = (s + 0x6d2b79f5) >>> 0;");
-        w.writeLine("let t = s;");
-        w.writeLine("t = Math.imul(t ^ (t >>> 15), t | 1);");
-        w.writeLine("t ^= t + Math.imul(t ^ (t >>> 7), t | 61);");
-        w.writeLine("input[i] = -1 + 2 * (((t ^ (t >>> 14)) >>> 0) / 4294967296);");
+      block(w, "const inputs = inputShapes.map((shape, k) =>", () => {
+        w.writeLine("const data = new Float32Array(shape.reduce((a, b) => a * b, 1));");
+        block(w, "if (k === 0 && fromImage)", () => {
+          w.writeLine("data.set(fromImage.input);");
+          w.writeLine("return data;");
+        });
+        w.writeLine("let s = 42 + k;");
+        block(w, "for (let i = 0; i < data.length; i++)", () => {
+          w.writeLine("s = (s + 0x6d2b79f5) >>> 0;");
+          w.writeLine("let t = s;");
+          w.writeLine("t = Math.imul(t ^ (t >>> 15), t | 1);");
+          w.writeLine("t ^= t + Math.imul(t ^ (t >>> 7), t | 61);");
+          w.writeLine("data[i] = -1 + 2 * (((t ^ (t >>> 14)) >>> 0) / 4294967296);");
+        });
+        w.writeLine("return data;");
       });
-      w.writeLine("const output = infer(input);");
+      w.write(");").newLine();
+      w.writeLine(
+        oneInput
+          ? "const input = inputs[0];"
+          : "const input = Object.fromEntries(inputNames.map((n, k) => [n, inputs[k]]));",
+      );
+      w.writeLine("const outputs = inferAll(input);");
       // Each kernel runs once per inference; V8 needs many calls before a large
       // unrolled function reaches its optimizing tier, so warm up for long.
       w.writeLine(
@@ -418,33 +633,34 @@ export function emitModule(plan: KernelPlan, memory: MemoryPlan, info: ModuleInf
       );
       w.writeLine("const w0 = performance.now();");
       w.writeLine(
-        "for (let i = 0; i < 60 && performance.now() - w0 < 5000; i++) inferInto(input, output);",
+        "for (let i = 0; i < 60 && performance.now() - w0 < 5000; i++) inferAllInto(input, outputs);",
       );
       w.writeLine("let runs = 0;");
       w.writeLine("const t0 = performance.now();");
       block(w, "while (runs < 5 || (performance.now() - t0 < 1000 && runs < 100))", () => {
-        w.writeLine("inferInto(input, output);");
+        w.writeLine("inferAllInto(input, outputs);");
         w.writeLine("runs++;");
       });
       w.writeLine("const ms = (performance.now() - t0) / runs;");
       w.writeLine(
-        `const scores = Array.from(output.subarray(0, ${sampleOut}), (v, i) => ({ i, v }));`,
+        "const summaries = outputNames.map((name, k) => summarizeOutput(name, outputShapes[k], outputs[name], fromImage?.labels));",
       );
-      w.writeLine("scores.sort((a, b) => b.v - a.v || a.i - b.i);");
-      w.writeLine("// Softmax probabilities, as `cli run` prints them.");
-      w.writeLine("const max = scores[0].v;");
-      w.writeLine("const sum = scores.reduce((acc, { v }) => acc + Math.exp(v - max), 0);");
-      w.writeLine("console.log(`${model}: top-5 of sample 0`);");
-      block(w, "for (const { i, v } of scores.slice(0, 5))", () => {
-        w.writeLine("const label = fromImage?.labels?.[i];");
-        w.writeLine("const p = Math.exp(v - max) / sum;");
+      block(w, "if (json)", () => {
         w.writeLine(
-          'console.log(`  class ${String(i).padStart(4)}  ${v.toFixed(6)}  p=${p.toFixed(4)}${label !== undefined ? `  ${label}` : ""}`);',
+          "console.log(JSON.stringify({ model, outputs: summaries, msPerInference: ms, runs }, null, 2));",
         );
       });
-      w.writeLine(
-        "console.log(`${ms.toFixed(2)} ms/inference (${runs} runs, one thread)`);",
-      );
+      block(w, "else", () => {
+        w.writeLine(
+          'const header = (s: OutputSummary) => outputNames.length === 1 ? `${model}: ` : `output ${JSON.stringify(s.name)} [${s.shape.join(", ")}]: `;',
+        );
+        w.writeLine(
+          "for (const line of summaries.flatMap((s) => formatOutputSummary(s, header(s)))) console.log(line);",
+        );
+        w.writeLine(
+          "console.log(`${ms.toFixed(2)} ms/inference (${runs} runs, one thread)`);",
+        );
+      });
     });
   };
 

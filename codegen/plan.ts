@@ -28,7 +28,7 @@
  * @module
  */
 
-import { inferShapes } from "../lib/analysis/shapes.ts";
+import { inferShapes, type ShapedNode } from "../lib/analysis/shapes.ts";
 import type { AnyNode, Graph } from "../lib/ir/graph.ts";
 import { numel, type OpKind, type Shape, UNARY_ELEMENTWISE } from "../lib/ir/ops.ts";
 import type { Weights } from "../lib/runtime/weights.ts";
@@ -39,10 +39,31 @@ import { packLinear } from "./emit_linear.ts";
 import { packPwconv } from "./emit_pointwise.ts";
 import { type Act, type Epilogue, type KernelSpec, NO_ACT, type Window } from "./spec.ts";
 
-/** Root id of the caller's input array. */
+/** Root id of the caller's (first) input array. */
 export const INPUT_ROOT = -1;
-/** Root id of the caller's output array. */
+/** Root id of the caller's (first) output array. */
 export const OUTPUT_ROOT = -2;
+
+/** Root id of the caller's array for graph input `k` (`inputRoot(0)` is {@link INPUT_ROOT}). */
+export function inputRoot(k: number): number {
+  return -1 - 2 * k;
+}
+
+/** Root id of the caller's array for graph output `k` (`outputRoot(0)` is {@link OUTPUT_ROOT}). */
+export function outputRoot(k: number): number {
+  return -2 - 2 * k;
+}
+
+/**
+ * Which caller array a negative root id names: `{ io: "input", k }` or
+ * `{ io: "output", k }`; undefined for an arena root (`>= 0`).
+ */
+export function callerRoot(root: number): { io: "input" | "output"; k: number } | undefined {
+  if (root >= 0) return undefined;
+  return -root % 2 === 1
+    ? { io: "input", k: (-root - 1) / 2 }
+    : { io: "output", k: (-root - 2) / 2 };
+}
 
 /** Where a kernel argument starts: a root and an element offset in it (per sample). */
 export interface Operand {
@@ -70,11 +91,29 @@ export interface Root {
   tensor: string;
 }
 
+/** A graph input or output as the caller sees it: its name, full shape and root id. */
+export interface PlanTensor {
+  name: string;
+  shape: Shape;
+  /** {@link inputRoot}(k) or {@link outputRoot}(k). */
+  root: number;
+}
+
 /** The lowered graph: steps in execution order and the buffers they use. */
 export interface KernelPlan {
   graph: Graph;
+  /** Shape of the first input (`inputs[0].shape`). */
   inputShape: Shape;
+  /** Shape of the primary output (`outputs[0].shape`). */
   outputShape: Shape;
+  /** Every graph input, in graph order; input `k` lives in root `inputRoot(k)`. */
+  inputs: PlanTensor[];
+  /** Every graph output, in graph order; output `k` is written to root `outputRoot(k)`. */
+  outputs: PlanTensor[];
+  /**
+   * Samples per call: the steps run once per sample, on per-sample offsets.
+   * 1 when some tensor's leading dimension is not the batch.
+   */
   batch: number;
   steps: Step[];
   roots: Root[];
@@ -164,9 +203,48 @@ function dense(root: number, channels: number, plane: number, off = 0): Place {
   return { root, offs: Array.from({ length: channels }, (_, c) => off + c * plane), plane };
 }
 
-/** Channels and plane size of a per-sample shape (`[N, F]` is F channels of 1 element). */
-function chw(shape: Shape): { c: number; plane: number } {
-  return { c: shape[1], plane: shape.length === 4 ? shape[2] * shape[3] : 1 };
+/**
+ * Channels and plane size of one sample of `shape` (`[N, F]` is F channels of
+ * 1 element, `[N, C, D, H, W]` C channels of D x H x W). A tensor whose
+ * sample is not one item along axis 0 (a rank-1 tensor, or any tensor when
+ * the plan runs the whole batch at once) is one channel of all its elements.
+ */
+function chw(shape: Shape, batch: number): { c: number; plane: number } {
+  const sample = numel(shape) / batch;
+  if (shape.length < 2 || shape[0] !== batch) return { c: 1, plane: sample };
+  return { c: shape[1], plane: sample / shape[1] };
+}
+
+function sameShape(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/**
+ * Samples the plan runs one at a time: the first input's leading dimension
+ * when every tensor shares it and no op mixes samples (an axis attribute
+ * pointing at 0, a permutation moving it, a matmul of rank 2); else 1 (the
+ * whole tensors at once).
+ */
+function batchOf(graph: Graph, nodes: { node: AnyNode; inputShapes: Shape[]; shape: Shape }[]) {
+  const b = graph.inputs[0].shape[0];
+  if (b === 1) return 1;
+  const ok = (s: Shape) => s.length >= 2 && s[0] === b;
+  if (!graph.inputs.every((i) => ok(i.shape))) return 1;
+  for (const { node, inputShapes, shape } of nodes) {
+    if (!ok(shape) || !inputShapes.every(ok)) return 1;
+    if (inputShapes.some((s) => s.length !== shape.length) && node.inputs.length > 1) return 1;
+    const a = node.attrs as Record<string, unknown>;
+    const rank = inputShapes[0]?.length ?? shape.length;
+    const zero = (v: unknown) => v === 0 || v === -rank;
+    if (zero(a.axis)) return 1;
+    if (Array.isArray(a.axes) && a.axes.some(zero)) return 1;
+    if (Array.isArray(a.perm) && a.perm[0] !== 0) return 1;
+    if (Array.isArray(a.pads) && a.pads.length === 2 * rank && (a.pads[0] || a.pads[rank])) {
+      return 1;
+    }
+    if ((node.kind as string) === "matmul" && rank < 3) return 1;
+  }
+  return b;
 }
 
 /**
@@ -193,13 +271,16 @@ export function planKernels(graph: Graph, weights: Weights): KernelPlan {
   const shapes = shaped.shapes;
   const order = shaped.nodes.map((s) => s.node);
   const byName = new Map(order.map((n) => [n.name, n]));
-  const batch = graph.input.shape[0];
+  const inputNames = new Set(graph.inputs.map((i) => i.name));
+  const batch = batchOf(graph, shaped.nodes);
+  for (const s of shaped.nodes) checkZooForm(s);
 
   // Dropout is the identity: readers read its input.
   const alias = new Map<string, string>();
   const resolve = (t: string): string => alias.get(t) ?? t;
   for (const n of order) if (n.kind === "dropout") alias.set(n.name, resolve(n.inputs[0]));
-  const output = resolve(graph.output);
+  const outTensors = graph.outputs.map((o) => resolve(o.node));
+  const outputSet = new Set(outTensors);
 
   const uses = new Map<string, AnyNode[]>();
   for (const n of order) {
@@ -212,7 +293,7 @@ export function planKernels(graph: Graph, weights: Weights): KernelPlan {
   }
   const soleReader = (t: string): AnyNode | undefined => {
     const u = uses.get(t);
-    return t !== output && u?.length === 1 ? u[0] : undefined;
+    return !outputSet.has(t) && u?.length === 1 ? u[0] : undefined;
   };
 
   // 1. Fusion.
@@ -235,20 +316,22 @@ export function planKernels(graph: Graph, weights: Weights): KernelPlan {
       g.tail = n.name;
     };
     const canAct = ["conv2d", "linear", "add", "batch_norm"].includes(node.kind);
-    let next = soleReader(node.name);
+    // A node two producers read alone (`add(conv(x), conv(y))`) joins the first group only.
+    const free = (n: AnyNode | undefined) => n && !member.has(n.name) ? n : undefined;
+    let next = free(soleReader(node.name));
     if (canAct && next && ACT_KINDS.has(next.kind)) {
       g.act = actOf(next);
       absorb(next);
-      next = soleReader(g.tail);
+      next = free(soleReader(g.tail));
     }
     if (node.kind === "conv2d" && next?.kind === "add") {
       const ins = next.inputs.map(resolve);
       const other = ins[0] === g.tail ? ins[1] : ins[0];
-      if (other !== g.tail && shapes.get(other)!.length === 4) {
+      if (other !== g.tail && sameShape(shapes.get(other)!, shapes.get(g.tail)!)) {
         g.add = next;
         g.residual = other;
         absorb(next);
-        next = soleReader(g.tail);
+        next = free(soleReader(g.tail));
         if (next && ACT_KINDS.has(next.kind)) {
           g.act2 = actOf(next);
           absorb(next);
@@ -274,11 +357,13 @@ export function planKernels(graph: Graph, weights: Weights): KernelPlan {
     const k = byName.get(t)?.kind;
     return k === "concat" || k === "channel_shuffle";
   };
-  const outShape = shapes.get(output)!;
-  if (groups.has(output) || isForwarder(output)) {
-    const { c, plane } = chw(outShape);
-    requested.set(output, dense(OUTPUT_ROOT, c, plane));
-  }
+  // Each output a kernel or forwarder produces is written straight into the caller's array
+  // (the first output naming a tensor; a second one gets a copy at the end).
+  outTensors.forEach((t, k) => {
+    if (requested.has(t) || !(groups.has(t) || isForwarder(t))) return;
+    const { c, plane } = chw(shapes.get(t)!, batch);
+    requested.set(t, dense(outputRoot(k), c, plane));
+  });
   /**
    * Places a split `t` that a concat only forwards by placing the tensor it
    * splits: its channels at their slots `want` in the concat, the tensor's
@@ -294,18 +379,18 @@ export function planKernels(graph: Graph, weights: Weights): KernelPlan {
     const split = byName.get(t);
     if (split?.kind !== "split" || uses.get(t)?.length !== 1) return false;
     const x = resolve(split.inputs[0]);
-    if (requested.has(x) || x === output || !(isForwarder(x) || groups.has(x))) return false;
+    if (requested.has(x) || outputSet.has(x) || !(isForwarder(x) || groups.has(x))) return false;
     const readers = uses.get(x) ?? [];
     const c = shapes.get(x)![1];
     const offs = new Array<number>(c).fill(-1);
-    for (let k = 0; k < split.attrs.channels; k++) offs[split.attrs.offset + k] = want.offs[k];
+    for (let k = 0; k < split.attrs.size; k++) offs[split.attrs.offset + k] = want.offs[k];
     const free = written.flatMap((w) => w.offs);
     const firstWrite = Math.min(...written.map((w) => position.get(w.tail)!));
     let next = 0;
     for (const r of readers) {
-      if (r.kind !== "split" || r.name === output) return false;
+      if (r.kind !== "split" || outputSet.has(r.name)) return false;
       if (r.name === t) continue;
-      const { offset, channels } = r.attrs;
+      const { offset, size: channels } = r.attrs;
       for (const u of uses.get(r.name) ?? []) {
         const g = groupOfHead.get(u.name);
         if (!g || position.get(g.tail)! >= firstWrite) return false;
@@ -335,7 +420,7 @@ export function planKernels(graph: Graph, weights: Weights): KernelPlan {
   for (let i = order.length - 1; i >= 0; i--) {
     const node = order[i];
     if (node.kind !== "concat" && node.kind !== "channel_shuffle") continue;
-    const { c, plane } = chw(shapes.get(node.name)!);
+    const { c, plane } = chw(shapes.get(node.name)!, batch);
     const p = requested.get(node.name) ?? dense(newRoot(c * plane, node.name), c, plane);
     place.set(node.name, p);
     const parts: { t: string; p: Place }[] = [];
@@ -361,9 +446,9 @@ export function planKernels(graph: Graph, weights: Weights): KernelPlan {
     const views: { t: string; p: Place }[] = [];
     const copy = (t: string, want: Place) => {
       list.push({ from: t, to: want });
-      const why = t === graph.input.name
-        ? "the graph input"
-        : requested.has(t) || t === output
+      const why = inputNames.has(t)
+        ? "a graph input"
+        : requested.has(t) || outputSet.has(t)
         ? "already placed for another reader"
         : groups.has(t)
         ? "its slot is not affine"
@@ -378,7 +463,7 @@ export function planKernels(graph: Graph, weights: Weights): KernelPlan {
         : 0;
       const writable = affineStride(want) !== undefined || pointwiseHead(head) ||
         (convGroups > 0 && groupLayout(want, convGroups) !== undefined);
-      const accepts = !requested.has(t) && t !== output &&
+      const accepts = !requested.has(t) && !outputSet.has(t) &&
         (isForwarder(t) || (groups.has(t) && writable));
       if (accepts) {
         requested.set(t, want);
@@ -392,8 +477,10 @@ export function planKernels(graph: Graph, weights: Weights): KernelPlan {
 
   // 3. Forward: steps.
   const steps: Step[] = [];
-  const { c: inC, plane: inPlane } = chw(graph.input.shape);
-  place.set(graph.input.name, dense(INPUT_ROOT, inC, inPlane));
+  graph.inputs.forEach((input, k) => {
+    const { c, plane } = chw(input.shape, batch);
+    place.set(input.name, dense(inputRoot(k), c, plane));
+  });
 
   const emitCopy = (from: Place, to: Place, layer: string) => {
     // One copy step per run where both sides are affine.
@@ -452,7 +539,7 @@ export function planKernels(graph: Graph, weights: Weights): KernelPlan {
     if (node.kind === "dropout") continue;
     if (node.kind === "split") {
       const p = place.get(resolve(node.inputs[0]))!;
-      const { offset, channels } = node.attrs;
+      const { offset, size: channels } = node.attrs;
       place.set(node.name, {
         root: p.root,
         offs: p.offs.slice(offset, offset + channels),
@@ -487,7 +574,7 @@ export function planKernels(graph: Graph, weights: Weights): KernelPlan {
     const g = groups.get(node.name);
     if (!g) continue; // absorbed into a group that runs at its tail
     const outS = shapes.get(g.tail)!;
-    const { c: oc, plane: oplane } = chw(outS);
+    const { c: oc, plane: oplane } = chw(outS, batch);
     const yp = requested.get(g.tail) ?? dense(newRoot(oc * oplane, g.tail), oc, oplane);
     place.set(g.tail, yp);
     const convGroups = g.head.kind === "conv2d" ? g.head.attrs.groups : 1;
@@ -497,19 +584,28 @@ export function planKernels(graph: Graph, weights: Weights): KernelPlan {
       : groupLayout(yp, convGroups) ??
         { cs: oplane, gs: oc * oplane, map: yp.offs.map((o) => o - yp.offs[0]) };
     const y: Operand = { root: yp.root, off: yp.offs[0] };
-    steps.push(...lowerGroup(g, y, layout, readable, shapes, weights, resolve));
+    steps.push(...lowerGroup(g, y, layout, readable, shapes, weights, resolve, batch));
   }
 
-  if (!place.has(output)) throw new CodegenError(`Graph output "${output}" was never computed`);
-  const op = place.get(output)!;
-  if (op.root !== OUTPUT_ROOT) {
-    const { c, plane } = chw(outShape);
-    emitCopy(op, dense(OUTPUT_ROOT, c, plane), output);
-  }
+  outTensors.forEach((t, k) => {
+    const p = place.get(t);
+    if (!p) throw new CodegenError(`Graph output "${graph.outputs[k].name}" was never computed`);
+    if (p.root !== outputRoot(k)) {
+      emitCopy(p, dense(outputRoot(k), p.offs.length, p.plane), t);
+    }
+  });
+  const inputs = graph.inputs.map((i, k) => ({ name: i.name, shape: i.shape, root: inputRoot(k) }));
+  const outputs = graph.outputs.map((o, k) => ({
+    name: o.name,
+    shape: shapes.get(o.node)!,
+    root: outputRoot(k),
+  }));
   return {
     graph,
-    inputShape: graph.input.shape,
-    outputShape: shapes.get(graph.output)!,
+    inputShape: inputs[0].shape,
+    outputShape: outputs[0].shape,
+    inputs,
+    outputs,
     batch,
     steps,
     roots,
@@ -551,6 +647,7 @@ function lowerGroup(
   shapes: Map<string, Shape>,
   weights: Weights,
   resolve: (t: string) => string,
+  batch: number,
 ): Step[] {
   const node = g.head;
   const layers = g.layers;
@@ -559,6 +656,13 @@ function lowerGroup(
   const inputs = node.inputs.map(resolve);
   const xs = shapes.get(inputs[0])!;
   const ys = shapes.get(node.name)!;
+  if (xs[0] !== batch || ys[0] !== batch) {
+    throw new CodegenError(
+      `Cannot generate a kernel for "${node.name}" (${node.kind}): its kernels run one sample at a time, and this graph mixes samples (leading dimensions ${
+        xs[0]
+      } and ${ys[0]}, batch ${batch})`,
+    );
+  }
   const x = readable(inputs[0], node.name, pointwiseHead(node));
   if (layout.map && !pointwiseHead(node)) {
     throw new CodegenError(`"${node.name}" cannot write a non-affine channel layout`);
@@ -566,7 +670,7 @@ function lowerGroup(
   const w = (suffix: string) => weights.get(`${node.name}.${suffix}`);
   const epi: Epilogue = { act: g.act, residual: g.residual !== undefined, act2: g.act2 };
   const res = g.residual !== undefined ? readable(g.residual, g.add!.name) : undefined;
-  const rcs = res?.stride ?? chw(ys).plane;
+  const rcs = res?.stride ?? chw(ys, batch).plane;
   const base = { x: x.op, y, layers, ...(res ? { r: res.op } : {}) };
   switch (node.kind) {
     case "conv2d": {
@@ -645,7 +749,7 @@ function lowerGroup(
       }];
     case "add": {
       const other = readable(inputs[1], node.name);
-      const { c, plane } = chw(xs);
+      const { c, plane } = chw(xs, batch);
       return [{
         ...base,
         r: other.op,
@@ -654,7 +758,7 @@ function lowerGroup(
     }
     case "mul": {
       const s = readable(inputs[1], node.name);
-      const { c, plane } = chw(xs);
+      const { c, plane } = chw(xs, batch);
       return [{
         ...base,
         r: s.op,
@@ -662,7 +766,7 @@ function lowerGroup(
       }];
     }
     case "batch_norm": {
-      const { c, plane } = chw(xs);
+      const { c, plane } = chw(xs, batch);
       return [{
         ...base,
         spec: { family: "affine", c, hw: plane, act: g.act, xcs: x.stride, ycs },
@@ -677,7 +781,7 @@ function lowerGroup(
       }];
     }
     case "softmax": {
-      const { c, plane } = chw(xs);
+      const { c, plane } = chw(xs, batch);
       return [{ ...base, spec: { family: "softmax", c, hw: plane, xcs: x.stride, ycs } }];
     }
     case "relu":
@@ -686,7 +790,7 @@ function lowerGroup(
     case "hardswish":
     case "hardsigmoid":
     case "sigmoid": {
-      const { c, plane } = chw(xs);
+      const { c, plane } = chw(xs, batch);
       return [{
         ...base,
         spec: { family: "act", c, hw: plane, act: actOf(node), xcs: x.stride, ycs },
@@ -694,6 +798,46 @@ function lowerGroup(
     }
     default:
       throw new CodegenError(`Cannot generate a kernel for "${node.name}" (${node.kind})`);
+  }
+}
+
+/**
+ * The kernels here serve the zoo's forms of the general ops (concat, split and
+ * softmax on the channels of `[N, C, H, W]`, add of equal shapes, mul by an
+ * `[N, C, 1, 1]` scale, flatten at axis 1); anything wider is refused by name.
+ */
+function checkZooForm({ node, inputShapes, shape }: ShapedNode): void {
+  const refuse = (what: string) => {
+    throw new CodegenError(`Cannot generate a kernel for "${node.name}" (${node.kind}): ${what}`);
+  };
+  const rank = inputShapes[0]?.length ?? 0;
+  const axis = "axis" in node.attrs ? (node.attrs.axis + rank) % rank : 1;
+  switch (node.kind) {
+    case "concat":
+    case "split":
+      if (rank !== 4 || axis !== 1) refuse(`only the channel axis of a 4-D tensor is supported`);
+      return;
+    case "softmax":
+      if ((rank !== 4 && rank !== 2) || axis !== 1) refuse(`only softmax over axis 1`);
+      return;
+    case "flatten":
+      if (node.attrs.axis !== 1) refuse(`only flatten at axis 1`);
+      return;
+    case "add":
+      if (inputShapes[1].join() !== shape.join() || inputShapes[0].join() !== shape.join()) {
+        refuse(`only an add of equal shapes`);
+      }
+      return;
+    case "mul": {
+      const [x, s] = inputShapes;
+      if (
+        x.length !== 4 || s.length !== 4 || x.join() !== shape.join() || s[2] !== 1 ||
+        s[3] !== 1 || s[0] !== x[0] || s[1] !== x[1]
+      ) {
+        refuse(`only a mul by an [N, C, 1, 1] scale`);
+      }
+      return;
+    }
   }
 }
 

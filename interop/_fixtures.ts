@@ -1,15 +1,75 @@
 /**
- * Test graphs shared by the interop tests: one network that uses every op
- * kind of the IR, small enough to run in milliseconds.
+ * Test graphs shared by the interop tests, small enough to run in
+ * milliseconds: `everyOpGraph` uses every op kind of the classic CNNs (the
+ * kinds the zoo builds), `generalOpGraph` every other kind; together they
+ * cover `OP_KINDS` (checked by {@link kindsMissing}).
  *
  * @module
  */
 
 import { GraphBuilder } from "../lib/ir/builder.ts";
 import type { Graph } from "../lib/ir/graph.ts";
-import { OP_KINDS } from "../lib/ir/ops.ts";
+import { OP_KINDS, type OpKind } from "../lib/ir/ops.ts";
 
-/** A 32x32 network with every op kind (checked: throws if one is missing). */
+/** The op kinds of the classic CNNs, which {@link everyOpGraph} uses. */
+export const CNN_KINDS: readonly OpKind[] = [
+  "conv2d",
+  "batch_norm",
+  "relu",
+  "relu6",
+  "clip",
+  "hardswish",
+  "hardsigmoid",
+  "sigmoid",
+  "add",
+  "mul",
+  "concat",
+  "split",
+  "channel_shuffle",
+  "max_pool",
+  "avg_pool",
+  "global_avg_pool",
+  "flatten",
+  "linear",
+  "dropout",
+  "softmax",
+];
+
+/** Op kinds of {@link OP_KINDS} that none of `graphs` uses. */
+export function kindsMissing(...graphs: Graph[]): OpKind[] {
+  const kinds = new Set(graphs.flatMap((g) => g.nodes.map((n) => n.kind)));
+  return OP_KINDS.filter((k) => !kinds.has(k));
+}
+
+/**
+ * A network on an `[N, 3, 6, 8]` input with every op kind beyond the classic
+ * CNNs' (general axes, broadcasting, shape ops, math functions), each fed
+ * values inside its domain (logs and roots of positive values).
+ */
+export function generalOpGraph(batch = 1): Graph {
+  const b = new GraphBuilder("general_ops", [batch, 3, 6, 8]);
+  const t = b.transpose(b.input, [0, 2, 3, 1], "nhwc"); // [N, 6, 8, 3]
+  const r = b.reshape(t, [batch, 6, 24], "rows");
+  const s = b.slice(r, 2, 22, 0, -3, "backwards"); // indices 22, 19, ..., 1: [N, 6, 8]
+  const g = b.gather(s, 1, [5, 0, -2], false, "pick"); // [N, 3, 8]
+  const mx = b.binary("max", g, b.gather(s, 1, [1], false, "row"), "max"); // [N, 1, 8] broadcast
+  const mn = b.binary("min", mx, b.gather(g, 2, [0], false, "col"), "min"); // [N, 3, 1] broadcast
+  const sm = b.softmax(mn, "softmax_last", -1);
+  const e = b.unary("exp", b.unary("tanh", mn, "tanh"), "exp"); // in [1/e, e]
+  const d = b.binary("div", sm, e, "div");
+  const p = b.binary("pow", e, b.unary("neg", d, "neg"), "pow");
+  const lg = b.unary("log", b.unary("softplus", p, "softplus"), "log");
+  const sq = b.unary("sqrt", b.unary("abs", lg, "abs"), "sqrt");
+  const rc = b.unary("reciprocal", e, "reciprocal");
+  const er = b.unary("erf", b.binary("sub", sq, rc, "sub"), "erf");
+  const act = b.unary("silu", b.leakyRelu(b.elu(er, 0.7, "elu"), 0.2, "leaky"), "silu");
+  const one = b.reshape(b.gather(s, 1, [3], true, "scalar_pick"), [batch, 1, 8], "one_row");
+  const cat = b.concat([act, sq, one], "cat_rows", 1); // [N, 7, 8]
+  const part = b.split(cat, 1, 3, "part", 1); // [N, 3, 8]
+  return b.build(b.flatten(part, "flat_last", 2));
+}
+
+/** A 32x32 network with every op kind of the classic CNNs (checked: throws if one is missing). */
 export function everyOpGraph(batch = 1, size = 32): Graph {
   const b = new GraphBuilder("every_op", [batch, 3, size, size], { resolution: size });
   let x = b.scope("stem", () => {
@@ -57,7 +117,7 @@ export function everyOpGraph(batch = 1, size = 32): Graph {
   x = b.linear(x, { out: 10 }, "fc");
   const g = b.build(b.softmax(x, "softmax"));
   const kinds = new Set(g.nodes.map((n) => n.kind));
-  const missing = OP_KINDS.filter((k) => !kinds.has(k));
+  const missing = CNN_KINDS.filter((k) => !kinds.has(k));
   if (missing.length) throw new Error(`everyOpGraph misses ${missing.join(", ")}`);
   return g;
 }

@@ -104,6 +104,11 @@ function pool(ctx: EmitContext, opType: string, a: OpAttrs["max_pool"]): void {
 
 type Emitter = (ctx: EmitContext) => void;
 
+/** The attrs of the node being emitted, as its kind's attrs type. */
+function attrsOf<K extends OpKind>(ctx: EmitContext): OpAttrs[K] {
+  return ctx.node.attrs as OpAttrs[K];
+}
+
 /** How each op kind is written in ONNX. */
 const EMITTERS = {
   conv2d: (ctx) => {
@@ -147,15 +152,40 @@ const EMITTERS = {
   sigmoid: (ctx) => emit(ctx, "Sigmoid", ctx.input),
   add: (ctx) => emit(ctx, "Add", ctx.input),
   mul: (ctx) => emit(ctx, "Mul", ctx.input),
-  concat: (ctx) => emit(ctx, "Concat", ctx.input, { axis: 1 }),
+  concat: (ctx) => emit(ctx, "Concat", ctx.input, { axis: attrsOf<"concat">(ctx).axis }),
   split: (ctx) => {
-    const a = ctx.node.attrs as OpAttrs["split"];
+    const a = attrsOf<"split">(ctx);
     emit(ctx, "Slice", [
       ctx.input[0],
       constant(ctx, "starts", [1], [a.offset], true),
-      constant(ctx, "ends", [1], [a.offset + a.channels], true),
-      constant(ctx, "axes", [1], [1], true),
+      constant(ctx, "ends", [1], [a.offset + a.size], true),
+      constant(ctx, "axes", [1], [a.axis], true),
     ]);
+  },
+  slice: (ctx) => {
+    const a = attrsOf<"slice">(ctx);
+    // ONNX reads a negative end as counted from the back; "before index 0" is below -size.
+    const size = ctx.inputShapes[0].at(a.axis)!;
+    emit(ctx, "Slice", [
+      ctx.input[0],
+      constant(ctx, "starts", [1], [a.start], true),
+      constant(ctx, "ends", [1], [a.end === -1 ? -size - 1 : a.end], true),
+      constant(ctx, "axes", [1], [a.axis], true),
+      constant(ctx, "steps", [1], [a.step], true),
+    ]);
+  },
+  gather: (ctx) => {
+    const a = attrsOf<"gather">(ctx);
+    const dims = a.scalarIndex ? [] : [a.indices.length];
+    emit(ctx, "Gather", [ctx.input[0], constant(ctx, "indices", dims, [...a.indices], true)], {
+      axis: a.axis,
+    });
+  },
+  transpose: (ctx) =>
+    emit(ctx, "Transpose", ctx.input, { perm: [...attrsOf<"transpose">(ctx).perm] }),
+  reshape: (ctx) => {
+    const shape = attrsOf<"reshape">(ctx).shape;
+    emit(ctx, "Reshape", [ctx.input[0], constant(ctx, "shape", [shape.length], [...shape], true)]);
   },
   channel_shuffle: (ctx) => {
     // torchvision's channel_shuffle: view(N, g, C/g, H, W), transpose(1, 2), view(N, C, H, W).
@@ -179,7 +209,7 @@ const EMITTERS = {
   max_pool: (ctx) => pool(ctx, "MaxPool", ctx.node.attrs as OpAttrs["max_pool"]),
   avg_pool: (ctx) => pool(ctx, "AveragePool", ctx.node.attrs as OpAttrs["avg_pool"]),
   global_avg_pool: (ctx) => emit(ctx, "GlobalAveragePool", ctx.input),
-  flatten: (ctx) => emit(ctx, "Flatten", ctx.input, { axis: 1 }),
+  flatten: (ctx) => emit(ctx, "Flatten", ctx.input, { axis: attrsOf<"flatten">(ctx).axis }),
   linear: (ctx) => {
     const a = ctx.node.attrs as OpAttrs["linear"];
     const inputs = [ctx.input[0], param(ctx, "weight", [a.outFeatures, a.inFeatures])];
@@ -190,7 +220,30 @@ const EMITTERS = {
     const p = (ctx.node.attrs as OpAttrs["dropout"]).p;
     emit(ctx, "Dropout", [ctx.input[0], constant(ctx, "ratio", [], [p])]);
   },
-  softmax: (ctx) => emit(ctx, "Softmax", ctx.input, { axis: 1 }),
+  softmax: (ctx) => emit(ctx, "Softmax", ctx.input, { axis: attrsOf<"softmax">(ctx).axis }),
+  sub: (ctx) => emit(ctx, "Sub", ctx.input),
+  div: (ctx) => emit(ctx, "Div", ctx.input),
+  pow: (ctx) => emit(ctx, "Pow", ctx.input),
+  max: (ctx) => emit(ctx, "Max", ctx.input),
+  min: (ctx) => emit(ctx, "Min", ctx.input),
+  exp: (ctx) => emit(ctx, "Exp", ctx.input),
+  log: (ctx) => emit(ctx, "Log", ctx.input),
+  tanh: (ctx) => emit(ctx, "Tanh", ctx.input),
+  sqrt: (ctx) => emit(ctx, "Sqrt", ctx.input),
+  reciprocal: (ctx) => emit(ctx, "Reciprocal", ctx.input),
+  neg: (ctx) => emit(ctx, "Neg", ctx.input),
+  abs: (ctx) => emit(ctx, "Abs", ctx.input),
+  erf: (ctx) => emit(ctx, "Erf", ctx.input),
+  softplus: (ctx) => emit(ctx, "Softplus", ctx.input),
+  elu: (ctx) => emit(ctx, "Elu", ctx.input, { alpha: { float: attrsOf<"elu">(ctx).alpha } }),
+  leaky_relu: (ctx) =>
+    emit(ctx, "LeakyRelu", ctx.input, { alpha: { float: attrsOf<"leaky_relu">(ctx).alpha } }),
+  silu: (ctx) => {
+    // x * sigmoid(x): ONNX has no SiLU before opset 24.
+    const name = ctx.node.name;
+    emit(ctx, "Sigmoid", ctx.input, {}, `${name}/Sigmoid`, `${name}/sigmoid`);
+    emit(ctx, "Mul", [ctx.input[0], `${name}/sigmoid`]);
+  },
 } satisfies Record<OpKind, Emitter>;
 
 function valueInfo(name: string, shape: Shape, dynamicBatch: boolean): pb.ValueInfoProto {
@@ -233,11 +286,21 @@ export function toModelProto(
     };
     (EMITTERS[node.kind] as Emitter)(ctx);
   }
-  const outShape = shaped.shapes.get(graph.output)!;
+  // An output named other than the tensor it reads is an Identity of it.
+  for (const o of graph.outputs) {
+    if (o.name !== o.node) {
+      nodes.push(onnx.NodeProto.create({
+        name: `${o.name}.identity`,
+        opType: "Identity",
+        input: [o.node],
+        output: [o.name],
+      }));
+    }
+  }
   const meta = {
     name: graph.name,
-    input: graph.input.name,
-    shape: graph.input.shape,
+    input: graph.inputs[0].name,
+    shape: graph.inputs[0].shape,
     meta: graph.meta,
     scopes: graph.scopes,
   };
@@ -252,8 +315,8 @@ export function toModelProto(
       name: graph.name,
       node: nodes,
       initializer: initializers,
-      input: [valueInfo(graph.input.name, graph.input.shape, dynamicBatch)],
-      output: [valueInfo(graph.output, outShape, dynamicBatch)],
+      input: graph.inputs.map((i) => valueInfo(i.name, i.shape, dynamicBatch)),
+      output: graph.outputs.map((o) => valueInfo(o.name, shaped.shapes.get(o.node)!, dynamicBatch)),
     },
   });
 }

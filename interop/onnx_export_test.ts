@@ -5,7 +5,7 @@ import type { Graph } from "../lib/ir/graph.ts";
 import { runReference } from "../lib/runtime/reference.ts";
 import { randomInput, relativeError } from "../lib/runtime/tensor.ts";
 import { randomWeights } from "../lib/runtime/weights.ts";
-import { everyOpGraph } from "./_fixtures.ts";
+import { everyOpGraph, generalOpGraph, kindsMissing } from "./_fixtures.ts";
 import { exportOnnx, GRAPH_METADATA_KEY } from "./onnx_export.ts";
 import { decodeModel } from "./onnx_proto.ts";
 
@@ -15,12 +15,12 @@ async function ortRun(bytes: Uint8Array, x: Float32Array, shape: readonly number
   return out[session.outputNames[0]].data as Float32Array;
 }
 
-async function agreesWithOrt(g: Graph, batch = g.input.shape[0]) {
+async function agreesWithOrt(g: Graph, batch = g.inputs[0].shape[0]) {
   const w = randomWeights(g, 2);
-  const shape = [batch, ...g.input.shape.slice(1)];
+  const shape = [batch, ...g.inputs[0].shape.slice(1)];
   const x = randomInput(shape, 3);
   const got = await ortRun(exportOnnx(g, w), x, shape);
-  const want = runReference({ ...g, input: { ...g.input, shape } }, w, x);
+  const want = runReference({ ...g, inputs: [{ ...g.inputs[0], shape }] }, w, x);
   const err = relativeError(got, want);
   assert.ok(err <= 1e-5, `max |a - b| / max |b| = ${err}`);
 }
@@ -72,4 +72,10 @@ Deno.test("exportOnnx() writes asymmetric padding, dilation and groups as ONNX C
   assert.equal(Number(attr("group").i), 2);
   const meta = JSON.parse(model.metadataProps!.find((p) => p.key === GRAPH_METADATA_KEY)!.value!);
   assert.deepEqual(meta.shape, [1, 4, 9, 9]);
+});
+
+Deno.test("exportOnnx() of the general op kinds (axes, broadcasting, shape and math ops) agrees with onnxruntime", async () => {
+  const g = generalOpGraph(1);
+  assert.deepEqual(kindsMissing(everyOpGraph(), g), []);
+  await agreesWithOrt(g);
 });

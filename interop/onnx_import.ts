@@ -206,6 +206,8 @@ class Importer {
   opset = 13;
   inputName = "input";
   inputShape: number[] = [];
+  /** The file's name of the graph output. */
+  outputName = "output";
 
   constructor(readonly model: pb.ModelProto, readonly options: ImportOptions) {}
 
@@ -653,9 +655,9 @@ class Importer {
           node,
           out,
           "concat",
-          {},
+          { axis: 1 },
           xs.map((x) => x.ref),
-          this.irShape(label, "concat", {}, xs.map((x) => x.shape)),
+          this.irShape(label, "concat", { axis: 1 }, xs.map((x) => x.shape)),
         );
         return;
       }
@@ -679,7 +681,7 @@ class Importer {
         sizes.forEach((channels, i) => {
           const ref = outputs[i];
           if (ref) {
-            const a: OpAttrs["split"] = { offset, channels };
+            const a: OpAttrs["split"] = { axis: 1, offset, size: channels };
             const d = this.emit(
               node,
               ref,
@@ -706,7 +708,7 @@ class Importer {
           ? Array.from(constant(3, "axes").data)
           : intsAttr(attrs, "axes") ?? starts.map((_, i) => i);
         const steps = inputs[4] ? Array.from(constant(4, "steps").data) : starts.map(() => 1);
-        let result: { offset: number; channels: number } | undefined;
+        let result: OpAttrs["split"] | undefined;
         for (let j = 0; j < axes.length; j++) {
           const axis = normAxis(axes[j], x.shape.length);
           const idx = sliceRange(starts[j], ends[j], steps[j], x.shape[axis]);
@@ -721,7 +723,7 @@ class Importer {
             );
             return;
           }
-          result = { offset: idx[0], channels: idx.length };
+          result = { axis: 1, offset: idx[0], size: idx.length };
         }
         if (!result) alias(out, x);
         else {this.emit(
@@ -772,9 +774,9 @@ class Importer {
             node,
             out,
             "flatten",
-            {},
+            { axis: 1 },
             [x.ref],
-            this.irShape(label, "flatten", {}, [x.shape]),
+            this.irShape(label, "flatten", { axis: 1 }, [x.shape]),
           );
         } else {
           const prod = (a: number[]) => a.reduce((p, q) => p * q, 1);
@@ -908,7 +910,7 @@ class Importer {
           );
           return;
         }
-        this.emit(node, out, "softmax", {}, [x.ref], x.shape);
+        this.emit(node, out, "softmax", { axis: 1 }, [x.ref], x.shape);
         return;
       }
       case "Dropout": {
@@ -1086,6 +1088,7 @@ class Importer {
         }), expected one`,
       );
     }
+    this.outputName = outs[0].name || "output";
     const v = this.values.get(outs[0].name ?? "");
     if (!v || isConst(v)) {
       if (this.issues.length) this.throwIssues();
@@ -1291,7 +1294,7 @@ class Importer {
     }
     if (d.shape.length === 2 && d.shape[0] === x.shape[0] && d.shape[1] * x.shape[0] === numel) {
       d.kind = "flatten";
-      d.attrs = {};
+      d.attrs = { axis: 1 };
       return true;
     }
     return false;
@@ -1431,9 +1434,9 @@ class Importer {
     const meta = this.metadata();
     const graph: Graph = {
       name: meta?.name ?? (this.model.graph!.name || this.options.name || "onnx_model"),
-      input: { name: this.inputName, shape: this.inputShape },
+      inputs: [{ name: this.inputName, shape: this.inputShape }],
       nodes: irNodes,
-      output: nameOf(output),
+      outputs: [{ name: this.outputName, node: nameOf(output) }],
       scopes: meta?.scopes ?? deriveScopes(irNodes.map((n) => n.name)),
       meta: meta?.meta ?? {
         source: "onnx",

@@ -18,7 +18,7 @@ Deno.test("importOnnx() gives back the exported graph with every op kind, names 
 Deno.test("importOnnx() resolves the symbolic batch of an export from --input-shape", () => {
   const g = everyOpGraph();
   const back = importOnnx(exportOnnx(g, randomWeights(g, 1)), { inputShape: [4, 3, 32, 32] });
-  assert.deepEqual(back.graph.input.shape, [4, 3, 32, 32]);
+  assert.deepEqual(back.graph.inputs[0].shape, [4, 3, 32, 32]);
   assert.throws(
     () => importOnnx(exportOnnx(g, randomWeights(g, 1)), { inputShape: [1, 3, 64, 64] }),
     /fixes it to 32/,
@@ -120,7 +120,12 @@ Deno.test("importOnnx() asks for --input-shape when a dimension is dynamic", () 
     () => importOnnx(bytes),
     /dynamic dimensions \[batch, 3, h, w\]; give its shape with --input-shape/,
   );
-  assert.deepEqual(importOnnx(bytes, { inputShape: [1, 3, 5, 5] }).graph.input.shape, [1, 3, 5, 5]);
+  assert.deepEqual(importOnnx(bytes, { inputShape: [1, 3, 5, 5] }).graph.inputs[0].shape, [
+    1,
+    3,
+    5,
+    5,
+  ]);
 });
 
 const T = onnx.AttributeProto.AttributeType;
@@ -221,12 +226,12 @@ Deno.test("importOnnx() maps Split (input sizes), channel Slice, MatMul + Add an
   const { graph, weights } = importOnnx(bytes);
   assert.deepEqual(graph.nodes.map((n) => [n.name, n.kind, n.attrs]), [
     // Top-level functional ops (torch names them "/Split", "/Concat") are named by kind.
-    ["split", "split", { offset: 0, channels: 1 }],
-    ["split_1", "split", { offset: 1, channels: 3 }],
-    ["split_2", "split", { offset: 1, channels: 2 }],
-    ["concat", "concat", {}],
+    ["split", "split", { axis: 1, offset: 0, size: 1 }],
+    ["split_1", "split", { axis: 1, offset: 1, size: 3 }],
+    ["split_2", "split", { axis: 1, offset: 1, size: 2 }],
+    ["concat", "concat", { axis: 1 }],
     ["global_avg_pool", "global_avg_pool", {}],
-    ["flatten", "flatten", {}],
+    ["flatten", "flatten", { axis: 1 }],
     ["fc", "linear", { inFeatures: 3, outFeatures: 4, bias: true }],
   ]);
   // MatMul's [K, M] weight is stored transposed as PyTorch's [out, in].
@@ -351,7 +356,7 @@ Deno.test("importOnnx() maps Gemm with transB 0, alpha and beta, and Split with 
     "flatten",
     "linear",
   ]);
-  assert.deepEqual(graph.nodes[0].attrs, { offset: 2, channels: 2 });
+  assert.deepEqual(graph.nodes[0].attrs, { axis: 1, offset: 2, size: 2 });
   // alpha * B^T as [out, in]; beta * C
   assert.deepEqual([...weights.get("fc.weight")!], [2, 8, 4, 10, 6, 12]);
   assert.deepEqual([...weights.get("fc.bias")!], [1, 2, 3]);

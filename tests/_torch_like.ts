@@ -54,7 +54,7 @@ export function torchLikeOnnx(
     inits.push(floatTensor(name, dims, data));
     return name;
   };
-  const out = new Map<string, string>([[graph.input.name, "input.1"]]);
+  const out = new Map<string, string>([[graph.inputs[0].name, "input.1"]]);
   const shapes = shaped.shapes;
   /** Shape(x)[0] as a 1-D int64: torch's `x.size(0)`. */
   const batchOf = (path: string, x: string) => {
@@ -90,7 +90,8 @@ export function torchLikeOnnx(
   let convIndex = 0;
   for (const { node, inputShapes } of shaped.nodes) {
     const x = node.inputs.map((i) => out.get(i)!);
-    const y = out.get(node.name) ?? (node.name === graph.output ? "output" : tmp(node.kind));
+    const y = out.get(node.name) ??
+      (node.name === graph.outputs[0].node ? "output" : tmp(node.kind));
     out.set(node.name, y);
     const path = node.name;
     switch (node.kind) {
@@ -160,7 +161,7 @@ export function torchLikeOnnx(
         const group = splitGroups.get(node.inputs[0])!;
         const c = inputShapes[0][1];
         const halves = group.length === 2 &&
-          group.every((s) => (s.attrs as OpAttrs["split"]).channels * 2 === c);
+          group.every((s) => (s.attrs as OpAttrs["split"]).size * 2 === c);
         if (halves) {
           // x.chunk(2, dim=1): one Split with its sizes as an input (opset 13).
           if (group[0] === node) {
@@ -178,7 +179,7 @@ export function torchLikeOnnx(
           add(scope(path, "Slice"), "Slice", [
             x[0],
             ints([a.offset]),
-            ints([a.offset + a.channels]),
+            ints([a.offset + a.size]),
             ints([1]),
           ], [y]);
         }
@@ -261,7 +262,7 @@ export function torchLikeOnnx(
       }
       case "dropout":
         out.set(node.name, x[0]);
-        if (node.name === graph.output) add(scope(path, "Identity"), "Identity", x, [y]);
+        if (node.name === graph.outputs[0].node) add(scope(path, "Identity"), "Identity", x, [y]);
         break;
       case "softmax":
         add(scope(path, "Softmax"), "Softmax", x, [y], [{ name: "axis", type: T.INT, i: 1 }]);
@@ -270,8 +271,8 @@ export function torchLikeOnnx(
         throw new Error(`torchLikeOnnx: unfolded batch_norm "${path}" (not after a conv)`);
     }
   }
-  const [, c, h, w] = graph.input.shape;
-  const outShape = shapes.get(graph.output)!;
+  const [, c, h, w] = graph.inputs[0].shape;
+  const outShape = shapes.get(graph.outputs[0].node)!;
   const bytes = encodeModel({
     irVersion: 7,
     producerName: "pytorch",

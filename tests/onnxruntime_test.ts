@@ -56,26 +56,26 @@ const CASES: { name: string; resolution?: number }[] = [
 
 for (const { name, resolution } of CASES) {
   const graph = build(name, resolution);
-  const label = `${name}@${graph.input.shape[2]}`;
+  const label = `${name}@${graph.inputs[0].shape[2]}`;
 
   Deno.test(`onnxruntime on the export of ${label} agrees with the reference executor`, async () => {
     const weights = randomWeights(graph, 7);
-    const input = randomInput(graph.input.shape, 3);
+    const input = randomInput(graph.inputs[0].shape, 3);
     const want = runReference(graph, weights, input);
-    const got = await runOrt(exportOnnx(graph, weights), input, graph.input.shape);
-    agree(got, want, label, want.length / graph.input.shape[0]);
+    const got = await runOrt(exportOnnx(graph, weights), input, graph.inputs[0].shape);
+    agree(got, want, label, want.length / graph.inputs[0].shape[0]);
   });
 }
 
 for (const m of MODELS) {
   const graph = build(m.name, 64);
-  const label = `${m.name}@${graph.input.shape[2]}`;
+  const label = `${m.name}@${graph.inputs[0].shape[2]}`;
   Deno.test(`a torch.onnx-style ${label} imports, and its reference run agrees with onnxruntime on the file`, async () => {
     const weights: Weights = randomWeights(graph, 8);
     const { bytes, folded } = torchLikeOnnx(graph, weights);
     // Batch 2 exercises the symbolic batch; the wide ShuffleNet V2 micro-networks run
     // batch 1 to keep the reference executor's time down.
-    const shape = [m.name.startsWith("sv2_") ? 1 : 2, ...graph.input.shape.slice(1)];
+    const shape = [m.name.startsWith("sv2_") ? 1 : 2, ...graph.inputs[0].shape.slice(1)];
     assert.throws(() => importOnnx(bytes), /dynamic dimensions \[batch_size, /);
     const imported = importOnnx(bytes, { inputShape: shape, source: `${m.name}.onnx` });
     // Same ops and names as the folded graph (dropout is gone in eval-mode exports).
@@ -85,7 +85,7 @@ for (const m of MODELS) {
     const same = kept.filter((n) => names.has(n.name)).length;
     assert.ok(same >= kept.length * 0.8, `${same} of ${kept.length} node names kept`);
     const a = analyze(imported.graph).totals;
-    const b = analyze({ ...folded, input: { ...folded.input, shape } }).totals;
+    const b = analyze({ ...folded, inputs: [{ ...folded.inputs[0], shape }] }).totals;
     assert.equal(a.madds, b.madds);
     assert.deepEqual(a.params, b.params);
     const input = randomInput(shape, 4);
@@ -120,14 +120,14 @@ function buildSmall(name: string): Graph {
 
 for (const m of MODELS) {
   const graph = buildSmall(m.name);
-  const label = `${m.name}@${graph.input.shape[2]} (${formatKnobs(graph)})`;
+  const label = `${m.name}@${graph.inputs[0].shape[2]} (${formatKnobs(graph)})`;
   Deno.test(`the generated module of ${label} agrees with onnxruntime on its export`, async () => {
     const weights = randomWeights(graph, 9);
-    const input = randomInput(graph.input.shape, 5);
-    const want = await runOrt(exportOnnx(graph, weights), input, graph.input.shape);
+    const input = randomInput(graph.inputs[0].shape, 5);
+    const want = await runOrt(exportOnnx(graph, weights), input, graph.inputs[0].shape);
     const module = await loadModule(compile(graph, weights).source);
     const got = module.infer(input);
-    agree(got, want, label, want.length / graph.input.shape[0]);
+    agree(got, want, label, want.length / graph.inputs[0].shape[0]);
   });
 }
 
@@ -135,9 +135,9 @@ for (const name of ["mobilenetv3_small", "shufflenetv2", "squeezenet1_1"]) {
   const graph = buildSmall(name);
   Deno.test(`a torch.onnx-style ${name} imported and compiled agrees with onnxruntime on the file`, async () => {
     const { bytes } = torchLikeOnnx(graph, randomWeights(graph, 10));
-    const imported = importOnnx(bytes, { inputShape: graph.input.shape });
-    const input = randomInput(graph.input.shape, 6);
-    const want = await runOrt(bytes, input, graph.input.shape);
+    const imported = importOnnx(bytes, { inputShape: graph.inputs[0].shape });
+    const input = randomInput(graph.inputs[0].shape, 6);
+    const want = await runOrt(bytes, input, graph.inputs[0].shape);
     const module = await loadModule(compile(imported.graph, imported.weights).source);
     agree(module.infer(input), want, name, want.length);
   });

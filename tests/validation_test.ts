@@ -14,9 +14,9 @@ import { analyze } from "../lib/analysis/report.ts";
 function graph(nodes: AnyNode[], inputShape = [1, 24, 28, 28]): Graph {
   return {
     name: "bad",
-    input: { name: "input", shape: inputShape },
+    inputs: [{ name: "input", shape: inputShape }],
     nodes,
-    output: nodes[nodes.length - 1].name,
+    outputs: [{ name: "output", node: nodes[nodes.length - 1].name }],
     scopes: [],
     meta: {},
   };
@@ -163,14 +163,14 @@ Deno.test("analyze() rejects concat and add of mismatched shapes", () => {
     name: "stage2.0.concat",
     kind: "concat",
     inputs: ["input", "down"],
-    attrs: {},
+    attrs: { axis: 1 },
   }]);
   assert.throws(() => analyze(concat), (e) => {
     assert.ok(e instanceof ShapeError);
     assert.equal(
       e.message,
       'Cannot infer shape of "stage2.0.concat": concat of mismatched shapes 1x24x28x28, ' +
-        "1x24x14x14: N, H and W must agree",
+        "1x24x14x14 along axis 1: every other axis must agree",
     );
     return true;
   });
@@ -184,8 +184,8 @@ Deno.test("analyze() rejects concat and add of mismatched shapes", () => {
     assert.ok(e instanceof ShapeError);
     assert.equal(
       e.message,
-      'Cannot infer shape of "features.3.add": add of mismatched shapes 1x24x28x28 and ' +
-        "1x24x14x14, expected equal shapes",
+      'Cannot infer shape of "features.3.add": add of shapes 1x24x28x28 and 1x24x14x14 ' +
+        "that do not broadcast: axis 2 of the result is 28 vs 14, expected equal sizes or 1",
     );
     return true;
   });

@@ -55,7 +55,7 @@ export async function createRunner(
     case "ort-web": {
       const { exportOnnx } = await import("../../interop/onnx_export.ts");
       const { ortRunner } = await import("./ort.ts");
-      return ortRunner(name, exportOnnx(graph, weights), graph.input.shape);
+      return ortRunner(name, exportOnnx(graph, weights), graph.inputs[0].shape);
     }
   }
 }

@@ -159,7 +159,7 @@ export async function tfjsRunner(
   const actOf = new Map<string, Act>();
   for (const n of g.nodes) {
     if (n.kind !== "conv2d" && n.kind !== "linear") continue;
-    if (n.name === g.output || readers.get(n.name) !== 1) continue;
+    if (n.name === g.outputs[0].node || readers.get(n.name) !== 1) continue;
     const next = g.nodes.find((m) => m.inputs.includes(n.name));
     const act = next && FUSABLE[next.kind];
     if (next && act) {
@@ -336,7 +336,7 @@ export async function tfjsRunner(
         });
         break;
       case "split": {
-        const { offset, channels } = n.attrs;
+        const { offset, size: channels } = n.attrs;
         steps.push({
           name: n.name,
           step: (env) => tf.slice(inp(env), [0, 0, 0, offset], [-1, -1, -1, channels]),
@@ -403,14 +403,13 @@ export async function tfjsRunner(
       case "softmax":
         steps.push({ name: n.name, step: (env) => tf.softmax(inp(env)) });
         break;
-      default: {
-        const never: never = n;
-        throw new Error(`The tfjs peer has no op for "${(never as AnyNode).kind}"`);
-      }
+      default:
+        // The peer times the zoo's CNNs; the general ops have no tfjs step here.
+        throw new Error(`The tfjs peer has no op for "${(n as AnyNode).kind}"`);
     }
   }
 
-  const inShape = g.input.shape;
+  const inShape = g.inputs[0].shape;
   const nhwcShape: [number, number, number, number] = [
     inShape[0],
     inShape[2],
@@ -420,13 +419,13 @@ export async function tfjsRunner(
   const expected = shaped.shapes;
   const forward = (x: Float32Array, checkShapes: boolean): Float32Array => {
     const out = tf.tidy(() => {
-      const env = new Map<string, tf.Tensor>([[g.input.name, tf.tensor4d(x, nhwcShape)]]);
+      const env = new Map<string, tf.Tensor>([[g.inputs[0].name, tf.tensor4d(x, nhwcShape)]]);
       for (const { name, step } of steps) {
         const t = step(env);
         env.set(name, t);
         if (checkShapes) checkShape(name, t.shape, expected.get(name)!);
       }
-      return env.get(g.output)!;
+      return env.get(g.outputs[0].node)!;
     });
     const data = out.dataSync() as Float32Array;
     out.dispose();

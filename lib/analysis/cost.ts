@@ -26,8 +26,11 @@
  */
 
 import type { AnyNode } from "../ir/graph.ts";
-import { numel, type OpKind, paramSpecs, type Shape } from "../ir/ops.ts";
+import { numel, opDef, type OpKind, paramSpecs, type Shape } from "../ir/ops.ts";
+import type { FlopCount } from "../ops/def.ts";
 import type { ShapedGraph, ShapedNode } from "./shapes.ts";
+
+export type { FlopCount, FlopItems } from "../ops/def.ts";
 
 /** Parameter counts by role; `total` is torchvision's num_params. */
 export interface ParamCount {
@@ -35,18 +38,6 @@ export interface ParamCount {
   weights: number;
   bias: number;
   bn: number;
-}
-
-/** FLOPs itemized; `total` is the sum of the other fields. */
-export interface FlopCount {
-  total: number;
-  /** 2 x MAdds of conv2d and linear. */
-  maddsX2: number;
-  bias: number;
-  bn: number;
-  activation: number;
-  elementwise: number;
-  pooling: number;
 }
 
 /** Memory access cost in elements, itemized; `total` = input + output + params. */
@@ -82,15 +73,6 @@ export interface CostTotals {
   mac: MacCount;
   activations: number;
 }
-
-const ACTIVATION_FLOPS_PER_ELEMENT = {
-  relu: 1,
-  relu6: 2,
-  clip: 2,
-  hardsigmoid: 4,
-  hardswish: 5,
-  sigmoid: 4,
-} as const;
 
 /** Zero totals, to sum into. */
 export function zeroTotals(): CostTotals {
@@ -139,76 +121,29 @@ function countParams(node: AnyNode): { params: ParamCount; buffers: number } {
   return { params, buffers };
 }
 
-function maddsOf(s: ShapedNode): number {
-  const { node, shape } = s;
-  if (node.kind === "conv2d") {
-    const a = node.attrs;
-    return numel(shape) * (a.inChannels / a.groups) * a.kernel[0] * a.kernel[1];
-  }
-  if (node.kind === "linear") return shape[0] * node.attrs.inFeatures * node.attrs.outFeatures;
-  return 0;
-}
-
-function flopsOf(s: ShapedNode, madds: number): FlopCount {
+/** MAdds, FLOPs and MAC of a node, from its op record's cost rule (lib/ops/). */
+function workOf(s: ShapedNode, paramElements: number): Pick<NodeCost, "madds" | "flops" | "mac"> {
   const { node, shape, inputShapes } = s;
-  const out = numel(shape);
-  const f: FlopCount = {
+  const work = opDef(node.kind).cost({ kind: node.kind, attrs: node.attrs, inputShapes, shape });
+  const items = work.flops;
+  const flops: FlopCount = {
     total: 0,
-    maddsX2: 2 * madds,
-    bias: 0,
-    bn: 0,
-    activation: 0,
-    elementwise: 0,
-    pooling: 0,
+    maddsX2: 2 * work.madds,
+    bias: items.bias ?? 0,
+    bn: items.bn ?? 0,
+    activation: items.activation ?? 0,
+    elementwise: items.elementwise ?? 0,
+    pooling: items.pooling ?? 0,
   };
-  switch (node.kind) {
-    case "conv2d":
-    case "linear":
-      if (node.attrs.bias) f.bias = out;
-      break;
-    case "batch_norm":
-      f.bn = 2 * out;
-      break;
-    case "relu":
-    case "relu6":
-    case "clip":
-    case "hardsigmoid":
-    case "hardswish":
-    case "sigmoid":
-      f.activation = ACTIVATION_FLOPS_PER_ELEMENT[node.kind] * out;
-      break;
-    case "add":
-    case "mul":
-      f.elementwise = out;
-      break;
-    case "softmax":
-      f.elementwise = 3 * out;
-      break;
-    case "max_pool":
-      f.pooling = out * (node.attrs.kernel[0] * node.attrs.kernel[1] - 1);
-      break;
-    case "avg_pool":
-      f.pooling = out * node.attrs.kernel[0] * node.attrs.kernel[1];
-      break;
-    case "global_avg_pool":
-      f.pooling = numel(inputShapes[0]);
-      break;
-    default:
-      break;
-  }
-  f.total = f.maddsX2 + f.bias + f.bn + f.activation + f.elementwise + f.pooling;
-  return f;
-}
-
-function macOf(s: ShapedNode, paramElements: number): MacCount {
-  const { node, shape, inputShapes } = s;
-  if (node.kind === "flatten" || node.kind === "dropout") {
-    return { total: 0, input: 0, output: 0, params: 0 };
+  flops.total = flops.maddsX2 + flops.bias + flops.bn + flops.activation + flops.elementwise +
+    flops.pooling;
+  if (work.mac === "view") {
+    return { madds: work.madds, flops, mac: { total: 0, input: 0, output: 0, params: 0 } };
   }
   const output = numel(shape);
-  // A split reads only the channels it keeps.
-  const input = node.kind === "split" ? output : inputShapes.reduce((a, x) => a + numel(x), 0);
-  return { total: input + output + paramElements, input, output, params: paramElements };
+  const input = work.mac?.input ?? inputShapes.reduce((a, x) => a + numel(x), 0);
+  const mac = { total: input + output + paramElements, input, output, params: paramElements };
+  return { madds: work.madds, flops, mac };
 }
 
 /**
@@ -229,7 +164,6 @@ function macOf(s: ShapedNode, paramElements: number): MacCount {
  */
 export function nodeCost(s: ShapedNode): NodeCost {
   const { params, buffers } = countParams(s.node);
-  const madds = maddsOf(s);
   return {
     name: s.node.name,
     kind: s.node.kind,
@@ -237,9 +171,7 @@ export function nodeCost(s: ShapedNode): NodeCost {
     shape: s.shape,
     params,
     buffers,
-    madds,
-    flops: flopsOf(s, madds),
-    mac: macOf(s, params.total + buffers),
+    ...workOf(s, params.total + buffers),
     activations: numel(s.shape),
   };
 }

@@ -119,7 +119,9 @@ export function peakMemory(shaped: ShapedGraph, options: PeakMemoryOptions = {})
   nodes.forEach((s, i) => {
     for (const inp of s.node.inputs) lastUse.set(inp, i);
   });
-  lastUse.set(graph.output, Infinity);
+  for (const o of graph.outputs) lastUse.set(o.node, Infinity);
+  const outputNodes = new Set(graph.outputs.map((o) => o.node));
+  const inputNames = new Set(graph.inputs.map((i) => i.name));
 
   // Concat inputs that are written into their slice of the concat buffer.
   const placedIn = new Map<string, string>(); // producer -> concat
@@ -138,7 +140,7 @@ export function peakMemory(shaped: ShapedGraph, options: PeakMemoryOptions = {})
         seen.add(inp);
         const kind = nodes[p].node.kind;
         if (VIEW_KINDS.has(kind) || kind === "split") continue;
-        if (concatReaders.get(inp) !== 1 || inp === graph.output) continue;
+        if (concatReaders.get(inp) !== 1 || outputNodes.has(inp)) continue;
         placedIn.set(inp, s.node.name);
       }
     }
@@ -167,8 +169,10 @@ export function peakMemory(shaped: ShapedGraph, options: PeakMemoryOptions = {})
     return t;
   };
 
-  hold(graph.input.name, alloc(graph.input.name, numel(graph.input.shape), []));
-  if (!lastUse.has(graph.input.name)) release(graph.input.name);
+  for (const input of graph.inputs) {
+    hold(input.name, alloc(input.name, numel(input.shape), []));
+    if (!lastUse.has(input.name)) release(input.name);
+  }
 
   const steps: LiveStep[] = [];
   let peak = -1;
@@ -196,7 +200,7 @@ export function peakMemory(shaped: ShapedGraph, options: PeakMemoryOptions = {})
         node.inputs.forEach((inp, j) => {
           const buf = bufferOf.get(inp);
           if (
-            reuse || !buf || inp === graph.input.name || lastUse.get(inp) !== i ||
+            reuse || !buf || inputNames.has(inp) || lastUse.get(inp) !== i ||
             !sameShape(s.inputShapes[j], s.shape) || buf.holders.size !== 1 ||
             node.inputs.indexOf(inp) !== node.inputs.lastIndexOf(inp)
           ) return;
@@ -316,17 +320,19 @@ export function materializedMemory(
       }
     }
   }
-  const materialized = new Set<string>([source(graph.output)]);
+  const outputSources = new Set(graph.outputs.map((o) => source(o.node)));
+  const inputNames = new Set(graph.inputs.map((i) => i.name));
+  const materialized = new Set<string>(outputSources);
   for (const s of nodes) {
     const reader = blockOf(s.node.name);
     for (const inp of s.node.inputs) {
       const src = source(inp);
-      if (src === graph.input.name) continue;
+      if (inputNames.has(src)) continue;
       const maker = blockOf(src);
       if (maker === undefined || maker !== reader) materialized.add(src);
     }
   }
-  for (const t of firstLayer) if (t !== source(graph.output)) materialized.delete(t);
+  for (const t of firstLayer) if (!outputSources.has(t)) materialized.delete(t);
   const best = new Map<string, MaterializedRow>();
   const order: string[] = [];
   for (const s of nodes) {

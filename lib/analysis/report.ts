@@ -268,7 +268,7 @@ export function aggregate(
   const layers = costs.map((c) => layerReport(c, nodes.get(c.name)!, bytes));
   const total = sumInto(zeroTotals(), costs);
 
-  let largest = { path: graph.input.name, elements: 0 };
+  let largest = { path: graph.inputs[0].name, elements: 0 };
   for (const c of costs) {
     if (c.activations > largest.elements) largest = { path: c.name, elements: c.activations };
   }
@@ -289,7 +289,7 @@ export function aggregate(
     schema: SCHEMA,
     model: options.model ?? graph.name,
     knobs: { ...(options.knobs ?? graph.meta) },
-    input: [...graph.input.shape],
+    input: [...graph.inputs[0].shape],
     dtype,
     depth,
     conventions: { ...CONVENTIONS },

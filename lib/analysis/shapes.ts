@@ -15,7 +15,7 @@ export interface ShapedNode {
   shape: Shape;
 }
 
-/** A graph with every tensor's shape; `shapes` also holds the graph input. */
+/** A graph with every tensor's shape; `shapes` also holds the graph inputs. */
 export interface ShapedGraph {
   graph: Graph;
   nodes: ShapedNode[];
@@ -38,7 +38,7 @@ export interface ShapedGraph {
  */
 export function inferShapes(graph: Graph): ShapedGraph {
   const order = validateGraph(graph);
-  const shapes = new Map<string, Shape>([[graph.input.name, graph.input.shape]]);
+  const shapes = new Map<string, Shape>(graph.inputs.map((i) => [i.name, i.shape]));
   const nodes: ShapedNode[] = [];
   for (const node of order) {
     const inputShapes = node.inputs.map((i) => shapes.get(i)!);

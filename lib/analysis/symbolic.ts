@@ -32,84 +32,32 @@
 
 import type { AnyNode, Graph } from "../ir/graph.ts";
 import type { Knobs, ModelDef } from "../models/registry.ts";
-import type { HW, Pads } from "../ir/ops.ts";
+import { opDef } from "../ir/ops.ts";
+import type { SymbolicArgs, SymbolicWork } from "../ops/def.ts";
+import {
+  type Atom,
+  atom,
+  atomKey,
+  atomOrder,
+  atomText,
+  constant,
+  type Dim,
+  elements,
+  formatPoly,
+  monoKey,
+  monoOrder,
+  parseAtom,
+  type Poly,
+  samePoly,
+  sum,
+  SymbolicError,
+  type SymTensor,
+} from "../ops/poly.ts";
 import { peakMemory } from "./memory.ts";
 import { inferShapes } from "./shapes.ts";
 
-/** Thrown for a graph or layer the symbolic interpreter cannot express. */
-export class SymbolicError extends RangeError {
-  constructor(message: string) {
-    super(message);
-    this.name = "SymbolicError";
-  }
-}
-
-/** A factor of a monomial: `floor((H + p) / q)`, `floor((W + p) / q)` or `int(A * k)`. */
-export type Atom =
-  | { kind: "H" | "W"; p: number; q: number }
-  | { kind: "A"; k: number };
-
-/** A polynomial over {@link Atom}s with integer coefficients, keyed by monomial. */
-export type Poly = Map<string, number>;
-
-function atomKey(a: Atom): string {
-  return a.kind === "A" ? `A:${a.k}` : `${a.kind}:${a.p}:${a.q}`;
-}
-
-function parseAtom(key: string): Atom {
-  const [kind, x, y] = key.split(":");
-  return kind === "A"
-    ? { kind, k: Number(x) }
-    : { kind: kind as "H" | "W", p: Number(x), q: Number(y) };
-}
-
-function monoKey(atoms: string[]): string {
-  return [...atoms].sort().join("*");
-}
-
-/** The constant polynomial `n`. */
-export function constant(n: number): Poly {
-  return n === 0 ? new Map() : new Map([["", n]]);
-}
-
-/** The polynomial of one atom. */
-export function atom(a: Atom): Poly {
-  return new Map([[atomKey(a), 1]]);
-}
-
-/** `a + b` (new map). */
-export function add(a: Poly, b: Poly): Poly {
-  const out = new Map(a);
-  for (const [k, v] of b) {
-    const s = (out.get(k) ?? 0) + v;
-    if (s === 0) out.delete(k);
-    else out.set(k, s);
-  }
-  return out;
-}
-
-/** `a * b`. */
-export function mul(a: Poly, b: Poly): Poly {
-  let out: Poly = new Map();
-  for (const [ka, va] of a) {
-    for (const [kb, vb] of b) {
-      const atoms = [...(ka ? ka.split("*") : []), ...(kb ? kb.split("*") : [])];
-      out = add(out, new Map([[monoKey(atoms), va * vb]]));
-    }
-  }
-  return out;
-}
-
-/** `n * a`. */
-export function scale(a: Poly, n: number): Poly {
-  return mul(a, constant(n));
-}
-
-function sum(ps: Iterable<Poly>): Poly {
-  let out: Poly = new Map();
-  for (const p of ps) out = add(out, p);
-  return out;
-}
+export type { Atom, Poly } from "../ops/poly.ts";
+export { add, atom, constant, formatPoly, mul, scale, SymbolicError } from "../ops/poly.ts";
 
 /** Values of the symbols: input height and width, and the width multiplier. */
 export interface Env {
@@ -135,94 +83,6 @@ export function evalPoly(p: Poly, env: Env): number {
     total += v;
   }
   return total;
-}
-
-function atomText(a: Atom): string {
-  if (a.kind === "A") return `int(A*${a.k})`;
-  if (a.q === 1) return a.p === 0 ? a.kind : `(${a.kind}${a.p > 0 ? "+" : "-"}${Math.abs(a.p)})`;
-  const inner = a.p === 0 ? a.kind : `${a.kind}${a.p > 0 ? "+" : "-"}${Math.abs(a.p)}`;
-  return `floor((${inner})/${a.q})`;
-}
-
-/** Atoms in print order: alpha atoms by k, then H and W atoms by q and p (plain H first). */
-function atomOrder(x: string, y: string): number {
-  const plain = (k: string) => (k === "H" || k === "W" ? `${k}:0:1` : k);
-  const a = parseAtom(plain(x)), b = parseAtom(plain(y));
-  const rank = (t: Atom) => (t.kind === "A" ? 0 : t.kind === "H" ? 1 : 2);
-  if (rank(a) !== rank(b)) return rank(a) - rank(b);
-  if (a.kind === "A" || b.kind === "A") return (a as { k: number }).k - (b as { k: number }).k;
-  return a.q - b.q || a.p - b.p;
-}
-
-/** Higher degree first, then atom by atom in {@link atomOrder}. */
-function monoOrder(a: string, b: string): number {
-  const xa = a ? a.split("*") : [], xb = b ? b.split("*") : [];
-  if (xa.length !== xb.length) return xb.length - xa.length;
-  const sa = [...xa].sort(atomOrder), sb = [...xb].sort(atomOrder);
-  for (let i = 0; i < sa.length; i++) {
-    const c = atomOrder(sa[i], sb[i]);
-    if (c !== 0) return c;
-  }
-  return 0;
-}
-
-/**
- * Prints a polynomial readably: `27*floor((H+1)/2)*floor((W+1)/2) + 864`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { add, atom, constant, formatPoly, mul, scale } from "./symbolic.ts";
- * const h = atom({ kind: "H", p: 1, q: 2 }), w = atom({ kind: "W", p: 1, q: 2 });
- * assert.equal(formatPoly(add(scale(mul(h, w), 27), constant(-2))), "27*floor((H+1)/2)*floor((W+1)/2) - 2");
- * assert.equal(formatPoly(constant(0)), "0");
- * ```
- */
-export function formatPoly(p: Poly): string {
-  const keys = [...p.keys()].sort(monoOrder);
-  if (keys.length === 0) return "0";
-  return keys.map((k, i) => {
-    const c = p.get(k)!;
-    const atoms = k ? k.split("*").sort(atomOrder).map((a) => atomText(parseAtom(a))) : [];
-    const mag = Math.abs(c);
-    const body = atoms.length === 0
-      ? String(mag)
-      : [...(mag === 1 ? [] : [String(mag)]), ...atoms].join("*");
-    if (i === 0) return c < 0 ? `-${body}` : body;
-    return `${c < 0 ? "-" : "+"} ${body}`;
-  }).join(" ");
-}
-
-/** Symbolic spatial size: an atom `floor((X + p) / q)` or a constant. */
-type Dim = { p: number; q: number } | { value: number };
-
-interface SymTensor {
-  n: number;
-  /** Channels (4-D) or features (2-D). */
-  c: Poly;
-  h?: Dim;
-  w?: Dim;
-}
-
-function dimPoly(d: Dim | undefined, kind: "H" | "W"): Poly {
-  if (d === undefined) return constant(1);
-  return "value" in d ? constant(d.value) : atom({ kind, p: d.p, q: d.q });
-}
-
-function elements(t: SymTensor): Poly {
-  return mul(scale(t.c, t.n), mul(dimPoly(t.h, "H"), dimPoly(t.w, "W")));
-}
-
-function sameDim(a: Dim | undefined, b: Dim | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  if ("value" in a || "value" in b) {
-    return "value" in a && "value" in b && a.value === b.value;
-  }
-  return a.p === b.p && a.q === b.q;
-}
-
-function samePoly(a: Poly, b: Poly): boolean {
-  return a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
 }
 
 /** One layer's expressions. */
@@ -315,13 +175,13 @@ function windowDim(
 export function symbolicCost(graph: Graph, options: SymbolicOptions = {}): SymbolicCost {
   const width = options.width ?? false;
   const shaped = inferShapes(graph);
-  const [n, cIn] = graph.input.shape;
-  if (graph.input.shape.length !== 4) {
+  const [n, cIn] = graph.inputs[0].shape;
+  if (graph.inputs[0].shape.length !== 4) {
     throw new SymbolicError(`Cannot express a graph whose input is not [N, C, H, W]`);
   }
   const ch = (c: number): Poly => (width ? atom({ kind: "A", k: c }) : constant(c));
   const tensors = new Map<string, SymTensor>();
-  tensors.set(graph.input.name, { n, c: constant(cIn), h: { p: 0, q: 1 }, w: { p: 0, q: 1 } });
+  tensors.set(graph.inputs[0].name, { n, c: constant(cIn), h: { p: 0, q: 1 }, w: { p: 0, q: 1 } });
   let minH = 1, minW = 1, periodH = 1, periodW = 1;
   const lcm = (a: number, b: number) => (a / gcd(a, b)) * b;
   const layers: SymbolicLayer[] = [];
@@ -333,10 +193,7 @@ export function symbolicCost(graph: Graph, options: SymbolicOptions = {}): Symbo
     const node = s.node as AnyNode;
     const ins = node.inputs.map((i) => tensors.get(i)!);
     const x = ins[0];
-    let out: SymTensor;
-    let params: Poly = constant(0);
-    let madds: Poly = constant(0);
-    const window = (kernel: HW, stride: HW, pads: Pads, dil: HW, ceil: boolean) => {
+    const window: SymbolicArgs["window"] = (kernel, stride, pads, dil, ceil) => {
       if (x.h === undefined || x.w === undefined) {
         throw new SymbolicError(`Cannot express "${node.name}": input is not a feature map`);
       }
@@ -348,101 +205,24 @@ export function symbolicCost(graph: Graph, options: SymbolicOptions = {}): Symbo
       if (!("value" in w.dim)) periodW = lcm(periodW, w.dim.q);
       return { h: h.dim, w: w.dim };
     };
-    switch (node.kind) {
-      case "conv2d": {
-        const a = node.attrs;
-        const depthwise = a.groups > 1 && a.groups === a.inChannels;
-        if (width && a.groups > 1 && !depthwise) {
-          throw new SymbolicError(
-            `Cannot express "${node.name}" in width mode: grouped conv with ${a.groups} groups is not depthwise`,
-          );
-        }
-        const cOut = depthwise && a.outChannels === a.inChannels ? x.c : ch(a.outChannels);
-        const perOut = depthwise
-          ? constant(a.inChannels / a.groups)
-          : width
-          ? x.c
-          : constant(a.inChannels / a.groups);
-        const k = a.kernel[0] * a.kernel[1];
-        out = { n: x.n, c: cOut, ...window(a.kernel, a.stride, a.padding, a.dilation, false) };
-        const w = scale(mul(cOut, perOut), k);
-        params = a.bias ? add(w, cOut) : w;
-        madds = mul(elements(out), scale(perOut, k));
-        break;
-      }
-      case "max_pool":
-      case "avg_pool": {
-        const a = node.attrs;
-        out = { n: x.n, c: x.c, ...window(a.kernel, a.stride, a.padding, [1, 1], a.ceilMode) };
-        break;
-      }
-      case "global_avg_pool":
-        out = { n: x.n, c: x.c, h: { value: 1 }, w: { value: 1 } };
-        break;
-      case "batch_norm":
-        // gamma and beta are parameters; running mean and var are buffers, read by MAC.
-        out = x;
-        params = scale(x.c, 2);
-        break;
-      case "split": {
-        const a = node.attrs;
-        if (width) {
-          throw new SymbolicError(`Cannot express "${node.name}" in width mode: channel split`);
-        }
-        out = { ...x, c: constant(a.channels) };
-        break;
-      }
-      case "concat": {
-        for (const t of ins) {
-          if (!sameDim(t.h, x.h) || !sameDim(t.w, x.w)) {
-            throw new SymbolicError(
-              `Cannot express "${node.name}": concat of maps whose sizes are different expressions of H and W`,
-            );
-          }
-        }
-        out = { ...x, c: sum(ins.map((t) => t.c)) };
-        break;
-      }
-      case "add":
-        if (!sameDim(ins[1].h, x.h) || !sameDim(ins[1].w, x.w) || !samePoly(ins[1].c, x.c)) {
-          throw new SymbolicError(
-            `Cannot express "${node.name}": add of tensors whose sizes are different expressions`,
-          );
-        }
-        out = x;
-        break;
-      case "flatten": {
-        const hw = mul(dimPoly(x.h, "H"), dimPoly(x.w, "W"));
-        out = { n: x.n, c: mul(x.c, hw) };
-        break;
-      }
-      case "linear": {
-        const a = node.attrs;
-        const feats = [...x.c.keys()];
-        if (feats.some((k) => k.includes("H:") || k.includes("W:"))) {
-          throw new SymbolicError(
-            `Cannot express "${node.name}": the classifier reads ${
-              formatPoly(x.c)
-            } features, which depend on H and W (the model only runs at one resolution)`,
-          );
-        }
-        const fOut = classesOut.has(node.name) ? constant(a.outFeatures) : ch(a.outFeatures);
-        out = { n: x.n, c: fOut };
-        params = a.bias ? add(mul(x.c, fOut), fOut) : mul(x.c, fOut);
-        madds = scale(mul(x.c, fOut), x.n);
-        break;
-      }
-      default:
-        // Element-wise ops, channel shuffle, dropout, softmax keep their input's size.
-        out = x;
-        break;
-    }
+    const rule = opDef(node.kind).symbolic as (a: SymbolicArgs) => SymbolicWork;
+    const work = rule({
+      node,
+      ins,
+      width,
+      ch,
+      classifier: classesOut.has(node.name),
+      window,
+    });
+    const { out, params, madds } = work;
     tensors.set(node.name, out);
     const outEl = elements(out);
-    const view = node.kind === "flatten" || node.kind === "dropout";
-    const inputEl = node.kind === "split" ? outEl : sum(ins.map(elements));
-    const buffers = node.kind === "batch_norm" ? scale(x.c, 2) : constant(0);
-    const mac = view ? constant(0) : sum([inputEl, outEl, params, buffers]);
+    const inputEl = work.mac === undefined || work.mac === "view"
+      ? sum(ins.map(elements))
+      : work.mac.input;
+    const mac = work.mac === "view"
+      ? constant(0)
+      : sum([inputEl, outEl, params, work.buffers ?? constant(0)]);
     layers.push({ name: node.name, kind: node.kind, params, madds, mac, activations: outEl });
   }
 
@@ -605,20 +385,8 @@ export function symbolicJson(cost: SymbolicCost): unknown {
 
 /** Channel fields of a node, in a fixed order, for comparing graphs built at two widths. */
 function channelFields(node: AnyNode): number[] {
-  switch (node.kind) {
-    case "conv2d":
-      return [node.attrs.inChannels, node.attrs.outChannels, node.attrs.groups];
-    case "batch_norm":
-      return [node.attrs.channels];
-    case "linear":
-      return [node.attrs.inFeatures, node.attrs.outFeatures];
-    case "split":
-      return [node.attrs.offset, node.attrs.channels];
-    case "channel_shuffle":
-      return [node.attrs.groups];
-    default:
-      return [];
-  }
+  const fields = opDef(node.kind).widthFields as ((a: unknown) => number[]) | undefined;
+  return fields ? fields(node.attrs) : [];
 }
 
 /** Widths at which {@link widthRuleHolds} compares a model with its alpha = 1 graph. */
@@ -649,7 +417,7 @@ export function widthRuleHolds(model: ModelDef, knobs: Knobs): { ok: boolean; re
       const a = base.nodes[i], b = g.nodes[i];
       const fa = channelFields(a), fb = channelFields(b);
       const keep = (j: number) =>
-        (a.kind === "conv2d" && j === 0 && a.inputs[0] === base.input.name) ||
+        (a.kind === "conv2d" && j === 0 && a.inputs[0] === base.inputs[0].name) ||
         (a.kind === "conv2d" && j === 2 && fa[2] === 1) ||
         (a.kind === "linear" && j === 1 && a.name === lastLinear);
       for (let j = 0; j < fa.length; j++) {

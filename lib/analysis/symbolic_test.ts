@@ -19,7 +19,8 @@ import {
 
 /** The same graph with an H x W input (zoo graphs take any size their windows fit). */
 function atSize(g: Graph, h: number, w: number): Graph {
-  return { ...g, input: { ...g.input, shape: [g.input.shape[0], g.input.shape[1], h, w] } };
+  const [input] = g.inputs;
+  return { ...g, inputs: [{ ...input, shape: [input.shape[0], input.shape[1], h, w] }] };
 }
 
 function concrete(g: Graph) {

@@ -95,7 +95,7 @@ Deno.test("depthwiseSeparable() costs h*w*(9*c + c*c') MAdds (MobileNet V1 eq. 5
 
 Deno.test("depthwiseSeparable() at stride 2 halves H and W in the depthwise conv", () => {
   const g = graphOf([1, 64, 112, 112], (b, x) => depthwiseSeparable(b, x, { out: 128, stride: 2 }));
-  assert.deepEqual(inferShapes(g).shapes.get(g.output), [1, 128, 56, 56]);
+  assert.deepEqual(inferShapes(g).shapes.get(g.outputs[0].node), [1, 128, 56, 56]);
 });
 
 Deno.test("invertedResidual() follows torchvision's layout and MobileNetV2's block cost", () => {
@@ -137,7 +137,7 @@ Deno.test("invertedResidual() with expand ratio 1 has no expand conv and no add 
     (b, x) => invertedResidual(b, x, { out: 24, stride: 2, expandRatio: 6 }, "features.2"),
   );
   assert.ok(!names(g2).includes("features.2.add"));
-  assert.deepEqual(inferShapes(g2).shapes.get(g2.output), [1, 24, 56, 56]);
+  assert.deepEqual(inferShapes(g2).shapes.get(g2.outputs[0].node), [1, 24, 56, 56]);
 });
 
 Deno.test("squeezeExcite() has torchvision's SqueezeExcitation params: 2 biased 1x1 convs", () => {
@@ -181,7 +181,7 @@ Deno.test("bneck() without expansion starts at the depthwise conv and adds the i
   assert.equal(names(g)[0], "f.1.block.0.0");
   const first = g.nodes[0];
   assert.ok(first.kind === "conv2d" && first.attrs.groups === 16);
-  assert.equal(g.output, "f.1.add");
+  assert.equal(g.outputs[0].node, "f.1.add");
 });
 
 Deno.test("shuffleV1Unit() at stride 2 concatenates an avg-pooled shortcut", () => {
@@ -219,7 +219,7 @@ Deno.test("shuffleV1Unit() at stride 1 costs hw(2cm/g + 9m) MAdds (ShuffleNet se
     (b, x) => shuffleV1Unit(b, x, { out: c, stride: 1, groups: g, mid: m }, "u"),
   );
   assert.equal(totals(gr).madds, h * h * (2 * c * m / g + 9 * m));
-  assert.equal(gr.output, "u.relu");
+  assert.equal(gr.outputs[0].node, "u.relu");
   assert.ok(names(gr).includes("u.add"));
   const shuffle = gr.nodes.find((n) => n.name === "u.shuffle");
   assert.ok(shuffle?.kind === "channel_shuffle" && shuffle.attrs.groups === 3);
@@ -245,8 +245,8 @@ Deno.test("shuffleV2Unit() at stride 1 splits channels and passes half through",
   const split1 = g.nodes.find((n) => n.name === "u.split1");
   const split2 = g.nodes.find((n) => n.name === "u.split2");
   assert.ok(split1?.kind === "split" && split2?.kind === "split");
-  assert.deepEqual(split1.attrs, { offset: 0, channels: 58 });
-  assert.deepEqual(split2.attrs, { offset: 58, channels: 58 });
+  assert.deepEqual(split1.attrs, { axis: 1, offset: 0, size: 58 });
+  assert.deepEqual(split2.attrs, { axis: 1, offset: 58, size: 58 });
   assert.deepEqual(g.nodes.find((n) => n.name === "u.concat")?.inputs, [
     "u.split1",
     "u.branch2.7",

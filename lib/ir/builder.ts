@@ -102,8 +102,9 @@ interface Frame {
  * ```
  */
 export class GraphBuilder {
-  /** The graph input, named `input`. */
+  /** The first graph input, named `input`. */
   readonly input: Tensor;
+  readonly #inputs: Tensor[] = [];
   readonly #nodes: AnyNode[] = [];
   readonly #names = new Set<string>();
   readonly #scopes: Scope[] = [];
@@ -115,6 +116,17 @@ export class GraphBuilder {
     readonly meta: Record<string, string | number | boolean> = {},
   ) {
     this.input = { name: "input", shape: [...inputShape] };
+    this.#inputs.push(this.input);
+  }
+
+  /** Adds another graph input named `name` (distinct from every node and input name). */
+  addInput(name: string, shape: Shape): Tensor {
+    if (name === "" || this.#names.has(name) || this.#inputs.some((t) => t.name === name)) {
+      throw new Error(`Invalid input name "${name}": expected a new, non-empty name`);
+    }
+    const input = { name, shape: [...shape] };
+    this.#inputs.push(input);
+    return input;
   }
 
   /** The module path of the current scope (`""` at the top). */
@@ -231,21 +243,76 @@ export class GraphBuilder {
   sigmoid(x: Tensor, name?: string): Tensor {
     return this.add("sigmoid", {}, [x], name);
   }
-  /** Element-wise `a + b` of equal shapes (residual connections). */
+  /** Element-wise `a + b` with numpy broadcasting (residual connections). */
   addTensors(a: Tensor, b: Tensor, name?: string): Tensor {
     return this.add("add", {}, [a, b], name);
   }
-  /** `x * scale`, with `scale` of shape `[N, C, 1, 1]`. */
+  /** `x * scale` with numpy broadcasting (squeeze-excite: `scale` of shape `[N, C, 1, 1]`). */
   mul(x: Tensor, scale: Tensor, name?: string): Tensor {
     return this.add("mul", {}, [x, scale], name);
   }
-  /** Concatenation along the channels. */
-  concat(xs: Tensor[], name?: string): Tensor {
-    return this.add("concat", {}, xs, name);
+  /** A broadcasting binary op other than add and mul: `sub`, `div`, `pow`, `max`, `min`. */
+  binary(
+    kind: "add" | "sub" | "mul" | "div" | "pow" | "max" | "min",
+    a: Tensor,
+    b: Tensor,
+    name?: string,
+  ): Tensor {
+    return this.add(kind, {}, [a, b], name);
   }
-  /** Channels `[offset, offset + channels)` of `x`. */
-  split(x: Tensor, offset: number, channels: number, name?: string): Tensor {
-    return this.add("split", { offset, channels }, [x], name);
+  /** A unary op without attrs: `exp`, `log`, `tanh`, `sqrt`, `erf`, `silu`, ... */
+  unary(
+    kind:
+      | "relu"
+      | "relu6"
+      | "hardswish"
+      | "sigmoid"
+      | "exp"
+      | "log"
+      | "tanh"
+      | "sqrt"
+      | "reciprocal"
+      | "neg"
+      | "abs"
+      | "erf"
+      | "softplus"
+      | "silu",
+    x: Tensor,
+    name?: string,
+  ): Tensor {
+    return this.add(kind, {}, [x], name);
+  }
+  /** `x > 0 ? x : alpha * (e^x - 1)`. */
+  elu(x: Tensor, alpha = 1, name?: string): Tensor {
+    return this.add("elu", { alpha }, [x], name);
+  }
+  /** `x >= 0 ? x : alpha * x`. */
+  leakyRelu(x: Tensor, alpha = 0.01, name?: string): Tensor {
+    return this.add("leaky_relu", { alpha }, [x], name);
+  }
+  /** Concatenation along `axis` (default: the channels). */
+  concat(xs: Tensor[], name?: string, axis = 1): Tensor {
+    return this.add("concat", { axis }, xs, name);
+  }
+  /** Indices `[offset, offset + size)` of `axis` of `x` (default: the channels). */
+  split(x: Tensor, offset: number, size: number, name?: string, axis = 1): Tensor {
+    return this.add("split", { axis, offset, size }, [x], name);
+  }
+  /** `x[..., start:end:step, ...]` on `axis` (resolved indices). */
+  slice(x: Tensor, axis: number, start: number, end: number, step = 1, name?: string): Tensor {
+    return this.add("slice", { axis, start, end, step }, [x], name);
+  }
+  /** ONNX Gather of constant `indices` along `axis`; `scalarIndex` drops the axis. */
+  gather(x: Tensor, axis: number, indices: number[], scalarIndex = false, name?: string): Tensor {
+    return this.add("gather", { axis, indices, scalarIndex }, [x], name);
+  }
+  /** Permutes the axes: output axis `i` is input axis `perm[i]`. */
+  transpose(x: Tensor, perm: number[], name?: string): Tensor {
+    return this.add("transpose", { perm }, [x], name);
+  }
+  /** The same data with shape `shape` (fully resolved). */
+  reshape(x: Tensor, shape: number[], name?: string): Tensor {
+    return this.add("reshape", { shape }, [x], name);
   }
   /** ShuffleNet's channel shuffle: `[g, C/g]` channels transposed to `[C/g, g]`. */
   channelShuffle(x: Tensor, groups: number, name?: string): Tensor {
@@ -272,9 +339,9 @@ export class GraphBuilder {
   globalAvgPool(x: Tensor, name?: string): Tensor {
     return this.add("global_avg_pool", {}, [x], name);
   }
-  /** `[N, C, H, W]` to `[N, C*H*W]` (a view). */
-  flatten(x: Tensor, name?: string): Tensor {
-    return this.add("flatten", {}, [x], name);
+  /** `[N, C, H, W]` to `[N, C*H*W]` (a view); ONNX Flatten at another `axis`. */
+  flatten(x: Tensor, name?: string, axis = 1): Tensor {
+    return this.add("flatten", { axis }, [x], name);
   }
   /** Fully connected layer on `[N, in]`; bias by default. */
   linear(x: Tensor, o: LinearOptions, name?: string): Tensor {
@@ -293,18 +360,28 @@ export class GraphBuilder {
   dropout(x: Tensor, p = 0.5, name?: string): Tensor {
     return this.add("dropout", { p }, [x], name);
   }
-  /** Softmax over dimension 1 (the features of `[N, F]`, the channels of `[N, C, H, W]`). */
-  softmax(x: Tensor, name?: string): Tensor {
-    return this.add("softmax", {}, [x], name);
+  /** Softmax over `axis` (default 1: the features of `[N, F]`, the channels of `[N, C, H, W]`). */
+  softmax(x: Tensor, name?: string, axis = 1): Tensor {
+    return this.add("softmax", { axis }, [x], name);
   }
 
-  /** Finishes the graph with `output` as its result. */
-  build(output: Tensor): Graph {
+  /**
+   * Finishes the graph. One tensor is the single output, named as its node;
+   * a record names several outputs (in its key order, the first primary).
+   */
+  build(output: Tensor | Record<string, Tensor>): Graph {
+    // A tensor's `name` is a string; a record's values are tensors.
+    const outputs = typeof output.name === "string"
+      ? [{ name: output.name, node: output.name }]
+      : Object.entries(output as Record<string, Tensor>).map(([name, t]) => ({
+        name,
+        node: t.name,
+      }));
     return {
       name: this.name,
-      input: { name: this.input.name, shape: this.input.shape },
+      inputs: this.#inputs.map((t) => ({ name: t.name, shape: [...t.shape] })),
       nodes: [...this.#nodes],
-      output: output.name,
+      outputs,
       scopes: [...this.#scopes],
       meta: { ...this.meta },
     };

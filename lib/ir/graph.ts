@@ -9,7 +9,7 @@
 
 import { checkAttrs, type OpAttrs, type OpKind, type Shape } from "./ops.ts";
 
-/** One op application. `inputs` name other nodes or the graph input. */
+/** One op application. `inputs` name other nodes or graph inputs. */
 export interface Node<K extends OpKind = OpKind> {
   name: string;
   kind: K;
@@ -55,16 +55,44 @@ export function inScope(path: string, scope: Scope): boolean {
   return scope.members ? scope.members.some(under) : under(scope.path);
 }
 
+/** A graph input: the name nodes read it by, and its shape. */
+export interface GraphInput {
+  name: string;
+  shape: Shape;
+}
+
+/**
+ * A graph output: `name` is what the caller sees (an ONNX file's output
+ * name; a zoo model's output node name), `node` the node or graph input that
+ * produces it.
+ */
+export interface GraphOutput {
+  name: string;
+  node: string;
+}
+
 /** A whole network. Nodes are stored in a topological order. */
 export interface Graph {
   /** Model name and variant, e.g. `shufflenetv2` with `meta.width = 1`. */
   name: string;
-  input: { name: string; shape: Shape };
+  /** At least one; zoo models have one, named `input`. */
+  inputs: GraphInput[];
   nodes: AnyNode[];
-  output: string;
+  /** At least one; `outputs[0]` is the primary output (what `infer` returns). */
+  outputs: GraphOutput[];
   scopes: Scope[];
   /** The knobs the model was built with (width, resolution, groups, ...). */
   meta: Record<string, string | number | boolean>;
+}
+
+/** The first graph input (the only one of a zoo model). */
+export function primaryInput(graph: Graph): GraphInput {
+  return graph.inputs[0];
+}
+
+/** The node (or graph input) that produces the primary output. */
+export function primaryOutput(graph: Graph): string {
+  return graph.outputs[0].node;
 }
 
 /** Thrown for a graph whose structure is broken (names, edges, cycles). */
@@ -77,59 +105,81 @@ export class GraphError extends Error {
 
 /**
  * Checks the structure of a graph and returns its nodes in a topological
- * order: unique names, no dangling inputs, no cycles, a known output, valid
- * attrs on every node. Shape checks come later (analysis/shapes.ts).
+ * order: unique node, input and output names, no dangling inputs, no cycles,
+ * outputs that name a node or an input, valid attrs on every node. Shape
+ * checks come later (analysis/shapes.ts).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { validateGraph } from "./graph.ts";
  * const g = {
- *   name: "tiny", input: { name: "input", shape: [1, 3, 8, 8] }, output: "r",
- *   scopes: [], meta: {},
+ *   name: "tiny", inputs: [{ name: "input", shape: [1, 3, 8, 8] }],
+ *   outputs: [{ name: "r", node: "r" }], scopes: [], meta: {},
  *   nodes: [{ name: "r", kind: "relu" as const, attrs: {}, inputs: ["missing"] }],
  * };
  * assert.throws(() => validateGraph(g), /"r" reads "missing", which is not a node/);
  * ```
  */
 export function validateGraph(graph: Graph): AnyNode[] {
+  if (graph.inputs.length === 0) throw new GraphError(`Graph "${graph.name}" has no input`);
+  if (graph.outputs.length === 0) throw new GraphError(`Graph "${graph.name}" has no output`);
+  const inputNames = new Set<string>();
+  for (const input of graph.inputs) {
+    if (input.name === "") throw new GraphError(`Invalid input name "": names must be non-empty`);
+    if (inputNames.has(input.name)) throw new GraphError(`Duplicate input name "${input.name}"`);
+    inputNames.add(input.name);
+    for (const d of input.shape) {
+      if (!Number.isInteger(d) || d <= 0) {
+        throw new RangeError(
+          `Invalid shape [${
+            input.shape.join(", ")
+          }] of input "${input.name}": every dimension must be a positive integer`,
+        );
+      }
+    }
+  }
+  const inputsPhrase = inputNames.size === 1
+    ? `its input "${graph.inputs[0].name}"`
+    : `one of its inputs (${[...inputNames].map((n) => `"${n}"`).join(", ")})`;
   const byName = new Map<string, AnyNode>();
   for (const node of graph.nodes) {
-    if (node.name === "" || node.name === graph.input.name) {
+    if (node.name === "" || inputNames.has(node.name)) {
       throw new GraphError(
-        `Invalid node name "${node.name}": names must be non-empty and differ from the input "${graph.input.name}"`,
+        `Invalid node name "${node.name}": names must be non-empty and differ from ${inputsPhrase}`,
       );
     }
     if (byName.has(node.name)) throw new GraphError(`Duplicate node name "${node.name}"`);
     byName.set(node.name, node);
   }
-  for (const d of graph.input.shape) {
-    if (!Number.isInteger(d) || d <= 0) {
-      throw new RangeError(
-        `Invalid shape [${
-          graph.input.shape.join(", ")
-        }] of input "${graph.input.name}": every dimension must be a positive integer`,
-      );
-    }
-  }
   for (const node of graph.nodes) {
     for (const inp of node.inputs) {
-      if (inp !== graph.input.name && !byName.has(inp)) {
+      if (!inputNames.has(inp) && !byName.has(inp)) {
         throw new GraphError(
-          `Node "${node.name}" reads "${inp}", which is not a node of the graph or its input "${graph.input.name}"`,
+          `Node "${node.name}" reads "${inp}", which is not a node of the graph or ${inputsPhrase}`,
         );
       }
     }
     checkAttrs(node.name, node.kind, node.attrs);
   }
-  if (!byName.has(graph.output) && graph.output !== graph.input.name) {
-    throw new GraphError(`Graph output "${graph.output}" is not a node of the graph`);
+  const outputNames = new Set<string>();
+  for (const output of graph.outputs) {
+    if (output.name === "") throw new GraphError(`Invalid output name "": names must be non-empty`);
+    if (outputNames.has(output.name)) {
+      throw new GraphError(`Duplicate output name "${output.name}"`);
+    }
+    outputNames.add(output.name);
+    if (!byName.has(output.node) && !inputNames.has(output.node)) {
+      throw new GraphError(
+        `Graph output "${output.name}" reads "${output.node}", which is not a node of the graph or ${inputsPhrase}`,
+      );
+    }
   }
   // Kahn's algorithm, stable in the stored order so reports follow definition order.
   const indegree = new Map<string, number>();
   const readers = new Map<string, string[]>();
   for (const node of graph.nodes) {
-    const deps = new Set(node.inputs.filter((i) => i !== graph.input.name));
+    const deps = new Set(node.inputs.filter((i) => !inputNames.has(i)));
     indegree.set(node.name, deps.size);
     for (const d of deps) {
       const r = readers.get(d);
@@ -161,7 +211,7 @@ export function validateGraph(graph: Graph): AnyNode[] {
   return order;
 }
 
-/** Nodes that read each node (and the graph input), in node order. */
+/** Nodes that read each node (and each graph input), in node order. */
 export function consumers(graph: Graph): Map<string, AnyNode[]> {
   const out = new Map<string, AnyNode[]>();
   for (const node of graph.nodes) {

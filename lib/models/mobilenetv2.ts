@@ -73,7 +73,7 @@ function buildMobileNetV2(knobs: Knobs): Graph {
  * import { mobilenetv2 } from "./mobilenetv2.ts";
  * const g = mobilenetv2.build({ width: 1, resolution: 224, classes: 1000 });
  * assert.ok(g.nodes.some((n) => n.name === "features.3.conv.1.0"));
- * assert.equal(g.output, "classifier.1");
+ * assert.equal(g.outputs[0].node, "classifier.1");
  * ```
  */
 export const mobilenetv2: ModelDef = {

@@ -34,7 +34,7 @@ Deno.test("squeezenet has a bias on every conv and a dropout before the classifi
     "relu",
     "global_avg_pool",
   ]);
-  assert.deepEqual(inferShapes(g).shapes.get(g.output), [1, 10]);
+  assert.deepEqual(inferShapes(g).shapes.get(g.outputs[0].node), [1, 10]);
 });
 
 Deno.test("squeezenet --resolution stops at the smallest valid input (29 and 25)", () => {

@@ -56,7 +56,7 @@ Deno.test("every model names its graph after itself and stores the full knobs in
     assert.deepEqual(g.meta, knobs);
     assert.equal(knobs.resolution, 224);
     assert.equal(knobs.classes, 1000);
-    assert.deepEqual(g.input.shape, [1, 3, 224, 224]);
+    assert.deepEqual(g.inputs[0].shape, [1, 3, 224, 224]);
   }
 });
 
@@ -66,7 +66,7 @@ Deno.test("every model builds at its smallest --resolution and refuses one pixel
     const min = spec?.min;
     assert.ok(min !== undefined, m.name);
     const g = zoo.build(m.name, { resolution: min, classes: 7 });
-    assert.deepEqual(inferShapes(g).shapes.get(g.output), [1, 7], m.name);
+    assert.deepEqual(inferShapes(g).shapes.get(g.outputs[0].node), [1, 7], m.name);
     assert.throws(() => zoo.build(m.name, { resolution: min - 1 }), KnobError, m.name);
   }
 });
@@ -74,7 +74,7 @@ Deno.test("every model builds at its smallest --resolution and refuses one pixel
 Deno.test("every model takes --classes", () => {
   for (const m of classifiers()) {
     const g = zoo.build(m.name, { classes: 10 });
-    assert.deepEqual(inferShapes(g).shapes.get(g.output), [1, 10], m.name);
+    assert.deepEqual(inferShapes(g).shapes.get(g.outputs[0].node), [1, 10], m.name);
   }
 });
 
@@ -87,6 +87,6 @@ Deno.test("publishedVariants() lists every published variant once, all valid", (
   assert.equal(v.length, 2 + 16 + 21 + 4 + 19 + 4);
   for (const { name, knobs } of v) {
     const g = zoo.build(name, knobs);
-    assert.deepEqual(inferShapes(g).shapes.get(g.output), [1, 1000], keys.join());
+    assert.deepEqual(inferShapes(g).shapes.get(g.outputs[0].node), [1, 1000], keys.join());
   }
 });

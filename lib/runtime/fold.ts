@@ -62,7 +62,7 @@ export function foldBatchNorm(graph: Graph, weights: Weights): FoldResult {
     const conv = byName.get(bn.inputs[0]);
     if (conv?.kind !== "conv2d") continue;
     const convReaders = readers.get(conv.name) ?? [];
-    if (convReaders.length !== 1 || conv.name === graph.output) continue;
+    if (convReaders.length !== 1 || graph.outputs.some((o) => o.node === conv.name)) continue;
 
     const gamma = weights.get(`${bn.name}.weight`)!;
     const beta = weights.get(`${bn.name}.bias`)!;
@@ -98,7 +98,11 @@ export function foldBatchNorm(graph: Graph, weights: Weights): FoldResult {
     nodes.push({ ...replaced, inputs: replaced.inputs.map(rename) } as AnyNode);
   }
   return {
-    graph: { ...graph, nodes, output: rename(graph.output) },
+    graph: {
+      ...graph,
+      nodes,
+      outputs: graph.outputs.map((o) => ({ name: o.name, node: rename(o.node) })),
+    },
     weights: out,
     folded,
   };

@@ -11,7 +11,7 @@ import { randomWeights } from "./weights.ts";
 /** Reference output before and after folding agree within 1e-5 of max |output| (float32 rounding). */
 function assertFoldPreserves(graph: Graph, seed: number): ReturnType<typeof foldBatchNorm> {
   const weights = randomWeights(graph, seed);
-  const x = randomInput(graph.input.shape, seed + 1);
+  const x = randomInput(graph.inputs[0].shape, seed + 1);
   const folded = foldBatchNorm(graph, weights);
   inferShapes(folded.graph); // still a valid graph
   const before = runReference(graph, weights, x);
@@ -79,7 +79,7 @@ Deno.test("foldBatchNorm() rewires the graph output when the last node is a fold
   const b = new GraphBuilder("t", [1, 3, 4, 4]);
   const g = b.build(b.batchNorm(b.conv2d(b.input, { out: 2, kernel: 1 }, "c"), "bn"));
   const f = assertFoldPreserves(g, 7);
-  assert.equal(f.graph.output, "c");
+  assert.equal(f.graph.outputs[0].node, "c");
 });
 
 Deno.test("foldBatchNorm() does not modify its inputs", () => {
@@ -117,7 +117,7 @@ Deno.test("foldBatchNorm() on a small net folds every conv's BatchNorm and keeps
   assert.equal(f.folded.size, 5);
   // Layer by layer: each folded conv now produces what its BatchNorm did.
   const weights = randomWeights(g, 9);
-  const x = randomInput(g.input.shape, 10);
+  const x = randomInput(g.inputs[0].shape, 10);
   const before = runReferenceAll(g, weights, x);
   const after = runReferenceAll(f.graph, foldBatchNorm(g, weights).weights, x);
   for (const [bn, conv] of f.folded) {

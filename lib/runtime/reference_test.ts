@@ -3,8 +3,9 @@ import fc from "fast-check";
 import { inferShapes } from "../analysis/shapes.ts";
 import { GraphBuilder, type Tensor } from "../ir/builder.ts";
 import type { Graph, Node } from "../ir/graph.ts";
-import { OP_KINDS, type OpAttrs, type Shape } from "../ir/ops.ts";
-import { runReference, runReferenceAll } from "./reference.ts";
+import type { OpAttrs, Shape } from "../ir/ops.ts";
+import { generalOpGraph, kindsMissing } from "../../interop/_fixtures.ts";
+import { runReference, runReferenceAll, runReferenceOutputs } from "./reference.ts";
 import { maxAbsDiff, randomInput } from "./tensor.ts";
 import { randomWeights, type Weights } from "./weights.ts";
 
@@ -419,7 +420,7 @@ Deno.test("runReference() rejects a wrong input length with the expected shape",
     () => runReference(g, new Map(), new Float32Array(100)),
     (e) =>
       e instanceof TypeError &&
-      e.message === "Input has 100 elements, expected 1x3x224x224 = 150528",
+      e.message === 'Input "input" has 100 elements, expected 1x3x224x224 = 150528',
   );
 });
 
@@ -640,12 +641,19 @@ function everyOpGraph(batch: number): Graph {
   return b.build(b.softmax(b.linear(x, { out: 5 }, "fc"), "softmax"));
 }
 
-Deno.test("runReference() on a batch of 2 equals each item alone, for every op kind", () => {
-  const g2 = everyOpGraph(2);
-  assert.deepEqual(new Set(g2.nodes.map((n) => n.kind)), new Set(OP_KINDS));
-  const g1 = everyOpGraph(1);
+for (const [label, build] of [["classic", everyOpGraph], ["general", generalOpGraph]] as const) {
+  Deno.test(`runReference() on a batch of 2 equals each item alone, ${label} op kinds`, () => {
+    batchIndependent(build(2), build(1));
+  });
+}
+
+Deno.test("the two batch-independence graphs use every op kind", () => {
+  assert.deepEqual(kindsMissing(everyOpGraph(1), generalOpGraph(1)), []);
+});
+
+function batchIndependent(g2: Graph, g1: Graph): void {
   const w = randomWeights(g2, 21);
-  const x = randomInput(g2.input.shape, 22);
+  const x = randomInput(g2.inputs[0].shape, 22);
   const all2 = runReferenceAll(g2, w, x);
   const half = x.length / 2;
   const a = runReferenceAll(g1, w, x.slice(0, half));
@@ -655,4 +663,38 @@ Deno.test("runReference() on a batch of 2 equals each item alone, for every op k
     assert.deepEqual(a.get(name), y.slice(0, n), `"${name}" item 0`);
     assert.deepEqual(b.get(name), y.slice(n), `"${name}" item 1`);
   }
+}
+
+Deno.test("runReferenceOutputs() binds inputs by name and returns each output by its name", () => {
+  const b = new GraphBuilder("t", [1, 3]);
+  const y = b.addInput("y", [1, 3]);
+  const sum = b.add("add", {}, [b.input, y], "sum");
+  const g = b.build({ logits: sum, act: b.relu(sum, "act"), echo: y });
+  const x = new Float32Array([1, -2, 3]);
+  const yv = new Float32Array([-4, 1, 0.5]);
+  const out = runReferenceOutputs(g, new Map(), { input: x, y: yv });
+  // logits = x + y elementwise; act = max(logits, 0); echo is a copy of y.
+  assert.deepEqual([...out.logits], [-3, -1, 3.5]);
+  assert.deepEqual([...out.act], [0, 0, 3.5]);
+  assert.deepEqual([...out.echo], [-4, 1, 0.5]);
+  assert.notEqual(out.echo, yv);
+  assert.deepEqual(Object.keys(out), ["logits", "act", "echo"]);
+  assert.deepEqual([...runReference(g, new Map(), { input: x, y: yv })], [-3, -1, 3.5]);
+});
+
+Deno.test("runReferenceOutputs() names a missing, unknown or misshapen input", () => {
+  const b = new GraphBuilder("t", [1, 3]);
+  const y = b.addInput("y", [1, 3]);
+  const g = b.build(b.add("add", {}, [b.input, y], "sum"));
+  const x = new Float32Array(3);
+  assert.throws(() => runReferenceOutputs(g, new Map(), x), /has 2 inputs \("input", "y"\)/);
+  assert.throws(() => runReferenceOutputs(g, new Map(), { input: x }), /Missing input "y"/);
+  assert.throws(
+    () => runReferenceOutputs(g, new Map(), { input: x, y: x, z: x }),
+    /Unknown input "z"; the graph's inputs are "input", "y"/,
+  );
+  assert.throws(
+    () => runReferenceOutputs(g, new Map(), { input: x, y: new Float32Array(2) }),
+    /Input "y" has 2 elements, expected 1x3 = 3/,
+  );
 });

@@ -1,0 +1,450 @@
+/**
+ * Ops that move data without arithmetic: concat, split, slice, gather,
+ * transpose, reshape, flatten, channel shuffle, dropout (the identity at
+ * inference). Any rank 1..5; an axis may count from the end (`-1`).
+ * No FLOPs; MAC reads what the op reads (a split, slice or gather only its
+ * part) and writes the output; reshape, flatten and dropout are views of the
+ * same buffer and cost nothing.
+ *
+ * @module
+ */
+
+import { formatShape, numel, ShapeError } from "./core.ts";
+import type { OpDef, SymbolicWork } from "./def.ts";
+import {
+  constant,
+  dimPoly,
+  elements,
+  mul,
+  sameDim,
+  sum,
+  SymbolicError,
+  type SymTensor,
+} from "./poly.ts";
+import { need4d, nonNegative, positive } from "./_util.ts";
+import { around, axisOf, checkRank, forEachIndex, resolveAxis, strides } from "./_tensor.ts";
+
+const none = (out: SymTensor, mac?: SymbolicWork["mac"]): SymbolicWork => ({
+  out,
+  params: constant(0),
+  madds: constant(0),
+  ...(mac ? { mac } : {}),
+});
+
+function notExpressible(node: string, why: string): never {
+  throw new SymbolicError(`Cannot express "${node}": ${why}`);
+}
+
+/** Rank of a symbolic tensor: 4 for a feature map, 2 for features. */
+const symRank = (t: SymTensor) => (t.h === undefined ? 2 : 4);
+
+/** Copies `[outer, part, inner]` blocks of `x` into `y` at axis offset `at` of `[outer, size, inner]`. */
+function copyBlock(
+  x: Float32Array,
+  y: Float32Array,
+  outer: number,
+  part: number,
+  size: number,
+  inner: number,
+  at: number,
+): void {
+  for (let o = 0; o < outer; o++) {
+    y.set(x.subarray(o * part * inner, (o + 1) * part * inner), (o * size + at) * inner);
+  }
+}
+
+/** Inputs stacked along `axis`, in input order. */
+export const concat: OpDef<"concat"> = {
+  summary: "concatenation along axis",
+  arity: { min: 1 },
+  check() {},
+  shape(node, a, inputs) {
+    for (const s of inputs) checkRank(node, "input", s);
+    const first = inputs[0];
+    const axis = resolveAxis(node, "concat axis", a.axis, first.length);
+    let size = 0;
+    for (const s of inputs) {
+      if (s.length !== first.length || s.some((d, i) => i !== axis && d !== first[i])) {
+        throw new ShapeError(
+          node,
+          `concat of mismatched shapes ${
+            inputs.map(formatShape).join(", ")
+          } along axis ${axis}: every other axis must agree`,
+        );
+      }
+      size += s[axis];
+    }
+    return first.map((d, i) => (i === axis ? size : d));
+  },
+  params: () => [],
+  cost: () => ({ madds: 0, flops: {} }),
+  symbolic({ node, ins }) {
+    const x = ins[0];
+    if (axisOf(node.attrs.axis, symRank(x)) !== 1) {
+      notExpressible(node.name, "concat along an axis other than the channels");
+    }
+    for (const t of ins) {
+      if (!sameDim(t.h, x.h) || !sameDim(t.w, x.w)) {
+        notExpressible(
+          node.name,
+          "concat of maps whose sizes are different expressions of H and W",
+        );
+      }
+    }
+    return none({ ...x, c: sum(ins.map((t) => t.c)) });
+  },
+  reference({ node, inputs, inputShapes, shape }) {
+    const axis = axisOf(node.attrs.axis, shape.length);
+    const [outer, size, inner] = around(shape, axis);
+    const y = new Float32Array(numel(shape));
+    let at = 0;
+    for (let k = 0; k < inputs.length; k++) {
+      const part = inputShapes[k][axis];
+      copyBlock(inputs[k], y, outer, part, size, inner, at);
+      at += part;
+    }
+    return y;
+  },
+};
+
+/** Indices `[offset, offset + size)` of `axis`; reads only its part. */
+export const split: OpDef<"split"> = {
+  summary: "one part of a split along axis",
+  arity: 1,
+  check(node, a) {
+    nonNegative(node, "split offset", a.offset);
+    positive(node, "split size", a.size);
+  },
+  shape(node, a, [x]) {
+    checkRank(node, "input", x);
+    const axis = resolveAxis(node, "split axis", a.axis, x.length);
+    if (a.offset + a.size > x[axis]) {
+      throw new ShapeError(
+        node,
+        `split takes indices ${a.offset}..${a.offset + a.size - 1} of axis ${axis}, which has ${
+          x[axis]
+        }`,
+      );
+    }
+    return x.map((d, i) => (i === axis ? a.size : d));
+  },
+  params: () => [],
+  cost: ({ shape }) => ({ madds: 0, flops: {}, mac: { input: numel(shape) } }),
+  symbolic({ node, ins: [x], width }) {
+    if (axisOf(node.attrs.axis, symRank(x)) !== 1) {
+      notExpressible(node.name, "split along an axis other than the channels");
+    }
+    if (width) notExpressible(node.name, "in width mode: channel split");
+    const out = { ...x, c: constant(node.attrs.size) };
+    return none(out, { input: elements(out) });
+  },
+  reference({ node, inputs: [x], inputShapes: [xs], shape }) {
+    const axis = axisOf(node.attrs.axis, xs.length);
+    const [outer, inSize, inner] = around(xs, axis);
+    const { offset, size } = node.attrs;
+    const y = new Float32Array(numel(shape));
+    for (let o = 0; o < outer; o++) {
+      const from = (o * inSize + offset) * inner;
+      y.set(x.subarray(from, from + size * inner), o * size * inner);
+    }
+    return y;
+  },
+  widthFields: (a) => [a.offset, a.size],
+};
+
+/** Number of indices `start, start + step, ...` before `end`. */
+function sliceLength(start: number, end: number, step: number): number {
+  return Math.max(0, Math.ceil((end - start) / step));
+}
+
+/** `x[..., start:end:step, ...]` on one axis (numpy); reads only the elements it keeps. */
+export const slice: OpDef<"slice"> = {
+  summary: "strided slice of one axis",
+  arity: 1,
+  check(node, a) {
+    if (!Number.isInteger(a.step) || a.step === 0) {
+      throw new RangeError(
+        `Invalid "${node}": slice step must be a non-zero integer, got ${a.step}`,
+      );
+    }
+    if (!Number.isInteger(a.start) || !Number.isInteger(a.end)) {
+      throw new RangeError(
+        `Invalid "${node}": slice start and end must be integers, got ${a.start} and ${a.end}`,
+      );
+    }
+  },
+  shape(node, a, [x]) {
+    checkRank(node, "input", x);
+    const axis = resolveAxis(node, "slice axis", a.axis, x.length);
+    const size = x[axis];
+    if (a.start < 0 || a.start >= size || a.end < -1 || a.end > size) {
+      throw new ShapeError(
+        node,
+        `slice ${a.start}:${a.end}:${a.step} of axis ${axis} (size ${size}) is not resolved, expected 0 <= start < ${size} and -1 <= end <= ${size}`,
+      );
+    }
+    const length = sliceLength(a.start, a.end, a.step);
+    if (length === 0) {
+      throw new ShapeError(
+        node,
+        `slice ${a.start}:${a.end}:${a.step} of axis ${axis} is empty, expected at least one index`,
+      );
+    }
+    return x.map((d, i) => (i === axis ? length : d));
+  },
+  params: () => [],
+  cost: ({ shape }) => ({ madds: 0, flops: {}, mac: { input: numel(shape) } }),
+  symbolic({ node, ins: [x], width }) {
+    const a = node.attrs;
+    if (axisOf(a.axis, symRank(x)) !== 1 || width) {
+      notExpressible(node.name, "slice of an axis other than the channels, or in width mode");
+    }
+    const out = { ...x, c: constant(sliceLength(a.start, a.end, a.step)) };
+    return none(out, { input: elements(out) });
+  },
+  reference({ node, inputs: [x], inputShapes: [xs], shape }) {
+    const a = node.attrs;
+    const axis = axisOf(a.axis, xs.length);
+    const [outer, inSize, inner] = around(xs, axis);
+    const length = shape[axis];
+    const y = new Float32Array(numel(shape));
+    for (let o = 0; o < outer; o++) {
+      for (let j = 0; j < length; j++) {
+        const from = (o * inSize + a.start + j * a.step) * inner;
+        y.set(x.subarray(from, from + inner), (o * length + j) * inner);
+      }
+    }
+    return y;
+  },
+};
+
+/** ONNX Gather with constant indices: entry `j` of `axis` is input index `indices[j]`. */
+export const gather: OpDef<"gather"> = {
+  summary: "gather constant indices along axis",
+  arity: 1,
+  check(node, a) {
+    if (a.indices.length === 0 || a.indices.some((i) => !Number.isInteger(i))) {
+      throw new RangeError(
+        `Invalid "${node}": gather indices must be a non-empty list of integers, got [${
+          a.indices.join(", ")
+        }]`,
+      );
+    }
+    if (a.scalarIndex && a.indices.length !== 1) {
+      throw new RangeError(
+        `Invalid "${node}": a scalar gather index takes one index, got ${a.indices.length}`,
+      );
+    }
+  },
+  shape(node, a, [x]) {
+    checkRank(node, "input", x);
+    const axis = resolveAxis(node, "gather axis", a.axis, x.length);
+    for (const i of a.indices) {
+      if (i < -x[axis] || i >= x[axis]) {
+        throw new ShapeError(
+          node,
+          `gather index ${i} is out of range for axis ${axis} of size ${
+            x[axis]
+          }, expected ${-x[axis]}..${x[axis] - 1}`,
+        );
+      }
+    }
+    const out = x.map((d, i) => (i === axis ? a.indices.length : d));
+    if (a.scalarIndex) out.splice(axis, 1);
+    if (out.length === 0) {
+      throw new ShapeError(node, `gather of a scalar index from a 1-D tensor gives a 0-D tensor`);
+    }
+    return out;
+  },
+  params: () => [],
+  cost: ({ shape }) => ({ madds: 0, flops: {}, mac: { input: numel(shape) } }),
+  symbolic({ node, ins: [x], width }) {
+    const a = node.attrs;
+    if (axisOf(a.axis, symRank(x)) !== 1 || a.scalarIndex || width) {
+      notExpressible(node.name, "gather on an axis other than the channels");
+    }
+    const out = { ...x, c: constant(a.indices.length) };
+    return none(out, { input: elements(out) });
+  },
+  reference({ node, inputs: [x], inputShapes: [xs], shape }) {
+    const a = node.attrs;
+    const axis = axisOf(a.axis, xs.length);
+    const [outer, inSize, inner] = around(xs, axis);
+    const k = a.indices.length;
+    const y = new Float32Array(numel(shape));
+    for (let o = 0; o < outer; o++) {
+      for (let j = 0; j < k; j++) {
+        const idx = a.indices[j] < 0 ? a.indices[j] + inSize : a.indices[j];
+        const from = (o * inSize + idx) * inner;
+        y.set(x.subarray(from, from + inner), (o * k + j) * inner);
+      }
+    }
+    return y;
+  },
+};
+
+/** numpy transpose: output axis `i` is input axis `perm[i]`. */
+export const transpose: OpDef<"transpose"> = {
+  summary: "permutation of axes",
+  arity: 1,
+  check(node, a) {
+    const sorted = [...a.perm].sort((x, y) => x - y);
+    if (sorted.some((v, i) => v !== i)) {
+      throw new RangeError(
+        `Invalid "${node}": perm [${a.perm.join(", ")}] must be a permutation of 0..${
+          a.perm.length - 1
+        }`,
+      );
+    }
+  },
+  shape(node, a, [x]) {
+    checkRank(node, "input", x);
+    if (a.perm.length !== x.length) {
+      throw new ShapeError(
+        node,
+        `perm [${a.perm.join(", ")}] has ${a.perm.length} axes, expected ${x.length} for input ${
+          formatShape(x)
+        }`,
+      );
+    }
+    return a.perm.map((p) => x[p]);
+  },
+  params: () => [],
+  cost: () => ({ madds: 0, flops: {} }),
+  symbolic({ node, ins: [x] }) {
+    if (node.attrs.perm.some((p, i) => p !== i)) {
+      notExpressible(node.name, "a transpose moves axes that the symbolic sizes tie to H and W");
+    }
+    return none(x);
+  },
+  reference({ node, inputs: [x], inputShapes: [xs], shape }) {
+    const xStrides = strides(xs);
+    const read = node.attrs.perm.map((p) => xStrides[p]);
+    const y = new Float32Array(numel(shape));
+    forEachIndex(shape, [read], (o, [i]) => {
+      y[o] = x[i];
+    });
+    return y;
+  },
+};
+
+function symbolicFlat(node: string, x: SymTensor, n: number, f: number): SymbolicWork {
+  // [N, C, H, W] or [N, F] seen as [N, everything else]: the flatten of a feature map.
+  if (x.n !== n) notExpressible(node, `reshape to [${n}, ${f}] does not keep the batch axis`);
+  return none({ n, c: mul(x.c, mul(dimPoly(x.h, "H"), dimPoly(x.w, "W"))) }, "view");
+}
+
+/** The same row-major data read with another shape: a view. */
+export const reshape: OpDef<"reshape"> = {
+  summary: "reinterpret with a new shape (a view)",
+  arity: 1,
+  check(node, a) {
+    if (a.shape.length < 1 || a.shape.length > 5) {
+      throw new RangeError(
+        `Invalid "${node}": reshape target [${a.shape.join(", ")}] must have 1 to 5 axes`,
+      );
+    }
+    a.shape.forEach((d) => positive(node, "reshape dimension (resolved, no -1 or 0)", d));
+  },
+  shape(node, a, [x]) {
+    checkRank(node, "input", x);
+    if (numel(a.shape) !== numel(x)) {
+      throw new ShapeError(
+        node,
+        `cannot reshape ${formatShape(x)} (${numel(x)} elements) to ${formatShape(a.shape)} (${
+          numel(a.shape)
+        } elements), expected the same number of elements`,
+      );
+    }
+    return [...a.shape];
+  },
+  params: () => [],
+  cost: () => ({ madds: 0, flops: {}, mac: "view" }),
+  symbolic({ node, ins: [x] }) {
+    const s = node.attrs.shape;
+    if (s.length === 2) return symbolicFlat(node.name, x, s[0], s[1]);
+    notExpressible(node.name, `reshape to [${s.join(", ")}] (only [N, F] is expressible)`);
+  },
+  reference: ({ inputs: [x] }) => x.slice(),
+};
+
+/** ONNX Flatten: `[prod(dims before axis), prod(dims from axis on)]`, a view. */
+export const flatten: OpDef<"flatten"> = {
+  summary: "flatten to 2-D around axis (a view)",
+  arity: 1,
+  check() {},
+  shape(node, a, [x]) {
+    checkRank(node, "input", x);
+    const r = x.length;
+    if (!Number.isInteger(a.axis) || a.axis < -r || a.axis > r) {
+      throw new ShapeError(
+        node,
+        `flatten axis ${a.axis} is out of range for a rank-${r} tensor, expected ${-r}..${r}`,
+      );
+    }
+    const axis = a.axis < 0 ? a.axis + r : a.axis;
+    return [numel(x.slice(0, axis)), numel(x.slice(axis))];
+  },
+  params: () => [],
+  cost: () => ({ madds: 0, flops: {}, mac: "view" }),
+  symbolic({ node, ins: [x] }) {
+    const r = symRank(x);
+    const axis = node.attrs.axis < 0 ? node.attrs.axis + r : node.attrs.axis;
+    if (axis !== 1) notExpressible(node.name, `flatten at axis ${axis} (only axis 1 is)`);
+    return symbolicFlat(node.name, x, x.n, 0);
+  },
+  // Row-major data already is the flattened layout.
+  reference: ({ inputs: [x] }) => x.slice(),
+};
+
+/**
+ * PyTorch's `x.view(N, g, C / g, H, W).transpose(1, 2).reshape(N, C, H, W)`:
+ * output channel `i * g + j` is input channel `j * (C / g) + i`.
+ */
+export const channelShuffle: OpDef<"channel_shuffle"> = {
+  summary: "ShuffleNet channel shuffle",
+  arity: 1,
+  check: (node, a) => positive(node, "shuffle groups", a.groups),
+  shape(node, a, [x]) {
+    need4d(node, x);
+    if (x[1] % a.groups !== 0) {
+      throw new ShapeError(
+        node,
+        `shuffle groups ${a.groups} do not divide ${x[1]} channels; expected a divisor of ${x[1]}`,
+      );
+    }
+    return x;
+  },
+  params: () => [],
+  cost: () => ({ madds: 0, flops: {} }),
+  symbolic: ({ ins: [x] }) => none(x),
+  reference({ node, inputs: [x], inputShapes: [xs] }) {
+    const [batch, channels, h, w] = xs;
+    const g = node.attrs.groups;
+    const perGroup = channels / g;
+    const plane = h * w;
+    const y = new Float32Array(x.length);
+    for (let n = 0; n < batch; n++) {
+      for (let i = 0; i < perGroup; i++) {
+        for (let j = 0; j < g; j++) {
+          const from = (n * channels + j * perGroup + i) * plane;
+          y.set(x.subarray(from, from + plane), (n * channels + i * g + j) * plane);
+        }
+      }
+    }
+    return y;
+  },
+  widthFields: (a) => [a.groups],
+};
+
+/** Dropout: the identity at inference, a view costing nothing. */
+export const dropout: OpDef<"dropout"> = {
+  summary: "identity at inference",
+  arity: 1,
+  check() {},
+  shape: (_node, _a, [x]) => x,
+  params: () => [],
+  cost: () => ({ madds: 0, flops: {}, mac: "view" }),
+  symbolic: ({ ins: [x] }) => none(x, "view"),
+  reference: ({ inputs: [x] }) => x.slice(),
+};

@@ -1,0 +1,62 @@
+/**
+ * Normalization ops.
+ *
+ * @module
+ */
+
+import { numel, ShapeError } from "./core.ts";
+import type { OpDef } from "./def.ts";
+import { scale } from "./poly.ts";
+import { constant } from "./poly.ts";
+import { param, positive } from "./_util.ts";
+
+/** `y = (x - mean[c]) / sqrt(var[c] + eps) * gamma[c] + beta[c]` on channel axis 1. */
+export const batchNorm: OpDef<"batch_norm"> = {
+  summary: "inference BatchNorm over axis 1 (running statistics)",
+  arity: 1,
+  check(node, a) {
+    positive(node, "channels", a.channels);
+    if (!(a.eps > 0)) throw new RangeError(`Invalid "${node}": eps must be > 0, got ${a.eps}`);
+  },
+  shape(node, a, [x]) {
+    if (x.length < 2 || x[1] !== a.channels) {
+      throw new ShapeError(node, `input has ${x[1]} channels, expected ${a.channels}`);
+    }
+    return x;
+  },
+  params: ({ channels: c }) => [
+    { name: "weight", shape: [c], role: "bn" },
+    { name: "bias", shape: [c], role: "bn" },
+    { name: "running_mean", shape: [c], role: "buffer" },
+    { name: "running_var", shape: [c], role: "buffer" },
+  ],
+  // Folded to a scale and a shift: 2 FLOPs per element.
+  cost: ({ shape }) => ({ madds: 0, flops: { bn: 2 * numel(shape) } }),
+  // gamma and beta are parameters; running mean and var are buffers, read by MAC.
+  symbolic: ({ ins: [x] }) => ({
+    out: x,
+    params: scale(x.c, 2),
+    madds: constant(0),
+    buffers: scale(x.c, 2),
+  }),
+  reference({ node, inputs: [x], inputShapes: [xs], weights }) {
+    const gamma = param(weights, node, "weight");
+    const beta = param(weights, node, "bias");
+    const mean = param(weights, node, "running_mean");
+    const variance = param(weights, node, "running_var");
+    const [batch, channels] = xs;
+    const inner = numel(xs) / (batch * channels); // H * W, or 1 for [N, C]
+    const y = new Float32Array(x.length);
+    for (let n = 0; n < batch; n++) {
+      for (let c = 0; c < channels; c++) {
+        const s = gamma[c] / Math.sqrt(variance[c] + node.attrs.eps);
+        const base = (n * channels + c) * inner;
+        for (let i = 0; i < inner; i++) {
+          y[base + i] = (x[base + i] - mean[c]) * s + beta[c];
+        }
+      }
+    }
+    return y;
+  },
+  widthFields: (a) => [a.channels],
+};
