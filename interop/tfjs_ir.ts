@@ -32,18 +32,10 @@ import { TfjsImportError } from "./tfjs_weights.ts";
 import { type Built, runPasses } from "./tfjs_passes.ts";
 
 /**
- * Attrs of the op kinds the PROTOCOL contract adds to lib/ir/ops.ts (helper
- * irops), as the readers emit them. Where lib/ir/ops.ts already has a kind
- * with these attrs the entry is the same type.
+ * Attrs of the op kinds of the PROTOCOL contract the readers emit and
+ * lib/ir/ops.ts does not have yet; a kind moves out of here when it lands.
  */
 export interface ContractAttrs {
-  transpose: { perm: number[] };
-  reshape: { shape: number[] };
-  concat: { axis: number };
-  split: { axis: number; offset: number; size: number };
-  softmax: { axis: number };
-  flatten: { axis: number };
-  slice: { axis: number; start: number; end: number; step: number };
   pad: { pads: number[]; mode: "constant" | "reflect" | "edge"; value: number };
   resize: {
     mode: "nearest" | "linear";
@@ -60,26 +52,15 @@ export interface ContractAttrs {
   prelu: { channels: number };
   affine: { channels: number };
   const: { shape: number[] };
-  add: Record<string, never>;
-  sub: Record<string, never>;
-  mul: Record<string, never>;
-  div: Record<string, never>;
-  max: Record<string, never>;
-  min: Record<string, never>;
   matmul: Record<string, never>;
-  tanh: Record<string, never>;
-  exp: Record<string, never>;
-  elu: { alpha: number };
-  leaky_relu: { alpha: number };
-  silu: Record<string, never>;
   global_max_pool: Record<string, never>;
 }
 
 /** Every kind the readers may emit. */
 export type Kind = OpKind | keyof ContractAttrs;
 /** The attrs of `K` (the contract's, where it generalizes an existing kind). */
-export type AttrsOf<K extends Kind> = K extends keyof ContractAttrs ? ContractAttrs[K]
-  : K extends OpKind ? OpAttrs[K]
+export type AttrsOf<K extends Kind> = K extends OpKind ? OpAttrs[K]
+  : K extends keyof ContractAttrs ? ContractAttrs[K]
   : never;
 
 /** A tensor in the graph being built. */
@@ -139,8 +120,6 @@ export function modulePath(name: string): string {
   return path === "" ? "node" : path;
 }
 
-const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
-
 function broadcast(node: string, a: Shape, b: Shape): number[] {
   const rank = Math.max(a.length, b.length);
   const out: number[] = [];
@@ -158,46 +137,13 @@ function broadcast(node: string, a: Shape, b: Shape): number[] {
   return out;
 }
 
-type Rule = (node: string, attrs: never, inputs: readonly Shape[]) => Shape;
-const binary = (node: string, _a: unknown, [x, y]: readonly Shape[]): Shape =>
-  broadcast(node, x, y);
-
 /**
- * Shape rules the builder applies to kinds the contract generalizes or adds,
- * so a reader tracks every shape as it goes; the IR's own rules
- * (`inferNodeShape`) check the finished graph again.
+ * Shape rules of the kinds the IR does not have yet, so a reader tracks every
+ * shape as it goes; kinds the IR has use its own rules (`inferNodeShape`).
  */
 const RULES: {
   [K in keyof ContractAttrs]: (n: string, a: ContractAttrs[K], i: readonly Shape[]) => Shape;
 } = {
-  transpose: (_n, a, [x]) => permute(x, a.perm),
-  reshape: (n, a, [x]) => {
-    if (numel(a.shape) !== numel(x)) {
-      throw new ShapeError(n, `cannot reshape [${x.join(", ")}] to [${a.shape.join(", ")}]`);
-    }
-    return a.shape;
-  },
-  concat: (n, a, ins) => {
-    const out = [...ins[0]];
-    out[a.axis] = 0;
-    for (const s of ins) {
-      if (s.length !== out.length || s.some((d, i) => i !== a.axis && d !== out[i])) {
-        throw new ShapeError(
-          n,
-          `concat on axis ${a.axis} of mismatched shapes ${
-            ins.map((s) => `[${s.join(", ")}]`).join(", ")
-          }`,
-        );
-      }
-      out[a.axis] += s[a.axis];
-    }
-    return out;
-  },
-  split: (_n, a, [x]) => x.map((d, i) => (i === a.axis ? a.size : d)),
-  softmax: (_n, _a, [x]) => x,
-  flatten: (_n, a, [x]) => [numel(x.slice(0, a.axis)), numel(x.slice(a.axis))],
-  slice: (_n, a, [x]) =>
-    x.map((d, i) => (i === a.axis ? Math.max(0, Math.ceil((a.end - a.start) / a.step)) : d)),
   pad: (_n, a, [x]) => x.map((d, i) => d + a.pads[i] + a.pads[i + x.length]),
   resize: (_n, a) => a.outShape,
   reduce: (_n, a, [x]) =>
@@ -207,12 +153,6 @@ const RULES: {
   prelu: (_n, _a, [x]) => x,
   affine: (_n, _a, [x]) => x,
   const: (_n, a) => a.shape,
-  add: binary,
-  sub: binary,
-  mul: binary,
-  div: binary,
-  max: binary,
-  min: binary,
   matmul: (n, _a, [x, y]) => {
     if (x[x.length - 1] !== y[y.length - 2]) {
       throw new ShapeError(n, `matmul of [${x.join(", ")}] and [${y.join(", ")}]`);
@@ -220,13 +160,11 @@ const RULES: {
     const batch = broadcast(n, x.slice(0, -2), y.slice(0, -2));
     return [...batch, x[x.length - 2], y[y.length - 1]];
   },
-  tanh: (_n, _a, [x]) => x,
-  exp: (_n, _a, [x]) => x,
-  elu: (_n, _a, [x]) => x,
-  leaky_relu: (_n, _a, [x]) => x,
-  silu: (_n, _a, [x]) => x,
   global_max_pool: (_n, _a, [x]) => [x[0], x[1], 1, 1],
 };
+
+type Rule = (node: string, attrs: never, inputs: readonly Shape[]) => Shape;
+const IR_KINDS: ReadonlySet<string> = new Set(OP_KINDS);
 
 /** An imported tfjs model: the IR graph and its weights keyed like a state_dict. */
 export interface TfjsImport {
@@ -292,10 +230,9 @@ export class TfjsBuilder {
   ): Val {
     const name = this.unique(modulePath(path));
     const shapes = inputs.map((v) => v.shape);
-    const rule = RULES[kind as keyof ContractAttrs] as Rule | undefined;
-    const shape = rule
-      ? rule(name, attrs as never, shapes)
-      : inferNodeShape(name, kind as OpKind, attrs as OpAttrs[OpKind], shapes);
+    const shape = IR_KINDS.has(kind)
+      ? inferNodeShape(name, kind as OpKind, attrs as OpAttrs[OpKind], shapes)
+      : (RULES[kind as keyof ContractAttrs] as Rule)(name, attrs as never, shapes);
     this.#nodes.push({ name, kind, attrs, inputs: inputs.map((v) => v.ref) });
     for (const [key, data] of Object.entries(params)) this.weights.set(`${name}.${key}`, data);
     const nchw = kind !== "transpose" && shape.length === 4 && inputs.some((v) => v.nchw);
@@ -369,8 +306,7 @@ export class TfjsBuilder {
       if (!live.has(key.slice(0, key.lastIndexOf(".")))) this.weights.delete(key);
     }
     runPasses({ nodes, weights: this.weights, outputs: this.outputs });
-    const known = new Set<string>(OP_KINDS);
-    const missing = [...new Set(nodes.filter((n) => !known.has(n.kind)).map((n) => n.kind))];
+    const missing = [...new Set(nodes.filter((n) => !IR_KINDS.has(n.kind)).map((n) => n.kind))];
     if (missing.length) {
       const first = missing.map((k) =>
         `${k} (first at "${nodes.find((n) => n.kind === k)!.name}")`
@@ -384,7 +320,7 @@ export class TfjsBuilder {
   }
 }
 
-/** The Graph record (the only place that knows how Graph spells inputs and outputs). */
+/** The Graph record. */
 function assemble(
   name: string,
   inputs: { name: string; shape: number[] }[],
@@ -392,18 +328,5 @@ function assemble(
   outputs: { name: string; node: string }[],
   meta: Graph["meta"],
 ): Graph {
-  if (inputs.length !== 1 || outputs.length !== 1) {
-    throw new TfjsImportError(
-      `Graph "${name}" has ${inputs.length} inputs and ${outputs.length} outputs; ` +
-        `this build of lightnets expects one of each`,
-    );
-  }
-  return {
-    name,
-    input: inputs[0],
-    nodes,
-    output: outputs[0].node,
-    scopes: [],
-    meta,
-  };
+  return { name, inputs, nodes, outputs: outputs.map((o) => ({ ...o })), scopes: [], meta };
 }
