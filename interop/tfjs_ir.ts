@@ -18,7 +18,7 @@
  * @module
  */
 
-import type { AnyNode, Graph } from "../lib/ir/graph.ts";
+import type { AnyNode, Graph, Scope } from "../lib/ir/graph.ts";
 import {
   inferNodeShape,
   OP_KINDS,
@@ -113,11 +113,47 @@ export function fileShape(v: Val): number[] {
   return v.nchw ? permute(v.shape, TO_NHWC) : [...v.shape];
 }
 
-/** A module path from a TF name: `a/b/c:0` -> `a.b.c`. */
+/** A numbered block name and the rest of a Keras layer name: `block_1` + `expand_BN`. */
+const BLOCK_NAME = /^([A-Za-z]+(?:_[A-Za-z]+)*_?\d+(?:_\d+)?)_([A-Za-z].*)$/;
+
+/**
+ * A module path from a TF node or Keras layer name: `a/b/c:0` -> `a.b.c`, and
+ * a leading numbered block split off so `--depth` groups it (`block_1_expand_BN`
+ * -> `block_1.expand_BN`, `conv_dw_3_relu` -> `conv_dw_3.relu`). Idempotent.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { modulePath } from "./tfjs_ir.ts";
+ * assert.equal(modulePath("StatefulPartitionedCall/conv2d/Relu:0"), "StatefulPartitionedCall.conv2d.Relu");
+ * assert.equal(modulePath("block_16_project_BN"), "block_16.project_BN");
+ * assert.equal(modulePath("batch_normalization_1"), "batch_normalization_1");
+ * ```
+ */
 export function modulePath(name: string): string {
   const path = name.replace(/:\d+$/, "").replace(/^[/.]+/, "").replace(/[/:]+/g, ".")
     .replace(/\s+/g, "_").replace(/\.+/g, ".").replace(/\.$/, "");
-  return path === "" ? "node" : path;
+  if (path === "") return "node";
+  const dot = path.indexOf(".");
+  const head = dot < 0 ? path : path.slice(0, dot);
+  const m = BLOCK_NAME.exec(head);
+  return m ? `${m[1]}.${m[2]}${dot < 0 ? "" : path.slice(dot)}` : path;
+}
+
+/**
+ * Block scopes of an imported graph: every first path segment with a number
+ * (`block_3`, `stage2_0`, `conv_dw_1`) over two or more differently named
+ * modules (one layer and its activation, `dense_1.MatMul` and
+ * `dense_1.MatMul.relu`, is not a block).
+ */
+export function blockScopes(names: readonly string[]): Scope[] {
+  const parts = new Map<string, Set<string>>();
+  for (const n of names) {
+    const [head, second] = n.split(".");
+    if (second === undefined || !/\d/.test(head)) continue;
+    parts.set(head, (parts.get(head) ?? new Set()).add(second));
+  }
+  return [...parts].filter(([, p]) => p.size >= 2).map(([path]) => ({ path, kind: "block" }));
 }
 
 function broadcast(node: string, a: Shape, b: Shape): number[] {
@@ -328,5 +364,6 @@ function assemble(
   outputs: { name: string; node: string }[],
   meta: Graph["meta"],
 ): Graph {
-  return { name, inputs, nodes, outputs: outputs.map((o) => ({ ...o })), scopes: [], meta };
+  const scopes = blockScopes(nodes.map((n) => n.name));
+  return { name, inputs, nodes, outputs: outputs.map((o) => ({ ...o })), scopes, meta };
 }
