@@ -296,7 +296,7 @@ Deno.test({
     const kinds: string[] = graph.nodes.map((n) => n.kind);
     assert.deepEqual(
       graph.nodes.filter((n) => n.kind === "channel_shuffle").map((n) => [n.name, n.attrs]),
-      [["stage2_0_shuffle_reshape2", { groups: 2 }], ["stage2_1_shuffle_reshape2", { groups: 2 }]],
+      [["stage2_0.shuffle_reshape2", { groups: 2 }], ["stage2_1.shuffle_reshape2", { groups: 2 }]],
     );
     // Only the input and the output change layout: one transpose each, no reshape.
     assert.equal(kinds.filter((k) => k === "transpose").length, 1);
