@@ -451,6 +451,16 @@ const UNARY: Record<string, UnaryFn> = {
   Tanh: unaryOf("tanh", {}),
   Elu: unaryOf("elu", { alpha: 1 }),
   Exp: unaryOf("exp", {}),
+  Log: unaryOf("log", {}),
+  Sqrt: unaryOf("sqrt", {}),
+  Neg: unaryOf("neg", {}),
+  Abs: unaryOf("abs", {}),
+  Reciprocal: unaryOf("reciprocal", {}),
+  Inv: unaryOf("reciprocal", {}),
+  Softplus: unaryOf("softplus", {}),
+  Erf: unaryOf("erf", {}),
+  Rsqrt: (b, x, path) => b.node("reciprocal", {}, [b.node("sqrt", {}, [x], `${path}.sqrt`)], path),
+  Square: (b, x, path) => b.node("mul", {}, [x, x], path),
 };
 
 // ---------------------------------------------------------------- converters
@@ -484,7 +494,7 @@ function matmul(ctx: Ctx): Value {
   return { val: epilogue(ctx, y, fused, args, base) };
 }
 
-type BinKind = "add" | "sub" | "mul" | "div" | "max" | "min";
+type BinKind = "add" | "sub" | "mul" | "div" | "max" | "min" | "pow";
 
 /** `x op c` (or `c op x` when `swapped`) as one affine op, where that is exact. */
 function affineOf(
@@ -871,6 +881,38 @@ function batchNorm(ctx: Ctx): Value {
   };
 }
 
+function gather(ctx: Ctx): Value {
+  const idx = constIn(ctx, 1, "indices");
+  const axis = ctx.node.op === "Gather" ? 0 : Number(constIn(ctx, 2, "axis").data[0]);
+  if (idx.shape.length > 1) fail(ctx, `indices of rank ${idx.shape.length}; expected 0 or 1`);
+  const scalarIndex = idx.shape.length === 0;
+  // Dropping an axis of an NCHW tensor leaves a 3-D one: take it in the file's order.
+  const x = scalarIndex ? ctx.b.plain(valIn(ctx, 0)) : valIn(ctx, 0);
+  return {
+    val: ctx.b.node("gather", { axis: ctx.b.axis(x, axis), indices: ints(idx), scalarIndex }, [
+      x,
+    ], ctx.path),
+  };
+}
+
+/** Pack (tf.stack) of computed tensors: each gets a new axis of size 1, then one concat. */
+function pack(ctx: Ctx): Value {
+  const axis0 = ctx.attrs.int("axis", 0);
+  const parts = ctx.ins.map((v, i) => {
+    const x = isConst(v) ? constNode({ ...ctx, path: `${ctx.path}.${i}` }, v.const) : v.val;
+    const file = fileShape(x);
+    const a = axis0 < 0 ? axis0 + file.length + 1 : axis0;
+    return reshapeTo({ ...ctx, path: `${ctx.path}.${i}` }, x, [
+      ...file.slice(0, a),
+      1,
+      ...file.slice(a),
+    ]);
+  });
+  const rank = parts[0].shape.length;
+  const axis = axis0 < 0 ? axis0 + rank : axis0;
+  return { val: ctx.b.node("concat", { axis }, parts, ctx.path) };
+}
+
 const identity: Converter = (ctx) => {
   const v = ctx.ins[0];
   if (!v) fail(ctx, "has no input");
@@ -902,6 +944,43 @@ export const CONVERTERS: Record<string, Converter> = {
   Tanh: unary("Tanh"),
   Elu: unary("Elu"),
   Exp: unary("Exp"),
+  Log: unary("Log"),
+  Sqrt: unary("Sqrt"),
+  Rsqrt: unary("Rsqrt"),
+  Neg: unary("Neg"),
+  Abs: unary("Abs"),
+  Reciprocal: unary("Reciprocal"),
+  Inv: unary("Inv"),
+  Softplus: unary("Softplus"),
+  Erf: unary("Erf"),
+  Square: unary("Square"),
+  Pow: binaryOp("pow", Math.pow),
+  SquaredDifference: (ctx) => {
+    const d = binaryOp("sub", (x, y) => x - y)({ ...ctx, path: `${ctx.path}.sub` }) as Value;
+    if (isConst(d)) return { const: elementwiseConst(d.const, d.const, (x, y) => x * y) };
+    return { val: ctx.b.node("mul", {}, [d.val, d.val], ctx.path) };
+  },
+  AddN: (ctx) => {
+    let acc: Value = ctx.ins[0];
+    for (let i = 1; i < ctx.ins.length; i++) {
+      const path = i === ctx.ins.length - 1 ? ctx.path : `${ctx.path}.${i}`;
+      acc = binaryOp("add", (x, y) => x + y)({ ...ctx, ins: [acc, ctx.ins[i]], path }) as Value;
+    }
+    return acc;
+  },
+  ClipByValue: (ctx) => {
+    const lo = Number(constIn(ctx, 1, "clip_value_min").data[0]);
+    const hi = Number(constIn(ctx, 2, "clip_value_max").data[0]);
+    return { val: ctx.b.node("clip", { min: lo, max: hi }, [valIn(ctx, 0)], ctx.path) };
+  },
+  Cast: (ctx) => {
+    const to = ctx.node.attr?.DstT?.type ?? "DT_FLOAT";
+    if (to !== "DT_FLOAT") fail(ctx, `a cast of a computed tensor to ${to}; expected DT_FLOAT`);
+    return identity(ctx);
+  },
+  GatherV2: gather,
+  Gather: gather,
+  Pack: pack,
   LeakyRelu: (ctx) => ({
     val: ctx.b.node(
       "leaky_relu",

@@ -299,6 +299,38 @@ const CASES: [string, number[], Record<string, C>, TfNode[], string][] = [
     },
     { name: "rn", op: "ResizeNearestNeighbor", input: ["rb", "s2"] },
   ], "rn"],
+  ["Exp, Sqrt, Rsqrt, Log, Neg, Abs, Reciprocal, Softplus, Erf, Square", [1, 3, 3, 2], {}, [
+    { name: "p", op: "Exp", input: ["x"] },
+    { name: "a", op: "Sqrt", input: ["p"] },
+    { name: "b", op: "Rsqrt", input: ["a"] },
+    { name: "c", op: "Log", input: ["b"] },
+    { name: "d", op: "Neg", input: ["c"] },
+    { name: "e", op: "Abs", input: ["d"] },
+    { name: "f", op: "Reciprocal", input: ["e"] },
+    { name: "g", op: "Softplus", input: ["f"] },
+    { name: "h", op: "Erf", input: ["g"] },
+    { name: "i", op: "Square", input: ["h"] },
+  ], "i"],
+  ["Pow, SquaredDifference, AddN of computed tensors, ClipByValue", [1, 3, 3, 2], {
+    lo: { shape: [], data: [0.5] },
+    hi: { shape: [], data: [3] },
+  }, [
+    { name: "p", op: "Exp", input: ["x"] },
+    { name: "q", op: "Pow", input: ["p", "x"] },
+    { name: "s", op: "SquaredDifference", input: ["q", "p"] },
+    { name: "n", op: "AddN", input: ["s", "p", "q"], attr: { N: { i: "3" } } },
+    { name: "c", op: "ClipByValue", input: ["n", "lo", "hi"] },
+  ], "c"],
+  ["GatherV2 on channels and a scalar index on H, Pack", [1, 4, 3, 5], {
+    idx: ints(4, 0, 2),
+    ax: ints(3),
+    one: { shape: [], data: [1], dtype: "int32" },
+    ax1: ints(1),
+  }, [
+    { name: "g", op: "GatherV2", input: ["x", "idx", "ax"] },
+    { name: "row", op: "GatherV2", input: ["g", "one", "ax1"] },
+    { name: "st", op: "Pack", input: ["row", "row"], attr: { axis: { i: "1" }, N: { i: "2" } } },
+  ], "st"],
 ];
 
 for (const [name, shape, consts, nodes, out] of CASES) {
