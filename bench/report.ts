@@ -15,6 +15,8 @@ import { RUNTIME_COLORS, scatterChart, type Series } from "./svg.ts";
 /** What each runtime column means. */
 export const RUNTIME_DESCRIPTIONS: Record<string, string> = {
   generated: "our generated module (codegen/, specialized TypeScript kernels)",
+  "generated-wasm": "our generated module with `--target wasm` (codegen/wasm/, WebAssembly SIMD " +
+    "kernels, relaxed FMA where the engine has it), one thread",
   reference: "our reference executor (lib/runtime/reference.ts, plain loops)",
   "tfjs-cpu": "@tensorflow/tfjs-core + tfjs-backend-cpu (pure JS), network built from tfjs ops " +
     "(BatchNorm folded, bias and ReLU/ReLU6 fused into tf.fused.conv2d / depthwiseConv2d, grouped " +
@@ -138,6 +140,47 @@ export function layerCharts(layers: LayerProfile[]): { madds: string; mac: strin
 /** GFLOP/s a network of `madds` needs to run 9x faster than `peerMs`. */
 function gflops9(madds: number, peerMs: number): number {
   return (2 * madds) / ((peerMs / 9) * 1e6);
+}
+
+/**
+ * Issue 10's one-thread targets for the WebAssembly target: ShuffleNetV2 1.0
+ * at most 0.6x tfjs-wasm's time, MobileNetV2 1.0 at most 0.8x, and faster than
+ * onnxruntime-web on every network run.
+ */
+function wasmTargetsSection(results: BenchResults): string[] {
+  const rows: string[][] = [];
+  for (const m of results.models) {
+    const w = runtimeOf(m, "generated-wasm")?.timing;
+    if (!w) continue;
+    const limit = m.model === "shufflenetv2" ? 0.6 : m.model === "mobilenetv2" ? 0.8 : undefined;
+    const tw = runtimeOf(m, "tfjs-wasm")?.timing;
+    if (limit !== undefined && tw) {
+      const r = w.medianMs / tw.medianMs;
+      rows.push([
+        m.label,
+        `<= ${limit}x tfjs-wasm's time`,
+        `${r.toFixed(2)}x (${ms(w.medianMs)} ms / ${ms(tw.medianMs)} ms)`,
+        r <= limit ? "met" : `missed: ${(r / limit).toFixed(2)}x the target time`,
+      ]);
+    }
+    const ow = runtimeOf(m, "ort-web")?.timing;
+    if (ow) {
+      const r = w.medianMs / ow.medianMs;
+      rows.push([
+        m.label,
+        "faster than onnxruntime-web",
+        `${r.toFixed(2)}x (${ms(w.medianMs)} ms / ${ms(ow.medianMs)} ms)`,
+        r < 1 ? "met" : "missed",
+      ]);
+    }
+  }
+  if (rows.length === 0) return [];
+  return [
+    "## Targets of the WebAssembly target (issue 10, one thread)",
+    "",
+    table(["model", "target", "measured", "verdict"], rows, ["---", "---", "---", "---"]),
+    "",
+  ];
 }
 
 function targetsSection(results: BenchResults): string[] {
@@ -265,6 +308,7 @@ function latencySection(results: BenchResults): string[] {
       ms(r.timing?.medianMs),
       ms(r.timing?.minMs),
       r.timing ? String(r.timing.runs) : "-",
+      ms(r.firstResultMs),
       num(r.gflopsMedian),
       ratio(r.ratioToGenerated),
       r.check ? String(r.check.top1) : "-",
@@ -278,6 +322,7 @@ function latencySection(results: BenchResults): string[] {
           "median ms",
           "min ms",
           "runs",
+          "first result ms",
           "GFLOP/s",
           "x generated",
           "top-1",
@@ -539,6 +584,7 @@ export function renderReport(results: BenchResults): string {
     );
   }
   out.push(...targetsSection(results));
+  out.push(...wasmTargetsSection(results));
   out.push(...latencySection(results));
   out.push(...layersSection(results));
   out.push(...guidelinesSection(results));

@@ -20,6 +20,11 @@ export interface RuntimeResult {
   gflopsMedian?: number;
   /** Median time of this runtime / median time of the generated module. */
   ratioToGenerated?: number;
+  /**
+   * Load plus first inference in a fresh worker, ms: imports, backend init,
+   * session creation or module import and compilation (not codegen itself).
+   */
+  firstResultMs?: number;
   /** Why it was not timed (load error, failed check). */
   error?: string;
 }

@@ -226,6 +226,25 @@ export function main(args: string[]): Promise<number> {
           );
         }
       }
+      const wasm = r.runtimes.find((x) => x.runtime === "generated-wasm");
+      if (doLayers && wasm?.timing) {
+        log(`bench: ${spec.label}: per-layer timing of the generated wasm module`);
+        try {
+          const p = await layerProfile(m.graph, m.weights, m.input, quick ? 5 : 30, "wasm");
+          layers.push({
+            model: spec.model,
+            label: `${spec.label} (wasm)`,
+            ...p,
+            wholeMs: wasm.timing.medianMs,
+          });
+        } catch (e) {
+          missing.push(
+            `${spec.label}: per-layer timing of the wasm module failed: ${
+              e instanceof Error ? e.message : e
+            }`,
+          );
+        }
+      }
     }
 
     const ceiling: BenchResults["ceiling"] = ceilingSamples.length

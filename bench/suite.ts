@@ -97,6 +97,7 @@ export async function benchModel(
       options.log(`  ${runtime}: ${result.error}`);
       continue;
     }
+    result.firstResultMs = loaded.firstResultMs;
     result.check = checkOutput(loaded.output, m.expected, options.tolerance);
     if (!result.check.ok) {
       result.error = `wrong output: ${result.check.reason}`;

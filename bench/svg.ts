@@ -34,6 +34,7 @@ export interface ChartSpec {
 /** A colour per runtime, fixed so every chart reads the same. */
 export const RUNTIME_COLORS: Record<string, string> = {
   generated: "#d62728",
+  "generated-wasm": "#8c564b",
   reference: "#7f7f7f",
   "tfjs-cpu": "#ff7f0e",
   "tfjs-wasm": "#2ca02c",

@@ -7,7 +7,14 @@
  * @module
  */
 
-import { EXIT, guard, makeDirOrThrow, requirePermission, writeFileAtomic } from "./_common.ts";
+import {
+  EXIT,
+  guard,
+  makeDirOrThrow,
+  requirePermission,
+  UsageError,
+  writeFileAtomic,
+} from "./_common.ts";
 import { loadModel, parseOneModel } from "./_model.ts";
 import { loadWeights, parseSeed } from "./_weights.ts";
 
@@ -16,6 +23,7 @@ export const OPTIONS = {
   out: { type: "string" },
   weights: { type: "string" },
   seed: { type: "string" },
+  target: { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -41,12 +49,17 @@ Options:
                    model's own weights (its default); or a .safetensors
                    state_dict with torchvision keys
   --seed N         seed of the random weights (default 0)
+  --target T       ts (default): TypeScript kernels; wasm: WebAssembly SIMD
+                   kernels in the same standalone module (layers without a
+                   wasm kernel yet run their TypeScript kernel; the summary
+                   names them)
   --json           print a JSON summary instead of text
   -h, --help       show this help
 
 Examples:
   deno run -A cli.ts codegen shufflenetv2 --out build/
   deno run -A cli.ts codegen mobilenetv2 --width 0.5 --resolution 160 --seed 3
+  deno run -A cli.ts codegen shufflenetv2 --target wasm
 
 Permissions: --allow-env (ts-morph reads environment variables), --allow-write
 and --allow-read (the output file, an .onnx or .safetensors input); -A grants all.
@@ -69,6 +82,10 @@ export function run(args: string[]): Promise<number> {
     if (!parsed) return EXIT.ok;
     const { values, knobs, model } = parsed;
     const seed = parseSeed(values.seed);
+    const target = values.target ?? "ts";
+    if (target !== "ts" && target !== "wasm") {
+      throw new UsageError(`Invalid --target "${target}": expected ts or wasm`);
+    }
     const loaded = await loadModel(model, knobs);
     const { weights, options } = await loadWeights(
       loaded.graph,
@@ -85,6 +102,7 @@ export function run(args: string[]): Promise<number> {
     const out = compile(loaded.graph, weights, {
       model: loaded.model,
       options: [...Object.entries(loaded.knobs), ...options],
+      target,
     });
     const ms = performance.now() - t0;
     const dir = values.out ?? "build";
@@ -101,6 +119,8 @@ export function run(args: string[]): Promise<number> {
       arenaBytes: out.memory.arenaFloats * 4,
       peakActivationBytes: out.memory.peakFloats * 4,
       codegenMs: Math.round(ms),
+      target,
+      fallbacks: out.fallbacks.map((f) => ({ layers: f.layers, kind: f.family, reason: f.reason })),
     };
     if (values.json) console.log(JSON.stringify(summary, null, 2));
     else {
@@ -113,6 +133,14 @@ export function run(args: string[]): Promise<number> {
           (summary.peakActivationBytes / 1e6).toFixed(2)
         } MB), in ${summary.codegenMs} ms`,
       );
+      if (out.fallbacks.length > 0) {
+        console.log(
+          `${out.fallbacks.length} of ${summary.steps} calls run a TypeScript kernel (no WebAssembly kernel):`,
+        );
+        for (const f of out.fallbacks) {
+          console.log(`  ${f.layers.join(" + ")} (${f.family}): ${f.reason}`);
+        }
+      }
       console.log(`Run it: deno run ${path}`);
     }
     return EXIT.ok;

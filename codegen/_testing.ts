@@ -12,7 +12,7 @@ import { numel } from "../lib/ir/ops.ts";
 import { runReferenceOutputs } from "../lib/runtime/reference.ts";
 import { argmax, maxAbs, maxAbsDiff, randomInput } from "../lib/runtime/tensor.ts";
 import { randomWeights } from "../lib/runtime/weights.ts";
-import { compile, type Compiled, loadModule } from "./compile.ts";
+import { compile, type Compiled, type CompileOptions, loadModule } from "./compile.ts";
 
 /** The tolerance of every differential test: max |gen - ref| <= TOL * max |ref|. */
 export const TOL = 1e-4;
@@ -30,11 +30,16 @@ export interface Differential {
  * seeded inputs (one per graph input), writing every output into a
  * NaN-prefilled array, and asserts no NaN is left and each output's relative
  * error is within {@link TOL}. `relative` is the worst over the outputs;
- * `sameTop1` compares the primary output.
+ * `sameTop1` compares the primary output. `options` picks the target
+ * (TypeScript by default).
  */
-export async function differential(graph: Graph, seed = 1): Promise<Differential> {
+export async function differential(
+  graph: Graph,
+  seed = 1,
+  options: CompileOptions = {},
+): Promise<Differential> {
   const weights = randomWeights(graph, seed);
-  const compiled = compile(graph, weights);
+  const compiled = compile(graph, weights, options);
   const mod = await loadModule(compiled.source);
   const inputs: Record<string, Float32Array> = {};
   graph.inputs.forEach((i, k) => (inputs[i.name] = randomInput(i.shape, seed + 1000 + k)));

@@ -18,6 +18,7 @@ import { type MemoryPlan, planMemory } from "./memory.ts";
 import { emitModule } from "./module.ts";
 import { type KernelPlan, planKernels } from "./plan.ts";
 import { kernelName } from "./spec.ts";
+import { emitWasmModule, type Fallback } from "./wasm/module.ts";
 
 /** Options of {@link compile}. */
 export interface CompileOptions {
@@ -25,9 +26,20 @@ export interface CompileOptions {
   model?: string;
   /** Options printed in the header (knobs, weights source), in this order. */
   options?: [string, string | number | boolean][];
-  /** Emit per-kernel timers (`stepMs`), for benchmarks. */
+  /** Emit per-kernel timers (`stepMs`), for benchmarks (TypeScript target only). */
   profile?: boolean;
+  /**
+   * `ts` (default): TypeScript kernels; `wasm`: WebAssembly SIMD kernels in the
+   * same standalone module (see codegen/wasm/module.ts).
+   */
+  target?: Target;
 }
+
+/** A codegen target. */
+export type Target = "ts" | "wasm";
+
+/** Every codegen target, the default first. */
+export const TARGETS: readonly Target[] = ["ts", "wasm"];
 
 /** A generated module and the plan behind it. */
 export interface Compiled {
@@ -37,6 +49,9 @@ export interface Compiled {
   memory: MemoryPlan;
   /** Distinct kernels emitted. */
   kernels: number;
+  target: Target;
+  /** Steps of the wasm target that run a TypeScript kernel, and why (empty for `ts`). */
+  fallbacks: Fallback[];
 }
 
 /**
@@ -68,14 +83,22 @@ export function compile(graph: Graph, weights: Weights, options: CompileOptions 
   const plan = planKernels(folded.graph, folded.weights);
   const memory = planMemory(plan);
   const total = sumCosts(estimateCost(inferShapes(graph)));
-  const source = emitModule(plan, memory, {
+  const info = {
     model: options.model ?? graph.name,
     options: options.options ?? Object.entries(graph.meta),
     cost: { madds: total.madds, flops: total.flops.total, params: total.params.total },
     profile: options.profile,
-  });
+  };
+  if (options.target === "wasm") {
+    const m = emitWasmModule(plan, memory, info);
+    const kernels = m.wasmKernels + new Set(
+      m.fallbacks.map((f) => f.family),
+    ).size;
+    return { source: m.source, plan, memory, kernels, target: "wasm", fallbacks: m.fallbacks };
+  }
+  const source = emitModule(plan, memory, info);
   const kernels = new Set(plan.steps.map((s) => kernelName(s.spec))).size;
-  return { source, plan, memory, kernels };
+  return { source, plan, memory, kernels, target: "ts", fallbacks: [] };
 }
 
 /** An input of a generated module: one array, or a record keyed by input name. */

@@ -66,7 +66,22 @@ export function generalOpGraph(batch = 1): Graph {
   const one = b.reshape(b.gather(s, 1, [3], true, "scalar_pick"), [batch, 1, 8], "one_row");
   const cat = b.concat([act, sq, one], "cat_rows", 1); // [N, 7, 8]
   const part = b.split(cat, 1, 3, "part", 1); // [N, 3, 8]
-  return b.build(b.flatten(part, "flat_last", 2));
+  // A feature-map branch: pads of every mode, per-channel parameters, pools and reductions.
+  let m = b.pad(b.input, [0, 0, 1, 2, 0, 0, 2, 1], "reflect", 0, "pad_reflect"); // [N, 3, 9, 11]
+  m = b.pad(m, [0, 1, 0, 0, 0, 0, 1, 0], "edge", 0, "pad_edge"); // [N, 4, 10, 11]
+  m = b.pad(m, [0, 0, 1, 1, 0, 0, 1, 1], "constant", 0.5, "pad_constant"); // [N, 4, 12, 13]
+  m = b.affine(b.affine(b.prelu(m, "prelu"), 4, "affine"), 1, "affine_scalar");
+  const pooled = b.binary(
+    "add",
+    b.globalMaxPool(m, "gmax"),
+    b.reduce(m, "mean", [2, 3], true, "mean_hw"),
+    "pooled",
+  ); // [N, 4, 1, 1]
+  const shifted = b.binary("add", pooled, b.constant([1, 4, 1, 1], "const"), "shifted");
+  const rowMax = b.reduce(b.reduce(m, "sum", [-1], false, "sum_w"), "max", [2], true, "max_h");
+  const summary = b.binary("sub", b.reshape(shifted, [batch, 4, 1], "pooled_rows"), rowMax, "d");
+  const mixed = b.binary("add", part, b.gather(summary, 1, [0, 1, 2], false, "first3"), "mixed");
+  return b.build(b.flatten(mixed, "flat_last", 2));
 }
 
 /** A 32x32 network with every op kind of the classic CNNs (checked: throws if one is missing). */

@@ -15,7 +15,6 @@ export const CONSTANT_ONLY_OPS: ReadonlySet<string> = new Set([
   "Constant",
   "Shape",
   "Size",
-  "Gather",
   "ConstantOfShape",
   "Range",
   "Expand",
@@ -23,10 +22,6 @@ export const CONSTANT_ONLY_OPS: ReadonlySet<string> = new Set([
   "Less",
   "Greater",
   "Where",
-  "Neg",
-  "Abs",
-  "Sqrt",
-  "Reciprocal",
   "Floor",
   "Ceil",
 ]);
@@ -52,6 +47,19 @@ export const FOLDABLE_OPS: ReadonlySet<string> = new Set([
   "Div",
   "Max",
   "Min",
+  "Pow",
+  "Gather",
+  "Neg",
+  "Abs",
+  "Sqrt",
+  "Reciprocal",
+  "Relu",
+  "Sigmoid",
+  "Tanh",
+  "Exp",
+  "Log",
+  "Clip",
+  "Split",
 ]);
 
 /** Numeric attribute or a default. */
@@ -295,14 +303,15 @@ function divide(type: "float" | "int") {
 
 /**
  * Evaluates one ONNX node whose inputs are all constants (`inputs[i]` is
- * undefined for an omitted optional input). `shapeOf` gives the shape of the
- * computed tensor a `Shape` reads, when it is not a constant. Returns the
- * outputs, or throws a RangeError describing what was wrong.
+ * undefined for an omitted optional input; `splitOutputs` is how many
+ * outputs an even Split makes). Returns the outputs, or throws a RangeError
+ * describing what was wrong.
  */
 export function foldConstant(
   opType: string,
   attrs: Map<string, AttrRead>,
   inputs: (ConstTensor | undefined)[],
+  splitOutputs = 2,
 ): ConstTensor[] {
   const [a, b] = inputs;
   const need = (t: ConstTensor | undefined, i: number) => {
@@ -442,6 +451,43 @@ export function foldConstant(
       const xv = broadcastTo(x, dims);
       const yv = broadcastTo(y, dims);
       return [make(x.type, dims, Array.from(c, (v, i) => (v ? xv[i] : yv[i])))];
+    }
+    case "Pow":
+      return [binary(need(a, 0), need(b, 1), opType, Math.pow)];
+    case "Relu":
+      return [unary(need(a, 0), (x) => Math.max(x, 0))];
+    case "Sigmoid":
+      return [unary(need(a, 0), (x) => 1 / (1 + Math.exp(-x)))];
+    case "Tanh":
+      return [unary(need(a, 0), Math.tanh)];
+    case "Exp":
+      return [unary(need(a, 0), Math.exp)];
+    case "Log":
+      return [unary(need(a, 0), Math.log)];
+    case "Clip": {
+      // Bounds: inputs since opset 11, attributes before.
+      const lo = inputs[1] ? inputs[1].data[0] : attrs.get("min");
+      const hi = inputs[2] ? inputs[2].data[0] : attrs.get("max");
+      const min = typeof lo === "number" ? lo : -Infinity;
+      const max = typeof hi === "number" ? hi : Infinity;
+      return [unary(need(a, 0), (x) => Math.min(Math.max(x, min), max))];
+    }
+    case "Split": {
+      const x = need(a, 0);
+      const axis = normAxis(intAttr(attrs, "axis", 0), x.dims.length, "Split");
+      const dim = x.dims[axis];
+      let sizes = b ? Array.from(b.data) : intsAttr(attrs, "split");
+      if (!sizes) {
+        const parts = intAttr(attrs, "num_outputs", splitOutputs);
+        const each = Math.ceil(dim / parts);
+        sizes = Array.from({ length: parts }, (_, i) => Math.min(each, dim - i * each));
+      }
+      let start = 0;
+      return sizes.map((size) => {
+        const part = slice(x, [start], [start + size], [axis], [1]);
+        start += size;
+        return part;
+      });
     }
     case "Neg":
       return [unary(need(a, 0), (x) => -x)];

@@ -244,7 +244,58 @@ const EMITTERS = {
     emit(ctx, "Sigmoid", ctx.input, {}, `${name}/Sigmoid`, `${name}/sigmoid`);
     emit(ctx, "Mul", [ctx.input[0], `${name}/sigmoid`]);
   },
+  prelu: (ctx) => {
+    const c = attrsOf<"prelu">(ctx).channels;
+    emit(ctx, "PRelu", [ctx.input[0], param(ctx, "weight", channelDims(ctx, c))]);
+  },
+  affine: (ctx) => {
+    const c = attrsOf<"affine">(ctx).channels;
+    const name = ctx.node.name;
+    const dims = channelDims(ctx, c);
+    emit(
+      ctx,
+      "Mul",
+      [ctx.input[0], param(ctx, "weight", dims)],
+      {},
+      `${name}/Mul`,
+      `${name}/scaled`,
+    );
+    emit(ctx, "Add", [`${name}/scaled`, param(ctx, "bias", dims)]);
+  },
+  const: (ctx) => {
+    emit(ctx, "Identity", [param(ctx, "value", attrsOf<"const">(ctx).shape)]);
+  },
+  pad: (ctx) => {
+    const a = attrsOf<"pad">(ctx);
+    emit(ctx, "Pad", [
+      ctx.input[0],
+      constant(ctx, "pads", [a.pads.length], [...a.pads], true),
+      constant(ctx, "value", [], [a.value]),
+    ], { mode: a.mode });
+  },
+  global_max_pool: (ctx) => emit(ctx, "GlobalMaxPool", ctx.input),
+  reduce: (ctx) => {
+    const a = attrsOf<"reduce">(ctx);
+    const keepdims = a.keepDims ? 1 : 0;
+    // Opset 14: ReduceSum takes its axes as an input, ReduceMean and ReduceMax as an attribute.
+    if (a.op === "sum") {
+      const axes = constant(ctx, "axes", [a.axes.length], [...a.axes], true);
+      emit(ctx, "ReduceSum", [ctx.input[0], axes], { keepdims });
+    } else {
+      const opType = a.op === "mean" ? "ReduceMean" : "ReduceMax";
+      emit(ctx, opType, ctx.input, { axes: [...a.axes], keepdims });
+    }
+  },
 } satisfies Record<OpKind, Emitter>;
+
+/**
+ * ONNX dims of a `[channels]` parameter broadcast on axis 1 of the input:
+ * `[C, 1, ...]` (one 1 per axis after the channels), or `[1]` when shared.
+ */
+function channelDims(ctx: EmitContext, channels: number): number[] {
+  if (channels === 1) return [1];
+  return [channels, ...ctx.inputShapes[0].slice(2).map(() => 1)];
+}
 
 function valueInfo(name: string, shape: Shape, dynamicBatch: boolean): pb.ValueInfoProto {
   return onnx.ValueInfoProto.create({

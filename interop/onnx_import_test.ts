@@ -84,9 +84,9 @@ function model(
 Deno.test("importOnnx() lists every unsupported op type with its first node, and what is supported", () => {
   const bytes = model(
     [
-      { op: "LeakyRelu", name: "a", inputs: ["x"] },
-      { op: "Resize", name: "b", inputs: ["a"] },
-      { op: "LeakyRelu", name: "c", inputs: ["b"] },
+      { op: "TopK", name: "a", inputs: ["x"] },
+      { op: "NonMaxSuppression", name: "b", inputs: ["a"] },
+      { op: "TopK", name: "c", inputs: ["b"] },
     ],
     [],
     "c",
@@ -96,9 +96,10 @@ Deno.test("importOnnx() lists every unsupported op type with its first node, and
     () => importOnnx(bytes, { source: "m.onnx" }),
     (e: Error) =>
       e instanceof OnnxImportError &&
-      /unsupported ONNX ops LeakyRelu \(first at node "a"\), Resize \(first at node "b"\)/.test(
-        e.message,
-      ) &&
+      /unsupported ONNX ops TopK \(first at node "a"\), NonMaxSuppression \(first at node "b"\)/
+        .test(
+          e.message,
+        ) &&
       /Supported ops: .*Conv.*HardSwish/.test(e.message),
   );
 });
@@ -163,7 +164,7 @@ Deno.test("importOnnx() recognizes h-swish and h-sigmoid written as arithmetic",
   ]);
 });
 
-Deno.test("importOnnx() reports x * sigmoid(x) and other unexpressible arithmetic together", () => {
+Deno.test("importOnnx() reads x * sigmoid(x) as silu and a free Transpose as transpose", () => {
   const bytes = model(
     [
       { op: "Sigmoid", name: "s", inputs: ["x"] },
@@ -172,14 +173,40 @@ Deno.test("importOnnx() reports x * sigmoid(x) and other unexpressible arithmeti
     ],
     [],
     "t",
+    [1, 2, 4, 3],
+  );
+  const { graph } = importOnnx(bytes);
+  assert.deepEqual(graph.nodes.map((n) => [n.name, n.kind, n.attrs]), [
+    ["swish", "silu", {}],
+    ["t", "transpose", { perm: [0, 2, 3, 1] }],
+  ]);
+  assert.deepEqual(graph.outputs, [{ name: "t", node: "t" }]);
+});
+
+Deno.test("importOnnx() reports every construct it cannot express together, naming each node", () => {
+  const bytes = model(
+    [
+      { op: "Gather", name: "g", inputs: ["x", "idx"], attrs: [int("axis", 1)] },
+      {
+        op: "Resize",
+        name: "r",
+        inputs: ["x", "", "scales"],
+        attrs: [{ name: "mode", type: T.STRING, s: new TextEncoder().encode("cubic") }],
+      },
+    ],
+    [
+      int64Tensor("idx", [2, 1], [0, 1]),
+      floatTensor("scales", [4], new Float32Array([1, 1, 2, 2])),
+    ],
+    "r",
     [1, 2, 4, 4],
   );
   assert.throws(
     () => importOnnx(bytes),
     (e: Error) =>
       /2 constructs/.test(e.message) &&
-      /node "swish" \(Mul\) multiplies two computed tensors .*SiLU/.test(e.message) &&
-      /node "t" \(Transpose\) transposes with perm \[0, 2, 3, 1\]/.test(e.message),
+      /node "g" \(Gather\) gathers with 2-D indices/.test(e.message) &&
+      /node "r" \(Resize\) resizes with mode "cubic"/.test(e.message),
   );
 });
 
@@ -372,4 +399,97 @@ Deno.test("the README lists exactly the supported ONNX ops", async () => {
   )
     .split(/[,;.\s]+/).filter((w) => /^[A-Z]/.test(w)).sort();
   assert.deepEqual(listed, [...SUPPORTED_ONNX_OPS]);
+});
+
+Deno.test("importOnnx() reads h-swish followed by a scalar Mul as hardswish and a scale, blaming no node", () => {
+  const scalar = (name: string, v: number) => floatTensor(name, [], new Float32Array([v]));
+  const bytes = model(
+    [
+      // y * clip(y + 3, 0, 6) / 6 * 0.5 (a scale after the hard swish)
+      { op: "Add", inputs: ["x", "three"], outputs: ["a"] },
+      { op: "Clip", inputs: ["a", "zero", "six"], outputs: ["c"] },
+      { op: "Mul", inputs: ["x", "c"], outputs: ["m"] },
+      { op: "Div", name: "/act/Div", inputs: ["m", "six"], outputs: ["hs"] },
+      { op: "Mul", name: "/act/Mul", inputs: ["hs", "half"], outputs: ["y"] },
+    ],
+    [scalar("three", 3), scalar("zero", 0), scalar("six", 6), scalar("half", 0.5)],
+    "y",
+    [1, 2, 2, 2],
+  );
+  const { graph, weights } = importOnnx(bytes);
+  assert.deepEqual(graph.nodes.map((n) => n.kind), ["hardswish", "batch_norm"]);
+  // hardswish(x) * 0.5: the scale folds 1/6 and 0.5 against the gate's 6
+  assert.deepEqual([...weights.get(graph.nodes[1].name + ".weight")!], [0.5, 0.5]);
+  const x = new Float32Array([-4, -1, 0, 1, 2, 3, 4, 5]);
+  const y = runReference(graph, weights, x);
+  const want = Array.from(x, (v) => 0.5 * v * Math.min(Math.max(v + 3, 0), 6) / 6);
+  for (let i = 0; i < x.length; i++) assert.ok(Math.abs(y[i] - want[i]) < 1e-5, `${i}`);
+});
+
+Deno.test("importOnnx() drops an all-zero Pad and folds a zero Pad into AveragePool as counted padding", () => {
+  const bytes = model(
+    [
+      {
+        op: "Pad",
+        name: "/none",
+        inputs: ["x"],
+        outputs: ["p0"],
+        attrs: [ints("pads", new Array(8).fill(0))],
+      },
+      {
+        op: "Pad",
+        name: "/pad",
+        inputs: ["p0"],
+        outputs: ["p1"],
+        attrs: [ints("pads", [0, 0, 1, 1, 0, 0, 1, 1])],
+      },
+      {
+        op: "AveragePool",
+        name: "/pool",
+        inputs: ["p1"],
+        outputs: ["y"],
+        attrs: [ints("kernel_shape", [3, 3]), ints("strides", [2, 2])],
+      },
+    ],
+    [],
+    "y",
+    [1, 1, 4, 4],
+    9,
+  );
+  const { graph, weights } = importOnnx(bytes);
+  assert.deepEqual(graph.nodes.map((n) => [n.kind, n.attrs]), [[
+    "avg_pool",
+    {
+      kernel: [3, 3],
+      stride: [2, 2],
+      padding: [1, 1, 1, 1],
+      ceilMode: false,
+      countIncludePad: true,
+    },
+  ]]);
+  // The corner window sums 4 inputs of 1 over 9 cells: the pad's zeros count.
+  const y = runReference(graph, weights, new Float32Array(16).fill(1));
+  assert.ok(Math.abs(y[0] - 4 / 9) < 1e-6);
+});
+
+Deno.test("importOnnx() evaluates any all-constant node at import with the reference executor", () => {
+  // Softmax has no constant folder of its own: it runs through the reference executor.
+  const bytes = model(
+    [
+      { op: "Softmax", name: "/gate", inputs: ["logits"], outputs: ["w"], attrs: [int("axis", 1)] },
+      { op: "Mul", name: "/scale/Mul", inputs: ["x", "w"], outputs: ["y"] },
+    ],
+    [floatTensor("logits", [1, 3, 1, 1], new Float32Array([0, 1, 2]))],
+    "y",
+    [1, 3, 1, 2],
+  );
+  const { graph, weights } = importOnnx(bytes);
+  assert.equal(graph.nodes.length, 1, "the gate is folded into one scale per channel");
+  const e = [1, Math.E, Math.E ** 2];
+  const sum = e[0] + e[1] + e[2];
+  const y = runReference(graph, weights, new Float32Array([1, 1, 1, 1, 1, 1]));
+  // softmax([0, 1, 2]) = e^i / (1 + e + e^2), broadcast over the 2 pixels of each channel
+  for (let c = 0; c < 3; c++) {
+    for (let p = 0; p < 2; p++) assert.ok(Math.abs(y[c * 2 + p] - e[c] / sum) < 1e-6);
+  }
 });

@@ -12,6 +12,7 @@ import type { Runner } from "./runner.ts";
 /** Runtimes in table order. */
 export const RUNTIMES = [
   "generated",
+  "generated-wasm",
   "reference",
   "tfjs-cpu",
   "tfjs-wasm",
@@ -38,9 +39,10 @@ export async function createRunner(
   weights: Weights,
 ): Promise<Runner> {
   switch (name) {
-    case "generated": {
+    case "generated":
+    case "generated-wasm": {
       const { generatedRunner } = await import("./generated.ts");
-      return generatedRunner(graph, weights);
+      return generatedRunner(graph, weights, name === "generated" ? "ts" : "wasm");
     }
     case "reference": {
       const { referenceRunner } = await import("./reference.ts");

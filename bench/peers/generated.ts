@@ -13,7 +13,7 @@ import { inferShapes } from "../../lib/analysis/shapes.ts";
 import type { Graph } from "../../lib/ir/graph.ts";
 import { numel } from "../../lib/ir/ops.ts";
 import type { Weights } from "../../lib/runtime/weights.ts";
-import { compile, type GeneratedModule } from "../../codegen/compile.ts";
+import { compile, type GeneratedModule, type Target } from "../../codegen/compile.ts";
 import type { KernelPlan } from "../../codegen/plan.ts";
 import type { LayerTiming } from "../results.ts";
 import { linearFit, median } from "../stats.ts";
@@ -36,20 +36,34 @@ export async function importGenerated(source: string): Promise<GeneratedModule> 
   }
 }
 
-/** Compiles `graph` with `weights` and returns the module's `infer`. */
+/** Compiles `graph` with `weights` for `target` and returns the module's `infer`. */
 export async function loadGenerated(
   graph: Graph,
   weights: Weights,
+  target: Target = "ts",
 ): Promise<(input: Float32Array) => Float32Array> {
-  const m = await importGenerated(compile(graph, weights).source);
+  const m = await importGenerated(compile(graph, weights, { target }).source);
   return (input) => m.infer(input);
 }
 
-/** The generated module as a {@link Runner} (NCHW input, as the module takes it). */
-export async function generatedRunner(graph: Graph, weights: Weights): Promise<Runner> {
-  const infer = await loadGenerated(graph, weights);
+/**
+ * The generated module as a {@link Runner} (NCHW input, as the module takes
+ * it). `codegenMs` is the time spent generating the source, which a user of a
+ * generated module never pays (the first-result time leaves it out).
+ */
+export async function generatedRunner(
+  graph: Graph,
+  weights: Weights,
+  target: Target = "ts",
+): Promise<Runner> {
+  const t0 = performance.now();
+  const { source } = compile(graph, weights, { target });
+  const codegenMs = performance.now() - t0;
+  const m = await importGenerated(source);
+  const infer = (input: Float32Array) => m.infer(input);
   return {
-    name: "generated",
+    name: target === "ts" ? "generated" : "generated-wasm",
+    codegenMs,
     prepare: (input) => input,
     run: (prepared) => Promise.resolve(infer(prepared)),
     dispose: () => {},
@@ -91,10 +105,11 @@ export async function layerProfile(
   weights: Weights,
   input: Float32Array,
   repeats: number,
+  target: Target = "ts",
 ): Promise<
   { layers: LayerTiming[]; sumMs: number; r2Madds: number; r2Mac: number; r2Both: number }
 > {
-  const compiled = compile(graph, weights, { profile: true });
+  const compiled = compile(graph, weights, { profile: true, target });
   const steps = compiled.plan.steps;
   const m = (await importGenerated(compiled.source)) as GeneratedModule & {
     stepMs?: Float64Array;

@@ -17,6 +17,8 @@ export interface Runner {
   prepare(input: Float32Array): Float32Array;
   /** One inference on a prepared input; resolves to the `[1, classes]` scores. */
   run(prepared: Float32Array): Promise<Float32Array>;
+  /** Milliseconds of loading that are not the runtime's (generating a module's source). */
+  codegenMs?: number;
   /** Frees what the runtime holds (tensors, sessions). */
   dispose(): void | Promise<void>;
 }

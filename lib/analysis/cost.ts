@@ -1,26 +1,34 @@
 /**
  * Cost of every node, with the counting conventions stated once here (and in
- * the README):
+ * the README and `CONVENTIONS` of report.ts). Each op's rule lives in its
+ * record in lib/ops/; this file sums what the records say.
  *
  * - **MAdds** (multiply-adds, one multiply-accumulate counts once; what every
  *   paper of these families reports, even where it prints "FLOPs"): conv2d =
  *   output elements x (inChannels / groups) x kh x kw; linear = N x in x out.
  *   Nothing else has MAdds.
  * - **FLOPs** = 2 x MAdds plus the element-wise work, itemized: `bias` (1 per
- *   output element of a conv/linear with bias), `bn` (2 per element: scale and
- *   shift), `activation` (relu 1, relu6/clip 2, hardsigmoid 4, hardswish 5,
- *   sigmoid 4 per element), `elementwise` (add 1, mul 1, softmax 3 per
- *   element), `pooling` (max: kh*kw - 1 comparisons, avg: kh*kw per output;
- *   global avg: H*W per output).
+ *   output element of a conv/linear with bias), `bn` (BatchNorm 2 per element:
+ *   scale and shift), `activation` (per element: relu 1, relu6/clip 2,
+ *   hardsigmoid 4, hardswish 5, sigmoid 4, silu 5, prelu 2, leaky_relu 2,
+ *   elu 4, softplus 3, and 1 per elementary function: exp, log, tanh, sqrt,
+ *   reciprocal, neg, abs, erf), `elementwise` (the broadcasting binaries add,
+ *   sub, mul, div, pow, max, min 1 per output element; affine 2 per element;
+ *   softmax 3 per element), `pooling` (max: kh*kw - 1 comparisons, avg: kh*kw
+ *   per output; global avg: 1 per input element; global max, reduce sum and
+ *   reduce max: input - output elements; reduce mean: input elements).
  * - **MAC** (memory access cost, ShuffleNet V2 sec. 2): elements read and
- *   written = input feature maps + output feature map + parameter tensors
- *   (weights, bias, BatchNorm gamma/beta/mean/var), assuming everything fits in
- *   cache. `split` reads only its slice. `flatten` and `dropout` are views at
- *   inference and cost 0. Bytes = elements x bytes per element of the dtype.
+ *   written = input tensors + output tensor + parameter tensors (weights, bias,
+ *   BatchNorm gamma/beta/mean/var, slopes, affine constants), assuming
+ *   everything fits in cache. `split`, `slice` and `gather` read only what
+ *   they keep. `flatten`, `reshape`, `dropout` and `const` are views and cost
+ *   0 (a constant is counted where it is read). Bytes = elements x bytes per
+ *   element of the dtype.
  * - **Params**: `weights` (conv and FC kernels: the papers' convention, as in
- *   MobileNet V1's 4.2M), `bias`, `bn` (BatchNorm gamma and beta); `total` =
- *   weights + bias + bn (torchvision's num_params). BatchNorm running stats are
- *   `buffers`, never parameters.
+ *   MobileNet V1's 4.2M; also PReLU slopes, affine scales and stored `const`
+ *   tensors), `bias` (conv/FC biases, affine shifts), `bn` (BatchNorm gamma and
+ *   beta); `total` = weights + bias + bn (torchvision's num_params). BatchNorm
+ *   running stats are `buffers`, never parameters.
  *
  * @module
  */

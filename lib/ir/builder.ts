@@ -290,6 +290,42 @@ export class GraphBuilder {
   leakyRelu(x: Tensor, alpha = 0.01, name?: string): Tensor {
     return this.add("leaky_relu", { alpha }, [x], name);
   }
+  /** PReLU with `channels` slopes on axis 1 (default: one per channel of `x`; 1 shares one). */
+  prelu(x: Tensor, name?: string, channels = x.shape[1]): Tensor {
+    return this.add("prelu", { channels }, [x], name);
+  }
+  /** `x * weight[c] + bias[c]` on axis 1; `channels` 1 is a scalar scale and shift. */
+  affine(x: Tensor, channels: number, name?: string): Tensor {
+    return this.add("affine", { channels }, [x], name);
+  }
+  /** A stored constant of `shape` (its data the parameter `<name>.value`). */
+  constant(shape: number[], name?: string): Tensor {
+    return this.add("const", { shape }, [], name);
+  }
+  /** ONNX Pad: `pads` = begins of every axis then ends; `value` fills constant padding. */
+  pad(
+    x: Tensor,
+    pads: number[],
+    mode: "constant" | "reflect" | "edge" = "constant",
+    value = 0,
+    name?: string,
+  ): Tensor {
+    return this.add("pad", { pads, mode, value }, [x], name);
+  }
+  /** Max over the spatial axes: `[N, C, H, W]` to `[N, C, 1, 1]`. */
+  globalMaxPool(x: Tensor, name?: string): Tensor {
+    return this.add("global_max_pool", {}, [x], name);
+  }
+  /** Mean, sum or max over `axes`; `keepDims` keeps them as size 1. */
+  reduce(
+    x: Tensor,
+    op: "mean" | "sum" | "max",
+    axes: number[],
+    keepDims = true,
+    name?: string,
+  ): Tensor {
+    return this.add("reduce", { op, axes, keepDims }, [x], name);
+  }
   /** Concatenation along `axis` (default: the channels). */
   concat(xs: Tensor[], name?: string, axis = 1): Tensor {
     return this.add("concat", { axis }, xs, name);

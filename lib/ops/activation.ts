@@ -5,10 +5,10 @@
  * @module
  */
 
-import { numel, type OpAttrs, type OpKind } from "./core.ts";
+import { formatShape, numel, type OpAttrs, type OpKind, ShapeError } from "./core.ts";
 import type { OpDef } from "./def.ts";
 import { constant } from "./poly.ts";
-import { elementwise } from "./_util.ts";
+import { elementwise, param, positive } from "./_util.ts";
 import { around, axisOf, checkRank, resolveAxis } from "./_tensor.ts";
 
 /**
@@ -169,4 +169,46 @@ export const softmax: OpDef<"softmax"> = {
     }
     return y;
   },
+};
+
+/**
+ * PReLU: `x >= 0 ? x : slope[c] * x` with the slopes a `[channels]` parameter
+ * on axis 1 (`channels` 1: one shared slope); compare and multiply = 2 FLOPs
+ * per element.
+ */
+export const prelu: OpDef<"prelu"> = {
+  summary: "x >= 0 ? x : slope[c] * x, slopes a parameter",
+  arity: 1,
+  check: (node, a) => positive(node, "prelu channels", a.channels),
+  shape(node, a, [x]) {
+    checkRank(node, "input", x);
+    if (a.channels !== 1 && (x.length < 2 || x[1] !== a.channels)) {
+      throw new ShapeError(
+        node,
+        `input ${formatShape(x)} has ${
+          x[1] ?? "no"
+        } channels on axis 1, expected ${a.channels} (or prelu channels 1)`,
+      );
+    }
+    return x;
+  },
+  params: (a) => [{ name: "weight", shape: [a.channels], role: "weight" }],
+  cost: ({ shape }) => ({ madds: 0, flops: { activation: 2 * numel(shape) } }),
+  symbolic: ({ node, ins: [x] }) => ({
+    out: x,
+    params: node.attrs.channels === 1 ? constant(1) : x.c,
+    madds: constant(0),
+  }),
+  reference({ node, inputs: [x], inputShapes: [xs], weights }) {
+    const slope = param(weights, node, "weight");
+    const channels = node.attrs.channels;
+    const inner = channels === 1 ? 1 : numel(xs.slice(2));
+    const y = new Float32Array(x.length);
+    for (let i = 0; i < x.length; i++) {
+      const c = channels === 1 ? 0 : Math.floor(i / inner) % channels;
+      y[i] = x[i] >= 0 ? x[i] : slope[c] * x[i];
+    }
+    return y;
+  },
+  widthFields: (a) => [a.channels],
 };

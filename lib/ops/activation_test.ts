@@ -63,3 +63,23 @@ Deno.test("elu and leaky_relu reject a non-finite alpha", () => {
     /Invalid "act": elu alpha must be finite, got NaN/,
   );
 });
+
+Deno.test("prelu: slopes per channel on axis 1 (or one shared), counted as weights", () => {
+  const g = graphOf([1, 2, 2], (b, x) => b.prelu(x, "p"));
+  const w = new Map([["p.weight", new Float32Array([0.5, 3])]]);
+  // channel 0 = [-2, 1], channel 1 = [-1, 4]
+  assert.deepEqual(run(g, [-2, 1, -1, 4], w).y, [-1, 1, -3, 4]);
+  const shared = graphOf([1, 2, 2], (b, x) => b.prelu(x, "p", 1));
+  assert.deepEqual(
+    run(shared, [-2, 1, -1, 4], new Map([["p.weight", new Float32Array([0.25])]])).y,
+    [
+      -0.5,
+      1,
+      -0.25,
+      4,
+    ],
+  );
+  const c = costOf(g, "p");
+  // 2 slopes; compare and multiply per element.
+  assert.deepEqual([c.params.weights, c.flops.activation], [2, 2 * 4]);
+});

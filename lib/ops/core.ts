@@ -118,6 +118,35 @@ export type SoftmaxAttrs = AxisAttrs;
 export interface AlphaAttrs {
   alpha: number;
 }
+/** Per-channel op on axis 1 with a `[channels]` parameter; `channels` 1 is one shared value. */
+export interface ChannelsAttrs {
+  channels: number;
+}
+/** A constant tensor the file stores: no inputs, one parameter `value` of `shape`. */
+export interface ConstAttrs {
+  shape: readonly number[];
+}
+/** Padding modes of ONNX Pad. */
+export type PadMode = "constant" | "reflect" | "edge";
+/**
+ * ONNX Pad: `pads` lists the begins of every axis, then the ends
+ * (`[x1_begin, x2_begin, ..., x1_end, x2_end, ...]`), non-negative; `value`
+ * fills `constant` padding, `reflect` mirrors without repeating the border,
+ * `edge` repeats it.
+ */
+export interface PadAttrs {
+  pads: readonly number[];
+  mode: PadMode;
+  value: number;
+}
+/** Reductions of `reduce`. */
+export type ReduceOp = "mean" | "sum" | "max";
+/** Reduces `axes` (negative from the end) with `op`; `keepDims` keeps them as size 1. */
+export interface ReduceAttrs {
+  op: ReduceOp;
+  axes: readonly number[];
+  keepDims: boolean;
+}
 /** Ops without attributes. */
 export type NoAttrs = Record<string, never>;
 
@@ -167,6 +196,15 @@ export interface OpAttrs {
   elu: AlphaAttrs;
   leaky_relu: AlphaAttrs;
   silu: NoAttrs;
+  /** `x >= 0 ? x : slope[c] * x`, slopes a parameter on axis 1. */
+  prelu: ChannelsAttrs;
+  /** `x * weight[c] + bias[c]` on axis 1: a scalar or per-channel scale and shift the file stores. */
+  affine: ChannelsAttrs;
+  const: ConstAttrs;
+  pad: PadAttrs;
+  /** Max over every axis after the first two: `[N, C, ...]` to `[N, C, 1, ...]`. */
+  global_max_pool: NoAttrs;
+  reduce: ReduceAttrs;
 }
 
 /** Name of an op, e.g. `"conv2d"`. */
@@ -174,7 +212,8 @@ export type OpKind = keyof OpAttrs;
 
 /**
  * How a parameter tensor counts: `weight` (conv/linear kernels, the papers'
- * convention), `bias` (conv/linear bias), `bn` (BatchNorm gamma and beta,
+ * convention; also PReLU slopes, affine scales and stored constants), `bias`
+ * (conv/linear bias, affine shifts), `bn` (BatchNorm gamma and beta,
  * learnable) or `buffer` (BatchNorm running mean and variance: stored, not
  * learnable, never counted as parameters).
  */
@@ -182,8 +221,8 @@ export type ParamRole = "weight" | "bias" | "bn" | "buffer";
 
 /** One parameter tensor of a node, named as in a PyTorch state_dict suffix. */
 export interface ParamSpec {
-  /** Suffix after the node name: `weight`, `bias`, `running_mean`, `running_var`. */
-  name: "weight" | "bias" | "running_mean" | "running_var";
+  /** Suffix after the node name: `weight`, `bias`, `running_mean`, `running_var`, `value` (const). */
+  name: "weight" | "bias" | "running_mean" | "running_var" | "value";
   shape: Shape;
   role: ParamRole;
 }

@@ -9,10 +9,11 @@
  * @module
  */
 
-import { formatShape, numel, ShapeError } from "./core.ts";
+import { formatShape, numel, type PadMode, ShapeError } from "./core.ts";
 import type { OpDef, SymbolicWork } from "./def.ts";
 import {
   constant,
+  type Dim,
   dimPoly,
   elements,
   mul,
@@ -21,7 +22,7 @@ import {
   SymbolicError,
   type SymTensor,
 } from "./poly.ts";
-import { need4d, nonNegative, positive } from "./_util.ts";
+import { need4d, nonNegative, param, positive } from "./_util.ts";
 import { around, axisOf, checkRank, forEachIndex, resolveAxis, strides } from "./_tensor.ts";
 
 const none = (out: SymTensor, mac?: SymbolicWork["mac"]): SymbolicWork => ({
@@ -447,4 +448,129 @@ export const dropout: OpDef<"dropout"> = {
   cost: () => ({ madds: 0, flops: {}, mac: "view" }),
   symbolic: ({ ins: [x] }) => none(x, "view"),
   reference: ({ inputs: [x] }) => x.slice(),
+};
+
+/** A symbolic tensor of a fixed `[N, C, H, W]` or `[N, F]` shape. */
+function fixedTensor(node: string, shape: readonly number[]): SymTensor {
+  if (shape.length === 2) return { n: shape[0], c: constant(shape[1]) };
+  if (shape.length === 4) {
+    return { n: shape[0], c: constant(shape[1]), h: { value: shape[2] }, w: { value: shape[3] } };
+  }
+  notExpressible(node, `a rank-${shape.length} tensor`);
+}
+
+/**
+ * A tensor the file stores: no inputs, its data the parameter `value` (role
+ * `weight`: stored data counts as parameters). A view of that parameter: MAC
+ * is counted where it is read.
+ */
+export const constOp: OpDef<"const"> = {
+  summary: "a stored constant tensor",
+  arity: 0,
+  check(node, a) {
+    if (a.shape.length < 1 || a.shape.length > 5) {
+      throw new RangeError(
+        `Invalid "${node}": const shape [${a.shape.join(", ")}] must have 1 to 5 axes`,
+      );
+    }
+    a.shape.forEach((d) => positive(node, "const dimension", d));
+  },
+  shape: (_node, a) => [...a.shape],
+  params: (a) => [{ name: "value", shape: [...a.shape], role: "weight" }],
+  cost: () => ({ madds: 0, flops: {}, mac: "view" }),
+  symbolic: ({ node }) => ({
+    out: fixedTensor(node.name, node.attrs.shape),
+    params: constant(numel(node.attrs.shape)),
+    madds: constant(0),
+    mac: "view",
+  }),
+  reference: ({ node, weights }) => param(weights, node, "value").slice(),
+};
+
+/** Input index read by output index `o` of an axis of size `size` padded by `begin` (`-1`: the fill value). */
+function padSource(o: number, begin: number, size: number, mode: PadMode): number {
+  const i = o - begin;
+  if (i >= 0 && i < size) return i;
+  if (mode === "constant") return -1;
+  if (mode === "edge") return i < 0 ? 0 : size - 1;
+  // reflect: mirror about the border element, which is not repeated.
+  return i < 0 ? -i : 2 * (size - 1) - i;
+}
+
+/** ONNX Pad (constant, reflect, edge) on any axes. */
+export const pad: OpDef<"pad"> = {
+  summary: "pad every axis (constant, reflect or edge)",
+  arity: 1,
+  check(node, a) {
+    a.pads.forEach((p) => nonNegative(node, "pad", p));
+    if (!["constant", "reflect", "edge"].includes(a.mode)) {
+      throw new RangeError(
+        `Invalid "${node}": pad mode "${a.mode}" is not one of constant, reflect, edge`,
+      );
+    }
+    if (!Number.isFinite(a.value)) {
+      throw new RangeError(`Invalid "${node}": pad value must be finite, got ${a.value}`);
+    }
+  },
+  shape(node, a, [x]) {
+    checkRank(node, "input", x);
+    const r = x.length;
+    if (a.pads.length !== 2 * r) {
+      throw new ShapeError(
+        node,
+        `pads [${a.pads.join(", ")}] have ${a.pads.length} entries, expected ${
+          2 * r
+        } (begins then ends of each axis of ${formatShape(x)})`,
+      );
+    }
+    if (a.mode === "reflect") {
+      x.forEach((d, i) => {
+        if (a.pads[i] > d - 1 || a.pads[r + i] > d - 1) {
+          throw new ShapeError(
+            node,
+            `reflect pads ${a.pads[i]} and ${a.pads[r + i]} of axis ${i} exceed its size ${d} - 1`,
+          );
+        }
+      });
+    }
+    return x.map((d, i) => d + a.pads[i] + a.pads[r + i]);
+  },
+  params: () => [],
+  cost: () => ({ madds: 0, flops: {} }),
+  symbolic({ node, ins: [x] }) {
+    const p = node.attrs.pads;
+    const r = symRank(x);
+    if (p.length !== 2 * r || p[0] !== 0 || p[r] !== 0) {
+      notExpressible(node.name, "pad of the batch axis");
+    }
+    const grow = (d: Dim | undefined, k: number): Dim | undefined =>
+      d === undefined ? d : "value" in d ? { value: d.value + k } : { p: d.p + k * d.q, q: d.q };
+    const c = p[1] + p[r + 1];
+    const out: SymTensor = {
+      n: x.n,
+      c: c === 0 ? x.c : sum([x.c, constant(c)]),
+      ...(r === 4 ? { h: grow(x.h, p[2] + p[6]), w: grow(x.w, p[3] + p[7]) } : {}),
+    };
+    return none(out);
+  },
+  reference({ node, inputs: [x], inputShapes: [xs], shape }) {
+    const { pads, mode, value } = node.attrs;
+    const r = xs.length;
+    const xStrides = strides(xs);
+    const y = new Float32Array(numel(shape));
+    const idx = new Array<number>(r).fill(0);
+    for (let o = 0; o < y.length; o++) {
+      let from = 0;
+      for (let d = 0; d < r && from >= 0; d++) {
+        const i = padSource(idx[d], pads[d], xs[d], mode);
+        from = i < 0 ? -1 : from + i * xStrides[d];
+      }
+      y[o] = from < 0 ? value : x[from];
+      for (let d = r - 1; d >= 0; d--) {
+        if (++idx[d] < shape[d]) break;
+        idx[d] = 0;
+      }
+    }
+    return y;
+  },
 };

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { costOf, graphOf, iota, run } from "./_testing.ts";
+import { GraphBuilder } from "../ir/builder.ts";
 import { symbolicCost } from "../analysis/symbolic.ts";
 
 Deno.test("transpose: output axis i is input axis perm[i] (NCHW to NHWC)", () => {
@@ -99,4 +100,46 @@ Deno.test("softmax over any axis: every slice along it sums to 1", () => {
   assert.deepEqual(y.map((v) => Math.round(v * 1e6) / 1e6), [0.25, 0.5, 0.5, 0.75, 0.5, 0.5]);
   // 3 FLOPs per element: exp, sum, divide.
   assert.equal(costOf(g, "sm").flops.total, 3 * 6);
+});
+
+Deno.test("pad: constant fills, reflect mirrors without the border, edge repeats it", () => {
+  const row = [1, 2, 3];
+  const padRow = (mode: "constant" | "reflect" | "edge") =>
+    run(graphOf([1, 3], (b, x) => b.pad(x, [0, 2, 0, 1], mode, 9, "p")), row);
+  assert.deepEqual(padRow("constant"), { y: [9, 9, 1, 2, 3, 9], shape: [1, 6] });
+  assert.deepEqual(padRow("reflect").y, [3, 2, 1, 2, 3, 2]);
+  assert.deepEqual(padRow("edge").y, [1, 1, 1, 2, 3, 3]);
+  // On two axes at once: [[1, 2], [3, 4]] padded by one row on top (edge) and one column on the right.
+  const two = run(graphOf([2, 2], (b, x) => b.pad(x, [1, 0, 0, 1], "edge", 0, "p")), [1, 2, 3, 4]);
+  assert.deepEqual(two, { y: [1, 2, 2, 1, 2, 2, 3, 4, 4], shape: [3, 3] });
+  // No arithmetic; MAC reads 3 and writes 6.
+  const c = costOf(graphOf([1, 3], (b, x) => b.pad(x, [0, 2, 0, 1], "constant", 0, "p")), "p");
+  assert.deepEqual([c.flops.total, c.mac.total], [0, 3 + 6]);
+});
+
+Deno.test("pad rejects pads of the wrong length and reflect pads past the border", () => {
+  assert.throws(
+    () => graphOf([1, 3], (b, x) => b.pad(x, [0, 1], "constant", 0, "p")),
+    /pads \[0, 1\] have 2 entries, expected 4 \(begins then ends of each axis of 1x3\)/,
+  );
+  assert.throws(
+    () => graphOf([1, 3], (b, x) => b.pad(x, [0, 3, 0, 0], "reflect", 0, "p")),
+    /reflect pads 3 and 0 of axis 1 exceed its size 3 - 1/,
+  );
+  assert.throws(
+    () => graphOf([1, 3], (b, x) => b.pad(x, [0, -1, 0, 0], "constant", 0, "p")),
+    /Invalid "p": pad must be a non-negative integer, got -1/,
+  );
+});
+
+Deno.test("const: no inputs, its stored value is the output and counts as parameters", () => {
+  const b = new GraphBuilder("t", [1, 2]);
+  const k = b.constant([1, 2], "k");
+  const g = b.build(b.binary("add", b.input, k, "sum"));
+  const w = new Map([["k.value", new Float32Array([10, 20])]]);
+  assert.deepEqual(run(g, [1, 2], w).y, [11, 22]);
+  const c = costOf(g, "k");
+  // 2 stored numbers are 2 parameters; reading them is counted where they are read.
+  assert.deepEqual([c.params.total, c.params.weights, c.mac.total], [2, 2, 0]);
+  assert.equal(costOf(g, "sum").mac.total, 2 + 2 + 2);
 });

@@ -4,11 +4,11 @@
  * @module
  */
 
-import { numel, ShapeError } from "./core.ts";
+import { formatShape, numel, ShapeError } from "./core.ts";
 import type { OpDef } from "./def.ts";
-import { scale } from "./poly.ts";
-import { constant } from "./poly.ts";
+import { constant, scale } from "./poly.ts";
 import { param, positive } from "./_util.ts";
+import { checkRank } from "./_tensor.ts";
 
 /** `y = (x - mean[c]) / sqrt(var[c] + eps) * gamma[c] + beta[c]` on channel axis 1. */
 export const batchNorm: OpDef<"batch_norm"> = {
@@ -55,6 +55,53 @@ export const batchNorm: OpDef<"batch_norm"> = {
           y[base + i] = (x[base + i] - mean[c]) * s + beta[c];
         }
       }
+    }
+    return y;
+  },
+  widthFields: (a) => [a.channels],
+};
+
+/**
+ * `y = x * weight[c] + bias[c]` on axis 1 (`channels` 1: a scalar scale and
+ * shift): the per-channel or scalar `x * a + b` a file stores, counted as the
+ * constants it stores (`channels` weights and `channels` biases), 2 FLOPs per
+ * element (multiply, add).
+ */
+export const affine: OpDef<"affine"> = {
+  summary: "x * weight[c] + bias[c] on axis 1 (channels 1: scalars)",
+  arity: 1,
+  check: (node, a) => positive(node, "affine channels", a.channels),
+  shape(node, a, [x]) {
+    checkRank(node, "input", x);
+    if (a.channels !== 1 && (x.length < 2 || x[1] !== a.channels)) {
+      throw new ShapeError(
+        node,
+        `input ${formatShape(x)} has ${
+          x[1] ?? "no"
+        } channels on axis 1, expected ${a.channels} (or affine channels 1)`,
+      );
+    }
+    return x;
+  },
+  params: (a) => [
+    { name: "weight", shape: [a.channels], role: "weight" },
+    { name: "bias", shape: [a.channels], role: "bias" },
+  ],
+  cost: ({ shape }) => ({ madds: 0, flops: { elementwise: 2 * numel(shape) } }),
+  symbolic: ({ node, ins: [x] }) => ({
+    out: x,
+    params: node.attrs.channels === 1 ? constant(2) : scale(x.c, 2),
+    madds: constant(0),
+  }),
+  reference({ node, inputs: [x], inputShapes: [xs], weights }) {
+    const w = param(weights, node, "weight");
+    const b = param(weights, node, "bias");
+    const channels = node.attrs.channels;
+    const inner = channels === 1 ? 1 : numel(xs.slice(2));
+    const y = new Float32Array(x.length);
+    for (let i = 0; i < x.length; i++) {
+      const c = channels === 1 ? 0 : Math.floor(i / inner) % channels;
+      y[i] = x[i] * w[c] + b[c];
     }
     return y;
   },

@@ -4,9 +4,10 @@
  * @module
  */
 
-import { numel, type Pool2dAttrs } from "./core.ts";
+import { formatShape, numel, type Pool2dAttrs, ShapeError } from "./core.ts";
 import type { KernelArgs, OpDef } from "./def.ts";
-import { constant } from "./poly.ts";
+import { constant, SymbolicError } from "./poly.ts";
+import { checkRank, forEachIndex, resolveAxis, strides } from "./_tensor.ts";
 import { need4d, nonNegative, positive, windowShape } from "./_util.ts";
 
 function checkPool(node: string, a: Pool2dAttrs): void {
@@ -146,5 +147,125 @@ export const globalAvgPool: OpDef<"global_avg_pool"> = {
       y[p] = sum / (h * w);
     }
     return y;
+  },
+};
+
+/** Max over every axis after the first two; kh*kw - 1 comparisons per output (input - output elements). */
+export const globalMaxPool: OpDef<"global_max_pool"> = {
+  summary: "max over the spatial axes: [N, C, ...] to [N, C, 1, ...]",
+  arity: 1,
+  check() {},
+  shape(node, _a, [x]) {
+    if (x.length < 3 || x.length > 5) {
+      throw new ShapeError(
+        node,
+        `input has shape [${x.join(", ")}], expected [N, C, ...] with 1 to 3 spatial axes`,
+      );
+    }
+    return x.map((d, i) => (i < 2 ? d : 1));
+  },
+  params: () => [],
+  cost: ({ inputShapes: [x], shape }) => ({
+    madds: 0,
+    flops: { pooling: numel(x) - numel(shape) },
+  }),
+  symbolic: ({ node, ins: [x] }) => {
+    if (x.h === undefined) {
+      throw new SymbolicError(`Cannot express "${node.name}": input is not a feature map`);
+    }
+    return {
+      out: { n: x.n, c: x.c, h: { value: 1 }, w: { value: 1 } },
+      params: constant(0),
+      madds: constant(0),
+    };
+  },
+  reference({ inputs: [x], inputShapes: [xs] }) {
+    const planes = xs[0] * xs[1];
+    const size = numel(xs.slice(2));
+    const y = new Float32Array(planes);
+    for (let p = 0; p < planes; p++) {
+      let m = -Infinity;
+      for (let i = 0; i < size; i++) m = Math.max(m, x[p * size + i]);
+      y[p] = m;
+    }
+    return y;
+  },
+};
+
+/** The axes of a reduce resolved to `0..rank-1`, sorted, or a ShapeError. */
+function reducedAxes(node: string, axes: readonly number[], rank: number): Set<number> {
+  const out = new Set(axes.map((a) => resolveAxis(node, "reduce axis", a, rank)));
+  if (out.size !== axes.length) {
+    throw new ShapeError(node, `reduce axes [${axes.join(", ")}] repeat an axis`);
+  }
+  return out;
+}
+
+/**
+ * Mean, sum or max over `axes`. FLOPs (pooling): sum and max take
+ * input - output elements (additions or comparisons), mean adds one divide
+ * per output, so input elements in all (as global average pooling).
+ */
+export const reduce: OpDef<"reduce"> = {
+  summary: "mean, sum or max over axes",
+  arity: 1,
+  check(node, a) {
+    if (!["mean", "sum", "max"].includes(a.op)) {
+      throw new RangeError(`Invalid "${node}": reduce op "${a.op}" is not one of mean, sum, max`);
+    }
+    if (a.axes.length === 0 || a.axes.some((x) => !Number.isInteger(x))) {
+      throw new RangeError(
+        `Invalid "${node}": reduce axes must be a non-empty list of integers, got [${
+          a.axes.join(", ")
+        }]`,
+      );
+    }
+  },
+  shape(node, a, [x]) {
+    checkRank(node, "input", x);
+    const axes = reducedAxes(node, a.axes, x.length);
+    const out = a.keepDims
+      ? x.map((d, i) => (axes.has(i) ? 1 : d))
+      : x.filter((_, i) => !axes.has(i));
+    if (out.length === 0) {
+      throw new ShapeError(
+        node,
+        `reducing every axis of ${formatShape(x)} without keepDims leaves a 0-D tensor`,
+      );
+    }
+    return out;
+  },
+  params: () => [],
+  cost: ({ attrs, inputShapes: [x], shape }) => ({
+    madds: 0,
+    flops: { pooling: attrs.op === "mean" ? numel(x) : numel(x) - numel(shape) },
+  }),
+  symbolic({ node, ins: [x] }) {
+    const a = node.attrs;
+    const axes = new Set(a.axes.map((v) => (v < 0 ? v + 4 : v)));
+    const spatial = x.h !== undefined && [...axes].every((v) => v === 2 || v === 3);
+    if (!spatial || (!a.keepDims && axes.size !== 2)) {
+      throw new SymbolicError(
+        `Cannot express "${node.name}": only a reduce over H and/or W of a feature map is`,
+      );
+    }
+    const one = { value: 1 };
+    const out = a.keepDims
+      ? { n: x.n, c: x.c, h: axes.has(2) ? one : x.h, w: axes.has(3) ? one : x.w }
+      : { n: x.n, c: x.c };
+    return { out, params: constant(0), madds: constant(0) };
+  },
+  reference({ node, inputs: [x], inputShapes: [xs], shape }) {
+    const a = node.attrs;
+    const axes = reducedAxes(node.name, a.axes, xs.length);
+    // Each input element adds into the output element with the reduced axes zeroed.
+    const keepStrides = strides(xs.map((d, i) => (axes.has(i) ? 1 : d)));
+    const read = keepStrides.map((s, i) => (axes.has(i) ? 0 : s));
+    const acc = new Float64Array(numel(shape)).fill(a.op === "max" ? -Infinity : 0);
+    forEachIndex(xs, [read], (i, [o]) => {
+      acc[o] = a.op === "max" ? Math.max(acc[o], x[i]) : acc[o] + x[i];
+    });
+    const count = numel(xs) / acc.length;
+    return Float32Array.from(acc, (v) => (a.op === "mean" ? v / count : v));
   },
 };

@@ -20,6 +20,7 @@ import {
   leakyRelu,
   log,
   neg,
+  prelu,
   reciprocal,
   relu,
   relu6,
@@ -35,16 +36,18 @@ import { conv2d, linear } from "./conv.ts";
 import {
   channelShuffle,
   concat,
+  constOp,
   dropout,
   flatten,
   gather,
+  pad,
   reshape,
   slice,
   split,
   transpose,
 } from "./layout.ts";
-import { batchNorm } from "./norm.ts";
-import { avgPool, globalAvgPool, maxPool } from "./pool.ts";
+import { affine, batchNorm } from "./norm.ts";
+import { avgPool, globalAvgPool, globalMaxPool, maxPool, reduce } from "./pool.ts";
 
 /** Every op kind's record, in catalog order. */
 export const OP_DEFS: OpTable = {
@@ -89,6 +92,12 @@ export const OP_DEFS: OpTable = {
   elu,
   leaky_relu: leakyRelu,
   silu,
+  prelu,
+  affine,
+  const: constOp,
+  pad,
+  global_max_pool: globalMaxPool,
+  reduce,
 };
 
 /** The record of one op kind. */

@@ -1,0 +1,149 @@
+/**
+ * Every WebAssembly kernel family on edge shapes, against the reference
+ * executor with the output pre-filled with NaN (codegen/_testing.ts): planes
+ * not a multiple of the pixel block or of four, channels not a multiple of
+ * the register block, stride 2, asymmetric padding, groups, 5x5 windows,
+ * planes too narrow for a vector, fused residual adds. Each case also checks
+ * that the step ran a WebAssembly kernel, not the TypeScript fallback.
+ */
+
+import assert from "node:assert/strict";
+import { GraphBuilder, type Tensor } from "../../lib/ir/builder.ts";
+import type { Graph } from "../../lib/ir/graph.ts";
+import type { Pads } from "../../lib/ir/ops.ts";
+import { differential } from "../_testing.ts";
+import { loadModule } from "../compile.ts";
+import type { Family } from "../spec.ts";
+
+async function wasm(graph: Graph, families: Family[]): Promise<void> {
+  const { compiled } = await differential(graph, 3, { target: "wasm" });
+  assert.deepEqual(compiled.fallbacks, [], "every step runs a WebAssembly kernel");
+  assert.deepEqual(compiled.plan.steps.map((s) => s.spec.family), families);
+}
+
+// pwconv: 4 x 8 blocks (planes >= 8 pixels) or 8 x 4 (4-7 pixels), an
+// overlapping last block, output channels off the block, cache tiles (17 x 19
+// pixels of 64 channels is 3 tiles and a partial one), groups, residual.
+const PW: { cin: number; cout: number; groups: number; h: number; w: number }[] = [
+  { cin: 5, cout: 7, groups: 1, h: 5, w: 3 },
+  { cin: 9, cout: 13, groups: 1, h: 2, w: 3 },
+  { cin: 64, cout: 6, groups: 1, h: 17, w: 19 },
+  { cin: 12, cout: 18, groups: 3, h: 7, w: 7 },
+  { cin: 4, cout: 4, groups: 1, h: 1, w: 4 },
+];
+for (const c of PW) {
+  Deno.test(`wasm pwconv ${JSON.stringify(c)} matches the reference`, async () => {
+    const b = new GraphBuilder("pw", [1, c.cin, c.h, c.w]);
+    const y = b.conv2d(b.input, { out: c.cout, kernel: 1, groups: c.groups, bias: true });
+    await wasm(b.build(b.relu6(b.batchNorm(y))), ["pwconv"]);
+  });
+}
+
+Deno.test("wasm pwconv: a fused residual add, hardswish before and relu after it", async () => {
+  const b = new GraphBuilder("res", [1, 7, 6, 5]);
+  const y = b.hardswish(b.batchNorm(b.conv2d(b.input, { out: 7, kernel: 1 })));
+  await wasm(b.build(b.relu(b.addTensors(b.input, y))), ["pwconv"]);
+});
+
+// dwconv: stride 1 and 2 with odd sizes, asymmetric padding, 5x5 (weights
+// splatted from memory), planes too narrow for a vector, vertical stride only.
+const DW: { c: number; h: number; w: number; k: number; s: number; p: Pads }[] = [
+  { c: 3, h: 7, w: 9, k: 3, s: 2, p: [1, 1, 1, 1] },
+  { c: 4, h: 8, w: 13, k: 3, s: 1, p: [1, 1, 1, 1] },
+  { c: 5, h: 11, w: 19, k: 5, s: 2, p: [2, 2, 2, 2] },
+  { c: 2, h: 6, w: 11, k: 3, s: 2, p: [0, 1, 1, 0] },
+  { c: 3, h: 3, w: 3, k: 3, s: 1, p: [1, 1, 1, 1] },
+  { c: 2, h: 5, w: 14, k: 5, s: 1, p: [2, 2, 2, 2] },
+];
+for (const c of DW) {
+  Deno.test(`wasm dwconv ${JSON.stringify(c)} matches the reference`, async () => {
+    const b = new GraphBuilder("dw", [1, c.c, c.h, c.w]);
+    const y = b.conv2d(b.input, {
+      out: c.c,
+      kernel: c.k,
+      stride: c.s,
+      padding: c.p,
+      groups: c.c,
+    });
+    await wasm(b.build(b.relu(b.batchNorm(y))), ["dwconv"]);
+  });
+}
+
+// conv: the stem (3 -> 10 channels, off the 8-channel block, stride 2), a
+// grouped 3x3, a 1x5 kernel, a stride-2 1x1 (not pointwise), a narrow input.
+const CONV: {
+  cin: number;
+  cout: number;
+  g: number;
+  h: number;
+  w: number;
+  k: [number, number];
+  s: number;
+  p: Pads;
+}[] = [
+  { cin: 3, cout: 10, g: 1, h: 13, w: 15, k: [3, 3], s: 2, p: [1, 1, 1, 1] },
+  { cin: 4, cout: 6, g: 2, h: 9, w: 10, k: [3, 3], s: 1, p: [1, 1, 1, 1] },
+  { cin: 3, cout: 5, g: 1, h: 6, w: 12, k: [1, 5], s: 1, p: [0, 2, 0, 2] },
+  { cin: 6, cout: 9, g: 1, h: 9, w: 17, k: [1, 1], s: 2, p: [0, 0, 0, 0] },
+  { cin: 2, cout: 3, g: 1, h: 4, w: 3, k: [3, 3], s: 1, p: [0, 0, 0, 0] },
+];
+for (const c of CONV) {
+  Deno.test(`wasm conv ${JSON.stringify(c)} matches the reference`, async () => {
+    const b = new GraphBuilder("conv", [1, c.cin, c.h, c.w]);
+    const y = b.conv2d(b.input, {
+      out: c.cout,
+      kernel: c.k,
+      stride: c.s,
+      padding: c.p,
+      groups: c.g,
+    });
+    await wasm(b.build(b.relu(b.batchNorm(y))), ["conv"]);
+  });
+}
+
+Deno.test("wasm pooling: max 3x3/2 ceil mode, average excluding and including padding", async () => {
+  const pools = (b: GraphBuilder): Tensor => {
+    const m = b.maxPool(b.input, { kernel: 3, stride: 2, padding: 1, ceilMode: true });
+    const a = b.avgPool(m, { kernel: 3, stride: 1, padding: 1, countIncludePad: false });
+    return b.avgPool(a, { kernel: 2, stride: 2, padding: 1, countIncludePad: true });
+  };
+  const b = new GraphBuilder("pool", [1, 3, 17, 22]);
+  await wasm(b.build(pools(b)), ["maxpool", "avgpool", "avgpool"]);
+});
+
+Deno.test("wasm element-wise: add, squeeze-excite scale, hardswish, unfolded BatchNorm, global pool, linear", async () => {
+  const b = new GraphBuilder("ew", [1, 6, 5, 7]);
+  const a = b.batchNorm(b.input); // no conv before it: an affine step
+  const s = b.hardsigmoid(b.globalAvgPool(a));
+  const m = b.mul(a, s);
+  const t = b.hardswish(b.addTensors(m, b.input));
+  const fc = b.linear(b.flatten(b.globalAvgPool(t)), { out: 21 });
+  await wasm(b.build(fc), ["affine", "gavgpool", "act", "mul", "add", "gavgpool", "linear"]);
+});
+
+Deno.test("wasm module API: two inputs, four outputs (an input echoed, a flatten view), errors", async () => {
+  const b = new GraphBuilder("multi", [1, 3, 6, 6]);
+  const y = b.addInput("second", [1, 3, 6, 6]);
+  const feat = b.relu(b.conv2d(b.input, { out: 4, kernel: 3, bias: true }, "feat"), "feat_act");
+  const other = b.conv2d(y, { out: 4, kernel: 1, bias: true }, "other");
+  const sum = b.addTensors(feat, other, "sum");
+  const logits = b.linear(b.flatten(b.globalAvgPool(sum, "gap"), "flat"), { out: 5 }, "fc");
+  const g = b.build({ logits, features: feat, echo: y, flat: b.flatten(sum, "flat_sum") });
+  const { compiled } = await differential(g, 5, { target: "wasm" });
+  const mod = await loadModule(compiled.source);
+  assert.deepEqual(mod.inputNames, ["input", "second"]);
+  assert.deepEqual(mod.outputNames, ["logits", "features", "echo", "flat"]);
+  assert.deepEqual(mod.outputShapes, [[1, 5], [1, 4, 6, 6], [1, 3, 6, 6], [1, 144]]);
+  const inputs = { input: new Float32Array(108).fill(0.5), second: new Float32Array(108) };
+  assert.deepEqual([...mod.infer(inputs)], [...mod.inferAll(inputs).logits]);
+  assert.throws(() => mod.infer(new Float32Array(108)), /record of 2 inputs keyed by name/);
+  assert.throws(() => mod.infer({ input: inputs.input }), /Input "second" must be a Float32Array/);
+});
+
+Deno.test("wasm module: batch 2 runs each sample through the module's memory", async () => {
+  const b = new GraphBuilder("batch", [2, 4, 5, 5]);
+  const c = b.conv2d(b.input, { out: 4, kernel: 3, bias: true }, "c");
+  const d = b.relu(b.conv2d(c, { out: 4, kernel: 1, bias: true }, "d"), "d_act");
+  const r = await differential(b.build({ last: d, mid: c }), 7, { target: "wasm" });
+  assert.equal(r.compiled.plan.batch, 2);
+});

@@ -1,0 +1,784 @@
+/**
+ * The WebAssembly target's module: the same standalone TypeScript module as
+ * the TypeScript target (same exports, same entry point, imports nothing),
+ * whose kernels are WebAssembly SIMD functions emitted per kernel spec, every
+ * size baked in. The activation arena, the weights and one sample's input and
+ * output live in the module's `WebAssembly.Memory`:
+ *
+ * ```
+ * [guard 64 KiB][weights, 16-byte aligned per step][arena][input][output][slack]
+ * ```
+ *
+ * The guard keeps every computed address positive when a kernel's base
+ * pointer sits before a padded border; the slack covers the last vector
+ * loads of a row. A step without a WebAssembly kernel (a family this target
+ * does not cover yet, or a case it declines) runs the TypeScript target's
+ * kernel on a `Float32Array` view of the same memory, so every plan
+ * compiles; {@link WasmModule.fallbacks} names those steps.
+ *
+ * The kernel code is emitted twice, with `f32x4.relaxed_madd` and with
+ * `f32x4.mul` + `f32x4.add`; the module validates the first at load and
+ * uses the second where relaxed SIMD is missing.
+ *
+ * @module
+ */
+
+import { imageEntrySource } from "../../interop/image_entry.ts";
+import {
+  type CodeBlockWriter,
+  IndentationText,
+  Project,
+  type StatementStructures,
+  StructureKind,
+  VariableDeclarationKind,
+  type WriterFunction,
+} from "ts-morph";
+import { numel } from "../../lib/ir/ops.ts";
+import { block, type Emitter, kernelParams } from "../_emit.ts";
+import { type MemoryPlan, planMemory } from "../memory.ts";
+import { base64Bytes, EMITTERS, type ModuleInfo, sourceString } from "../module.ts";
+import { OUTPUT_SUMMARY_SOURCE } from "../_summary.ts";
+import { callerRoot, type KernelPlan, type Operand } from "../plan.ts";
+import { type Family, kernelName, type KernelSpec, offsetTable, specKey } from "../spec.ts";
+import { encodeModule, Fn, type ModuleFunction } from "./binary.ts";
+import { KERNEL_PARAMS, type WasmEmitter } from "./_simd.ts";
+import { convWasm } from "./conv.ts";
+import { dwconvWasm } from "./depthwise.ts";
+import {
+  actWasm,
+  addWasm,
+  affineWasm,
+  copyWasm,
+  gavgpoolWasm,
+  linearWasm,
+  mulWasm,
+} from "./elementwise.ts";
+import { poolWasm } from "./pool.ts";
+import { pwconvWasm } from "./pointwise.ts";
+
+/** The WebAssembly emitter of each family that has one. */
+export const WASM_EMITTERS: { [F in Family]?: WasmEmitter<Extract<KernelSpec, { family: F }>> } = {
+  pwconv: pwconvWasm,
+  dwconv: dwconvWasm,
+  conv: convWasm,
+  maxpool: poolWasm,
+  avgpool: poolWasm,
+  gavgpool: gavgpoolWasm,
+  linear: linearWasm,
+  add: addWasm,
+  mul: mulWasm,
+  act: actWasm,
+  affine: affineWasm,
+  copy: copyWasm,
+};
+
+/** Floats of the guard before the weights (64 KiB). */
+const GUARD = 16384;
+/** Floats of slack after the output. */
+const SLACK = 64;
+
+/** A step that runs its TypeScript kernel, and why. */
+export interface Fallback {
+  layers: string[];
+  family: Family;
+  reason: string;
+}
+
+/** The module text and what it is made of. */
+export interface WasmModule {
+  source: string;
+  /** Steps running a TypeScript kernel on the module's memory. */
+  fallbacks: Fallback[];
+  /** Distinct WebAssembly kernels. */
+  wasmKernels: number;
+  /** Bytes of one kernel code variant (without weights). */
+  codeBytes: number;
+  /** Bytes of the module's memory. */
+  memoryBytes: number;
+}
+
+function wasmEmitterOf(spec: KernelSpec): WasmEmitter<KernelSpec> | undefined {
+  return WASM_EMITTERS[spec.family] as WasmEmitter<KernelSpec> | undefined;
+}
+
+function tsEmitterOf(spec: KernelSpec): Emitter<KernelSpec> {
+  return EMITTERS[spec.family] as Emitter<KernelSpec>;
+}
+
+const align4 = (n: number) => Math.ceil(n / 4) * 4;
+
+/**
+ * Emits the WebAssembly target's module text for `plan` and `memory`.
+ * Deterministic, like the TypeScript target.
+ */
+export function emitWasmModule(
+  plan: KernelPlan,
+  planned: MemoryPlan,
+  info: ModuleInfo,
+): WasmModule {
+  // Every buffer 16-byte aligned (sizes rounded up to 4 floats, then planned the
+  // same way), so the vectors of planes whose size is a multiple of 4 never
+  // straddle a cache line.
+  const aligned = planMemory({
+    ...plan,
+    roots: plan.roots.map((r) => ({ ...r, floats: align4(r.floats) })),
+  });
+  const memory = { ...aligned, peakFloats: planned.peakFloats, peakStep: planned.peakStep };
+  const inputLengths = plan.inputs.map((i) => numel(i.shape));
+  const outputLengths = plan.outputs.map((o) => numel(o.shape));
+  const sampleIns = inputLengths.map((n) => n / plan.batch);
+  const sampleOuts = outputLengths.map((n) => n / plan.batch);
+  const oneInput = plan.inputs.length === 1;
+  const oneOutput = plan.outputs.length === 1;
+
+  // Which steps run WebAssembly, their kernel names and packed weights.
+  const fallbacks: Fallback[] = [];
+  const chosen = plan.steps.map((step) => {
+    const e = wasmEmitterOf(step.spec);
+    const reason = e ? e.unsupported(step.spec) : `no WebAssembly ${step.spec.family} kernel yet`;
+    if (!e || reason !== undefined) {
+      fallbacks.push({ layers: step.layers, family: step.spec.family, reason: reason! });
+      return { wasm: undefined, name: kernelName(step.spec), weights: step.weights };
+    }
+    const weights = step.weights && e.pack ? e.pack(step.spec, step.weights) : step.weights;
+    return { wasm: e, name: kernelName(step.spec) + (e.variant?.(step.spec) ?? ""), weights };
+  });
+
+  // Memory layout (floats).
+  const weightAt: number[] = [];
+  let at = GUARD;
+  for (const c of chosen) {
+    weightAt.push(at);
+    at = align4(at + (c.weights?.length ?? 0));
+  }
+  const weightEnd = at;
+  const weightCount = plan.steps.reduce((n, s) => n + (s.weights?.length ?? 0), 0);
+  const arenaAt = weightEnd;
+  // One sample of each input, then of each output.
+  let ioAt = align4(arenaAt + memory.arenaFloats);
+  const inputAt = sampleIns.map((n) => {
+    const a = ioAt;
+    ioAt = align4(ioAt + n);
+    return a;
+  });
+  const outputAt = sampleOuts.map((n) => {
+    const a = ioAt;
+    ioAt = align4(ioAt + n);
+    return a;
+  });
+  const totalFloats = ioAt + SLACK;
+  const pages = Math.ceil((totalFloats * 4) / 65536);
+  const constBytes = new Uint8Array((weightEnd - GUARD) * 4);
+  const constView = new DataView(constBytes.buffer);
+  chosen.forEach((c, i) => {
+    const base = (weightAt[i] - GUARD) * 4;
+    c.weights?.forEach((v, k) => constView.setFloat32(base + 4 * k, v, true));
+  });
+
+  const addr = (op: Operand | undefined): number => {
+    if (!op) return 0;
+    const caller = callerRoot(op.root);
+    if (caller) return (caller.io === "input" ? inputAt : outputAt)[caller.k] + op.off;
+    return arenaAt + memory.offsets[op.root] + op.off;
+  };
+
+  // Kernels, deduplicated by name.
+  const wasmKernels = new Map<
+    string,
+    { spec: KernelSpec; key: string; e: WasmEmitter<KernelSpec> }
+  >();
+  const tsKernels = new Map<string, { spec: KernelSpec; key: string }>();
+  plan.steps.forEach((step, i) => {
+    const c = chosen[i];
+    const key = specKey(step.spec);
+    const seen = (c.wasm ? wasmKernels : tsKernels).get(c.name);
+    if (seen && seen.key !== key) {
+      throw new Error(
+        `Kernel name "${c.name}" is shared by two different specs: ${seen.key} and ${key}`,
+      );
+    }
+    if (seen) return;
+    if (c.wasm) wasmKernels.set(c.name, { spec: step.spec, key, e: c.wasm });
+    else tsKernels.set(c.name, { spec: step.spec, key });
+  });
+  const code = (relaxed: boolean) => {
+    const funcs: ModuleFunction[] = [];
+    for (const [name, { spec, e }] of wasmKernels) {
+      const f = new Fn([...KERNEL_PARAMS]);
+      e.body(spec, f, { relaxed });
+      funcs.push({ fn: f, export: name });
+    }
+    return encodeModule(funcs, { memoryPages: pages });
+  };
+  const relaxedCode = code(true);
+  const plainCode = code(false);
+  const probe = new Fn([]).v128Const([0, 0, 0, 0]).v128Const([0, 0, 0, 0])
+    .v128Const([0, 0, 0, 0]).f32x4RelaxedMadd().drop();
+  const probeCode = encodeModule([{ fn: probe }], { memoryPages: 1 });
+
+  const shape = (s: readonly number[]) => `[${s.join(", ")}]`;
+  const names = (ts: { name: string }[]) => `[${ts.map((t) => sourceString(t.name)).join(", ")}]`;
+  const shapes = (ts: { shape: readonly number[] }[]) =>
+    `[${ts.map((t) => shape(t.shape)).join(", ")}]`;
+  const options = info.options.map(([k, v]) =>
+    `${k}=${typeof v === "string" ? sourceString(v) : v}`
+  ).join(" ");
+  const constant = (
+    name: string,
+    type: string,
+    initializer: string,
+    doc: string,
+    exported = true,
+  ): StatementStructures => ({
+    kind: StructureKind.VariableStatement,
+    isExported: exported,
+    declarationKind: VariableDeclarationKind.Const,
+    declarations: [{ name, type, initializer }],
+    docs: [doc],
+  });
+  const statements: (StatementStructures | WriterFunction)[] = [
+    constant(
+      "model",
+      "string",
+      sourceString(info.model),
+      "The model this module was generated from.",
+    ),
+    constant("target", "string", '"wasm"', "The codegen target: WebAssembly SIMD kernels."),
+    constant(
+      "inputShape",
+      "readonly number[]",
+      shape(plan.inputShape),
+      "Shape of the first input (row-major float32, in the source model's layout).",
+    ),
+    constant(
+      "outputShape",
+      "readonly number[]",
+      shape(plan.outputShape),
+      "Shape of the first (primary) output.",
+    ),
+    constant(
+      "inputNames",
+      "readonly string[]",
+      names(plan.inputs),
+      "Names of the inputs, in order (the keys `inferAll` takes when there are several).",
+    ),
+    constant(
+      "inputShapes",
+      "readonly (readonly number[])[]",
+      shapes(plan.inputs),
+      "Shape of each input, in the order of `inputNames`.",
+    ),
+    constant(
+      "outputNames",
+      "readonly string[]",
+      names(plan.outputs),
+      "Names of the outputs, in order (the keys of what `inferAll` returns).",
+    ),
+    constant(
+      "outputShapes",
+      "readonly (readonly number[])[]",
+      shapes(plan.outputs),
+      "Shape of each output, in the order of `outputNames`.",
+    ),
+    constant(
+      "cost",
+      "{ readonly madds: number; readonly flops: number; readonly params: number }",
+      `{ madds: ${info.cost.madds}, flops: ${info.cost.flops}, params: ${info.cost.params} }`,
+      "Cost of the source graph per lightnets' analysis (`madds` = multiply-adds; `flops` = 2 x madds + element-wise work; `params` = learnable parameters).",
+    ),
+    constant(
+      "arenaBytes",
+      "number",
+      String(memory.arenaFloats * 4),
+      "Bytes of the activation arena (one sample), inside the module's WebAssembly memory.",
+    ),
+    constant(
+      "peakActivationBytes",
+      "number",
+      String(memory.peakFloats * 4),
+      "Peak bytes of live activations of this schedule (the arena's lower bound).",
+    ),
+    constant(
+      "weightCount",
+      "number",
+      String(weightCount),
+      "Number of float32 weights (BatchNorm folded, packed per kernel).",
+    ),
+    constant(
+      "memoryBytes",
+      "number",
+      String(pages * 65536),
+      "Bytes of the module's WebAssembly memory (weights, arena, one sample's input and output).",
+    ),
+    {
+      kind: StructureKind.Function,
+      name: "fromBase64",
+      parameters: [{ name: "b64", type: "string" }, { name: "into", type: "Uint8Array" }],
+      returnType: "void",
+      docs: ["Decodes base64 into `into`, checking the length."],
+      statements: (w) => {
+        w.writeLine(
+          "const native = (Uint8Array as unknown as { fromBase64?: (s: string) => Uint8Array }).fromBase64;",
+        );
+        block(w, "if (native)", () => {
+          w.writeLine("const bytes = native(b64);");
+          w.writeLine(
+            "if (bytes.length !== into.length) throw new Error(`Embedded data holds ${bytes.length} bytes, expected ${into.length}`);",
+          );
+          w.writeLine("into.set(bytes);");
+          w.writeLine("return;");
+        });
+        w.writeLine("const bin = atob(b64);");
+        w.writeLine(
+          "if (bin.length !== into.length) throw new Error(`Embedded data holds ${bin.length} bytes, expected ${into.length}`);",
+        );
+        w.writeLine("for (let i = 0; i < bin.length; i++) into[i] = bin.charCodeAt(i);");
+      },
+    },
+    {
+      kind: StructureKind.Function,
+      name: "bytesOf",
+      parameters: [{ name: "b64", type: "string" }, { name: "length", type: "number" }],
+      returnType: "Uint8Array<ArrayBuffer>",
+      docs: ["Decodes base64 into a new array of `length` bytes."],
+      statements: (w) => {
+        w.writeLine("const out = new Uint8Array(length);");
+        w.writeLine("fromBase64(b64, out);");
+        w.writeLine("return out;");
+      },
+    },
+    constant("t0", "number", "performance.now()", "Load start.", false),
+    constant(
+      "memory",
+      "WebAssembly.Memory",
+      `new WebAssembly.Memory({ initial: ${pages} })`,
+      "The module's memory: weights, arena, input and output.",
+      false,
+    ),
+    constant(
+      "M",
+      "Float32Array",
+      "new Float32Array(memory.buffer)",
+      "Float view of the memory.",
+      false,
+    ),
+    constant(
+      "relaxed",
+      "boolean",
+      `WebAssembly.validate(bytesOf("${base64Bytes(probeCode)}", ${probeCode.length}))`,
+      "Whether this engine has relaxed SIMD (`f32x4.relaxed_madd`).",
+    ),
+    constant(
+      "K",
+      "Record<string, (x: number, y: number, w: number, r: number) => void>",
+      `new WebAssembly.Instance(new WebAssembly.Module(relaxed ? bytesOf(relaxedCode(), ${relaxedCode.length}) : bytesOf(plainCode(), ${plainCode.length})), { env: { memory } }).exports as Record<string, (x: number, y: number, w: number, r: number) => void>`,
+      "The WebAssembly kernels (arguments: byte addresses of input, output, weights, second tensor).",
+      false,
+    ),
+  ];
+
+  const tables = new Map<string, string>();
+  for (const { spec } of tsKernels.values()) {
+    for (const t of tsEmitterOf(spec).tables?.(spec) ?? []) {
+      const name = offsetTable(t);
+      const text = t.join(", ");
+      const seen = tables.get(name);
+      if (seen !== undefined && seen !== text) {
+        throw new Error(`Two different channel offset tables share the name "${name}"`);
+      }
+      if (seen !== undefined) continue;
+      tables.set(name, text);
+      statements.push(
+        constant(name, "Int32Array", `new Int32Array([${text}])`, "Channel offsets.", false),
+      );
+    }
+  }
+  for (const [name, { spec }] of tsKernels) {
+    const e = tsEmitterOf(spec);
+    statements.push({
+      kind: StructureKind.Function,
+      name,
+      parameters: kernelParams(e.weighted, e.second(spec)).map((p) => ({
+        name: p.name,
+        type: p.type,
+      })),
+      returnType: "void",
+      docs: [e.describe(spec) + " (TypeScript kernel on the module's memory)."],
+      statements: (w: CodeBlockWriter) => e.body(spec, w),
+    });
+  }
+
+  const checkArg = (
+    w: CodeBlockWriter,
+    arg: string,
+    length: number,
+    what: string,
+    dims: readonly number[],
+  ) => {
+    block(w, `if (!(${arg} instanceof Float32Array) || ${arg}.length !== ${length})`, () => {
+      w.writeLine(
+        `const got = ${arg} instanceof Float32Array ? \`\${${arg}.length} elements\` : Object.prototype.toString.call(${arg});`,
+      );
+      const text = `${what} must be a Float32Array of ${length} elements (${dims.join("x")}), got `;
+      w.writeLine(`throw new TypeError(${sourceString(text)} + got);`);
+    });
+  };
+  // Error wording: a one-input module says "Input", a several-input one names the input.
+  const inputWhat = (k: number) =>
+    oneInput ? "Input" : `Input ${JSON.stringify(plan.inputs[k].name)}`;
+  const outputWhat = (k: number) =>
+    oneOutput ? "Output" : `Output ${JSON.stringify(plan.outputs[k].name)}`;
+  const inputType = oneInput
+    ? "Float32Array | Record<string, Float32Array>"
+    : "Record<string, Float32Array>";
+
+  const writeSteps = (w: CodeBlockWriter) => {
+    if (info.profile) w.writeLine("let t = 0;");
+    plan.steps.forEach((step, i) => {
+      const c = chosen[i];
+      w.writeLine(`// ${step.layers.map(sourceString).join(", ")}`);
+      if (info.profile) w.writeLine("t = performance.now();");
+      if (c.wasm) {
+        const args = [addr(step.x), addr(step.y), step.weights ? weightAt[i] : 0, addr(step.r)];
+        w.writeLine(`K.${c.name}(${args.map((a) => a * 4).join(", ")});`);
+      } else {
+        const e = tsEmitterOf(step.spec);
+        const args = ["M", String(addr(step.x)), "M", String(addr(step.y))];
+        if (e.weighted) args.push("M", String(weightAt[i]));
+        if (e.second(step.spec)) args.push("M", String(addr(step.r)));
+        w.writeLine(`${c.name}(${args.join(", ")});`);
+      }
+      if (info.profile) w.writeLine(`stepMs[${i}] += performance.now() - t;`);
+    });
+  };
+  if (info.profile) {
+    statements.push(
+      constant(
+        "stepMs",
+        "Float64Array",
+        `new Float64Array(${plan.steps.length})`,
+        "Milliseconds spent in each kernel call so far (profiling build).",
+      ),
+    );
+  }
+
+  statements.push(
+    {
+      kind: StructureKind.Function,
+      name: "weightsBase64",
+      parameters: [],
+      returnType: "string",
+      docs: ["The packed weights, base64 of float32 little-endian, as laid out in memory."],
+      statements: (w) => w.writeLine(placeholder("weights")),
+    },
+    {
+      kind: StructureKind.Function,
+      name: "relaxedCode",
+      parameters: [],
+      returnType: "string",
+      docs: ["The kernels' WebAssembly binary with relaxed SIMD, base64."],
+      statements: (w) => w.writeLine(placeholder("relaxed")),
+    },
+    {
+      kind: StructureKind.Function,
+      name: "plainCode",
+      parameters: [],
+      returnType: "string",
+      docs: ["The kernels' WebAssembly binary without relaxed SIMD, base64."],
+      statements: (w) => w.writeLine(placeholder("plain")),
+    },
+    (w: CodeBlockWriter) => {
+      w.writeLine(
+        `fromBase64(weightsBase64(), new Uint8Array(memory.buffer, ${
+          GUARD * 4
+        }, ${constBytes.length}));`,
+      );
+    },
+    constant(
+      "loadMs",
+      "number",
+      "performance.now() - t0",
+      "Milliseconds the module took to load: weights decoded into memory, kernels compiled.",
+    ),
+    {
+      kind: StructureKind.Function,
+      name: "run",
+      parameters: [{ name: "inputs", type: "Float32Array[]" }, {
+        name: "outputs",
+        type: "Float32Array[]",
+      }],
+      returnType: "void",
+      docs: [
+        "Runs every kernel on checked arrays, in graph order of inputs and outputs: each sample's inputs are copied into the module's memory and its outputs out of it.",
+      ],
+      statements: (w) => {
+        block(w, `for (let n = 0; n < ${plan.batch}; n++)`, () => {
+          plan.inputs.forEach((_, k) => {
+            const n = sampleIns[k];
+            w.writeLine(`M.set(inputs[${k}].subarray(n * ${n}, (n + 1) * ${n}), ${inputAt[k]});`);
+          });
+          writeSteps(w);
+          plan.outputs.forEach((_, k) => {
+            const n = sampleOuts[k];
+            w.writeLine(
+              `outputs[${k}].set(M.subarray(${outputAt[k]}, ${outputAt[k] + n}), n * ${n});`,
+            );
+          });
+        });
+      },
+    },
+    {
+      kind: StructureKind.Function,
+      name: "bindInputs",
+      parameters: [{ name: "input", type: inputType }],
+      returnType: "Float32Array[]",
+      docs: ["Checks the caller's input(s) and returns them in the order of `inputNames`."],
+      statements: (w) => {
+        if (oneInput) {
+          block(
+            w,
+            'if (!(input instanceof Float32Array) && input !== null && typeof input === "object" && !Array.isArray(input))',
+            () => {
+              w.writeLine(
+                `input = (input as Record<string, Float32Array>)[${
+                  sourceString(plan.inputs[0].name)
+                }];`,
+              );
+            },
+          );
+          checkArg(w, "input", inputLengths[0], "Input", plan.inputs[0].shape);
+          w.writeLine("return [input];");
+          return;
+        }
+        block(
+          w,
+          'if (input === null || typeof input !== "object" || input instanceof Float32Array)',
+          () => {
+            w.writeLine(
+              `throw new TypeError(\`Expected a record of ${plan.inputs.length} inputs keyed by name (\${inputNames.map((n) => JSON.stringify(n)).join(", ")})\`);`,
+            );
+          },
+        );
+        block(w, "for (const key of Object.keys(input))", () => {
+          block(w, "if (!inputNames.includes(key))", () => {
+            w.writeLine(
+              'throw new TypeError(`Unknown input ${JSON.stringify(key)}; expected ${inputNames.map((n) => JSON.stringify(n)).join(", ")}`);',
+            );
+          });
+        });
+        plan.inputs.forEach((inp, k) => {
+          w.writeLine(`const x${k} = input[${sourceString(inp.name)}];`);
+          checkArg(w, `x${k}`, inputLengths[k], inputWhat(k), inp.shape);
+        });
+        w.writeLine(`return [${plan.inputs.map((_, k) => `x${k}`).join(", ")}];`);
+      },
+    },
+    constant(
+      "scratch",
+      "Float32Array[]",
+      `[${
+        outputLengths.map((n, k) => (k === 0 ? "new Float32Array(0)" : `new Float32Array(${n})`))
+          .join(", ")
+      }]`,
+      "Where `inferInto` writes the outputs after the first.",
+      false,
+    ),
+    {
+      kind: StructureKind.Function,
+      name: "inferInto",
+      isExported: true,
+      parameters: [{ name: "input", type: inputType }, { name: "output", type: "Float32Array" }],
+      returnType: "void",
+      docs: [
+        "Runs the model on `input` and writes the first output (`outputShape`) into `output`; allocates nothing.",
+      ],
+      statements: (w) => {
+        w.writeLine("const inputs = bindInputs(input);");
+        checkArg(w, "output", outputLengths[0], outputWhat(0), plan.outputs[0].shape);
+        w.writeLine("scratch[0] = output;");
+        w.writeLine("run(inputs, scratch);");
+      },
+    },
+    {
+      kind: StructureKind.Function,
+      name: "inferAllInto",
+      isExported: true,
+      parameters: [{ name: "input", type: inputType }, {
+        name: "outputs",
+        type: "Record<string, Float32Array>",
+      }],
+      returnType: "void",
+      docs: [
+        "Runs the model on `input` and writes every output into `outputs` (keyed by `outputNames`, each of its `outputShapes` size); allocates nothing.",
+      ],
+      statements: (w) => {
+        w.writeLine("const inputs = bindInputs(input);");
+        plan.outputs.forEach((o, k) => {
+          w.writeLine(`const y${k} = outputs[${sourceString(o.name)}];`);
+          checkArg(w, `y${k}`, outputLengths[k], outputWhat(k), o.shape);
+        });
+        w.writeLine(`run(inputs, [${plan.outputs.map((_, k) => `y${k}`).join(", ")}]);`);
+      },
+    },
+    {
+      kind: StructureKind.Function,
+      name: "inferAll",
+      isExported: true,
+      parameters: [{ name: "input", type: inputType }],
+      returnType: "Record<string, Float32Array>",
+      docs: [
+        "Runs the model on `input` (a Float32Array for a one-input model, else a record keyed by `inputNames`) and returns every output in a new array, keyed by `outputNames`.",
+      ],
+      statements: (w) => {
+        w.writeLine("const inputs = bindInputs(input);");
+        w.writeLine(
+          "const outputs = outputShapes.map((s) => new Float32Array(s.reduce((a, b) => a * b, 1)));",
+        );
+        w.writeLine("run(inputs, outputs);");
+        w.writeLine("const result: Record<string, Float32Array> = {};");
+        w.writeLine("outputNames.forEach((name, k) => (result[name] = outputs[k]));");
+        w.writeLine("return result;");
+      },
+    },
+    {
+      kind: StructureKind.Function,
+      name: "infer",
+      isExported: true,
+      parameters: [{ name: "input", type: inputType }],
+      returnType: "Float32Array",
+      docs: [
+        "Runs the model on `input` and returns a new array of the first output (`outputShape`). Throws a `TypeError` on a wrong type or length.",
+      ],
+      statements: (w) => {
+        w.writeLine(`const output = new Float32Array(${outputLengths[0]});`);
+        w.writeLine("inferInto(input, output);");
+        w.writeLine("return output;");
+      },
+    },
+  );
+
+  const mainBlock = (w: CodeBlockWriter) => {
+    w.write(imageEntrySource()).blankLine();
+    w.write(OUTPUT_SUMMARY_SOURCE).blankLine();
+    w.writeLine(
+      "// Run directly: seeded inputs (mulberry32, seed 42 + input index, uniform in [-1, 1])",
+    );
+    w.writeLine(
+      "// or --image FILE for the first input (see imageInputFromOptions), then each output",
+    );
+    w.writeLine(
+      "// (top-5 of sample 0 for an [N, K] output, else shape, min/max/mean and the first",
+    );
+    w.writeLine(
+      "// values), the time per inference, the load time and the first inference's; --json",
+    );
+    w.writeLine("// prints the same as JSON; --help lists the options.");
+    block(w, "if (import.meta.main)", () => {
+      w.writeLine('const json = Deno.args.includes("--json");');
+      w.writeLine(
+        'const options = entryOptions(Deno.args.filter((a) => a !== "--json"), model, inputShape);',
+      );
+      w.writeLine(
+        `const fromImage = await imageInputFromOptions(options, inputShape, ${sampleOuts[0]});`,
+      );
+      block(w, "const inputs = inputShapes.map((shape, k) =>", () => {
+        w.writeLine("const data = new Float32Array(shape.reduce((a, b) => a * b, 1));");
+        block(w, "if (k === 0 && fromImage)", () => {
+          w.writeLine("data.set(fromImage.input);");
+          w.writeLine("return data;");
+        });
+        w.writeLine("let s = 42 + k;");
+        block(w, "for (let i = 0; i < data.length; i++)", () => {
+          w.writeLine("s = (s + 0x6d2b79f5) >>> 0;");
+          w.writeLine("let t = s;");
+          w.writeLine("t = Math.imul(t ^ (t >>> 15), t | 1);");
+          w.writeLine("t ^= t + Math.imul(t ^ (t >>> 7), t | 61);");
+          w.writeLine("data[i] = -1 + 2 * (((t ^ (t >>> 14)) >>> 0) / 4294967296);");
+        });
+        w.writeLine("return data;");
+      });
+      w.write(");").newLine();
+      w.writeLine(
+        oneInput
+          ? "const input = inputs[0];"
+          : "const input = Object.fromEntries(inputNames.map((n, k) => [n, inputs[k]]));",
+      );
+      w.writeLine("const f0 = performance.now();");
+      w.writeLine("const outputs = inferAll(input);");
+      w.writeLine("const firstMs = performance.now() - f0;");
+      w.writeLine("// Warm up (the engine tiers hot kernels up in the background), then time.");
+      w.writeLine("const w0 = performance.now();");
+      w.writeLine(
+        "for (let i = 0; i < 20 && performance.now() - w0 < 2000; i++) inferAllInto(input, outputs);",
+      );
+      w.writeLine("let runs = 0;");
+      w.writeLine("const t0 = performance.now();");
+      block(w, "while (runs < 5 || (performance.now() - t0 < 1000 && runs < 100))", () => {
+        w.writeLine("inferAllInto(input, outputs);");
+        w.writeLine("runs++;");
+      });
+      w.writeLine("const ms = (performance.now() - t0) / runs;");
+      w.writeLine(
+        "const summaries = outputNames.map((name, k) => summarizeOutput(name, outputShapes[k], outputs[name], fromImage?.labels));",
+      );
+      block(w, "if (json)", () => {
+        w.writeLine(
+          "console.log(JSON.stringify({ model, target, outputs: summaries, msPerInference: ms, runs, loadMs, firstInferenceMs: firstMs }, null, 2));",
+        );
+      });
+      block(w, "else", () => {
+        w.writeLine(
+          'const header = (s: OutputSummary) => outputNames.length === 1 ? `${model}: ` : `output ${JSON.stringify(s.name)} [${s.shape.join(", ")}]: `;',
+        );
+        w.writeLine(
+          "for (const line of summaries.flatMap((s) => formatOutputSummary(s, header(s)))) console.log(line);",
+        );
+        w.writeLine(
+          'console.log(`${ms.toFixed(2)} ms/inference (${runs} runs, one thread, WebAssembly SIMD${relaxed ? " relaxed" : ""}); load ${loadMs.toFixed(1)} ms, first inference ${firstMs.toFixed(1)} ms`);',
+        );
+      });
+    });
+  };
+
+  const project = new Project({
+    useInMemoryFileSystem: true,
+    manipulationSettings: { indentationText: IndentationText.TwoSpaces },
+  });
+  const file = project.createSourceFile("module.ts", {
+    leadingTrivia: (w) => {
+      w.writeLine(`// DO NOT EDIT - generated by lightnets from ${sourceString(info.model)}`);
+      w.writeLine(`// Options: ${options || "(none)"} target=wasm`);
+      w.writeLine(
+        `// ${plan.steps.length} kernel calls, ${wasmKernels.size} WebAssembly kernels, ${tsKernels.size} TypeScript kernels (fallback), arena ${
+          memory.arenaFloats * 4
+        } bytes (peak ${memory.peakFloats * 4}), ${weightCount} weights.`,
+      );
+      w.writeLine(
+        "// Standalone: imports nothing. Run it with `deno run <this file> [--help]`, or",
+      );
+      w.writeLine("// `deno run -A <this file> --image cat.jpg` (loads pngjs / jpeg-js from npm).");
+      w.blankLine();
+    },
+    statements: [...statements, mainBlock],
+  });
+  let text = file.getFullText();
+  const fill = (key: string, value: string) => {
+    const p = placeholder(key);
+    const i = text.lastIndexOf(p);
+    text = text.slice(0, i) + `return "${value}";` + text.slice(i + p.length);
+  };
+  fill("weights", base64Bytes(constBytes));
+  fill("relaxed", base64Bytes(relaxedCode));
+  fill("plain", base64Bytes(plainCode));
+  return {
+    source: text,
+    fallbacks,
+    wasmKernels: wasmKernels.size,
+    codeBytes: relaxedCode.length,
+    memoryBytes: pages * 65536,
+  };
+}
+
+function placeholder(key: string): string {
+  return `return "@${key}@";`;
+}

