@@ -36,7 +36,6 @@ import { type Built, runPasses } from "./tfjs_passes.ts";
  * lib/ir/ops.ts does not have yet; a kind moves out of here when it lands.
  */
 export interface ContractAttrs {
-  pad: { pads: number[]; mode: "constant" | "reflect" | "edge"; value: number };
   resize: {
     mode: "nearest" | "linear";
     coordinateTransformation:
@@ -48,12 +47,7 @@ export interface ContractAttrs {
     nearestMode: "round_prefer_floor" | "round_prefer_ceil" | "floor" | "ceil";
     outShape: number[];
   };
-  reduce: { op: "mean" | "sum" | "max"; axes: number[]; keepDims: boolean };
-  prelu: { channels: number };
-  affine: { channels: number };
-  const: { shape: number[] };
   matmul: Record<string, never>;
-  global_max_pool: Record<string, never>;
 }
 
 /** Every kind the readers may emit. */
@@ -180,15 +174,7 @@ function broadcast(node: string, a: Shape, b: Shape): number[] {
 const RULES: {
   [K in keyof ContractAttrs]: (n: string, a: ContractAttrs[K], i: readonly Shape[]) => Shape;
 } = {
-  pad: (_n, a, [x]) => x.map((d, i) => d + a.pads[i] + a.pads[i + x.length]),
   resize: (_n, a) => a.outShape,
-  reduce: (_n, a, [x]) =>
-    a.keepDims
-      ? x.map((d, i) => (a.axes.includes(i) ? 1 : d))
-      : x.filter((_, i) => !a.axes.includes(i)),
-  prelu: (_n, _a, [x]) => x,
-  affine: (_n, _a, [x]) => x,
-  const: (_n, a) => a.shape,
   matmul: (n, _a, [x, y]) => {
     if (x[x.length - 1] !== y[y.length - 2]) {
       throw new ShapeError(n, `matmul of [${x.join(", ")}] and [${y.join(", ")}]`);
@@ -196,7 +182,6 @@ const RULES: {
     const batch = broadcast(n, x.slice(0, -2), y.slice(0, -2));
     return [...batch, x[x.length - 2], y[y.length - 1]];
   },
-  global_max_pool: (_n, _a, [x]) => [x[0], x[1], 1, 1],
 };
 
 type Rule = (node: string, attrs: never, inputs: readonly Shape[]) => Shape;
@@ -269,7 +254,7 @@ export class TfjsBuilder {
     const shape = IR_KINDS.has(kind)
       ? inferNodeShape(name, kind as OpKind, attrs as OpAttrs[OpKind], shapes)
       : (RULES[kind as keyof ContractAttrs] as Rule)(name, attrs as never, shapes);
-    this.#nodes.push({ name, kind, attrs, inputs: inputs.map((v) => v.ref) });
+    this.#nodes.push({ name, kind, attrs, inputs: inputs.map((v) => v.ref), rank: shape.length });
     for (const [key, data] of Object.entries(params)) this.weights.set(`${name}.${key}`, data);
     const nchw = kind !== "transpose" && shape.length === 4 && inputs.some((v) => v.nchw);
     return { ref: name, shape, nchw };

@@ -10,6 +10,9 @@
  *   conv's padding (Keras' ZeroPadding2D before a strided `valid` conv);
  * - `simplifyClips`: `max(x, 0)` is `relu`, `min(relu(x), 6)` and
  *   `clip(x, 0, 6)` are `relu6`;
+ * - `lowerLoneAffines`: an `affine` that only scales or only shifts is a
+ *   `mul` or `add` with a `const` operand, so parameters count the constants
+ *   the file stores (C, not 2 x C);
  * - `fuseChannelShuffles`: ShuffleNet's shuffle in NHWC, `reshape [N, H, W,
  *   g, C/g]` -> `transpose [0, 1, 2, 4, 3]` -> `reshape [N, H, W, C]`, between
  *   the layout transposes around it, is one `channel_shuffle` on NCHW.
@@ -28,6 +31,8 @@ export interface Built {
   // deno-lint-ignore no-explicit-any
   attrs: any;
   inputs: string[];
+  /** Rank of the node's output. */
+  rank?: number;
 }
 
 /** What the passes rewrite: nodes in order, their weights, and the graph's output nodes. */
@@ -194,6 +199,32 @@ export function fuseChannelShuffles(g: PassGraph): void {
   }
 }
 
+/** A scale-only or shift-only affine as `mul` / `add` with a `const` of shape `[1, C, 1, ...]`. */
+export function lowerLoneAffines(g: PassGraph): void {
+  for (const a of [...g.nodes]) {
+    if (a.kind !== "affine" || a.rank === undefined) continue;
+    const w = param(g, a, "weight");
+    const b = param(g, a, "bias");
+    const shiftOnly = w.every((v) => v === 1);
+    const scaleOnly = b.every((v) => v === 0);
+    if (!shiftOnly && !scaleOnly) continue;
+    const c = w.length;
+    const shape = c === 1 ? [1] : [1, c, ...new Array(a.rank - 2).fill(1)];
+    const k: Built = {
+      name: `${a.name}.const`,
+      kind: "const",
+      attrs: { shape },
+      inputs: [],
+      rank: shape.length,
+    };
+    g.nodes.splice(g.nodes.indexOf(a), 0, k);
+    g.weights.set(`${k.name}.value`, shiftOnly ? b : w);
+    g.weights.delete(`${a.name}.weight`);
+    g.weights.delete(`${a.name}.bias`);
+    Object.assign(a, { kind: shiftOnly ? "add" : "mul", attrs: {}, inputs: [a.inputs[0], k.name] });
+  }
+}
+
 /** Every pass, in an order where each one's result feeds the next. */
 export function runPasses(g: PassGraph): void {
   fuseChannelShuffles(g);
@@ -201,4 +232,5 @@ export function runPasses(g: PassGraph): void {
   foldBiasAdds(g);
   foldZeroPads(g);
   simplifyClips(g);
+  lowerLoneAffines(g);
 }

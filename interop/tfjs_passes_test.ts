@@ -4,6 +4,7 @@ import {
   foldBiasAdds,
   foldZeroPads,
   fuseChannelShuffles,
+  lowerLoneAffines,
   mergeAffines,
   type PassGraph,
   simplifyClips,
@@ -166,4 +167,35 @@ Deno.test("tfjs passes: NHWC reshape-transpose-reshape between layout transposes
   ]);
   // [N, H, W, g, C/g] with g = 2 groups of 3 channels.
   assert.deepEqual(g.nodes[1].attrs, { groups: 2 });
+});
+
+Deno.test("tfjs passes: a scale-only or shift-only affine is mul/add with a const of the stored values", () => {
+  const g: PassGraph = {
+    nodes: [
+      { name: "s", kind: "affine", attrs: { channels: 3 }, inputs: ["x"], rank: 4 },
+      { name: "t", kind: "affine", attrs: { channels: 1 }, inputs: ["s"], rank: 4 },
+      { name: "both", kind: "affine", attrs: { channels: 1 }, inputs: ["t"], rank: 4 },
+    ],
+    weights: new Map([
+      ["s.weight", f(2, 3, 4)],
+      ["s.bias", f(0, 0, 0)],
+      ["t.weight", f(1)],
+      ["t.bias", f(0.5)],
+      ["both.weight", f(2)],
+      ["both.bias", f(1)],
+    ]),
+    outputs: [{ name: "y", node: "both" }],
+  };
+  lowerLoneAffines(g);
+  assert.deepEqual(g.nodes.map((n) => [n.name, n.kind, n.inputs, n.attrs]), [
+    ["s.const", "const", [], { shape: [1, 3, 1, 1] }],
+    ["s", "mul", ["x", "s.const"], {}],
+    ["t.const", "const", [], { shape: [1] }],
+    ["t", "add", ["s", "t.const"], {}],
+    ["both", "affine", ["t"], { channels: 1 }],
+  ]);
+  // The file stored 3 scales and 1 shift: that is what the const nodes hold.
+  assert.deepEqual([...g.weights.get("s.const.value")!], [2, 3, 4]);
+  assert.deepEqual([...g.weights.get("t.const.value")!], [0.5]);
+  assert.ok(!g.weights.has("s.weight") && !g.weights.has("t.bias"));
 });
