@@ -8,6 +8,7 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import "@tensorflow/tfjs-backend-cpu";
 import { analyze } from "../lib/analysis/report.ts";
 import { compile, loadModule } from "../codegen/compile.ts";
+import { CodegenError } from "../codegen/plan.ts";
 import { mulberry32 } from "../lib/runtime/weights.ts";
 import { runReference } from "../lib/runtime/reference.ts";
 import { maxAbs, maxAbsDiff } from "../lib/runtime/tensor.ts";
@@ -258,30 +259,35 @@ for (
   });
 }
 
-/** What keeps the generated module from running these models, if anything. */
-const CODEGEN_BLOCKER: string | undefined =
-  "codegen has no transpose kernel (helper irio's general kernels)";
-
 for (
   const [name, build, seed] of [
     ["MobileNetV2-style", mobilenetV2Style, 11],
     ["ShuffleNet-style", shufflenetStyle, 12],
   ] as const
 ) {
+  const model = build();
+  fillWeights(model, seed);
+  const { json, bin } = await saveLayers(model);
+  const { graph, weights } = importTfjs(json, [[bin]], `${name}/model.json`);
+  // Codegen gains kinds during development: a model it cannot compile yet says why in its title.
+  let source: string | undefined;
+  let blocker: string | undefined;
+  try {
+    source = compile(graph, weights).source;
+  } catch (e) {
+    if (!(e instanceof CodegenError)) throw e;
+    blocker = e.message;
+  }
   Deno.test({
     name: `tfjs layers: the generated module of the ${name} model agrees with tfjs${
-      CODEGEN_BLOCKER ? ` [blocked: ${CODEGEN_BLOCKER}]` : ""
+      blocker ? ` [blocked: ${blocker}]` : ""
     }`,
-    ignore: CODEGEN_BLOCKER !== undefined,
+    ignore: blocker !== undefined,
     async fn() {
-      const model = build();
-      fillWeights(model, seed);
-      const { json, bin } = await saveLayers(model);
-      const { graph, weights } = importTfjs(json, [[bin]], `${name}/model.json`);
       const rand = mulberry32(7);
       const input = Float32Array.from({ length: 32 * 32 * 3 }, () => rand() * 2 - 1);
       const expected = (model.predict(tf.tensor(input, [1, 32, 32, 3])) as tf.Tensor).dataSync();
-      const m = await loadModule(compile(graph, weights).source);
+      const m = await loadModule(source!);
       assert.ok(maxAbsDiff(m.infer(input), expected) <= 1e-4 * maxAbs(expected));
     },
   });
