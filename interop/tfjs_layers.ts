@@ -400,10 +400,36 @@ function preluLayer(ctx: LCtx, ins: Val[]): Val {
     return ctx.b.node("prelu", { channels: c }, [x], ctx.name, { weight: a.data });
   }
   if (n === 1) return ctx.b.node("prelu", { channels: 1 }, [x], ctx.name, { weight: a.data });
-  fail(
-    ctx,
-    `alpha of shape [${a.shape.join(", ")}]; expected one slope per channel (shared_axes [1, 2])`,
-  );
+  // Slopes per position (Keras' default, no shared_axes): relu(x) + alpha * min(x, 0),
+  // alpha a stored constant of the batch-less shape, held in the IR's layout.
+  const file = fileShape(x);
+  const full = [1, ...a.shape];
+  if (full.length !== file.length) fail(ctx, `alpha of shape [${a.shape.join(", ")}]`);
+  const alpha = x.nchw
+    ? ctx.b.node("const", { shape: [1, full[3], full[1], full[2]] }, [], `${ctx.name}.alpha`, {
+      value: transposeData(a.data, full, [0, 3, 1, 2]),
+    })
+    : ctx.b.node("const", { shape: full }, [], `${ctx.name}.alpha`, { value: a.data });
+  const pos = ctx.b.node("relu", {}, [x], `${ctx.name}.pos`);
+  const neg = ctx.b.node("clip", { min: -Infinity, max: 0 }, [x], `${ctx.name}.neg`);
+  const scaled = ctx.b.node("mul", {}, [neg, { ...alpha, nchw: x.nchw }], `${ctx.name}.scaled`);
+  return ctx.b.node("add", {}, [pos, scaled], ctx.name);
+}
+
+/** Keras Rescaling: `x * scale + offset` with scalars (or one value per channel). */
+function rescaling(ctx: LCtx, ins: Val[]): Val {
+  const x = one(ctx, ins);
+  const vec = (v: unknown) =>
+    Float32Array.from(Array.isArray(v) ? v.map(Number) : [Number(v ?? 0)]);
+  const scale = vec(ctx.cfg.scale ?? 1);
+  const offset = vec(ctx.cfg.offset ?? 0);
+  const c = Math.max(scale.length, offset.length);
+  if (c > 1 && !(x.nchw || x.shape.length === 2)) fail(ctx, "per-channel scale on a 3-D tensor");
+  const at = (v: Float32Array, i: number) => v[v.length === 1 ? 0 : i];
+  return ctx.b.node("affine", { channels: c }, [x], ctx.name, {
+    weight: Float32Array.from({ length: c }, (_, i) => at(scale, i)),
+    bias: Float32Array.from({ length: c }, (_, i) => at(offset, i)),
+  });
 }
 
 function upSampling(ctx: LCtx, ins: Val[]): Val {
@@ -473,6 +499,14 @@ export const LAYER_CONVERTERS: Record<string, LayerConverter> = {
   Subtract: merge("sub"),
   Maximum: merge("max"),
   Minimum: merge("min"),
+  Average: (ctx, ins) => {
+    const sum = merge("add")({ ...ctx, name: `${ctx.name}.sum` }, ins);
+    const n = ins.length;
+    return ctx.b.node("affine", { channels: 1 }, [sum], ctx.name, {
+      weight: Float32Array.of(1 / n),
+      bias: Float32Array.of(0),
+    });
+  },
   Concatenate: concatLayer,
   MaxPooling2D: pool2d("max_pool"),
   AveragePooling2D: pool2d("avg_pool"),
@@ -495,6 +529,7 @@ export const LAYER_CONVERTERS: Record<string, LayerConverter> = {
   GaussianDropout: identity,
   AlphaDropout: identity,
   ActivityRegularization: identity,
+  Rescaling: rescaling,
 };
 
 // ---------------------------------------------------------------- topology

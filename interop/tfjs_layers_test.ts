@@ -331,3 +331,130 @@ Deno.test("tfjs layers: an unsupported layer is named with its class and first l
     /^TfjsImportError: Cannot import m\.json: unsupported Keras layer\(s\) LSTM \(first layer "lstm_1"\), Lambda \(first layer "l"\)$/,
   );
 });
+
+/**
+ * What keeps a model from importing in this build: the op kinds the IR lacks,
+ * named in the test's title; any other error fails the test.
+ */
+function importBlocker(json: unknown, bin: Uint8Array): string | undefined {
+  try {
+    importTfjs(json, [[bin]], "model.json");
+  } catch (e) {
+    const m = /the IR has no op kind (.*)$/.exec((e as Error).message);
+    if (m) return `IR lacks ${m[1]}`;
+  }
+  return undefined;
+}
+
+const sym = (l: tfl.layers.Layer, x: tfl.SymbolicTensor | tfl.SymbolicTensor[]) =>
+  l.apply(x) as tfl.SymbolicTensor;
+
+/** Layers of every kind the reader converts, each with its options away from the defaults. */
+const LAYER_CASES: [string, () => tfl.LayersModel][] = [
+  ["Rescaling, Conv2D swish, SeparableConv2D hard_sigmoid, PReLU per position, ELU", () => {
+    const input = tfl.input({ shape: [12, 12, 3], name: "in" });
+    let x = sym(tfl.layers.rescaling({ scale: 1 / 127.5, offset: -1, name: "rescale" }), input);
+    x = sym(
+      tfl.layers.conv2d({
+        filters: 6,
+        kernelSize: 3,
+        padding: "same",
+        activation: "swish",
+        name: "c1",
+      }),
+      x,
+    );
+    x = sym(
+      tfl.layers.separableConv2d({
+        filters: 8,
+        kernelSize: 3,
+        strides: 2,
+        depthMultiplier: 2,
+        padding: "same",
+        activation: "hardSigmoid",
+        name: "sep",
+      }),
+      x,
+    );
+    x = sym(tfl.layers.prelu({ name: "prelu" }), x);
+    x = sym(tfl.layers.elu({ name: "elu" }), x);
+    return tfl.model({ inputs: input, outputs: x });
+  }],
+  [
+    "DepthwiseConv2D relu6 multiplier 2, LeakyReLU, pools, Maximum, Minimum, Average, Concatenate",
+    () => {
+      const input = tfl.input({ shape: [10, 10, 4], name: "in" });
+      let x = sym(
+        tfl.layers.depthwiseConv2d({
+          kernelSize: 3,
+          depthMultiplier: 2,
+          activation: "relu6",
+          name: "dw",
+        }),
+        input,
+      );
+      x = sym(tfl.layers.leakyReLU({ alpha: 0.1, name: "leaky" }), x);
+      const a = sym(tfl.layers.maxPooling2d({ poolSize: 2, name: "maxp" }), x);
+      const b = sym(tfl.layers.averagePooling2d({ poolSize: 2, name: "avgp" }), x);
+      const mx = sym(tfl.layers.maximum({ name: "mx" }), [a, b]);
+      const mn = sym(tfl.layers.minimum({ name: "mn" }), [a, b]);
+      const av = sym(tfl.layers.average({ name: "av" }), [a, b, mx]);
+      x = sym(tfl.layers.concatenate({ name: "cat" }), [mx, mn, av]);
+      return tfl.model({ inputs: input, outputs: x });
+    },
+  ],
+  [
+    "Cropping2D, ZeroPadding2D before a valid conv, Multiply, GlobalMaxPooling2D, Dense tanh and softmax",
+    () => {
+      const input = tfl.input({ shape: [9, 9, 3], name: "in" });
+      let x = sym(tfl.layers.cropping2D({ cropping: [[1, 0], [0, 1]], name: "crop" }), input);
+      x = sym(tfl.layers.zeroPadding2d({ padding: 1, name: "zp" }), x);
+      x = sym(tfl.layers.conv2d({ filters: 5, kernelSize: 3, useBias: false, name: "c" }), x);
+      const s = sym(tfl.layers.activation({ activation: "sigmoid", name: "gate" }), x);
+      x = sym(tfl.layers.multiply({ name: "mul" }), [x, s]);
+      x = sym(tfl.layers.globalMaxPooling2d({ name: "gmp" }), x);
+      x = sym(tfl.layers.dense({ units: 6, activation: "tanh", name: "d1" }), x);
+      x = sym(tfl.layers.dense({ units: 3, activation: "softmax", name: "d2" }), x);
+      return tfl.model({ inputs: input, outputs: x });
+    },
+  ],
+  ["Reshape, Permute, Flatten, ReLU max_value, Softmax layer on a 3-D tensor", () => {
+    const input = tfl.input({ shape: [4, 4, 6], name: "in" });
+    let x = sym(tfl.layers.reLU({ maxValue: 0.5, name: "relu_half" }), input);
+    x = sym(tfl.layers.reshape({ targetShape: [16, 6], name: "rs" }), x);
+    x = sym(tfl.layers.permute({ dims: [2, 1], name: "perm" }), x);
+    x = sym(tfl.layers.softmax({ axis: -1, name: "sm" }), x);
+    x = sym(tfl.layers.flatten({ name: "flat" }), x);
+    return tfl.model({ inputs: input, outputs: x });
+  }],
+  ["UpSampling2D nearest and bilinear", () => {
+    const input = tfl.input({ shape: [5, 6, 2], name: "in" });
+    let x = sym(tfl.layers.upSampling2d({ size: [2, 3], name: "up" }), input);
+    x = sym(tfl.layers.upSampling2d({ size: [2, 2], interpolation: "bilinear", name: "up2" }), x);
+    return tfl.model({ inputs: input, outputs: x });
+  }],
+];
+
+for (const [name, build] of LAYER_CASES) {
+  const model = build();
+  fillWeights(model, 31);
+  const { json, bin } = await saveLayers(model);
+  const blocker = importBlocker(json, bin);
+  Deno.test({
+    name: `tfjs layers: ${name} agree with tfjs${blocker ? ` [blocked: ${blocker}]` : ""}`,
+    ignore: blocker !== undefined,
+    fn() {
+      const { graph, weights } = importTfjs(json, [[bin]], "model.json");
+      const shape = graph.inputs[0].shape;
+      const rand = mulberry32(3);
+      const input = Float32Array.from(
+        { length: shape.reduce((a, b) => a * b, 1) },
+        () => rand() * 4 - 2,
+      );
+      const expected = (model.predict(tf.tensor(input, [...shape])) as tf.Tensor).dataSync();
+      const actual = runReference(graph, weights, input);
+      assert.equal(actual.length, expected.length);
+      assert.ok(maxAbsDiff(actual, expected) <= 1e-4 * maxAbs(expected));
+    },
+  });
+}
