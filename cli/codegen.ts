@@ -24,6 +24,7 @@ export const OPTIONS = {
   weights: { type: "string" },
   seed: { type: "string" },
   target: { type: "string" },
+  tune: { type: "boolean" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -53,6 +54,9 @@ Options:
                    kernels in the same standalone module (layers without a
                    wasm kernel yet run their TypeScript kernel; the summary
                    names them)
+  --tune           wasm target: time each 1x1 layer's register blocking
+                   candidates on this machine and keep the fastest (default:
+                   a fixed, deterministic blocking)
   --json           print a JSON summary instead of text
   -h, --help       show this help
 
@@ -86,6 +90,9 @@ export function run(args: string[]): Promise<number> {
     if (target !== "ts" && target !== "wasm") {
       throw new UsageError(`Invalid --target "${target}": expected ts or wasm`);
     }
+    if (values.tune && target !== "wasm") {
+      throw new UsageError(`--tune needs --target wasm (it times WebAssembly kernels)`);
+    }
     const loaded = await loadModel(model, knobs);
     const { weights, options } = await loadWeights(
       loaded.graph,
@@ -99,10 +106,19 @@ export function run(args: string[]): Promise<number> {
     ]);
     const { compile } = await import("../codegen/compile.ts");
     const t0 = performance.now();
+    let tuning: { defaultMs: number; tunedMs: number } | undefined;
+    let wasm = {};
+    if (values.tune) {
+      const { tuneWasm } = await import("../codegen/wasm/tune.ts");
+      const t = await tuneWasm(loaded.graph, weights, 15, (line) => console.error(line));
+      tuning = { defaultMs: t.defaultMs, tunedMs: t.tunedMs };
+      wasm = { pwBlocking: t.pwBlocking };
+    }
     const out = compile(loaded.graph, weights, {
       model: loaded.model,
       options: [...Object.entries(loaded.knobs), ...options],
       target,
+      wasm,
     });
     const ms = performance.now() - t0;
     const dir = values.out ?? "build";
@@ -119,7 +135,12 @@ export function run(args: string[]): Promise<number> {
       arenaBytes: out.memory.arenaFloats * 4,
       peakActivationBytes: out.memory.peakFloats * 4,
       codegenMs: Math.round(ms),
+      inputs: out.plan.inputs.map(({ name, shape }) => ({ name, shape })),
+      outputs: out.plan.outputs.map(({ name, shape }) => ({ name, shape })),
+      /** Layers no specialized kernel family covers, computed by a general kernel. */
+      generalLayers: out.generalLayers,
       target,
+      ...(tuning ? { tuning } : {}),
       fallbacks: out.fallbacks.map((f) => ({ layers: f.layers, kind: f.family, reason: f.reason })),
     };
     if (values.json) console.log(JSON.stringify(summary, null, 2));
@@ -133,6 +154,15 @@ export function run(args: string[]): Promise<number> {
           (summary.peakActivationBytes / 1e6).toFixed(2)
         } MB), in ${summary.codegenMs} ms`,
       );
+      if (out.generalLayers.length > 0) {
+        const shown = out.generalLayers.slice(0, 10).map((l) => `"${l}"`).join(", ");
+        const more = out.generalLayers.length > 10
+          ? `, and ${out.generalLayers.length - 10} more`
+          : "";
+        console.log(
+          `General (unspecialized) kernels for ${out.generalLayers.length} layer(s): ${shown}${more}`,
+        );
+      }
       if (out.fallbacks.length > 0) {
         console.log(
           `${out.fallbacks.length} of ${summary.steps} calls run a TypeScript kernel (no WebAssembly kernel):`,

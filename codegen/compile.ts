@@ -16,9 +16,9 @@ import { foldBatchNorm } from "../lib/runtime/fold.ts";
 import type { Weights } from "../lib/runtime/weights.ts";
 import { type MemoryPlan, planMemory } from "./memory.ts";
 import { emitModule } from "./module.ts";
-import { type KernelPlan, planKernels } from "./plan.ts";
+import { generalLayers, type KernelPlan, planKernels } from "./plan.ts";
 import { kernelName } from "./spec.ts";
-import { emitWasmModule, type Fallback } from "./wasm/module.ts";
+import { emitWasmModule, type Fallback, type WasmModuleOptions } from "./wasm/module.ts";
 
 /** Options of {@link compile}. */
 export interface CompileOptions {
@@ -28,11 +28,15 @@ export interface CompileOptions {
   options?: [string, string | number | boolean][];
   /** Emit per-kernel timers (`stepMs`), for benchmarks (TypeScript target only). */
   profile?: boolean;
+  /** Compile every layer with the general kernel family (tests; see `PlanOptions`). */
+  generalOnly?: boolean;
   /**
    * `ts` (default): TypeScript kernels; `wasm`: WebAssembly SIMD kernels in the
    * same standalone module (see codegen/wasm/module.ts).
    */
   target?: Target;
+  /** Wasm target: per-layer pointwise blockings (see `tuneWasm` in codegen/wasm/tune.ts). */
+  wasm?: WasmModuleOptions;
 }
 
 /** A codegen target. */
@@ -49,6 +53,8 @@ export interface Compiled {
   memory: MemoryPlan;
   /** Distinct kernels emitted. */
   kernels: number;
+  /** Layers computed by a general kernel (no specialized family fits them), in order. */
+  generalLayers: string[];
   target: Target;
   /** Steps of the wasm target that run a TypeScript kernel, and why (empty for `ts`). */
   fallbacks: Fallback[];
@@ -80,7 +86,7 @@ export interface Compiled {
  */
 export function compile(graph: Graph, weights: Weights, options: CompileOptions = {}): Compiled {
   const folded = foldBatchNorm(graph, weights);
-  const plan = planKernels(folded.graph, folded.weights);
+  const plan = planKernels(folded.graph, folded.weights, { generalOnly: options.generalOnly });
   const memory = planMemory(plan);
   const total = sumCosts(estimateCost(inferShapes(graph)));
   const info = {
@@ -90,15 +96,31 @@ export function compile(graph: Graph, weights: Weights, options: CompileOptions 
     profile: options.profile,
   };
   if (options.target === "wasm") {
-    const m = emitWasmModule(plan, memory, info);
+    const m = emitWasmModule(plan, memory, info, options.wasm);
     const kernels = m.wasmKernels + new Set(
       m.fallbacks.map((f) => f.family),
     ).size;
-    return { source: m.source, plan, memory, kernels, target: "wasm", fallbacks: m.fallbacks };
+    return {
+      source: m.source,
+      plan,
+      memory,
+      kernels,
+      generalLayers: generalLayers(plan),
+      target: "wasm",
+      fallbacks: m.fallbacks,
+    };
   }
   const source = emitModule(plan, memory, info);
   const kernels = new Set(plan.steps.map((s) => kernelName(s.spec))).size;
-  return { source, plan, memory, kernels, target: "ts", fallbacks: [] };
+  return {
+    source,
+    plan,
+    memory,
+    kernels,
+    generalLayers: generalLayers(plan),
+    target: "ts",
+    fallbacks: [],
+  };
 }
 
 /** An input of a generated module: one array, or a record keyed by input name. */

@@ -39,7 +39,7 @@ Deno.test("two branches of different producers meet in add and concat (pool, dep
   await differential(b.build(conv(b, cat, 5, "head", 3, 2)), 3);
 });
 
-Deno.test("two inputs, three outputs: one read later, one a graph input, one a flatten view", async () => {
+Deno.test("two inputs, four outputs: one read later, one a graph input, one a flatten view", async () => {
   const b = new GraphBuilder("multi", [1, 3, 6, 6]);
   const y = b.addInput("second", [1, 3, 6, 6]);
   const feat = b.relu(conv(b, b.input, 4, "feat"), "feat_act");
@@ -87,4 +87,49 @@ Deno.test("a one-input module keeps its Float32Array API and error text", async 
     () => mod.infer(new Float32Array(3)),
     /^TypeError: Input must be a Float32Array of 18 elements \(1x2x3x3\), got 3 elements$/,
   );
+});
+
+Deno.test("outputs that are views: a reshape of an input, a channel split, a placed concat", async () => {
+  const b = new GraphBuilder("views", [1, 6, 4, 4]);
+  const conv6 = conv(b, b.input, 6, "c6", 1);
+  const left = b.split(conv6, 0, 2, "left");
+  const cat = b.concat([b.relu(left, "lr"), conv(b, b.input, 3, "c3")], "cat");
+  const g = b.build({
+    cat,
+    left,
+    flat_in: b.reshape(b.input, [1, 96], "flat_in"),
+    mixed: b.binary("mul", b.softmax(cat, "sm", 2), conv(b, cat, 5, "c5", 1, 1), "mixed"),
+  });
+  await differential(g, 41);
+});
+
+Deno.test("a several-output module run directly prints every output, and --json the same", async () => {
+  const b = new GraphBuilder("entry", [1, 3, 4, 4]);
+  const feat = b.relu(conv(b, b.input, 2, "feat"), "feat_act");
+  const logits = b.linear(b.flatten(b.globalAvgPool(feat, "gap"), "flat"), { out: 6 }, "fc");
+  const g = b.build({ logits, "boxes/raw": feat });
+  const dir = await Deno.makeTempDir({ prefix: "lightnets-entry-" });
+  try {
+    const path = `${dir}/entry.gen.ts`;
+    await Deno.writeTextFile(path, compile(g, randomWeights(g, 3)).source);
+    const run = async (...args: string[]) => {
+      const out = await new Deno.Command(Deno.execPath(), { args: ["run", path, ...args] })
+        .output();
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      return new TextDecoder().decode(out.stdout);
+    };
+    const text = await run();
+    assert.match(text, /^output "logits" \[1, 6\]: top-5 of sample 0\n( {2}class +\d .*\n){5}/);
+    assert.match(
+      text,
+      /\noutput "boxes\/raw" \[1, 2, 4, 4\]: min \S+ {2}max \S+ {2}mean \S+\n {2}first 8: /,
+    );
+    const json = JSON.parse(await run("--json"));
+    assert.deepEqual(json.outputs.map((o: { name: string }) => o.name), ["logits", "boxes/raw"]);
+    assert.equal(json.outputs[0].top5.length, 5);
+    assert.equal(json.outputs[1].first.length, 8);
+    assert.ok(json.outputs[1].min >= 0, "a relu output has no negative value");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

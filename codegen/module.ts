@@ -38,6 +38,7 @@ import {
 import { linearEmitter } from "./emit_linear.ts";
 import { pwconvEmitter } from "./emit_pointwise.ts";
 import { gavgpoolEmitter, poolEmitter } from "./emit_pool.ts";
+import { generalEmitter } from "./emit_general.ts";
 import type { MemoryPlan } from "./memory.ts";
 import { callerRoot, type KernelPlan, type Operand } from "./plan.ts";
 import { type Family, kernelName, type KernelSpec, offsetTable, specKey } from "./spec.ts";
@@ -57,6 +58,7 @@ export const EMITTERS = {
   affine: affineEmitter,
   copy: copyEmitter,
   softmax: softmaxEmitter,
+  general: generalEmitter,
 } satisfies { [F in Family]: Emitter<Extract<KernelSpec, { family: F }>> };
 
 function emitterOf(spec: KernelSpec): Emitter<KernelSpec> {

@@ -1,42 +1,49 @@
 /**
  * Graph lowering: turns a (BatchNorm-folded) graph into a list of kernel
- * steps, each one specialized kernel call on one sample.
+ * steps, each one kernel call on one sample (or on the whole tensors when
+ * some op mixes samples), as four target-independent passes:
  *
- * 1. Fusion: a conv/linear/add/affine head absorbs the activation that alone
+ * 0. `classify`: shapes, dropout aliases, uses, the batch, and what each node
+ *    becomes: a view (reshape, flatten, a channel split), a placed forwarder
+ *    (a channel concat or shuffle), a specialized kernel, or a general one
+ *    (emit_general.ts) where no specialized family fits.
+ * 1. `fuse`: a conv/linear/add/affine head absorbs the activation that alone
  *    reads it; a conv also absorbs the residual `add` that alone reads it (and
  *    the activation after that add), run at the add's position so both
- *    operands exist.
- * 2. Placement, walking backwards: a `concat` or `channel_shuffle` has no
+ *    operands exist. A node two heads read alone joins the first.
+ * 2. `placeTensors`, walking backwards: a `concat` or `channel_shuffle` has no
  *    kernel. It asks each input to be written straight into its slot of the
  *    result buffer: a concat hands out channel slices, a shuffle hands out
  *    every g-th channel. A kernel that produces the input accepts when the
- *    slot is affine (channel `c` at `offset + c * stride`), or whatever the
- *    slot when it is a 1x1 conv (its kernel takes a per-channel offset
- *    table). A split the concat only forwards (ShuffleNet V2's pass-through
- *    half) places the tensor it splits instead: the forwarded channels at
- *    their slots, the other channels in slots the concat's kernel-written
- *    inputs overwrite only after those channels were read. Only an input no
- *    kernel produces (the graph input, a tensor already placed elsewhere) is
- *    copied.
- * 3. Forward, in topological order: `split` is a view (a channel slice of its
- *    input), `flatten` a view of a dense tensor, `dropout` the identity; every
- *    other node becomes one step.
+ *    slot is affine (channel `c` at `offset + c * stride`; contiguous for a
+ *    general kernel), or whatever the slot when it is a 1x1 conv (its kernel
+ *    takes a per-channel offset table). A split the concat only forwards
+ *    (ShuffleNet V2's pass-through half) places the tensor it splits instead:
+ *    the forwarded channels at their slots, the other channels in slots the
+ *    concat's kernel-written inputs overwrite only after those channels were
+ *    read. Only an input no kernel produces (a graph input, a tensor already
+ *    placed elsewhere) is copied. Each graph output a kernel produces is
+ *    written straight into the caller's array.
+ * 3. `schedule`, in topological order: views cost nothing, `dropout` is the
+ *    identity, every group becomes its steps; an output not yet in the
+ *    caller's array (a graph input, a view, a second name) is copied there.
  *
- * Buffers ("roots") are planned into one arena by memory.ts; the graph input
- * and output are read and written in place in the caller's arrays.
+ * Buffers ("roots") are planned into one arena by memory.ts; the graph inputs
+ * and outputs are read and written in place in the caller's arrays.
  *
  * @module
  */
 
-import { inferShapes, type ShapedNode } from "../lib/analysis/shapes.ts";
-import type { AnyNode, Graph } from "../lib/ir/graph.ts";
-import { numel, type OpKind, type Shape, UNARY_ELEMENTWISE } from "../lib/ir/ops.ts";
+import { inferShapes } from "../lib/analysis/shapes.ts";
+import type { AnyNode, Graph, Node } from "../lib/ir/graph.ts";
+import { numel, type OpKind, paramSpecs, type Shape } from "../lib/ir/ops.ts";
 import type { Weights } from "../lib/runtime/weights.ts";
 import { packConv } from "./emit_conv.ts";
 import { packDwconv } from "./emit_depthwise.ts";
 import { packAffine } from "./emit_elementwise.ts";
 import { packLinear } from "./emit_linear.ts";
 import { packPwconv } from "./emit_pointwise.ts";
+import { sampleShape } from "./emit_general.ts";
 import { type Act, type Epilogue, type KernelSpec, NO_ACT, type Window } from "./spec.ts";
 
 /** Root id of the caller's (first) input array. */
@@ -146,7 +153,37 @@ export class CodegenError extends RangeError {
   }
 }
 
-const ACT_KINDS: ReadonlySet<OpKind> = UNARY_ELEMENTWISE;
+/** The activations specialized kernels apply (standalone or fused as an epilogue). */
+const ACT_KINDS: ReadonlySet<OpKind> = new Set<OpKind>([
+  "relu",
+  "relu6",
+  "clip",
+  "hardswish",
+  "hardsigmoid",
+  "sigmoid",
+]);
+
+/** Options of {@link planKernels}. */
+export interface PlanOptions {
+  /**
+   * Compile every layer with the general kernel family, without fusion,
+   * placement or views (for testing the general kernels on every op kind).
+   */
+  generalOnly?: boolean;
+}
+
+/** An axis attribute (possibly negative, possibly absent: then `fallback`) as a dimension index. */
+function axisAttr(node: AnyNode, rank: number, fallback = 1): number {
+  const a = (node.attrs as { axis?: number }).axis ?? fallback;
+  return a < 0 ? a + rank : a;
+}
+
+/** The layers of `plan` that run a general kernel, in step order. */
+export function generalLayers(plan: KernelPlan): string[] {
+  const out = new Set<string>();
+  for (const s of plan.steps) if (s.spec.family === "general") s.layers.forEach((l) => out.add(l));
+  return [...out];
+}
 
 function actOf(node: AnyNode): Act {
   switch (node.kind) {
@@ -215,6 +252,11 @@ function chw(shape: Shape, batch: number): { c: number; plane: number } {
   return { c: shape[1], plane: sample / shape[1] };
 }
 
+/** Whether channel `c` of `p` starts `c * plane` after channel 0: one contiguous run. */
+function contiguous(p: Place): boolean {
+  return p.offs.every((o, c) => o === p.offs[0] + c * p.plane);
+}
+
 function sameShape(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
@@ -266,14 +308,79 @@ function batchOf(graph: Graph, nodes: { node: AnyNode; inputShapes: Shape[]; sha
  * assert.deepEqual(plan.steps.map((s) => s.layers), [["pw", "act", "add"]]);
  * ```
  */
-export function planKernels(graph: Graph, weights: Weights): KernelPlan {
+export function planKernels(
+  graph: Graph,
+  weights: Weights,
+  options: PlanOptions = {},
+): KernelPlan {
+  const ctx = classify(graph, options);
+  const groups = fuse(ctx);
+  const roots: Root[] = [];
+  const newRoot = (floats: number, tensor: string) => {
+    roots.push({ floats, tensor });
+    return roots.length - 1;
+  };
+  const placement = placeTensors(ctx, groups, newRoot);
+  const steps = schedule(ctx, groups, placement, newRoot, weights);
+  const { shapes, batch } = ctx;
+  const { copies } = placement;
+  const inputs = graph.inputs.map((i, k) => ({ name: i.name, shape: i.shape, root: inputRoot(k) }));
+  const outputs = graph.outputs.map((o, k) => ({
+    name: o.name,
+    shape: shapes.get(o.node)!,
+    root: outputRoot(k),
+  }));
+  return {
+    graph,
+    inputShape: inputs[0].shape,
+    outputShape: outputs[0].shape,
+    inputs,
+    outputs,
+    batch,
+    steps,
+    roots,
+    copies,
+  };
+}
+
+/** What every pass reads: the shaped graph, its aliases and uses, and how each node lowers. */
+interface PlanContext {
+  graph: Graph;
+  shapes: Map<string, Shape>;
+  /** Nodes in topological order. */
+  order: AnyNode[];
+  byName: Map<string, AnyNode>;
+  inputNames: Set<string>;
+  /** Samples per call (see {@link KernelPlan.batch}). */
+  batch: number;
+  /** A tensor's name through dropouts (the identity). */
+  resolve: (t: string) => string;
+  /** The (resolved) tensor of each graph output, in output order. */
+  outTensors: string[];
+  outputSet: Set<string>;
+  /** The nodes reading each (resolved) tensor. */
+  uses: Map<string, AnyNode[]>;
+  /** The one node reading `t`, unless `t` is an output or has several readers. */
+  soleReader: (t: string) => AnyNode | undefined;
+  /** A reshape or flatten: a view of a dense run. */
+  isView: (n: AnyNode) => boolean;
+  /** A concat or shuffle whose inputs are written into its slots (no kernel). */
+  isPlaced: (n: AnyNode) => boolean;
+  /** A split on the channels: a view of its input's channels. */
+  isSplitView: (n: AnyNode | undefined) => n is Node<"split">;
+  /** Whether a specialized kernel family computes `n` (else the general family does). */
+  special: (n: AnyNode) => boolean;
+}
+
+/** Pass 0: shapes, aliases, uses, and what each node becomes. */
+function classify(graph: Graph, options: PlanOptions): PlanContext {
+  const generalOnly = options.generalOnly ?? false;
   const shaped = inferShapes(graph);
   const shapes = shaped.shapes;
   const order = shaped.nodes.map((s) => s.node);
   const byName = new Map(order.map((n) => [n.name, n]));
   const inputNames = new Set(graph.inputs.map((i) => i.name));
   const batch = batchOf(graph, shaped.nodes);
-  for (const s of shaped.nodes) checkZooForm(s);
 
   // Dropout is the identity: readers read its input.
   const alias = new Map<string, string>();
@@ -281,6 +388,46 @@ export function planKernels(graph: Graph, weights: Weights): KernelPlan {
   for (const n of order) if (n.kind === "dropout") alias.set(n.name, resolve(n.inputs[0]));
   const outTensors = graph.outputs.map((o) => resolve(o.node));
   const outputSet = new Set(outTensors);
+
+  // What each node becomes: a view, a placement, or a kernel (specialized or general).
+  const shapeOf = (t: string) => shapes.get(resolve(t))!;
+  /** A tensor whose sample is `[1, C, ...]`: its channels can be placed one by one. */
+  const channelled = (s: Shape) => s.length >= 2 && s[0] === batch;
+  const isView = (n: AnyNode) => n.kind === "flatten" || n.kind === "reshape";
+  const isPlaced = (n: AnyNode) =>
+    !generalOnly && channelled(shapes.get(n.name)!) &&
+    ((n.kind === "concat" && axisAttr(n, shapes.get(n.name)!.length) === 1) ||
+      n.kind === "channel_shuffle");
+  const isSplitView = (n: AnyNode | undefined): n is Node<"split"> =>
+    n?.kind === "split" && !generalOnly && channelled(shapeOf(n.inputs[0])) &&
+    axisAttr(n, shapeOf(n.inputs[0]).length) === 1;
+  /** Whether a specialized kernel family computes `n` (else the general family does). */
+  const special = (n: AnyNode): boolean => {
+    if (generalOnly) return false;
+    const ins = n.inputs.map(shapeOf);
+    const out = shapes.get(n.name)!;
+    if (![...ins, out].every(channelled)) return false;
+    switch (n.kind) {
+      case "conv2d":
+      case "max_pool":
+      case "avg_pool":
+      case "global_avg_pool":
+        return out.length === 4 && ins[0].length === 4;
+      case "linear":
+        return out.length === 2 && ins[0].length === 2;
+      case "batch_norm":
+        return true;
+      case "add":
+        return ins.every((s) => sameShape(s, out));
+      case "mul":
+        return out.length === 4 && sameShape(ins[0], out) && ins[1].length === 4 &&
+          ins[1][1] === out[1] && ins[1][2] === 1 && ins[1][3] === 1;
+      case "softmax":
+        return axisAttr(n, out.length) === 1;
+      default:
+        return ACT_KINDS.has(n.kind);
+    }
+  };
 
   const uses = new Map<string, AnyNode[]>();
   for (const n of order) {
@@ -296,12 +443,47 @@ export function planKernels(graph: Graph, weights: Weights): KernelPlan {
     return !outputSet.has(t) && u?.length === 1 ? u[0] : undefined;
   };
 
+  return {
+    graph,
+    shapes,
+    order,
+    byName,
+    inputNames,
+    batch,
+    resolve,
+    outTensors,
+    outputSet,
+    uses,
+    soleReader,
+    isView,
+    isPlaced,
+    isSplitView,
+    special,
+  };
+}
+
+/**
+ * Pass 1, fusion: a conv/linear/add/affine head absorbs the activation that
+ * alone reads it, a conv also the residual add (and the activation after it).
+ * Groups are keyed by their tail, where they run.
+ */
+function fuse(ctx: PlanContext): Map<string, Group> {
+  const {
+    shapes,
+    order,
+    resolve,
+    soleReader,
+    isView,
+    isPlaced,
+    isSplitView,
+    special,
+  } = ctx;
   // 1. Fusion.
   const groups = new Map<string, Group>();
   const member = new Set<string>();
   for (const node of order) {
     if (member.has(node.name) || node.kind === "dropout") continue;
-    if (["concat", "split", "channel_shuffle", "flatten"].includes(node.kind)) continue;
+    if (isView(node) || isPlaced(node) || isSplitView(node)) continue;
     const g: Group = {
       head: node,
       act: NO_ACT,
@@ -315,16 +497,16 @@ export function planKernels(graph: Graph, weights: Weights): KernelPlan {
       g.layers.push(n.name);
       g.tail = n.name;
     };
-    const canAct = ["conv2d", "linear", "add", "batch_norm"].includes(node.kind);
+    const canAct = special(node) && ["conv2d", "linear", "add", "batch_norm"].includes(node.kind);
     // A node two producers read alone (`add(conv(x), conv(y))`) joins the first group only.
     const free = (n: AnyNode | undefined) => n && !member.has(n.name) ? n : undefined;
     let next = free(soleReader(node.name));
-    if (canAct && next && ACT_KINDS.has(next.kind)) {
+    if (canAct && next && ACT_KINDS.has(next.kind) && special(next)) {
       g.act = actOf(next);
       absorb(next);
       next = free(soleReader(g.tail));
     }
-    if (node.kind === "conv2d" && next?.kind === "add") {
+    if (special(node) && node.kind === "conv2d" && next?.kind === "add" && special(next)) {
       const ins = next.inputs.map(resolve);
       const other = ins[0] === g.tail ? ins[1] : ins[0];
       if (other !== g.tail && sameShape(shapes.get(other)!, shapes.get(g.tail)!)) {
@@ -332,7 +514,7 @@ export function planKernels(graph: Graph, weights: Weights): KernelPlan {
         g.residual = other;
         absorb(next);
         next = free(soleReader(g.tail));
-        if (next && ACT_KINDS.has(next.kind)) {
+        if (next && ACT_KINDS.has(next.kind) && special(next)) {
           g.act2 = actOf(next);
           absorb(next);
         }
@@ -340,22 +522,53 @@ export function planKernels(graph: Graph, weights: Weights): KernelPlan {
     }
     groups.set(g.tail, g);
   }
+  return groups;
+}
 
+/** Where each tensor lives, and the copies placement could not avoid. */
+interface Placement {
+  /** Places asked of producers by a concat, a shuffle or the caller's output arrays. */
+  requested: Map<string, Place>;
+  /** Copies each concat or shuffle runs at its position. */
+  pending: Map<string, { from: string; to: Place }[]>;
+  copies: { tensor: string; reason: string }[];
+  /** The place of every tensor computed so far (placed forwarders first). */
+  place: Map<string, Place>;
+}
+
+/**
+ * Pass 2, placement, walking backwards: a concat or shuffle asks each input
+ * to be written into its slot; outputs are written into the caller's arrays.
+ */
+function placeTensors(
+  ctx: PlanContext,
+  groups: Map<string, Group>,
+  newRoot: (floats: number, tensor: string) => number,
+): Placement {
+  const {
+    shapes,
+    order,
+    byName,
+    inputNames,
+    batch,
+    resolve,
+    outTensors,
+    outputSet,
+    uses,
+    isPlaced,
+    isSplitView,
+    special,
+  } = ctx;
   const position = new Map(order.map((n, i) => [n.name, i]));
   const groupOfHead = new Map([...groups.values()].map((g) => [g.head.name, g]));
 
   // 2. Placement requests, backwards.
-  const roots: Root[] = [];
-  const newRoot = (floats: number, tensor: string) => {
-    roots.push({ floats, tensor });
-    return roots.length - 1;
-  };
   const requested = new Map<string, Place>();
   const pending = new Map<string, { from: string; to: Place }[]>();
   const copies: { tensor: string; reason: string }[] = [];
   const isForwarder = (t: string) => {
-    const k = byName.get(t)?.kind;
-    return k === "concat" || k === "channel_shuffle";
+    const n = byName.get(t);
+    return n !== undefined && isPlaced(n);
   };
   // Each output a kernel or forwarder produces is written straight into the caller's array
   // (the first output naming a tensor; a second one gets a copy at the end).
@@ -377,7 +590,7 @@ export function planKernels(graph: Graph, weights: Weights): KernelPlan {
     written: { tail: string; offs: number[] }[],
   ): boolean => {
     const split = byName.get(t);
-    if (split?.kind !== "split" || uses.get(t)?.length !== 1) return false;
+    if (split?.kind !== "split" || !isSplitView(split) || uses.get(t)?.length !== 1) return false;
     const x = resolve(split.inputs[0]);
     if (requested.has(x) || outputSet.has(x) || !(isForwarder(x) || groups.has(x))) return false;
     const readers = uses.get(x) ?? [];
@@ -388,7 +601,7 @@ export function planKernels(graph: Graph, weights: Weights): KernelPlan {
     const firstWrite = Math.min(...written.map((w) => position.get(w.tail)!));
     let next = 0;
     for (const r of readers) {
-      if (r.kind !== "split" || outputSet.has(r.name)) return false;
+      if (r.kind !== "split" || !isSplitView(r) || outputSet.has(r.name)) return false;
       if (r.name === t) continue;
       const { offset, size: channels } = r.attrs;
       for (const u of uses.get(r.name) ?? []) {
@@ -419,7 +632,7 @@ export function planKernels(graph: Graph, weights: Weights): KernelPlan {
   const place = new Map<string, Place>();
   for (let i = order.length - 1; i >= 0; i--) {
     const node = order[i];
-    if (node.kind !== "concat" && node.kind !== "channel_shuffle") continue;
+    if (!isPlaced(node)) continue;
     const { c, plane } = chw(shapes.get(node.name)!, batch);
     const p = requested.get(node.name) ?? dense(newRoot(c * plane, node.name), c, plane);
     place.set(node.name, p);
@@ -432,7 +645,7 @@ export function planKernels(graph: Graph, weights: Weights): KernelPlan {
         parts.push({ t, p: { root: p.root, offs: p.offs.slice(at, at + ci), plane } });
         at += ci;
       }
-    } else {
+    } else if (node.kind === "channel_shuffle") {
       const gs = node.attrs.groups;
       const per = c / gs;
       const offs = Array.from(
@@ -461,20 +674,49 @@ export function planKernels(graph: Graph, weights: Weights): KernelPlan {
           head.attrs.groups < head.attrs.inChannels
         ? head.attrs.groups
         : 0;
-      const writable = affineStride(want) !== undefined || pointwiseHead(head) ||
-        (convGroups > 0 && groupLayout(want, convGroups) !== undefined);
+      const writable = head && !special(head)
+        ? contiguous(want)
+        : affineStride(want) !== undefined || pointwiseHead(head) ||
+          (convGroups > 0 && groupLayout(want, convGroups) !== undefined);
       const accepts = !requested.has(t) && !outputSet.has(t) &&
         (isForwarder(t) || (groups.has(t) && writable));
       if (accepts) {
         requested.set(t, want);
         if (groups.has(t)) written.push({ tail: t, offs: want.offs });
-      } else if (byName.get(t)?.kind === "split") views.push({ t, p: want });
+      } else if (isSplitView(byName.get(t))) views.push({ t, p: want });
       else copy(t, want);
     }
     for (const { t, p: want } of views) if (!passThrough(t, want, written)) copy(t, want);
     pending.set(node.name, list);
   }
+  return { requested, pending, copies, place };
+}
 
+/**
+ * Pass 3, schedule, in topological order: views and placed forwarders cost
+ * nothing (or their pending copies), every group becomes its kernel steps;
+ * outputs not yet in the caller's arrays are copied there last.
+ */
+function schedule(
+  ctx: PlanContext,
+  groups: Map<string, Group>,
+  placement: Placement,
+  newRoot: (floats: number, tensor: string) => number,
+  weights: Weights,
+): Step[] {
+  const {
+    graph,
+    shapes,
+    order,
+    batch,
+    resolve,
+    outTensors,
+    isView,
+    isPlaced,
+    isSplitView,
+    special,
+  } = ctx;
+  const { requested, pending, copies, place } = placement;
   // 3. Forward: steps.
   const steps: Step[] = [];
   graph.inputs.forEach((input, k) => {
@@ -535,9 +777,21 @@ export function planKernels(graph: Graph, weights: Weights): KernelPlan {
     return { op: { root: p.root, off: p.offs[0] }, stride, place: p };
   };
 
+  /** The place of `t` as one contiguous run (copied there first when it is not). */
+  const denseRead = (t: string, layer: string): Operand => {
+    const r = readable(t, layer);
+    let q = r.place;
+    if (!contiguous(q)) {
+      q = dense(newRoot(q.offs.length * q.plane, t), q.offs.length, q.plane);
+      emitCopy(r.place, q, layer);
+      copies.push({ tensor: t, reason: `read by "${layer}" from a strided layout` });
+    }
+    return { root: q.root, off: q.offs[0] };
+  };
+
   for (const node of order) {
     if (node.kind === "dropout") continue;
-    if (node.kind === "split") {
+    if (isSplitView(node)) {
       const p = place.get(resolve(node.inputs[0]))!;
       const { offset, size: channels } = node.attrs;
       place.set(node.name, {
@@ -547,25 +801,14 @@ export function planKernels(graph: Graph, weights: Weights): KernelPlan {
       });
       continue;
     }
-    if (node.kind === "flatten") {
-      const t = resolve(node.inputs[0]);
-      const r = readable(t, node.name);
-      let p = r.place;
-      if (r.stride !== p.plane) {
-        const q = dense(newRoot(p.offs.length * p.plane, t), p.offs.length, p.plane);
-        emitCopy(p, q, node.name);
-        copies.push({ tensor: t, reason: `flattened by "${node.name}" from a strided layout` });
-        p = q;
-      }
-      const f = p.offs.length * p.plane;
-      place.set(node.name, {
-        root: p.root,
-        offs: Array.from({ length: f }, (_, j) => p.offs[0] + j),
-        plane: 1,
-      });
+    if (isView(node)) {
+      // Row-major data reinterpreted: the same run of elements, channels as the new shape has.
+      const x = denseRead(resolve(node.inputs[0]), node.name);
+      const { c, plane } = chw(shapes.get(node.name)!, batch);
+      place.set(node.name, dense(x.root, c, plane, x.off));
       continue;
     }
-    if (node.kind === "concat" || node.kind === "channel_shuffle") {
+    if (isPlaced(node)) {
       for (const { from, to } of pending.get(node.name)!) {
         emitCopy(readable(from, node.name).place, to, node.name);
       }
@@ -584,6 +827,13 @@ export function planKernels(graph: Graph, weights: Weights): KernelPlan {
       : groupLayout(yp, convGroups) ??
         { cs: oplane, gs: oc * oplane, map: yp.offs.map((o) => o - yp.offs[0]) };
     const y: Operand = { root: yp.root, off: yp.offs[0] };
+    if (!special(g.head)) {
+      if (!contiguous(yp)) {
+        throw new CodegenError(`"${node.name}" cannot write a strided layout`);
+      }
+      steps.push(...lowerGeneral(g.head, y, denseRead, shapes, weights, resolve, batch));
+      continue;
+    }
     steps.push(...lowerGroup(g, y, layout, readable, shapes, weights, resolve, batch));
   }
 
@@ -594,23 +844,7 @@ export function planKernels(graph: Graph, weights: Weights): KernelPlan {
       emitCopy(p, dense(outputRoot(k), p.offs.length, p.plane), t);
     }
   });
-  const inputs = graph.inputs.map((i, k) => ({ name: i.name, shape: i.shape, root: inputRoot(k) }));
-  const outputs = graph.outputs.map((o, k) => ({
-    name: o.name,
-    shape: shapes.get(o.node)!,
-    root: outputRoot(k),
-  }));
-  return {
-    graph,
-    inputShape: inputs[0].shape,
-    outputShape: outputs[0].shape,
-    inputs,
-    outputs,
-    batch,
-    steps,
-    roots,
-    copies,
-  };
+  return steps;
 }
 
 function windowOf(
@@ -802,43 +1036,76 @@ function lowerGroup(
 }
 
 /**
- * The kernels here serve the zoo's forms of the general ops (concat, split and
- * softmax on the channels of `[N, C, H, W]`, add of equal shapes, mul by an
- * `[N, C, 1, 1]` scale, flatten at axis 1); anything wider is refused by name.
+ * Lowers `node` to the general kernel family: one step (a concat: one step
+ * per input, each writing its slice), dense operands, parameters packed in
+ * the order of the op's parameter list.
  */
-function checkZooForm({ node, inputShapes, shape }: ShapedNode): void {
-  const refuse = (what: string) => {
-    throw new CodegenError(`Cannot generate a kernel for "${node.name}" (${node.kind}): ${what}`);
-  };
-  const rank = inputShapes[0]?.length ?? 0;
-  const axis = "axis" in node.attrs ? (node.attrs.axis + rank) % rank : 1;
-  switch (node.kind) {
-    case "concat":
-    case "split":
-      if (rank !== 4 || axis !== 1) refuse(`only the channel axis of a 4-D tensor is supported`);
-      return;
-    case "softmax":
-      if ((rank !== 4 && rank !== 2) || axis !== 1) refuse(`only softmax over axis 1`);
-      return;
-    case "flatten":
-      if (node.attrs.axis !== 1) refuse(`only flatten at axis 1`);
-      return;
-    case "add":
-      if (inputShapes[1].join() !== shape.join() || inputShapes[0].join() !== shape.join()) {
-        refuse(`only an add of equal shapes`);
-      }
-      return;
-    case "mul": {
-      const [x, s] = inputShapes;
-      if (
-        x.length !== 4 || s.length !== 4 || x.join() !== shape.join() || s[2] !== 1 ||
-        s[3] !== 1 || s[0] !== x[0] || s[1] !== x[1]
-      ) {
-        refuse(`only a mul by an [N, C, 1, 1] scale`);
-      }
-      return;
-    }
+function lowerGeneral(
+  node: AnyNode,
+  y: Operand,
+  denseRead: (t: string, layer: string) => Operand,
+  shapes: Map<string, Shape>,
+  weights: Weights,
+  resolve: (t: string) => string,
+  batch: number,
+): Step[] {
+  const inputs = node.inputs.map(resolve);
+  const ys = sampleShape(shapes.get(node.name)!, batch);
+  const params: Record<string, number> = {};
+  const packed: Float32Array[] = [];
+  let at = 0;
+  for (const spec of paramSpecs(node.kind, node.attrs)) {
+    const data = weights.get(`${node.name}.${spec.name}`);
+    if (!data) throw new CodegenError(`Missing weight "${node.name}.${spec.name}"`);
+    params[spec.name] = at;
+    packed.push(data);
+    at += data.length;
   }
+  const all = new Float32Array(at);
+  let o = 0;
+  for (const d of packed) {
+    all.set(d, o);
+    o += d.length;
+  }
+  const base = { layers: [node.name], ...(at > 0 ? { weights: all } : {}) };
+  if (node.kind === "concat") {
+    const axis = axisAttr(node, ys.length);
+    let offset = 0;
+    return inputs.map((t) => {
+      const xs = sampleShape(shapes.get(t)!, batch);
+      const step: Step = {
+        ...base,
+        x: denseRead(t, node.name),
+        y,
+        spec: {
+          family: "general",
+          op: node.kind,
+          attrs: node.attrs,
+          xs: [xs],
+          ys,
+          params,
+          part: { axis, offset },
+        },
+      };
+      offset += xs[axis];
+      return step;
+    });
+  }
+  const operands = inputs.map((t) => denseRead(t, node.name));
+  return [{
+    ...base,
+    x: operands[0] ?? y,
+    y,
+    ...(operands.length > 1 ? { r: operands[1] } : {}),
+    spec: {
+      family: "general",
+      op: node.kind,
+      attrs: node.attrs,
+      xs: inputs.map((t) => sampleShape(shapes.get(t)!, batch)),
+      ys,
+      params,
+    },
+  }];
 }
 
 /** Per-sample element counts of the input and output. */

@@ -18,7 +18,7 @@
  * @module
  */
 
-import type { HW, Pads } from "../lib/ir/ops.ts";
+import type { HW, OpKind, Pads, Shape } from "../lib/ir/ops.ts";
 
 /** An activation fused into a kernel epilogue (`none` when absent). */
 export type Act =
@@ -179,6 +179,26 @@ export interface SoftmaxSpec extends Strides {
   hw: number;
 }
 
+/**
+ * Any op on dense row-major tensors of any rank (emit_general.ts): the op
+ * kind and attrs, the shapes of the operands it reads and of its output (one
+ * call's worth: a sample, or the whole tensor when the plan runs the batch
+ * at once), where each packed parameter starts, and for one part of a concat
+ * where along the axis it goes.
+ */
+export interface GeneralSpec {
+  family: "general";
+  op: OpKind;
+  attrs: unknown;
+  /** Shapes of `x` and, for a binary op, `r`. */
+  xs: Shape[];
+  ys: Shape;
+  /** Offset of each parameter (by name) in the packed weights, from `wo`. */
+  params: Record<string, number>;
+  /** One input of a concat: its first position along `axis` of the output. */
+  part?: { axis: number; offset: number };
+}
+
 /** Every kernel spec, discriminated on `family`. */
 export type KernelSpec =
   | PwconvSpec
@@ -192,7 +212,8 @@ export type KernelSpec =
   | ActSpec
   | AffineSpec
   | CopySpec
-  | SoftmaxSpec;
+  | SoftmaxSpec
+  | GeneralSpec;
 
 /** A kernel family name. */
 export type Family = KernelSpec["family"];
@@ -358,6 +379,13 @@ export function kernelName(s: KernelSpec): string {
       return `f32_copy_c${s.c}_hw${s.hw}` + strideTag(s, { x: s.hw, y: s.hw });
     case "softmax":
       return `f32_softmax_c${s.c}_hw${s.hw}` + strideTag(s, { x: s.hw, y: s.hw });
+    case "general": {
+      // Attrs, operand shapes and parameter offsets are too many to spell out: a
+      // hash of the whole spec tells kernels apart (module.ts rejects a collision).
+      const key = specKey(s);
+      const hash = mapHash(Array.from(key, (ch) => ch.charCodeAt(0)));
+      return `f32_gen_${s.op}_${s.ys.join("x")}_${hash}`;
+    }
   }
 }
 

@@ -986,6 +986,22 @@ export const CONVERTERS: Readonly<Record<string, VersionedConverter>> = {
   Upsample: upsample,
 };
 
+/**
+ * IR op kinds a converter cannot do without (it emits nothing else useful):
+ * an op type is listed as supported once the IR's op table has them.
+ */
+export const NEEDED_KINDS: Readonly<Record<string, readonly string[]>> = {
+  ConvTranspose: ["conv_transpose2d"],
+  Resize: ["resize"],
+  Upsample: ["resize"],
+  LayerNormalization: ["layer_norm"],
+  InstanceNormalization: ["instance_norm"],
+  PRelu: ["prelu"],
+  GlobalMaxPool: ["global_max_pool"],
+  ReduceSum: ["reduce"],
+  ReduceMax: ["reduce"],
+};
+
 /** The converter of `opType` for the model's opset, or undefined. */
 export function converterFor(opType: string, opset: number): Converter | undefined {
   const c = CONVERTERS[opType];

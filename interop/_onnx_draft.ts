@@ -43,43 +43,17 @@ export interface ConvTransposeDraftAttrs {
 }
 
 /**
- * Op kinds of the shared op contract that the importer emits under their
- * contract names and attrs; lowering keeps each one the IR's op table knows
- * (`OP_KINDS`) and reports the others as not expressible yet.
+ * Op kinds of the shared op contract the IR's op table does not have yet:
+ * the importer emits them under their contract names and attrs, and lowering
+ * keeps each one once `OP_KINDS` has it (reporting the node until then).
+ * Remove an entry when its kind lands in `lib/ir/ops.ts`.
  */
 export interface ContractAttrs {
-  tanh: NoAttrs;
-  exp: NoAttrs;
-  log: NoAttrs;
-  sqrt: NoAttrs;
-  reciprocal: NoAttrs;
-  neg: NoAttrs;
-  abs: NoAttrs;
-  erf: NoAttrs;
-  softplus: NoAttrs;
-  silu: NoAttrs;
-  elu: { alpha: number };
-  leaky_relu: { alpha: number };
-  /** Slopes are the parameter `weight` [channels] (axis 1; 1 = shared). */
-  prelu: { channels: number };
-  /** `y = x * weight + bias` per channel on axis 1 (1 = scalar). */
-  affine: { channels: number };
-  /** A stored tensor: no inputs, parameter `value` of this shape. */
-  const: { shape: number[] };
-  sub: NoAttrs;
-  div: NoAttrs;
-  pow: NoAttrs;
-  max: NoAttrs;
-  min: NoAttrs;
   matmul: NoAttrs;
   conv_transpose2d: ConvTransposeDraftAttrs;
   layer_norm: { axis: number; eps: number; channels: number };
   instance_norm: { channels: number; eps: number };
-  global_max_pool: NoAttrs;
-  reduce: { op: "mean" | "sum" | "max"; axes: number[]; keepDims: boolean };
   resize: ResizeDraftAttrs;
-  gather: { axis: number; indices: number[]; scalarIndex: boolean };
-  slice: { axis: number; start: number; end: number; step: number };
 }
 
 /** Ops that exist only while importing; lowering turns them into IR ops or errors. */
@@ -90,12 +64,6 @@ export interface DraftOnlyAttrs extends ContractAttrs {
   mul_same: NoAttrs;
   /** Passes its input through (removed when lowering). */
   identity: NoAttrs;
-  /** Reshape to fully resolved dims. */
-  reshape: { shape: number[] };
-  /** Transpose with a permutation of the axes. */
-  transpose: { perm: number[] };
-  /** Pad in ONNX order (begins of every axis, then ends). */
-  pad: { pads: number[]; mode: "constant" | "reflect" | "edge"; value: number };
 }
 
 /** Attrs of every draft kind: the IR's plus the draft-only ones. */

@@ -16,9 +16,9 @@
  *    Reshape into channel_shuffle, Reshape/Squeeze to [N, -1] into flatten,
  *    bias adds and zero Pads into the conv, linear or pool next to them.
  * 6. `lower`: every draft node to an IR node (clip(0, 6) -> relu6, a leftover
- *    scale_shift -> a batch_norm with mean 0 and variance 1 - eps), readable
- *    module-path names, unused nodes dropped, and one error listing what the
- *    IR cannot express.
+ *    scale_shift -> affine, or mul/add by a const when only a scale or a shift
+ *    is stored), readable module-path names, unused nodes dropped, and one
+ *    error listing what the IR cannot express.
  *
  * Every stage is linear in the node count (a 100,000-node chain imports in
  * seconds; `bench/onnx_import_bench.ts`).
@@ -27,7 +27,7 @@
  */
 
 import type { AnyNode, Graph, Scope } from "../lib/ir/graph.ts";
-import { inferNodeShape, OP_KINDS, type OpKind, type Shape } from "../lib/ir/ops.ts";
+import { OP_KINDS, type OpKind, type Shape } from "../lib/ir/ops.ts";
 import { inferShapes } from "../lib/analysis/shapes.ts";
 import type { Weights } from "../lib/runtime/weights.ts";
 import { runReferenceOutputs } from "../lib/runtime/reference.ts";
@@ -44,7 +44,13 @@ import {
   toInt,
 } from "./onnx_proto.ts";
 import { CONSTANT_ONLY_OPS, FOLDABLE_OPS, foldConstant } from "./_onnx_fold.ts";
-import { type ConvertContext, converterFor, CONVERTERS, type OnnxNode } from "./_onnx_convert.ts";
+import {
+  type ConvertContext,
+  converterFor,
+  CONVERTERS,
+  NEEDED_KINDS,
+  type OnnxNode,
+} from "./_onnx_convert.ts";
 import {
   type AnyDraft,
   type Computed,
@@ -95,16 +101,21 @@ export class InputShapeError extends OnnxImportError {
   }
 }
 
-/** ONNX ops that map to IR ops (alone or as part of a recognized pattern). */
-export const COMPUTE_OPS: readonly string[] = Object.keys(CONVERTERS).sort();
+/** The op kinds this version of the IR has (contract kinds land over time). */
+const IR_KINDS: ReadonlySet<string> = new Set(OP_KINDS);
+
+/**
+ * ONNX ops that map to IR ops (alone or as part of a recognized pattern):
+ * every converter whose needed op kinds the IR has.
+ */
+export const COMPUTE_OPS: readonly string[] = Object.keys(CONVERTERS)
+  .filter((op) => (NEEDED_KINDS[op] ?? []).every((k) => IR_KINDS.has(k)))
+  .sort();
 
 /** Every ONNX op type the importer accepts (shape-computation ops only on constants). */
 export const SUPPORTED_ONNX_OPS: readonly string[] = [
   ...new Set([...COMPUTE_OPS, ...FOLDABLE_OPS]),
 ].sort();
-
-/** The op kinds this version of the IR has (contract kinds land over time). */
-const IR_KINDS: ReadonlySet<string> = new Set(OP_KINDS);
 
 function torchScope(name: string): { scope: string; op: string } | undefined {
   if (!name.includes("/")) return undefined;
@@ -580,7 +591,7 @@ class Importer {
     };
     for (const d of g.drafts) d.inputs = d.inputs.map(through);
     outputs = outputs.map((o) => ({ name: o.name, ref: through(o.ref) }));
-    if (IR_KINDS.has("const")) this.scaleOrShiftAlone(g);
+    this.scaleOrShiftAlone(g);
     const drafts = this.liveInOrder(g, outputs.map((o) => o.ref));
 
     const nodes: {
@@ -589,16 +600,6 @@ class Importer {
       attrs: unknown;
       params: Map<string, Float32Array>;
     }[] = [];
-    /** Whether the IR's shape rule accepts the op on these input shapes. */
-    const fits = (kind: string, attrs: unknown, shapes: number[][]) => {
-      if (!IR_KINDS.has(kind)) return false;
-      try {
-        inferNodeShape("probe", kind as OpKind, attrs as never, shapes);
-        return true;
-      } catch {
-        return false;
-      }
-    };
     for (const d of drafts) {
       const label = `node "${d.onnxName || d.ref}" (${d.opType})`;
       const keep = (kind: OpKind, attrs: unknown, params = d.params) =>
@@ -612,78 +613,18 @@ class Importer {
           break;
         }
         case "scale_shift": {
+          // Counts exactly the constants stored: one scale and shift per channel, or one.
           const c = Math.max(d.attrs.scale.length, d.attrs.shift.length);
           const at = (v: number[], i: number) => (v.length === 1 ? v[0] : v[i]);
-          const weight = Float32Array.from({ length: c }, (_, i) => at(d.attrs.scale, i));
-          const bias = Float32Array.from({ length: c }, (_, i) => at(d.attrs.shift, i));
-          if (IR_KINDS.has("affine")) {
-            // Counts exactly the constants stored: one scale and shift per channel, or one.
-            keep(
-              "affine" as OpKind,
-              { channels: c },
-              new Map([["weight", weight], ["bias", bias]]),
-            );
-            break;
-          }
-          // Without `affine`: an inference BatchNorm with mean 0 and var 1 - eps.
-          const ch = d.shape[1];
-          const eps = 1e-5;
           const params = new Map([
-            ["weight", Float32Array.from({ length: ch }, (_, i) => at(d.attrs.scale, i))],
-            ["bias", Float32Array.from({ length: ch }, (_, i) => at(d.attrs.shift, i))],
-            ["running_mean", new Float32Array(ch)],
-            ["running_var", new Float32Array(ch).fill(1 - eps)],
+            ["weight", Float32Array.from({ length: c }, (_, i) => at(d.attrs.scale, i))],
+            ["bias", Float32Array.from({ length: c }, (_, i) => at(d.attrs.shift, i))],
           ]);
-          keep("batch_norm", { channels: ch, eps }, params);
+          keep("affine", { channels: c }, params);
           break;
         }
-        case "mul_same": {
-          const shapes = d.inputs.map((r) => g.shapeOf(r)!);
-          if (fits("mul", {}, shapes)) keep("mul", {});
-          else {
-            this.issues.push(
-              `${label} multiplies two computed tensors element by element; lightnets supports this only as hardswish, x * hardsigmoid(x), or a squeeze-excite [N, C, 1, 1] scale`,
-            );
-          }
-          break;
-        }
-        case "silu":
-          if (IR_KINDS.has("silu")) keep("silu" as OpKind, {});
-          else {
-            this.issues.push(
-              `${label} computes x * sigmoid(x) (SiLU/Swish); this version of lightnets has no op kind "silu"`,
-            );
-          }
-          break;
-        case "reshape":
-          if (IR_KINDS.has("reshape")) keep("reshape" as OpKind, d.attrs);
-          else {
-            this.issues.push(
-              `${label} reshapes to [${
-                d.shape.join(", ")
-              }]; lightnets supports reshapes that flatten to [N, features] or form a channel shuffle`,
-            );
-          }
-          break;
-        case "transpose":
-          if (IR_KINDS.has("transpose")) keep("transpose" as OpKind, d.attrs);
-          else {
-            this.issues.push(
-              `${label} transposes with perm [${
-                d.attrs.perm.join(", ")
-              }]; lightnets supports transposes only inside a channel shuffle`,
-            );
-          }
-          break;
-        case "pad":
-          if (IR_KINDS.has("pad")) keep("pad" as OpKind, d.attrs);
-          else {
-            this.issues.push(
-              `${label} pads [${
-                d.attrs.pads.join(", ")
-              }] (mode "${d.attrs.mode}", value ${d.attrs.value}); lightnets folds only a zero padding of H and W into the convolution or average pool that reads it`,
-            );
-          }
+        case "mul_same":
+          keep("mul", {});
           break;
         case "identity":
           break;

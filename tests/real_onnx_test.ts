@@ -54,13 +54,11 @@ const MODELS: RealModel[] = [
   {
     pkg: FACEPLUGIN,
     file: "fr_age.onnx",
-    codegenBlocker: "codegen has no kernel for mul of two [1, 3] tensors",
   },
   {
     pkg: FACEPLUGIN,
     file: "fr_detect.onnx",
     needs: ["const"],
-    codegenBlocker: "codegen concatenates only channels of 4-D tensors",
   },
   { pkg: FACEPLUGIN, file: "fr_expression.onnx", slow: true },
   { pkg: FACEPLUGIN, file: "fr_eye.onnx" },
@@ -68,32 +66,27 @@ const MODELS: RealModel[] = [
     pkg: FACEPLUGIN,
     file: "fr_feature.onnx",
     needs: ["prelu"],
-    codegenBlocker: "codegen has no prelu kernel",
   },
   {
     pkg: FACEPLUGIN,
     file: "fr_gender.onnx",
-    codegenBlocker: "codegen has no kernel for mul of two [1, 3] tensors",
   },
   { pkg: FACEPLUGIN, file: "fr_landmark.onnx" },
   {
     pkg: FACEPLUGIN,
     file: "fr_liveness.onnx",
     needs: ["prelu"],
-    codegenBlocker: "codegen has no prelu kernel",
   },
   { pkg: FACEPLUGIN, file: "fr_pose.onnx" },
   {
     pkg: BLAZEFACE,
     file: "face_detection_back_256x256_barracuda.onnx",
     needs: ["const"],
-    codegenBlocker: "codegen has no transpose kernel (NHWC input)",
   },
   {
     pkg: BLAZEFACE,
     file: "face_detection_front_128x128_barracuda.onnx",
     needs: ["const"],
-    codegenBlocker: "codegen has no transpose kernel (NHWC input)",
   },
 ];
 

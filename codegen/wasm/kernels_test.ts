@@ -12,7 +12,11 @@ import { GraphBuilder, type Tensor } from "../../lib/ir/builder.ts";
 import type { Graph } from "../../lib/ir/graph.ts";
 import type { Pads } from "../../lib/ir/ops.ts";
 import { differential } from "../_testing.ts";
-import { loadModule } from "../compile.ts";
+import { compile, loadModule } from "../compile.ts";
+import { kernelName } from "../spec.ts";
+import { randomWeights } from "../../lib/runtime/weights.ts";
+import { PW_BLOCKINGS } from "./pointwise.ts";
+import { tuneWasm } from "./tune.ts";
 import type { Family } from "../spec.ts";
 
 async function wasm(graph: Graph, families: Family[]): Promise<void> {
@@ -21,7 +25,8 @@ async function wasm(graph: Graph, families: Family[]): Promise<void> {
   assert.deepEqual(compiled.plan.steps.map((s) => s.spec.family), families);
 }
 
-// pwconv: 4 x 8 blocks (planes >= 8 pixels) or 8 x 4 (4-7 pixels), an
+// pwconv: 3 x 12 blocks (planes >= 12 pixels), 6 x 8 (8-11), 8 x 4 (4-7) or
+// 16 channels per pixel (1-3 pixels, squeeze-excite), an
 // overlapping last block, output channels off the block, cache tiles (17 x 19
 // pixels of 64 channels is 3 tiles and a partial one), groups, residual.
 const PW: { cin: number; cout: number; groups: number; h: number; w: number }[] = [
@@ -30,6 +35,8 @@ const PW: { cin: number; cout: number; groups: number; h: number; w: number }[] 
   { cin: 64, cout: 6, groups: 1, h: 17, w: 19 },
   { cin: 12, cout: 18, groups: 3, h: 7, w: 7 },
   { cin: 4, cout: 4, groups: 1, h: 1, w: 4 },
+  { cin: 40, cout: 21, groups: 1, h: 1, w: 1 }, // squeeze-excite: a matrix-vector product
+  { cin: 6, cout: 36, groups: 2, h: 1, w: 3 },
 ];
 for (const c of PW) {
   Deno.test(`wasm pwconv ${JSON.stringify(c)} matches the reference`, async () => {
@@ -146,4 +153,40 @@ Deno.test("wasm module: batch 2 runs each sample through the module's memory", a
   const d = b.relu(b.conv2d(c, { out: 4, kernel: 1, bias: true }, "d"), "d_act");
   const r = await differential(b.build({ last: d, mid: c }), 7, { target: "wasm" });
   assert.equal(r.compiled.plan.batch, 2);
+});
+
+Deno.test("wasm pwconv: every tuning candidate blocking matches the reference", async () => {
+  const b = new GraphBuilder("pwb", [1, 9, 5, 7]); // 35 pixels: a partial tail in every blocking
+  const y = b.conv2d(b.input, { out: 11, kernel: 1, bias: true }, "pw");
+  const g = b.build(
+    b.relu(b.addTensors(b.hardswish(y), b.conv2d(b.input, { out: 11, kernel: 1 }))),
+  );
+  const probe = compile(g, randomWeights(g, 1), { target: "wasm" });
+  const names = probe.plan.steps.map((s) => kernelName(s.spec));
+  for (const blocking of PW_BLOCKINGS) {
+    const choice = new Map(names.map((n) => [n, blocking]));
+    const { compiled } = await differential(g, 4, { target: "wasm", wasm: { pwBlocking: choice } });
+    assert.match(compiled.source, new RegExp(`_b${blocking.ob}x${4 * blocking.pv}\\(`));
+  }
+});
+
+Deno.test("wasm --tune picks one candidate per pointwise kernel and the result stays correct", async () => {
+  const b = new GraphBuilder("tune", [1, 8, 6, 6]);
+  const g = b.build(b.relu(b.conv2d(b.input, { out: 12, kernel: 1, bias: true }, "pw")));
+  const t = await tuneWasm(g, randomWeights(g, 3), 2);
+  assert.equal(t.pwBlocking.size, 1);
+  assert.ok(t.tunedMs <= t.defaultMs, `${t.tunedMs} > ${t.defaultMs}`);
+  await differential(g, 3, { target: "wasm", wasm: { pwBlocking: t.pwBlocking } });
+});
+
+Deno.test("a step without a wasm kernel runs its TypeScript kernel on the module's memory, named in fallbacks", async () => {
+  const b = new GraphBuilder("soft", [1, 5, 3, 4]);
+  const y = b.relu(b.conv2d(b.input, { out: 6, kernel: 1, bias: true }, "pw"), "act");
+  const g = b.build(b.conv2d(b.softmax(y, "sm"), { out: 3, kernel: 3, padding: 1 }, "head"));
+  const { compiled } = await differential(g, 2, { target: "wasm" });
+  assert.deepEqual(compiled.fallbacks, [{
+    layers: ["sm"],
+    family: "softmax",
+    reason: "no WebAssembly softmax kernel yet",
+  }]);
 });

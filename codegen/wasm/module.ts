@@ -54,7 +54,7 @@ import {
   mulWasm,
 } from "./elementwise.ts";
 import { poolWasm } from "./pool.ts";
-import { pwconvWasm } from "./pointwise.ts";
+import { type Blocking, pwBlocking, pwconvWasm, pwconvWasmWith } from "./pointwise.ts";
 
 /** The WebAssembly emitter of each family that has one. */
 export const WASM_EMITTERS: { [F in Family]?: WasmEmitter<Extract<KernelSpec, { family: F }>> } = {
@@ -97,8 +97,14 @@ export interface WasmModule {
   memoryBytes: number;
 }
 
-function wasmEmitterOf(spec: KernelSpec): WasmEmitter<KernelSpec> | undefined {
-  return WASM_EMITTERS[spec.family] as WasmEmitter<KernelSpec> | undefined;
+/** Options of {@link emitWasmModule}. */
+export interface WasmModuleOptions {
+  /**
+   * The register blocking of each pointwise kernel, by its TypeScript kernel
+   * name (`kernelName(spec)`); missing ones take {@link pwBlocking}. `--tune`
+   * fills it from timings (codegen/wasm/tune.ts).
+   */
+  pwBlocking?: ReadonlyMap<string, Blocking>;
 }
 
 function tsEmitterOf(spec: KernelSpec): Emitter<KernelSpec> {
@@ -115,7 +121,17 @@ export function emitWasmModule(
   plan: KernelPlan,
   planned: MemoryPlan,
   info: ModuleInfo,
+  wasmOptions: WasmModuleOptions = {},
 ): WasmModule {
+  const tuned = wasmOptions.pwBlocking;
+  const emitters = tuned
+    ? {
+      ...WASM_EMITTERS,
+      pwconv: pwconvWasmWith((s) => tuned.get(kernelName(s)) ?? pwBlocking(s)),
+    }
+    : WASM_EMITTERS;
+  const wasmEmitterOf = (spec: KernelSpec) =>
+    emitters[spec.family] as WasmEmitter<KernelSpec> | undefined;
   // Every buffer 16-byte aligned (sizes rounded up to 4 floats, then planned the
   // same way), so the vectors of planes whose size is a multiple of 4 never
   // straddle a cache line.

@@ -23,7 +23,7 @@
  * @module
  */
 
-import { type Fn, I32, V128 } from "./binary.ts";
+import { F32, type Fn, I32, V128 } from "./binary.ts";
 import { PW_OB } from "../emit_pointwise.ts";
 import type { PwconvSpec } from "../spec.ts";
 import {
@@ -56,15 +56,35 @@ export const L2_INPUT_BYTES = 256 * 1024;
 export const UNROLL = 4;
 
 /**
- * The default blocking: 6 channels x 8 pixels (12 accumulators, 15 live
- * vectors with two input vectors and one weight splat; measured 5-7% faster
- * than 4 x 8 over MobileNetV2's 1x1 layers, while 4 x 12, 3 x 16 and 8 x 4
- * were 20-35% slower) on planes of 8 pixels or more, else 8 channels x 4
- * pixels.
+ * The default blocking, deterministic: 3 channels x 12 pixels (9
+ * accumulators) on planes of 12 pixels or more, 6 x 8 on planes of 8-11, else
+ * 8 x 4. `--tune` chose 3 x 12 for 18 of MobileNetV2's 19 pointwise kernels
+ * and 17 of ShuffleNetV2's 36 (2 x 16 for the others, within a few percent),
+ * on this machine class.
  */
 export function pwBlocking(s: PwconvSpec): Blocking {
-  return s.h * s.w >= 8 ? { ob: 6, pv: 2 } : { ob: 8, pv: 1 };
+  const hw = s.h * s.w;
+  if (hw < 4) return { ob: SMALL_OB, pv: 0 };
+  return hw >= 12 ? { ob: 3, pv: 3 } : hw >= 8 ? { ob: 6, pv: 2 } : { ob: 8, pv: 1 };
 }
+
+/**
+ * The blockings `--tune` times per layer (8-12 accumulators each, as the
+ * issue's measurements suggest), those whose pixel block fits the plane.
+ */
+export function pwCandidates(s: PwconvSpec): Blocking[] {
+  return PW_BLOCKINGS.filter((b) => 4 * b.pv <= s.h * s.w);
+}
+
+/** Every blocking `--tune` tries: 6x8, 4x8, 5x8, 3x12, 2x16 and 8x4 (channels x pixels). */
+export const PW_BLOCKINGS: readonly Blocking[] = [
+  { ob: 6, pv: 2 },
+  { ob: 4, pv: 2 },
+  { ob: 5, pv: 2 },
+  { ob: 3, pv: 3 },
+  { ob: 2, pv: 4 },
+  { ob: 8, pv: 1 },
+];
 
 /**
  * Repacks blocked weights from blocks of `from` output channels to blocks of
@@ -157,16 +177,77 @@ export function tableLayout(s: PwconvSpec): { x?: number; y?: number; floats: nu
 }
 
 /** The packed weights followed by the offset tables of {@link tableLayout}, as i32 byte offsets. */
-function packWithTables(s: PwconvSpec, packed: Float32Array): Float32Array {
+function packWithTables(s: PwconvSpec, packed: Float32Array, ob: number): Float32Array {
   const t = tableLayout(s);
   const out = new Float32Array(t.floats);
   out.set(
-    repackBlocks(s.groups, s.cout / s.groups, s.cin / s.groups, packed, PW_OB, pwBlocking(s).ob),
+    repackBlocks(s.groups, s.cout / s.groups, s.cin / s.groups, packed, PW_OB, ob),
   );
   const ints = new Int32Array(out.buffer);
   if (t.x !== undefined) s.xmap!.forEach((v, c) => (ints[t.x! + c] = 4 * v));
   if (t.y !== undefined) s.ymap!.forEach((v, c) => (ints[t.y! + c] = 4 * v));
   return out;
+}
+
+/** Output channels per block on planes of fewer than 4 pixels (four f32x4 accumulators). */
+export const SMALL_OB = 16;
+
+/**
+ * A plane of fewer than 4 pixels (squeeze-excite 1x1 convs on 1x1 planes):
+ * a matrix-vector product per pixel, vectorized over 16 output channels, each
+ * input splatted once per block; lanes are stored one by one through the
+ * scalar epilogue (channel strides need not be 1).
+ */
+function smallBody(s: PwconvSpec, f: Fn, o: WasmOptions): void {
+  const hw = s.h * s.w;
+  const cinG = s.cin / s.groups;
+  const coutG = s.cout / s.groups;
+  const acc = locals(f, V128, SMALL_OB / 4);
+  const [xc, wc, wb, yb, rb] = locals(f, I32, 5);
+  const xs = f.local(V128);
+  const tmp = f.local(V128);
+  const lane = f.local(F32);
+  const block = (ob: number, p: number) => {
+    const nv = Math.ceil(ob / 4);
+    // A partial last vector reads past the block into memory that exists and ignores those lanes.
+    for (let v = 0; v < nv; v++) f.localGet(wb).v128Load(16 * v).localSet(acc[v]);
+    setPlus(f, xc, X, 4 * p);
+    setPlus(f, wc, wb, 4 * ob);
+    counted(f, cinG, () => {
+      f.localGet(xc).v128Load32Splat(0).localSet(xs);
+      for (let v = 0; v < nv; v++) {
+        f.localGet(wc).v128Load(16 * v).localSet(tmp);
+        madd(f, o, tmp, xs, acc[v]);
+      }
+      bump(f, xc, 4 * s.xcs);
+      bump(f, wc, 4 * ob);
+    });
+    for (let j = 0; j < ob; j++) {
+      f.localGet(acc[j >> 2]).f32x4ExtractLane(j & 3).localSet(lane);
+      storeEpilogue(f, s.epi, lane, false, yb, 4 * (j * s.ycs + p), rb, 4 * (j * s.rcs + p));
+    }
+  };
+  counted(f, s.groups, () => {
+    for (let p = 0; p < hw; p++) {
+      f.localGet(W).localSet(wb);
+      f.localGet(Y).localSet(yb);
+      f.localGet(R).localSet(rb);
+      const full = Math.floor(coutG / SMALL_OB);
+      counted(f, full, () => {
+        block(SMALL_OB, p);
+        bump(f, wb, 4 * SMALL_OB * (1 + cinG));
+        bump(f, yb, 4 * SMALL_OB * s.ycs);
+        bump(f, rb, 4 * SMALL_OB * s.rcs);
+      });
+      if (coutG % SMALL_OB !== 0) block(coutG % SMALL_OB, p);
+    }
+    if (s.groups > 1) {
+      bump(f, X, 4 * cinG * s.xcs);
+      bump(f, Y, 4 * s.ygs);
+      bump(f, W, 4 * coutG * (1 + cinG));
+      bump(f, R, 4 * coutG * s.rcs);
+    }
+  });
 }
 
 /** Writes the pointwise kernel body. */
@@ -182,7 +263,9 @@ function body(s: PwconvSpec, f: Fn, o: WasmOptions, blocking: Blocking): void {
   const xMin = Math.min(0, ...runs.map((r) => Math.min(r.start, r.start + (r.n - 1) * r.stride)));
   const yMin = s.ymap ? Math.min(0, ...s.ymap) : 0;
   const nb = Math.floor(hw / PB);
-  const tailAt = hw % PB !== 0 ? hw - PB : undefined;
+  // The last pixels: the fewest vectors that cover them, overlapping the block before.
+  const pvTail = Math.ceil((hw % PB) / 4);
+  const tailAt = hw % PB !== 0 ? hw - 4 * pvTail : undefined;
   // An input that fits in L2 is not tiled: each output block's weights stay in L1 while
   // it walks every pixel. A larger one is walked in tiles that fit in L1, each read by
   // every output block (the weights then stream from L2).
@@ -201,7 +284,7 @@ function body(s: PwconvSpec, f: Fn, o: WasmOptions, blocking: Blocking): void {
   const xv = locals(f, V128, PV);
   const ws = f.local(V128);
 
-  const pixelBlock = (ob: number, yOff: (j: number) => number) => {
+  const pixelBlock = (ob: number, yOff: (j: number) => number, PV = blocking.pv) => {
     for (let j = 0; j < ob; j++) {
       f.localGet(wb).v128Load32Splat(4 * j).localSet(acc[j * PV]);
       for (let v = 1; v < PV; v++) f.localGet(acc[j * PV]).localSet(acc[j * PV + v]);
@@ -276,7 +359,7 @@ function body(s: PwconvSpec, f: Fn, o: WasmOptions, blocking: Blocking): void {
       setPlus(f, xp, X, 4 * tailAt);
       setPlus(f, yp, yb, 4 * tailAt);
       setPlus(f, rp, rb, 4 * tailAt);
-      pixelBlock(ob, yOff);
+      pixelBlock(ob, yOff, pvTail);
     }
   };
 
@@ -333,17 +416,24 @@ function body(s: PwconvSpec, f: Fn, o: WasmOptions, blocking: Blocking): void {
   });
 }
 
-/** The pointwise WebAssembly emitter. */
-export const pwconvWasm: WasmEmitter<PwconvSpec> = {
-  unsupported(s) {
-    if (s.h * s.w < 4) return `a plane of ${s.h * s.w} < 4 pixels`;
-    if (!simdEpilogue(s.epi)) return "a sigmoid epilogue";
-    return undefined;
-  },
-  pack: packWithTables,
-  body: (s, f, o) => body(s, f, o, pwBlocking(s)),
-  variant(s) {
-    const b = pwBlocking(s);
-    return `_b${b.ob}x${4 * b.pv}`;
-  },
-};
+/** The pointwise WebAssembly emitter with the blocking `choose` picks per spec. */
+export function pwconvWasmWith(choose: (s: PwconvSpec) => Blocking): WasmEmitter<PwconvSpec> {
+  return {
+    unsupported(s) {
+      if (s.h * s.w < 4 && (s.xmap || s.ymap)) {
+        return `an offset table on a plane of ${s.h * s.w} < 4 pixels`;
+      }
+      if (!simdEpilogue(s.epi)) return "a sigmoid epilogue";
+      return undefined;
+    },
+    pack: (s, packed) => packWithTables(s, packed, s.h * s.w < 4 ? SMALL_OB : choose(s).ob),
+    body: (s, f, o) => (s.h * s.w < 4 ? smallBody(s, f, o) : body(s, f, o, choose(s))),
+    variant(s) {
+      const b = choose(s);
+      return s.h * s.w < 4 ? `_b${SMALL_OB}x1` : `_b${b.ob}x${4 * b.pv}`;
+    },
+  };
+}
+
+/** The pointwise WebAssembly emitter with the default blocking ({@link pwBlocking}). */
+export const pwconvWasm: WasmEmitter<PwconvSpec> = pwconvWasmWith(pwBlocking);
