@@ -13,6 +13,8 @@ import { runReferenceOutputs } from "../lib/runtime/reference.ts";
 import { maxAbs, maxAbsDiff, randomInput } from "../lib/runtime/tensor.ts";
 import { compile, loadModule } from "../codegen/compile.ts";
 import { CodegenError } from "../codegen/plan.ts";
+import * as ort from "onnxruntime-node";
+import { exportOnnx } from "../interop/onnx_export.ts";
 import { readTfjsModel } from "../interop/tfjs_model.ts";
 import type { GraphModelJson } from "../interop/tfjs_graph.ts";
 import { type NpmModelPackage, packageFiles } from "./_npm_models.ts";
@@ -129,6 +131,32 @@ for (const name of MODELS) {
         `output ${o.name}: max |diff| ${maxAbsDiff(ours[o.name], expected)}, max |tfjs| ${
           maxAbs(expected)
         }`,
+      );
+    });
+    tf.dispose([...feed, ...list]);
+  });
+
+  Deno.test(`real tfjs: ${name} exported to ONNX: onnxruntime agrees with tfjs`, async () => {
+    const path = await modelPath(name);
+    const { graph, weights } = await readTfjsModel(path);
+    const { model, json } = await tfjsModel(path);
+    const session = await ort.InferenceSession.create(exportOnnx(graph, weights));
+    const inputs = Object.fromEntries(
+      graph.inputs.map((i, k) => [i.name, randomInput(i.shape, 100 + k)]),
+    );
+    const got = await session.run(Object.fromEntries(
+      graph.inputs.map((i) => [i.name, new ort.Tensor("float32", inputs[i.name], [...i.shape])]),
+    ));
+    const feed = graph.inputs.map((i) => tf.tensor(inputs[i.name], [...i.shape]));
+    const names = graph.outputs.map((o) => tfjsOutputName(json, o.name));
+    const theirs = model.execute(feed.length === 1 ? feed[0] : feed, names);
+    const list = Array.isArray(theirs) ? theirs : [theirs];
+    graph.outputs.forEach((o, k) => {
+      const expected = list[k].dataSync() as Float32Array;
+      const actual = got[o.name].data as Float32Array;
+      assert.ok(
+        maxAbsDiff(actual, expected) <= 1e-4 * maxAbs(expected),
+        `output ${o.name}: max |diff| ${maxAbsDiff(actual, expected)}`,
       );
     });
     tf.dispose([...feed, ...list]);
