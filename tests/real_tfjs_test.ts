@@ -107,8 +107,17 @@ function tfjsMadds(model: tfc.GraphModel, json: GraphModelJson, input: tf.Tensor
   return total;
 }
 
+/** Elements of the float32 tensors of the weights manifest (shape constants are int32). */
+function storedFloats(json: GraphModelJson): number {
+  const groups =
+    (json as unknown as { weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[] })
+      .weightsManifest;
+  return groups.flatMap((g) => g.weights).filter((w) => w.dtype === "float32")
+    .reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1), 0);
+}
+
 for (const name of MODELS) {
-  Deno.test(`real tfjs: ${name} imports, MAdds match tfjs's shapes, the reference agrees with tfjs`, async () => {
+  Deno.test(`real tfjs: ${name} imports: MAdds from tfjs's shapes, params the stored floats, the reference agrees with tfjs`, async () => {
     const path = await modelPath(name);
     const { graph, weights } = await readTfjsModel(path);
     const { model, json } = await tfjsModel(path);
@@ -116,7 +125,10 @@ for (const name of MODELS) {
       graph.inputs.map((i, k) => [i.name, randomInput(i.shape, 100 + k)]),
     );
     const feed = graph.inputs.map((i) => tf.tensor(inputs[i.name], [...i.shape]));
-    assert.equal(analyze(graph).totals.madds, tfjsMadds(model, json, feed[0]));
+    const report = analyze(graph);
+    assert.equal(report.totals.madds, tfjsMadds(model, json, feed[0]));
+    // Parameters (and BatchNorm buffers) are exactly the float tensors the manifest stores.
+    assert.equal(report.totals.params.total + report.totals.buffers, storedFloats(json));
     const ours = runReferenceOutputs(graph, weights, inputs);
     const names = graph.outputs.map((o) => tfjsOutputName(json, o.name));
     const theirs = model.execute(feed.length === 1 ? feed[0] : feed, names) as
