@@ -143,24 +143,41 @@ export function foldZeroPads(g: PassGraph): void {
   }
 }
 
-/** `clip(0, inf)` is relu; `clip(-inf, 6)` of a relu and `clip(0, 6)` are relu6. */
+const bounds = (n: Built): [number, number] | undefined =>
+  n.kind === "clip"
+    ? [n.attrs.min, n.attrs.max]
+    : n.kind === "relu"
+    ? [0, Infinity]
+    : n.kind === "relu6"
+    ? [0, 6]
+    : undefined;
+
+/**
+ * Chains of clips and relus are one clip of the intersected bounds (`min(x, 6)`
+ * then `max(., 0)`, or `relu` then `min(., 6)`: both relu6), and a clip is
+ * `relu` on `[0, inf)` and `relu6` on `[0, 6]`.
+ */
 export function simplifyClips(g: PassGraph): void {
   const byName = new Map(g.nodes.map((n) => [n.name, n]));
   const r = readers(g);
   for (const c of [...g.nodes]) {
-    if (c.kind !== "clip") continue;
-    const { min, max } = c.attrs as { min: number; max: number };
-    if (min === 0 && max === Infinity) {
-      Object.assign(c, { kind: "relu", attrs: {} });
-    } else if (min === 0 && max === 6) {
-      Object.assign(c, { kind: "relu6", attrs: {} });
-    } else if (min === -Infinity && max === 6) {
-      const src = byName.get(c.inputs[0]);
-      if (src?.kind === "relu" && soleReader(g, r, src.name) === c) {
-        Object.assign(c, { kind: "relu6", attrs: {}, inputs: [...src.inputs] });
+    const outer = bounds(c);
+    if (!outer) continue;
+    const src = byName.get(c.inputs[0]);
+    const inner = src && bounds(src);
+    let [lo, hi] = outer;
+    if (src && inner && soleReader(g, r, src.name) === c) {
+      const [l, h] = [Math.max(lo, inner[0]), Math.min(hi, inner[1])];
+      if (l <= h) {
+        [lo, hi] = [l, h];
+        c.inputs = [...src.inputs];
         replace(g, src, c.name);
+        byName.delete(src.name);
       }
     }
+    if (lo === 0 && hi === Infinity) Object.assign(c, { kind: "relu", attrs: {} });
+    else if (lo === 0 && hi === 6) Object.assign(c, { kind: "relu6", attrs: {} });
+    else Object.assign(c, { kind: "clip", attrs: { min: lo, max: hi } });
   }
 }
 

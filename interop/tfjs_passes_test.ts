@@ -122,7 +122,7 @@ Deno.test("tfjs passes: a channel pad or a reflect pad stays a pad", () => {
   }
 });
 
-Deno.test("tfjs passes: max(x, 0) is relu and min(relu(x), 6) is relu6", () => {
+Deno.test("tfjs passes: max(x, 0), relu and min(., 6) in a chain are one relu6", () => {
   const g: PassGraph = {
     nodes: [
       { name: "m", kind: "clip", attrs: { min: 0, max: Infinity }, inputs: ["x"] },
@@ -133,9 +133,25 @@ Deno.test("tfjs passes: max(x, 0) is relu and min(relu(x), 6) is relu6", () => {
     outputs: [{ name: "y", node: "six" }],
   };
   simplifyClips(g);
-  assert.deepEqual(g.nodes.map((n) => [n.name, n.kind, n.inputs]), [
-    ["m", "relu", ["x"]],
-    ["six", "relu6", ["m"]],
+  // max(x, 0), relu again, then min(., 6): one relu6 of x.
+  assert.deepEqual(g.nodes.map((n) => [n.name, n.kind, n.inputs]), [["six", "relu6", ["x"]]]);
+});
+
+Deno.test("tfjs passes: min(x, 6) then max(., 0) (Keras' clip_by_value order) is relu6", () => {
+  const g: PassGraph = {
+    nodes: [
+      { name: "min", kind: "clip", attrs: { min: -Infinity, max: 6 }, inputs: ["x"] },
+      { name: "act", kind: "clip", attrs: { min: 0, max: Infinity }, inputs: ["min"] },
+      { name: "lo", kind: "clip", attrs: { min: -1, max: 0.5 }, inputs: ["act"] },
+    ],
+    weights: new Map(),
+    outputs: [{ name: "y", node: "lo" }, { name: "a", node: "act" }],
+  };
+  simplifyClips(g);
+  // "act" is an output, so "lo" keeps reading it: clip(-1, 0.5) stays a clip.
+  assert.deepEqual(g.nodes.map((n) => [n.name, n.kind, n.inputs, n.attrs]), [
+    ["act", "relu6", ["x"], {}],
+    ["lo", "clip", ["act"], { min: -1, max: 0.5 }],
   ]);
 });
 
