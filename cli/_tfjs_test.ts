@@ -72,3 +72,16 @@ Deno.test("cli: a .json that is not a tfjs model is exit 1 with one line", async
     /^error: .*other\.json is not a TensorFlow\.js model: it has no "modelTopology"$/,
   );
 });
+
+Deno.test("cli: --input-shape fixes a dynamic batch and must fit the file's static dims (exit 2)", async () => {
+  const ok = await runCli("analyze", `${dir}/model.json`, "--input-shape", "4x12", "--json");
+  assert.equal(ok.code, 0);
+  // A batch of 4: MAdds scale with it.
+  assert.equal(JSON.parse(ok.stdout).totals.madds, 4 * (12 * 8 + 8 * 3));
+  const bad = await runCli("analyze", `${dir}/model.json`, "--input-shape", "1x5");
+  assert.equal(bad.code, 2);
+  assert.match(
+    bad.stderr,
+    /--input-shape 1x5 does not fit input "fc1_input" of .*model\.json \(\[-1, 12\]\): dimension 1 must be 12$/,
+  );
+});

@@ -28,6 +28,7 @@ import {
   type Kind,
   modulePath,
   permute,
+  resolveInputShape,
   TfjsBuilder,
   type TfjsImport,
   TO_NCHW,
@@ -82,13 +83,7 @@ export interface GraphImportOptions {
   source?: string;
 }
 
-/** A dynamic dimension the file leaves open (fix it with `--input-shape`). */
-export class TfjsInputShapeError extends TfjsImportError {
-  constructor(message: string) {
-    super(message);
-    this.name = "TfjsInputShapeError";
-  }
-}
+export { TfjsInputShapeError } from "./tfjs_weights.ts";
 
 /** A constant tensor known at import. */
 interface Const {
@@ -1203,21 +1198,12 @@ export function importGraphModel(
       continue;
     }
     if (node.op === "Placeholder") {
-      let shape = options.inputShapes?.[node.name] ?? attrs.shape("shape") ??
-        sigInputs.get(node.name);
-      if (!shape) {
-        throw new TfjsInputShapeError(
-          `Input "${node.name}" of ${source} has no static shape; give one with --input-shape (NHWC)`,
-        );
-      }
-      shape = shape.map((d, i) => (d < 0 && i === 0 ? 1 : d));
-      if (shape.some((d) => d < 0)) {
-        throw new TfjsInputShapeError(
-          `Input "${node.name}" of ${source} has dynamic shape [${
-            shape.join(", ")
-          }]; give one with --input-shape, e.g. ${shape.map((d) => (d < 0 ? 224 : d)).join("x")}`,
-        );
-      }
+      const shape = resolveInputShape(
+        attrs.shape("shape") ?? sigInputs.get(node.name),
+        options.inputShapes?.[node.name],
+        node.name,
+        source,
+      );
       values.set(node.name, [{ val: b.input(modulePath(node.name), shape) }]);
       continue;
     }

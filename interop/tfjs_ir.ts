@@ -28,7 +28,7 @@ import {
   ShapeError,
 } from "../lib/ir/ops.ts";
 import type { Weights } from "../lib/runtime/weights.ts";
-import { TfjsImportError } from "./tfjs_weights.ts";
+import { TfjsImportError, TfjsInputShapeError } from "./tfjs_weights.ts";
 import { type Built, runPasses } from "./tfjs_passes.ts";
 
 /**
@@ -132,6 +132,55 @@ export function modulePath(name: string): string {
   const head = dot < 0 ? path : path.slice(0, dot);
   const m = BLOCK_NAME.exec(head);
   return m ? `${m[1]}.${m[2]}${dot < 0 ? "" : path.slice(dot)}` : path;
+}
+
+/**
+ * The shape of input `name`: `given` (`--input-shape`, checked against the
+ * file's static dimensions), else the file's shape with a dynamic batch as 1.
+ * A dimension still open is a {@link TfjsInputShapeError} suggesting a shape.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resolveInputShape } from "./tfjs_ir.ts";
+ * assert.deepEqual(resolveInputShape([-1, 64, 64, 3], undefined, "x", "m.json"), [1, 64, 64, 3]);
+ * assert.deepEqual(resolveInputShape([-1, -1, -1, 3], [1, 96, 96, 3], "x", "m.json"), [1, 96, 96, 3]);
+ * assert.throws(
+ *   () => resolveInputShape([-1, 64, 64, 3], [1, 64, 64, 1], "x", "m.json"),
+ *   /--input-shape 1x64x64x1 does not fit input "x" of m\.json \(\[-1, 64, 64, 3\]\): dimension 3 must be 3/,
+ * );
+ * ```
+ */
+export function resolveInputShape(
+  file: readonly number[] | undefined,
+  given: readonly number[] | undefined,
+  name: string,
+  source: string,
+): number[] {
+  if (given) {
+    const fits = (what: string) =>
+      new TfjsInputShapeError(
+        `--input-shape ${given.join("x")} does not fit input "${name}" of ${source} ` +
+          `([${file!.join(", ")}]): ${what}`,
+      );
+    if (file && file.length !== given.length) throw fits(`expected rank ${file.length}`);
+    const i = file ? file.findIndex((d, k) => d >= 0 && d !== given[k]) : -1;
+    if (i >= 0) throw fits(`dimension ${i} must be ${file![i]}`);
+    return [...given];
+  }
+  if (!file) {
+    throw new TfjsInputShapeError(
+      `Input "${name}" of ${source} has no static shape; give one with --input-shape (NHWC)`,
+    );
+  }
+  const shape = file.map((d, i) => (d < 0 && i === 0 ? 1 : d));
+  if (shape.some((d) => d < 0)) {
+    throw new TfjsInputShapeError(
+      `Input "${name}" of ${source} has dynamic shape [${shape.join(", ")}]; ` +
+        `give one with --input-shape, e.g. ${shape.map((d) => (d < 0 ? 224 : d)).join("x")}`,
+    );
+  }
+  return shape;
 }
 
 /**

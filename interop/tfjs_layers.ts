@@ -15,7 +15,14 @@
  * @module
  */
 
-import { fileShape, TfjsBuilder, type TfjsImport, transposeData, type Val } from "./tfjs_ir.ts";
+import {
+  fileShape,
+  resolveInputShape,
+  TfjsBuilder,
+  type TfjsImport,
+  transposeData,
+  type Val,
+} from "./tfjs_ir.ts";
 import { TfjsImportError, type TfjsWeights } from "./tfjs_weights.ts";
 
 /** One layer of a Keras topology. */
@@ -579,16 +586,7 @@ function fixShape(
   name: string,
   source: string,
 ): number[] {
-  const s = given ?? shape.map((d, i) => (d < 0 && i === 0 ? 1 : d));
-  if (s.some((d) => d < 0)) {
-    throw new TfjsImportError(
-      `Input "${name}" of ${source} has dynamic shape [${shape.join(", ")}]; ` +
-        `give one with --input-shape (NHWC), e.g. ${
-          shape.map((d, i) => (d >= 0 ? d : i === 0 ? 1 : 224)).join("x")
-        }`,
-    );
-  }
-  return s;
+  return resolveInputShape(shape.length ? shape : undefined, given, name, source);
 }
 
 /**
@@ -643,8 +641,8 @@ export function importLayersModel(
     for (const [i, l] of layers.entries()) {
       const name = l.config.name ?? `layer_${i}`;
       if (l.class_name === "InputLayer" || (prev === undefined && inputShapeOf(l))) {
-        const shape = fixShape(inputShapeOf(l) ?? [], options.inputShape, name, source);
         const inName = l.class_name === "InputLayer" ? name : `${name}_input`;
+        const shape = fixShape(inputShapeOf(l) ?? [], options.inputShape, inName, source);
         values.set(inName, b.input(inName, shape));
         inputNames.push(inName);
         prev = inName;

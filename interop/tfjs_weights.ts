@@ -30,6 +30,14 @@ export class TfjsImportError extends TypeError {
   }
 }
 
+/** An input shape the file leaves open or `--input-shape` contradicts (a usage problem). */
+export class TfjsInputShapeError extends TfjsImportError {
+  constructor(message: string) {
+    super(message);
+    this.name = "TfjsInputShapeError";
+  }
+}
+
 /** Quantization of one stored weight, as the tfjs converter writes it. */
 export interface TfjsQuantization {
   dtype: string;
