@@ -109,43 +109,61 @@ const decodeS = (s: string) => {
 class Attrs {
   constructor(readonly node: TfNode, readonly source: string) {}
   #get(key: string): TfAttr | undefined {
-    return this.node.attr?.[key];
+    const a = this.node.attr?.[key];
+    return typeof a === "object" && a !== null ? a : undefined;
   }
-  #missing(key: string, what: string): never {
+  #bad(key: string, what: string): never {
     throw new TfjsImportError(
-      `Node "${this.node.name}" (${this.node.op}) in ${this.source} lacks attribute "${key}" (${what})`,
+      `Node "${this.node.name}" (${this.node.op}) in ${this.source}: attribute "${key}" ` +
+        `is missing or not ${what}`,
     );
+  }
+  #num(key: string, v: unknown, what: string, integer: boolean): number {
+    const n = typeof v === "string" || typeof v === "number" ? Number(v) : NaN;
+    if (!Number.isFinite(n) || (integer && !Number.isInteger(n))) this.#bad(key, what);
+    return n;
   }
   str(key: string, fallback?: string): string {
     const a = this.#get(key);
-    if (a?.s !== undefined) return decodeS(a.s);
-    return fallback ?? this.#missing(key, "a string");
+    if (a?.s === undefined) return fallback ?? this.#bad(key, "a string");
+    if (typeof a.s !== "string") this.#bad(key, "a string");
+    return decodeS(a.s);
   }
   int(key: string, fallback?: number): number {
     const a = this.#get(key);
-    if (a?.i !== undefined) return Number(a.i);
-    return fallback ?? this.#missing(key, "an integer");
+    if (a?.i === undefined) return fallback ?? this.#bad(key, "an integer");
+    return this.#num(key, a.i, "an integer", true);
   }
   float(key: string, fallback?: number): number {
     const a = this.#get(key);
-    if (a?.f !== undefined) return Number(a.f);
-    return fallback ?? this.#missing(key, "a number");
+    if (a?.f === undefined) return fallback ?? this.#bad(key, "a number");
+    return this.#num(key, a.f, "a number", false);
   }
   bool(key: string, fallback = false): boolean {
-    return this.#get(key)?.b ?? fallback;
+    const b = this.#get(key)?.b;
+    if (b === undefined) return fallback;
+    if (typeof b !== "boolean") this.#bad(key, "a boolean");
+    return b;
   }
   ints(key: string, fallback?: number[]): number[] {
-    const a = this.#get(key);
-    if (a?.list) return (a.list.i ?? []).map(Number);
-    return fallback ?? this.#missing(key, "a list of integers");
+    const list = this.#get(key)?.list;
+    if (!list) return fallback ?? this.#bad(key, "a list of integers");
+    const i = list.i ?? [];
+    if (!Array.isArray(i)) this.#bad(key, "a list of integers");
+    return i.map((v) => this.#num(key, v, "a list of integers", true));
   }
   strs(key: string): string[] {
-    return (this.#get(key)?.list?.s ?? []).map(decodeS);
+    const s = this.#get(key)?.list?.s ?? [];
+    if (!Array.isArray(s) || !s.every((v) => typeof v === "string")) {
+      this.#bad(key, "a list of strings");
+    }
+    return s.map(decodeS);
   }
   shape(key: string): number[] | undefined {
     const s = this.#get(key)?.shape;
     if (!s || s.unknownRank || !s.dim) return undefined;
-    return s.dim.map((d) => Number(d.size ?? -1));
+    if (!Array.isArray(s.dim)) this.#bad(key, "a shape");
+    return s.dim.map((d) => this.#num(key, d?.size ?? -1, "a shape", true));
   }
 }
 
@@ -1162,6 +1180,21 @@ export function importGraphModel(
     throw new TfjsImportError(
       `Invalid graph model ${source}: "modelTopology.node" is not an array`,
     );
+  }
+  for (const [i, n] of nodes.entries()) {
+    if (typeof n?.name !== "string" || typeof n?.op !== "string") {
+      throw new TfjsImportError(
+        `Invalid graph model ${source}: node ${i} needs a string "name" and "op"`,
+      );
+    }
+    if (
+      n.input !== undefined &&
+      !(Array.isArray(n.input) && n.input.every((r) => typeof r === "string"))
+    ) {
+      throw new TfjsImportError(
+        `Invalid graph model ${source}: node "${n.name}" has an "input" that is not a list of names`,
+      );
+    }
   }
   checkOps(nodes, source);
   const order = topoOrder(nodes, source);

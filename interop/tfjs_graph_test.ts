@@ -406,3 +406,35 @@ Deno.test("tfjs graph: a Const without a manifest tensor names the node", () => 
     /Const node "k" of m\.json has no tensor in the weights manifest/,
   );
 });
+
+Deno.test("tfjs graph: malformed nodes and attributes are one-line errors naming them", () => {
+  const bad = (nodes: unknown[]) => () =>
+    importGraphModel(
+      { modelTopology: { node: nodes as TfNode[] } },
+      new Map(),
+      { source: "m.json" },
+    );
+  const x = {
+    name: "x",
+    op: "Placeholder",
+    attr: {
+      shape: { shape: { dim: [{ size: "1" }, { size: "4" }, { size: "4" }, { size: "3" }] } },
+    },
+  };
+  assert.throws(
+    bad([x, { name: "y" }]),
+    /^TfjsImportError: Invalid graph model m\.json: node 1 needs a string "name" and "op"$/,
+  );
+  assert.throws(
+    bad([x, { name: "m", op: "MaxPool", input: ["x"], attr: { ksize: { list: { i: "x" } } } }]),
+    /^TfjsImportError: Node "m" \(MaxPool\) in m\.json: attribute "ksize" is missing or not a list of integers$/,
+  );
+  assert.throws(
+    bad([x, { name: "a", op: "Relu", input: ["b"] }, { name: "b", op: "Relu", input: ["a"] }]),
+    /The graph of m\.json has a cycle through "a"/,
+  );
+  assert.throws(
+    bad([x, { name: "r", op: "Relu", input: ["nope"] }]),
+    /Node "r" of m\.json reads "nope", which is not a node of the graph/,
+  );
+});

@@ -172,7 +172,7 @@ function convLayer(ctx: LCtx, ins: Val[], kind: "conv" | "depthwise" | "separabl
   if (kind === "conv") {
     const k = weight(ctx, "kernel");
     const [kh, kw, fin, fout] = k.shape;
-    if (kh !== kernel[0] || kw !== kernel[1] || cin % fin !== 0) {
+    if (k.shape.length !== 4 || kh !== kernel[0] || kw !== kernel[1] || cin % fin !== 0) {
       fail(ctx, `kernel [${k.shape.join(", ")}] does not fit ${cin} input channels`);
     }
     const params: Record<string, Float32Array> = {
@@ -196,6 +196,9 @@ function convLayer(ctx: LCtx, ins: Val[], kind: "conv" | "depthwise" | "separabl
   }
   const dk = weight(ctx, "depthwise_kernel");
   const [kh, kw, c, m] = dk.shape;
+  if (dk.shape.length !== 4 || kh !== kernel[0] || kw !== kernel[1]) {
+    fail(ctx, `depthwise kernel [${dk.shape.join(", ")}] is not [${kernel.join(", ")}, C, M]`);
+  }
   if (c !== cin) fail(ctx, `depthwise kernel has ${c} channels, the input ${cin}`);
   const dwWeight = transposeData(dk.data, [kh, kw, c * m], [2, 0, 1]);
   if (kind === "depthwise") {
@@ -230,6 +233,9 @@ function convLayer(ctx: LCtx, ins: Val[], kind: "conv" | "depthwise" | "separabl
     { weight: dwWeight },
   );
   const pk = weight(ctx, "pointwise_kernel");
+  if (pk.shape.length !== 4 || pk.shape[2] !== c * m) {
+    fail(ctx, `pointwise kernel [${pk.shape.join(", ")}] does not fit ${c * m} channels`);
+  }
   const params: Record<string, Float32Array> = {
     weight: transposeData(pk.data, pk.shape, [3, 2, 0, 1]),
   };
@@ -385,6 +391,9 @@ function dense(ctx: LCtx, ins: Val[]): Val {
   }
   const k = weight(ctx, "kernel");
   const [inF, outF] = k.shape;
+  if (k.shape.length !== 2 || inF !== x.shape[1]) {
+    fail(ctx, `kernel [${k.shape.join(", ")}] does not fit ${x.shape[1]} input features`);
+  }
   const useBias = ctx.cfg.use_bias !== false;
   const params: Record<string, Float32Array> = { weight: transposeData(k.data, k.shape, [1, 0]) };
   if (useBias) params.bias = weight(ctx, "bias").data;
@@ -617,6 +626,13 @@ export function importLayersModel(
   const layers: KerasLayer[] | undefined = Array.isArray(config) ? config : config?.layers;
   if (!Array.isArray(layers)) {
     throw new TfjsImportError(`Invalid layers model ${source}: the topology has no layer list`);
+  }
+  for (const [i, l] of layers.entries()) {
+    if (typeof l?.class_name !== "string" || typeof l?.config !== "object" || l.config === null) {
+      throw new TfjsImportError(
+        `Invalid layers model ${source}: layer ${i} needs a string "class_name" and a "config" object`,
+      );
+    }
   }
   const unknown = new Map<string, string>();
   for (const l of layers) {
