@@ -209,3 +209,42 @@ Deno.test("tfjs weights: a malformed manifest is an error naming the field", () 
     /Invalid "weightsManifest\[0\]\.weights\[0\]" in m\.json/,
   );
 });
+
+Deno.test("tfjs weights: every quantization decodes as tfjs-core's own loader decodes it", () => {
+  const specs: TfjsWeightGroup["weights"] = [
+    {
+      name: "u8",
+      shape: [2, 3],
+      dtype: "float32",
+      quantization: { dtype: "uint8", scale: 0.013, min: -1.7 },
+    },
+    {
+      name: "u16",
+      shape: [5],
+      dtype: "float32",
+      quantization: { dtype: "uint16", scale: 3e-5, min: 0.25 },
+    },
+    { name: "f16", shape: [3], dtype: "float32", quantization: { dtype: "float16" } },
+    {
+      name: "i",
+      shape: [4],
+      dtype: "int32",
+      quantization: { dtype: "uint8", scale: 0.7, min: -2, original_dtype: "int32" },
+    },
+  ];
+  const bytes = concat(
+    Uint8Array.from([0, 1, 77, 128, 200, 255]),
+    bytesOf(Uint16Array.from([0, 1, 30000, 65534, 65535])),
+    bytesOf(Uint16Array.from([0x3555, 0xbc00, 0x0400])),
+    Uint8Array.from([0, 3, 4, 250]),
+  );
+  const ours = decodeWeights([{ paths: ["q.bin"], weights: specs }], [[bytes]], "m");
+  const theirs = tf.io.decodeWeights(bytes.slice().buffer, specs as tf.io.WeightsManifestEntry[]);
+  for (const s of specs) {
+    assert.deepEqual(
+      [...ours.get(s.name)!.data as Float32Array],
+      [...theirs[s.name].dataSync()],
+      s.name,
+    );
+  }
+});
