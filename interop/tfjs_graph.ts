@@ -476,6 +476,50 @@ const UNARY: Record<string, UnaryFn> = {
   Square: (b, x, path) => b.node("mul", {}, [x, x], path),
 };
 
+/**
+ * `Conv2DBackpropInput` (a transposed conv): filter `[kh, kw, Cout, Cin]`
+ * becomes `[Cin, Cout, kh, kw]`; the pads are those of the forward conv from
+ * the output size `input_sizes` back to the input, and what the stride leaves
+ * over is output padding.
+ */
+function convTranspose(ctx: Ctx): Value {
+  nhwcOnly(ctx);
+  const sizes = ints(constIn(ctx, 0, "input_sizes"));
+  const filter = constIn(ctx, 1, "filter");
+  const x = ctx.b.nchw(valIn(ctx, 2));
+  if (filter.shape.length !== 4 || sizes.length !== 4) fail(ctx, "expected a 4-D filter and sizes");
+  const [kh, kw, cout, cin] = filter.shape;
+  if (cin !== x.shape[1]) fail(ctx, `filter takes ${cin} channels, the input has ${x.shape[1]}`);
+  const stride = hw(ctx, "strides");
+  const dilation = hw(ctx, "dilations");
+  const out = [sizes[1], sizes[2]];
+  const forward = windowPads(ctx, out, [kh, kw], stride, dilation);
+  const outputPadding = [0, 1].map((i) =>
+    out[i] - ((x.shape[2 + i] - 1) * stride[i] - forward[i] - forward[i + 2] +
+      dilation[i] * ([kh, kw][i] - 1) + 1)
+  ) as [number, number];
+  if (outputPadding.some((p) => p < 0)) fail(ctx, `input_sizes [${sizes.join(", ")}] too small`);
+  return {
+    val: ctx.b.node(
+      "conv_transpose2d",
+      {
+        inChannels: cin,
+        outChannels: cout,
+        kernel: [kh, kw],
+        stride,
+        padding: forward,
+        outputPadding,
+        dilation,
+        groups: 1,
+        bias: false,
+      },
+      [x],
+      ctx.path,
+      { weight: transposeData(filter.data, filter.shape, [3, 2, 0, 1]) },
+    ),
+  };
+}
+
 // ---------------------------------------------------------------- converters
 
 type Converter = (ctx: Ctx) => Value | Value[];
@@ -943,6 +987,7 @@ export const CONVERTERS: Record<string, Converter> = {
   FusedDepthwiseConv2dNative: (ctx) => conv(ctx, true),
   MatMul: matmul,
   _FusedMatMul: matmul,
+  Conv2DBackpropInput: convTranspose,
   BiasAdd: binaryOp("add", (x, y) => x + y),
   Add: binaryOp("add", (x, y) => x + y),
   AddV2: binaryOp("add", (x, y) => x + y),

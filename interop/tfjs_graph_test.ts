@@ -331,6 +331,25 @@ const CASES: [string, number[], Record<string, C>, TfNode[], string][] = [
     { name: "row", op: "GatherV2", input: ["g", "one", "ax1"] },
     { name: "st", op: "Pack", input: ["row", "row"], attr: { axis: { i: "1" }, N: { i: "2" } } },
   ], "st"],
+  ["Conv2DBackpropInput SAME and VALID with stride 2", [1, 3, 3, 4], {
+    f1: rnd([3, 3, 2, 4], 41),
+    s1: ints(1, 6, 6, 2),
+    f2: rnd([3, 3, 3, 2], 42),
+    s2: ints(1, 13, 13, 3),
+  }, [
+    {
+      name: "up1",
+      op: "Conv2DBackpropInput",
+      input: ["s1", "f1", "x"],
+      attr: { strides: list(1, 2, 2, 1), padding: str("SAME"), dilations: list(1, 1, 1, 1) },
+    },
+    {
+      name: "up2",
+      op: "Conv2DBackpropInput",
+      input: ["s2", "f2", "up1"],
+      attr: { strides: list(1, 2, 2, 1), padding: str("VALID"), dilations: list(1, 1, 1, 1) },
+    },
+  ], "up2"],
 ];
 
 for (const [name, shape, consts, nodes, out] of CASES) {

@@ -48,6 +48,17 @@ export interface ContractAttrs {
     outShape: number[];
   };
   matmul: Record<string, never>;
+  conv_transpose2d: {
+    inChannels: number;
+    outChannels: number;
+    kernel: readonly [number, number];
+    stride: readonly [number, number];
+    padding: readonly [number, number, number, number];
+    outputPadding: readonly [number, number];
+    dilation: readonly [number, number];
+    groups: number;
+    bias: boolean;
+  };
 }
 
 /** Every kind the readers may emit. */
@@ -224,6 +235,14 @@ const RULES: {
   [K in keyof ContractAttrs]: (n: string, a: ContractAttrs[K], i: readonly Shape[]) => Shape;
 } = {
   resize: (_n, a) => a.outShape,
+  conv_transpose2d: (_n, a, [x]) => [
+    x[0],
+    a.outChannels,
+    ...[0, 1].map((i) =>
+      (x[2 + i] - 1) * a.stride[i] - a.padding[i] - a.padding[i + 2] +
+      a.dilation[i] * (a.kernel[i] - 1) + a.outputPadding[i] + 1
+    ),
+  ],
   matmul: (n, _a, [x, y]) => {
     if (x[x.length - 1] !== y[y.length - 2]) {
       throw new ShapeError(n, `matmul of [${x.join(", ")}] and [${y.join(", ")}]`);

@@ -259,6 +259,63 @@ function convLayer(ctx: LCtx, ins: Val[], kind: "conv" | "depthwise" | "separabl
   return activate(ctx, y, ctx.cfg.activation);
 }
 
+/**
+ * Conv2DTranspose: Keras' output length (`in * s` for same, `in * s + max(k - s, 0)`
+ * for valid, or `(in - 1) * s + k - 2 * pad + output_padding`), then the pads of
+ * the forward conv from that length back, and the rest as output padding.
+ */
+function convTransposeLayer(ctx: LCtx, ins: Val[]): Val {
+  channelsLast(ctx);
+  const x = ctx.b.nchw(one(ctx, ins));
+  const kernel = pair(ctx.cfg.kernel_size, 1);
+  const stride = pair(ctx.cfg.strides, 1);
+  const dilation = pair(ctx.cfg.dilation_rate, 1);
+  const k = weight(ctx, "kernel");
+  const [kh, kw, cout, cin] = k.shape;
+  if (k.shape.length !== 4 || kh !== kernel[0] || kw !== kernel[1] || cin !== x.shape[1]) {
+    fail(ctx, `kernel [${k.shape.join(", ")}] does not fit ${x.shape[1]} input channels`);
+  }
+  const same = String(ctx.cfg.padding ?? "valid").toLowerCase() === "same";
+  const given = ctx.cfg.output_padding;
+  const out = [0, 1].map((i) => {
+    const eff = kernel[i] + (kernel[i] - 1) * (dilation[i] - 1);
+    const n = x.shape[2 + i];
+    if (given === null || given === undefined) {
+      return same ? n * stride[i] : n * stride[i] + Math.max(eff - stride[i], 0);
+    }
+    const op = pair(given, 0)[i];
+    return (n - 1) * stride[i] + eff - 2 * (same ? Math.floor(eff / 2) : 0) + op;
+  });
+  const padding = pads(ctx, out, kernel, stride, dilation);
+  const outputPadding = [0, 1].map((i) =>
+    out[i] - ((x.shape[2 + i] - 1) * stride[i] - padding[i] - padding[i + 2] +
+      dilation[i] * (kernel[i] - 1) + 1)
+  ) as [number, number];
+  const useBias = ctx.cfg.use_bias !== false;
+  const params: Record<string, Float32Array> = {
+    weight: transposeData(k.data, k.shape, [3, 2, 0, 1]),
+  };
+  if (useBias) params.bias = weight(ctx, "bias").data;
+  const y = ctx.b.node(
+    "conv_transpose2d",
+    {
+      inChannels: cin,
+      outChannels: cout,
+      kernel,
+      stride,
+      padding,
+      outputPadding,
+      dilation,
+      groups: 1,
+      bias: useBias,
+    },
+    [x],
+    ctx.name,
+    params,
+  );
+  return activate(ctx, y, ctx.cfg.activation);
+}
+
 function lastAxis(ctx: LCtx, x: Val, axis: unknown): void {
   const rank = x.shape.length;
   const a = Array.isArray(axis) ? axis[0] : axis ?? -1;
@@ -497,6 +554,7 @@ export const LAYER_CONVERTERS: Record<string, LayerConverter> = {
   Conv2D: (ctx, ins) => convLayer(ctx, ins, "conv"),
   DepthwiseConv2D: (ctx, ins) => convLayer(ctx, ins, "depthwise"),
   SeparableConv2D: (ctx, ins) => convLayer(ctx, ins, "separable"),
+  Conv2DTranspose: convTransposeLayer,
   BatchNormalization: batchNorm,
   ReLU: reluLayer,
   Activation: (ctx, ins) => activate(ctx, one(ctx, ins), ctx.cfg.activation),

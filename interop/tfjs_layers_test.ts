@@ -427,6 +427,31 @@ const LAYER_CASES: [string, () => tfl.LayersModel][] = [
     x = sym(tfl.layers.flatten({ name: "flat" }), x);
     return tfl.model({ inputs: input, outputs: x });
   }],
+  ["Conv2DTranspose same and valid, stride 2", () => {
+    const input = tfl.input({ shape: [3, 4, 3], name: "in" });
+    let x = sym(
+      tfl.layers.conv2dTranspose({
+        filters: 4,
+        kernelSize: 3,
+        strides: 2,
+        padding: "same",
+        name: "up1",
+      }),
+      input,
+    );
+    x = sym(
+      tfl.layers.conv2dTranspose({
+        filters: 2,
+        kernelSize: 3,
+        strides: 2,
+        padding: "valid",
+        activation: "relu",
+        name: "up2",
+      }),
+      x,
+    );
+    return tfl.model({ inputs: input, outputs: x });
+  }],
   ["UpSampling2D nearest and bilinear", () => {
     const input = tfl.input({ shape: [5, 6, 2], name: "in" });
     let x = sym(tfl.layers.upSampling2d({ size: [2, 3], name: "up" }), input);
