@@ -1098,6 +1098,17 @@ const matmul: Converter = (ctx, n) => {
   if (!isConst(a) && isConst(b) && a!.shape.length === 2 && b.const.dims.length === 2) {
     return linear("MatMul")(ctx, n);
   }
+  if (!isConst(a) && isConst(b) && a!.shape.length > 2 && b.const.dims.length === 2) {
+    // [..., M, K] x [K, N]: a linear layer on the rows, between reshapes.
+    const out = n.outputs[0];
+    const k = a!.shape[a!.shape.length - 1];
+    const rows = [numel(a!.shape) / k, k];
+    ctx.emit(n, `${out}#rows`, "reshape", { shape: rows }, [a!.ref], rows);
+    const y = `${out}#linear`;
+    linear("MatMul")(ctx, { ...n, inputs: [{ ref: `${out}#rows`, shape: rows }, b], outputs: [y] });
+    const shape = [...a!.shape.slice(0, -1), b.const.dims[1]];
+    return void ctx.emit(n, out, "reshape", { shape }, [y], shape);
+  }
   if (isConst(a) && isConst(b)) throw new RangeError("unexpected constant operands");
   const refs = [a, b].map((v, i) => (isConst(v) ? constNode(ctx, n, i) : v!.ref));
   const [sa, sb] = [a, b].map((v) => (isConst(v) ? [...v.const.dims] : [...v!.shape]));

@@ -368,6 +368,18 @@ const CASES: Case[] = [
     ],
   },
   {
+    what: "MatMul of a 3-D activation by a stored 2-D weight is a linear layer on its rows",
+    nodes: [
+      { op: "MatMul", inputs: ["x", "w"], outputs: ["m"] },
+      { op: "Add", inputs: ["m", "b"], outputs: ["y"] },
+    ],
+    inits: [f("w", [6, 4], seq(24)), f("b", [4], seq(4))],
+    inputs: { x: [1, 5, 6] },
+    outputs: ["y"],
+    // The bias add lands after the reshape back, on the last axis: a stored const.
+    kinds: ["reshape", "linear", "reshape", "const", "add"],
+  },
+  {
     what: "PRelu with one slope per channel",
     nodes: [{ op: "PRelu", inputs: ["x", "slope"], outputs: ["y"] }],
     inits: [f("slope", [3, 1, 1], [0.1, -0.2, 0.3])],
@@ -512,7 +524,7 @@ const CASES: Case[] = [
     kinds: ["conv_transpose2d"],
   },
   {
-    what: "MatMul of two computed tensors (attention scores) and by a stored 3-D tensor",
+    what: "MatMul of two computed tensors (attention scores), then by a stored weight",
     nodes: [
       { op: "MatMul", inputs: ["q", "k"], outputs: ["s"] },
       { op: "MatMul", inputs: ["s", "w"], outputs: ["y"] },
@@ -520,7 +532,7 @@ const CASES: Case[] = [
     inits: [f("w", [5, 2], seq(10))],
     inputs: { q: [1, 2, 4, 6], k: [1, 2, 6, 5] },
     outputs: ["y"],
-    kinds: ["matmul", "const", "matmul"],
+    kinds: ["matmul", "reshape", "linear", "reshape"],
   },
   {
     what: "LayerNormalization (opset 17) and InstanceNormalization",
