@@ -8,7 +8,7 @@
  * @module
  */
 
-import { inferNodeShape, type OpAttrs, type OpKind } from "../lib/ir/ops.ts";
+import { inferNodeShape, OP_KINDS, type OpAttrs, type OpKind } from "../lib/ir/ops.ts";
 import { type ConstTensor, dtypeName } from "./onnx_proto.ts";
 import {
   axesOf,
@@ -92,6 +92,9 @@ export function niceFloat(v: number): number {
 function normAxis(axis: number, rank: number): number {
   return axis < 0 ? axis + rank : axis;
 }
+
+/** Whether the IR's op table has `resize` yet (else nearest resizing is gathers). */
+const IR_HAS_RESIZE = () => (OP_KINDS as readonly string[]).includes("resize");
 
 /** Float32 copy of constant data. */
 export function f32(values: ArrayLike<number>): Float32Array<ArrayBuffer> {
@@ -906,12 +909,55 @@ const COORDINATE_MODES = [
 const NEAREST_MODES = ["round_prefer_floor", "round_prefer_ceil", "floor", "ceil"] as const;
 
 /** Resize/Upsample to a resolved output shape (from scales or sizes). */
+/** The input index nearest-neighbour resizing reads for output index `i` (ONNX Resize). */
+export function nearestIndex(
+  i: number,
+  inSize: number,
+  outSize: number,
+  scale: number,
+  coordinate: (typeof COORDINATE_MODES)[number],
+  nearest: (typeof NEAREST_MODES)[number],
+): number {
+  let x: number;
+  switch (coordinate) {
+    case "half_pixel":
+      x = (i + 0.5) / scale - 0.5;
+      break;
+    case "pytorch_half_pixel":
+      x = outSize > 1 ? (i + 0.5) / scale - 0.5 : 0;
+      break;
+    case "align_corners":
+      x = outSize === 1 ? 0 : (i * (inSize - 1)) / (outSize - 1);
+      break;
+    case "asymmetric":
+      x = i / scale;
+      break;
+    case "tf_half_pixel_for_nn":
+      x = (i + 0.5) / scale;
+      break;
+  }
+  const frac = x - Math.floor(x);
+  let r: number;
+  if (nearest === "floor") r = Math.floor(x);
+  else if (nearest === "ceil") r = Math.ceil(x);
+  else if (frac === 0.5) r = nearest === "round_prefer_floor" ? Math.floor(x) : Math.ceil(x);
+  else r = Math.round(x);
+  return Math.min(Math.max(r, 0), inSize - 1);
+}
+
+/**
+ * Resize/Upsample to a resolved output shape (from scales or sizes). Where the
+ * IR has no `resize` kind, nearest-neighbour resizing is a `gather` per
+ * resized axis with the indices the coordinate transformation picks (no
+ * parameters, no multiply-adds, exact).
+ */
 function resizeTo(
   ctx: ConvertContext,
   n: OnnxNode,
   scales: number[] | undefined,
   sizes: number[] | undefined,
   coordinate: string,
+  defaultNearest: (typeof NEAREST_MODES)[number],
 ): void {
   const x = dyn(n, 0);
   const raw = n.attrs.string("mode", "nearest");
@@ -921,42 +967,71 @@ function resizeTo(
     return;
   }
   const ct = COORDINATE_MODES.find((m) => m === coordinate);
-  const nm = NEAREST_MODES.find((m) => m === n.attrs.string("nearest_mode", "round_prefer_floor"));
+  const nm = NEAREST_MODES.find((m) => m === n.attrs.string("nearest_mode", defaultNearest));
   if (!ct || !nm) {
     ctx.issue(
       `${n.label} uses coordinate_transformation_mode "${coordinate}" / nearest_mode "${
-        n.attrs.string("nearest_mode", "round_prefer_floor")
+        n.attrs.string("nearest_mode", defaultNearest)
       }", which lightnets does not support`,
     );
     return;
   }
   let outShape: number[];
-  if (sizes && sizes.length) outShape = sizes;
-  else if (scales && scales.length === x.shape.length) {
+  let axisScales: number[];
+  if (sizes && sizes.length) {
+    outShape = sizes;
+    axisScales = sizes.map((d, i) => d / x.shape[i]);
+  } else if (scales && scales.length === x.shape.length) {
     outShape = x.shape.map((d, i) => Math.floor(d * scales[i]));
+    axisScales = scales;
   } else throw new RangeError("needs scales of the input's rank or sizes");
-  if (outShape.length !== 4 || outShape[0] !== x.shape[0] || outShape[1] !== x.shape[1]) {
+  if (outShape.length !== x.shape.length) {
+    throw new RangeError(`output rank ${outShape.length} differs from the input's`);
+  }
+  if (IR_HAS_RESIZE()) {
+    if (outShape.length !== 4 || outShape[0] !== x.shape[0] || outShape[1] !== x.shape[1]) {
+      ctx.issue(
+        `${n.label} resizes [${x.shape.join(", ")}] to [${
+          outShape.join(", ")
+        }]; lightnets resizes H and W of [N, C, H, W]`,
+      );
+      return;
+    }
+    const a = { mode, coordinateTransformation: ct, nearestMode: nm, outShape } as const;
+    return void ctx.emit(n, n.outputs[0], "resize", { ...a, outShape }, [x.ref], outShape);
+  }
+  if (mode !== "nearest") {
     ctx.issue(
-      `${n.label} resizes [${x.shape.join(", ")}] to [${
-        outShape.join(", ")
-      }]; lightnets resizes H and W of [N, C, H, W]`,
+      `${n.label} resizes with mode "linear"; this version of lightnets has no op kind "resize"`,
     );
     return;
   }
-  const a = { mode, coordinateTransformation: ct, nearestMode: nm, outShape } as const;
-  ctx.emit(n, n.outputs[0], "resize", { ...a, outShape }, [x.ref], outShape);
+  const axes = outShape.flatMap((d, i) => (d !== x.shape[i] ? [i] : []));
+  if (axes.length === 0) return ctx.alias(n.outputs[0], x);
+  let prev: Computed = x;
+  axes.forEach((axis, k) => {
+    const indices = Array.from(
+      { length: outShape[axis] },
+      (_, i) => nearestIndex(i, x.shape[axis], outShape[axis], axisScales[axis], ct, nm),
+    );
+    const shape = prev.shape.map((d, i) => (i === axis ? indices.length : d));
+    const ref = k === axes.length - 1 ? n.outputs[0] : `${n.outputs[0]}#${axis}`;
+    ctx.emit(n, ref, "gather", { axis, indices, scalarIndex: false }, [prev.ref], shape);
+    prev = { ref, shape };
+  });
 }
 
-/** Upsample (opset 7-9): scales as an attribute (7) or an input (9); asymmetric coordinates. */
+/** Upsample (opset 7-9): scales as an attribute (7) or an input (9); asymmetric, floor. */
 const upsample: Converter = (ctx, n) => {
   const scales = n.inputs[1] ? Array.from(constant(n, 1, "scales").data) : undefined;
   const attr = n.attrs.raw.get("scales");
-  resizeTo(ctx, n, scales ?? (Array.isArray(attr) ? attr : undefined), undefined, "asymmetric");
+  const given = scales ?? (Array.isArray(attr) ? attr : undefined);
+  resizeTo(ctx, n, given, undefined, "asymmetric", "floor");
 };
 
-/** Resize opset 10: X, scales; asymmetric coordinates. */
+/** Resize opset 10: X, scales; asymmetric coordinates, floor (as Upsample). */
 const resizeV10: Converter = (ctx, n) =>
-  resizeTo(ctx, n, Array.from(constant(n, 1, "scales").data), undefined, "asymmetric");
+  resizeTo(ctx, n, Array.from(constant(n, 1, "scales").data), undefined, "asymmetric", "floor");
 
 /** Resize opset 11+: X, roi, scales, sizes; the coordinate mode is an attribute. */
 const resizeV11: Converter = (ctx, n) => {
@@ -968,6 +1043,7 @@ const resizeV11: Converter = (ctx, n) => {
     scales && scales.data.length ? Array.from(scales.data) : undefined,
     sizes && sizes.data.length ? Array.from(sizes.data) : undefined,
     n.attrs.string("coordinate_transformation_mode", "half_pixel"),
+    "round_prefer_floor",
   );
 };
 
@@ -1200,8 +1276,6 @@ export const CONVERTERS: Readonly<Record<string, VersionedConverter>> = {
  */
 export const NEEDED_KINDS: Readonly<Record<string, readonly string[]>> = {
   ConvTranspose: ["conv_transpose2d"],
-  Resize: ["resize"],
-  Upsample: ["resize"],
   LayerNormalization: ["layer_norm"],
   InstanceNormalization: ["instance_norm"],
   PRelu: ["prelu"],

@@ -95,6 +95,8 @@ const f = (name: string, dims: number[], values: number[]) =>
   floatTensor(name, dims, Float32Array.from(values));
 const seq = (n: number, scale = 0.1) => Array.from({ length: n }, (_, i) => (i % 7 - 3) * scale);
 
+const HAS_RESIZE = (OP_KINDS as readonly string[]).includes("resize");
+
 const CASES: Case[] = [
   {
     what: "Tanh, Exp, Log(Abs), Sqrt(Abs), Neg, Reciprocal, Erf, Softplus as unary ops",
@@ -465,42 +467,58 @@ const CASES: Case[] = [
     outputs: ["g", "m"],
     kinds: ["global_max_pool", "reduce", "reduce"],
   },
-  {
-    what: "Resize nearest by scales, then linear to sizes (half_pixel)",
-    nodes: [
-      {
-        op: "Resize",
-        inputs: ["x", "", "scales"],
-        outputs: ["a"],
-        attrs: [
-          str("mode", "nearest"),
-          str("coordinate_transformation_mode", "asymmetric"),
-          str("nearest_mode", "floor"),
-        ],
-      },
-      {
-        op: "Resize",
-        inputs: ["a", "", "", "sizes"],
-        outputs: ["y"],
-        attrs: [str("mode", "linear"), str("coordinate_transformation_mode", "half_pixel")],
-      },
-    ],
+  ...(
+    [
+      ["asymmetric", "floor", [1, 1, 2, 2], undefined],
+      ["half_pixel", "round_prefer_floor", undefined, [1, 2, 5, 7]],
+      ["align_corners", "round_prefer_ceil", undefined, [1, 2, 7, 5]],
+      ["pytorch_half_pixel", "ceil", [1, 1, 1.5, 3], undefined],
+      ["tf_half_pixel_for_nn", "round_prefer_ceil", [1, 1, 0.5, 2.5], undefined],
+    ] as const
+  ).map(([coordinate, nearest, scales, sizes]): Case => ({
+    what: `nearest Resize (${coordinate}, ${nearest}) ${
+      scales ? `by scales [${scales.join(", ")}]` : `to [${sizes!.join(", ")}]`
+    }`,
+    nodes: [{
+      op: "Resize",
+      inputs: ["x", "", scales ? "scales" : "", sizes ? "sizes" : ""],
+      outputs: ["y"],
+      attrs: [
+        str("mode", "nearest"),
+        str("coordinate_transformation_mode", coordinate),
+        str("nearest_mode", nearest),
+      ],
+    }],
     inits: [
-      f("scales", [4], [1, 1, 2, 2]),
-      int64Tensor("sizes", [4], [1, 2, 5, 7]),
+      ...(scales ? [f("scales", [4], [...scales])] : []),
+      ...(sizes ? [int64Tensor("sizes", [4], [...sizes])] : []),
     ],
-    inputs: { x: [1, 2, 3, 3] },
+    inputs: { x: [1, 2, 3, 4] },
     outputs: ["y"],
-    kinds: ["resize", "resize"],
-  },
+    // Without a resize kind, nearest resizing is one gather per resized axis.
+    kinds: HAS_RESIZE ? ["resize"] : ["gather", "gather"],
+  })),
   {
     what: "Upsample (opset 9) with scales as an input",
     nodes: [{ op: "Upsample", inputs: ["x", "scales"], outputs: ["y"] }],
-    inits: [f("scales", [4], [1, 1, 2, 2])],
+    inits: [f("scales", [4], [1, 1, 2, 3])],
+    inputs: { x: [1, 2, 3, 3] },
+    outputs: ["y"],
+    kinds: HAS_RESIZE ? ["resize"] : ["gather", "gather"],
+    opset: 9,
+  },
+  {
+    what: "linear Resize to sizes (half_pixel)",
+    nodes: [{
+      op: "Resize",
+      inputs: ["x", "", "", "sizes"],
+      outputs: ["y"],
+      attrs: [str("mode", "linear"), str("coordinate_transformation_mode", "half_pixel")],
+    }],
+    inits: [int64Tensor("sizes", [4], [1, 2, 5, 7])],
     inputs: { x: [1, 2, 3, 3] },
     outputs: ["y"],
     kinds: ["resize"],
-    opset: 9,
   },
   {
     what: "ConvTranspose with stride, pads, output_padding, dilation and groups",
