@@ -10,6 +10,7 @@
 
 import { type Command, EXIT, fail } from "./cli/_common.ts";
 import { closestNames } from "./lib/models/registry.ts";
+import { sanitizeLines } from "./lib/_text.ts";
 
 /** Every command: a one-line summary and a loader. */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
@@ -87,6 +88,44 @@ export async function main(args: string[]): Promise<number> {
   return await command.run(rest);
 }
 
+/**
+ * Prints through `Deno.stdout` so a failed write is seen (console.log drops
+ * it): stdout closed or a broken pipe exits 1 with one line on stderr instead
+ * of 0 with the output lost. Every line is sanitized on its way to a
+ * terminal, the last guard for names from model files.
+ */
+function guardedConsole(): { failed: () => string | undefined } {
+  let failure: string | undefined;
+  const encoder = new TextEncoder();
+  const write = (stream: typeof Deno.stdout | typeof Deno.stderr, text: string) => {
+    const bytes = encoder.encode(text);
+    for (let off = 0; off < bytes.length;) off += stream.writeSync(bytes.subarray(off));
+  };
+  console.log = (...parts: unknown[]) => {
+    if (failure !== undefined) return;
+    try {
+      write(Deno.stdout, sanitizeLines(parts.map(String).join(" ")) + "\n");
+    } catch (e) {
+      failure = e instanceof Deno.errors.BrokenPipe
+        ? "broken pipe"
+        : e instanceof Error
+        ? e.message
+        : String(e);
+    }
+  };
+  console.error = (...parts: unknown[]) => {
+    try {
+      write(Deno.stderr, sanitizeLines(parts.map(String).join(" ")) + "\n");
+    } catch { /* nowhere left to report */ }
+  };
+  return { failed: () => failure };
+}
+
 if (import.meta.main) {
-  Deno.exitCode = await main(Deno.args);
+  const out = guardedConsole();
+  const code = await main(Deno.args);
+  const failure = out.failed();
+  Deno.exitCode = failure === undefined
+    ? code
+    : fail(EXIT.failed, `Cannot write the output to stdout: ${failure}`);
 }

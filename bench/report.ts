@@ -6,11 +6,12 @@
  * @module
  */
 
-import { writeFileAtomic } from "../cli/_common.ts";
+import { writeFileAtomic } from "../lib/_io.ts";
+import { renderTable } from "../lib/_table.ts";
 import type { BenchResults, LayerProfile, ModelResult } from "./results.ts";
 import { RUNTIMES } from "./peers/factories.ts";
 import { linearFit, spearman } from "./stats.ts";
-import { RUNTIME_COLORS, scatterChart, type Series } from "./svg.ts";
+import { scatterChart, type Series } from "../lib/analysis/charts.ts";
 
 /** What each runtime column means. */
 export const RUNTIME_DESCRIPTIONS: Record<string, string> = {
@@ -27,6 +28,17 @@ export const RUNTIME_DESCRIPTIONS: Record<string, string> = {
     "on our exported ONNX",
   "ort-web": "onnxruntime-web WASM backend, SIMD, 1 thread, all graph optimizations, on our " +
     "exported ONNX",
+};
+
+/** A colour per runtime, fixed so every chart reads the same. */
+export const RUNTIME_COLORS: Record<string, string> = {
+  generated: "#d62728",
+  "generated-wasm": "#8c564b",
+  reference: "#7f7f7f",
+  "tfjs-cpu": "#ff7f0e",
+  "tfjs-wasm": "#2ca02c",
+  "ort-node": "#1f77b4",
+  "ort-web": "#9467bd",
 };
 
 /** Chart files written beside the report, relative to the repository root. */
@@ -62,13 +74,12 @@ function mega(v: number): string {
   return (v / 1e6).toFixed(1);
 }
 
+/** A Markdown table; by default the first column aligns left and the others right. */
 function table(head: string[], rows: string[][], align?: string[]): string {
-  const a = align ?? head.map((_, i) => (i === 0 ? "---" : "---:"));
-  return [
-    `| ${head.join(" | ")} |`,
-    `| ${a.join(" | ")} |`,
-    ...rows.map((r) => `| ${r.join(" | ")} |`),
-  ].join("\n");
+  const right = align
+    ? align.flatMap((a, i) => (a.endsWith(":") ? [i] : []))
+    : head.map((_, i) => i).filter((i) => i > 0);
+  return renderTable(head, rows, "md", right);
 }
 
 function runtimeOf(m: ModelResult, name: string) {
@@ -184,7 +195,7 @@ function wasmTargetsSection(results: BenchResults): string[] {
 }
 
 function targetsSection(results: BenchResults): string[] {
-  const out: string[] = ["## Targets (issue 6 and issue 4)", ""];
+  const out: string[] = ["## Targets", ""];
   const rows: string[][] = [];
   const ceiling = results.ceiling?.gflops;
   for (const name of ["shufflenetv2", "mobilenetv2"]) {
@@ -226,7 +237,7 @@ function targetsSection(results: BenchResults): string[] {
     const absTarget = name === "shufflenetv2" ? 45 : 90;
     rows.push([
       m.label,
-      `<= ${absTarget} ms (issue 4, this machine class)`,
+      `<= ${absTarget} ms (this machine class)`,
       `${ms(gen.timing.medianMs)} ms`,
       gen.timing.medianMs <= absTarget
         ? "met"

@@ -1,7 +1,7 @@
 /**
  * `deno task bench`: our generated modules against the reference executor,
  * tfjs (CPU and WASM) and ONNX Runtime (node and web) on the six networks of
- * issue 6, then per-layer timing and the ShuffleNet V2 guideline networks;
+ * bench/suite.ts, then per-layer timing and the ShuffleNet V2 guideline networks;
  * writes BENCHMARKS.md, its SVG charts and bench/results.json.
  *
  * Progress goes to stderr; `--json` prints the results on stdout.
@@ -10,7 +10,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { EXIT, guard, UsageError, writeFileAtomic } from "../cli/_common.ts";
+import { EXIT, guard, UsageError, writeFileAtomic } from "../lib/_io.ts";
 import { inferShapes } from "../lib/analysis/shapes.ts";
 import { estimateCost, sumCosts } from "../lib/analysis/cost.ts";
 import { zoo } from "../lib/models/zoo.ts";
@@ -31,10 +31,12 @@ import { checkOutput, DEFAULT_TOLERANCE } from "./timing.ts";
 
 const HELP = `Usage: deno task bench [options]
 
-Benchmarks the six networks of issue 6 (batch 1, one thread) in our generated
-module, our reference executor, tfjs-cpu, tfjs-wasm, onnxruntime-node and
-onnxruntime-web; times the generated module layer by layer; runs the ShuffleNet
-V2 guideline networks; writes BENCHMARKS.md and bench/*.svg.
+Benchmarks six networks at 224x224, batch 1, one thread (ShuffleNetV2 1.0,
+MobileNetV2 1.0, MobileNetV1 1.0, MobileNetV3-Small, SqueezeNet 1.1 and
+ShuffleNet V1 1x g=3) in our generated module, our reference executor,
+tfjs-cpu, tfjs-wasm, onnxruntime-node and onnxruntime-web; times the generated
+module layer by layer; runs the ShuffleNet V2 guideline networks; writes
+BENCHMARKS.md and bench/*.svg.
 
 Options:
   --quick              few runs (warm-up 1, 5 timed), for a smoke check

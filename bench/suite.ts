@@ -30,7 +30,7 @@ export interface ModelSpec {
   label: string;
 }
 
-/** The six networks of the issue, all at 224, 1000 classes. */
+/** The six benchmarked networks, all at 224, 1000 classes. */
 export const BENCH_MODELS: readonly ModelSpec[] = [
   { model: "shufflenetv2", knobs: { width: 1 }, label: "ShuffleNetV2 1.0" },
   { model: "mobilenetv2", knobs: { width: 1 }, label: "MobileNetV2 1.0" },

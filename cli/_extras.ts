@@ -8,7 +8,8 @@
 
 import { UsageError } from "./_common.ts";
 import type { LoadedModel } from "./_model.ts";
-import { renderTable } from "./_table.ts";
+import { jsonText } from "../lib/_text.ts";
+import { renderTable } from "../lib/_table.ts";
 import { formatGuidelines } from "./guidelines.ts";
 import { checkGuidelines } from "../lib/analysis/guidelines.ts";
 import { inferShapes } from "../lib/analysis/shapes.ts";
@@ -114,7 +115,7 @@ export function withExtras(
     if (symbolic) {
       obj.symbolic = { ...(symbolicJson(symbolic.cost) as object), widthNote: symbolic.widthNote };
     }
-    return JSON.stringify(obj, null, 2);
+    return jsonText(obj);
   }
   const md = format === "md";
   const parts = [report];

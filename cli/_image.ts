@@ -8,7 +8,9 @@
 
 import type { Shape } from "../lib/ir/ops.ts";
 import { readTextFileOrThrow, UsageError } from "./_common.ts";
+import { sanitize } from "../lib/_text.ts";
 import {
+  DEFAULT_MAX_PIXELS,
   IMAGENET_MEAN,
   IMAGENET_STD,
   loadImageTensor,
@@ -24,6 +26,7 @@ export const IMAGE_OPTIONS = {
   std: { type: "string" },
   "channel-order": { type: "string" },
   labels: { type: "string" },
+  "max-pixels": { type: "string" },
 } as const;
 
 /** Help lines of the image options. */
@@ -35,7 +38,9 @@ export const IMAGE_HELP =
   --mean R,G,B     per-channel mean in [0, 1] units (default ImageNet's ${IMAGENET_MEAN.join(",")})
   --std R,G,B      per-channel std (default ImageNet's ${IMAGENET_STD.join(",")})
   --channel-order  rgb (default) or bgr
-  --labels FILE    class names, one per line, to name the top classes`;
+  --labels FILE    class names, one per line, to name the top classes
+  --max-pixels N   largest image (read from its header before decoding) and
+                   --size, in pixels (default ${DEFAULT_MAX_PIXELS.toLocaleString("en-US")})`;
 
 type ImageValues = { [K in keyof typeof IMAGE_OPTIONS]?: string };
 
@@ -52,6 +57,16 @@ function triple(text: string | undefined, flag: string, positive: boolean): numb
   return v;
 }
 
+/** Parses `--max-pixels`: a positive integer (default {@link DEFAULT_MAX_PIXELS}). */
+function parseMaxPixels(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_MAX_PIXELS;
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < 1) {
+    throw new UsageError(`Invalid --max-pixels "${text}": expected a positive integer`);
+  }
+  return n;
+}
+
 /**
  * The input tensor from `--image` (undefined without it), checked against the
  * model's input `shape` `[1, 3, H, W]`.
@@ -61,7 +76,7 @@ export async function imageInput(
   shape: Shape,
 ): Promise<Float32Array | undefined> {
   if (values.image === undefined) {
-    const stray = (["size", "mean", "std", "channel-order"] as const).filter((k) =>
+    const stray = (["size", "mean", "std", "channel-order", "max-pixels"] as const).filter((k) =>
       values[k] !== undefined
     );
     if (stray.length) throw new UsageError(`--${stray[0]} needs --image FILE`);
@@ -72,6 +87,7 @@ export async function imageInput(
       `--image needs a model with input 1x3xHxW, this one takes ${shape.join("x")}`,
     );
   }
+  const maxPixels = parseMaxPixels(values["max-pixels"]);
   const crop: [number, number] = [shape[2], shape[3]];
   let size = crop;
   if (values.size !== undefined) {
@@ -84,6 +100,15 @@ export async function imageInput(
       );
     }
     size = [Number(m[1]), Number(m[2])];
+    if (size[0] * size[1] > maxPixels) {
+      throw new UsageError(
+        `Invalid --size "${values.size}": ${
+          (size[0] * size[1]).toLocaleString("en-US")
+        } pixels, above the limit of ${
+          maxPixels.toLocaleString("en-US")
+        } (--max-pixels N raises it)`,
+      );
+    }
   }
   const order = values["channel-order"] ?? "rgb";
   if (order !== "rgb" && order !== "bgr") {
@@ -95,6 +120,7 @@ export async function imageInput(
     std: triple(values.std, "--std", true),
     channelOrder: order,
     crop,
+    maxPixels,
   });
 }
 
@@ -117,15 +143,30 @@ export async function readLabels(
   return labels;
 }
 
-/** Lines naming the top classes: index, label when known, score and softmax probability. */
+/**
+ * Lines naming the top classes: index, label when known (sanitized), score
+ * and probability: the softmax of the scores, or the score itself when the
+ * model's output already is one (`probabilities`, a Softmax at its end).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatTopClasses } from "./_image.ts";
+ * assert.deepEqual(formatTopClasses([0.25, 0.75], 1, ["a", "b\u001b"], true), [
+ *   "  class    1  0.750000  p=0.7500  b\\e",
+ * ]);
+ * ```
+ */
 export function formatTopClasses(
   scores: ArrayLike<number>,
   k: number,
   labels?: string[],
+  probabilities = false,
 ): string[] {
-  return topClasses(scores, k, labels).map(({ index, score, probability, label }) =>
-    `  class ${String(index).padStart(4)}  ${score.toFixed(6)}  p=${probability.toFixed(4)}${
-      label !== undefined ? `  ${label}` : ""
-    }`
+  return topClasses(scores, k, labels, probabilities).map(
+    ({ index, score, probability, label }) =>
+      `  class ${String(index).padStart(4)}  ${score.toFixed(6)}  p=${probability.toFixed(4)}${
+        label !== undefined ? `  ${sanitize(label)}` : ""
+      }`,
   );
 }

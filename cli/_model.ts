@@ -17,6 +17,7 @@ import {
   type Knobs,
   type KnobSpec,
   type KnobValue,
+  levenshtein,
   type ModelDef,
   UnknownModelError,
 } from "../lib/models/registry.ts";
@@ -34,6 +35,8 @@ export interface LoadedModel {
   knobs: Knobs;
   /** Weights read with the model (ONNX files); zoo models have none. */
   weights?: Weights;
+  /** `seed N` when a file's own weights are random ones (a lightnets export). */
+  randomWeights?: string;
 }
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
@@ -43,6 +46,8 @@ export interface ModelArgs<O extends Options> {
   values: ReturnType<typeof parseArgs<{ options: O; allowPositionals: true }>>["values"];
   positionals: string[];
   knobs: RawKnobs;
+  /** The command's own option names (for "did you mean" on an unknown flag). */
+  optionNames: string[];
 }
 
 /**
@@ -65,6 +70,17 @@ export interface ModelArgs<O extends Options> {
 export function parseModelArgs<O extends Options>(args: string[], options: O): ModelArgs<O> {
   const own: string[] = [];
   const knobs: RawKnobs = {};
+  // Every option is single-valued: a second one is an error, as for knobs
+  // (parseArgs alone would keep the last silently).
+  const seen = new Set<string>();
+  const once = (name: string) => {
+    if (options[name]?.multiple) return; // an option meant to repeat (`--input a=x --input b=y`)
+    if (seen.has(name)) throw new UsageError(`Option --${name} is given twice; give it once`);
+    seen.add(name);
+  };
+  const shorts = new Map(
+    Object.entries(options).flatMap(([name, o]) => (o.short ? [[`-${o.short}`, name]] : [])),
+  );
   const takesValue = (name: string) => options[name]?.type === "string";
   const isFlag = (a: string | undefined) => a !== undefined && /^--?[A-Za-z]/.test(a);
   const isLongFlag = (a: string) => /^--[A-Za-z]/.test(a);
@@ -75,12 +91,15 @@ export function parseModelArgs<O extends Options>(args: string[], options: O): M
       break;
     }
     if (!arg.startsWith("--")) {
+      const short = shorts.get(arg.slice(0, 2));
+      if (short !== undefined) once(short);
       own.push(arg);
       continue;
     }
     const eq = arg.indexOf("=");
     const name = arg.slice(2, eq < 0 ? undefined : eq);
     if (name in options) {
+      once(name);
       // `--depth -1` reaches the option's own check (parseArgs alone would call
       // it ambiguous); `--out --json` leaves --out without a value.
       if (eq < 0 && takesValue(name) && i + 1 < args.length && !isLongFlag(args[i + 1])) {
@@ -99,6 +118,7 @@ export function parseModelArgs<O extends Options>(args: string[], options: O): M
     values: parsed.values as ModelArgs<O>["values"],
     positionals: parsed.positionals,
     knobs,
+    optionNames: Object.keys(options),
   };
 }
 
@@ -144,8 +164,11 @@ export function parseOneModel<O extends Options>(
   return { ...parsed, model: positionals[0] };
 }
 
-/** The value of a knob flag given without one (`--relu`): true for booleans. */
-const BARE = "true";
+/**
+ * The value of a knob flag given without one (`--relu`): true for booleans.
+ * A NUL byte cannot come from a command line, so `--relu true` stays text.
+ */
+const BARE = "\u0000bare";
 const TRUE = new Set(["on", "true", "yes", "1"]);
 const FALSE = new Set(["off", "false", "no", "0"]);
 const NUMBER = /^[-+]?(\d+(\.\d*)?|\.\d+)(e[-+]?\d+)?$/i;
@@ -179,22 +202,52 @@ function findSpec(model: ModelDef, name: string): KnobSpec | undefined {
  * assert.throws(() => typeKnobs(model, { width: "wide" }), /Invalid --width "wide" for "m": expected a number/);
  * ```
  */
-export function typeKnobs(model: ModelDef, raw: RawKnobs): Knobs {
+export function typeKnobs(model: ModelDef, raw: RawKnobs, optionNames: string[] = []): Knobs {
   const knobs: Knobs = {};
   for (const [flag, text] of Object.entries(raw)) {
     const spec = findSpec(model, flag);
     if (!spec) {
-      const has = model.knobs.map((k) => `--${k.name}`).join(", ") || "none";
-      const near = closestNames(flag, model.knobs.map((k) => k.name), 1);
       throw new KnobError(
-        `Model "${model.name}" has no knob --${flag}; its knobs: ${has}${
-          near.length ? ` (did you mean --${near[0]}?)` : ""
-        }`,
+        unknownFlag(flag, model.name, model.knobs.map((k) => k.name), optionNames),
       );
     }
     knobs[spec.name] = typeValue(model.name, spec, text);
   }
   return knobs;
+}
+
+/**
+ * The error for a flag that is neither an option of the command nor a knob of
+ * the model: it is called an option (the user meant one of the two), with the
+ * closest option or knob name.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { unknownFlag } from "./_model.ts";
+ * assert.equal(
+ *   unknownFlag("outt", "squeezenet1_1", ["resolution", "classes"], ["out", "seed"]),
+ *   'Unknown option --outt (did you mean --out?): not an option of this command nor a knob of "squeezenet1_1" (knobs: --resolution, --classes; --help lists the options)',
+ * );
+ * ```
+ */
+export function unknownFlag(
+  flag: string,
+  model: string,
+  knobNames: string[],
+  optionNames: string[],
+): string {
+  // Only a close name is a suggestion: `--width` on an ONNX file is not a typo of --depth.
+  const near = closestNames(flag, [...optionNames, ...knobNames], 1)
+    .filter((n) => levenshtein(flag, n) <= Math.max(2, Math.floor(flag.length / 3)));
+  const knobs = knobNames.map((k) => `--${k}`).join(", ") || "none";
+  return `Unknown option --${flag}${near.length ? ` (did you mean --${near[0]}?)` : ""}: ` +
+    `not an option of this command nor a knob of "${model}" (knobs: ${knobs}; --help lists the options)`;
+}
+
+// A string knob whose choices are on/off takes the boolean spellings too.
+function onOff(spec: KnobSpec): boolean {
+  return spec.type === "string" && !!spec.choices?.includes("on") && spec.choices.includes("off");
 }
 
 function typeValue(model: string, spec: KnobSpec, text: string): KnobValue {
@@ -204,6 +257,7 @@ function typeValue(model: string, spec: KnobSpec, text: string): KnobValue {
         describeKnob(spec)
       }`,
     );
+  if (text === BARE && onOff(spec)) return "on";
   if (text === BARE && spec.type !== "boolean") {
     throw new KnobError(
       `Missing value for --${spec.name} of "${model}": expected ${describeKnob(spec)}`,
@@ -213,16 +267,22 @@ function typeValue(model: string, spec: KnobSpec, text: string): KnobValue {
     case "number": {
       const t = text.trim();
       if (!NUMBER.test(t)) throw bad("a number");
+      if (!Number.isFinite(Number(t))) throw bad("a finite number (this one overflows)");
       return Number(t);
     }
     case "boolean": {
+      if (text === BARE) return true;
       const t = text.trim().toLowerCase();
       if (TRUE.has(t)) return true;
       if (FALSE.has(t)) return false;
       throw bad("on, off, true or false");
     }
-    case "string":
+    case "string": {
+      const t = text.trim().toLowerCase();
+      if (onOff(spec) && TRUE.has(t)) return "on";
+      if (onOff(spec) && FALSE.has(t)) return "off";
       return text;
+    }
   }
 }
 
@@ -231,14 +291,18 @@ function typeValue(model: string, spec: KnobSpec, text: string): KnobValue {
  * graph. Unknown names and bad knobs throw a {@link UsageError} whose message
  * suggests close names or says what the knob accepts.
  */
-export function loadModel(nameOrPath: string, raw: RawKnobs = {}): Promise<LoadedModel> {
+export function loadModel(
+  nameOrPath: string,
+  raw: RawKnobs = {},
+  optionNames: string[] = [],
+): Promise<LoadedModel> {
   // ONNX files carry their own weights; the importer loads only when one is named.
   if (/\.onnx$/i.test(nameOrPath)) {
-    return import("./_onnx.ts").then((m) => m.loadOnnxModel(nameOrPath, raw));
+    return import("./_onnx.ts").then((m) => m.loadOnnxModel(nameOrPath, raw, optionNames));
   }
   try {
     const { model } = zoo.resolve(nameOrPath);
-    const resolved = zoo.knobsFor(nameOrPath, typeKnobs(model, raw));
+    const resolved = zoo.knobsFor(nameOrPath, typeKnobs(model, raw, optionNames));
     const graph = resolved.model.build(resolved.knobs);
     return Promise.resolve({ graph, model: resolved.model.name, knobs: resolved.knobs });
   } catch (e) {

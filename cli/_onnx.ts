@@ -12,7 +12,9 @@ import type { Knobs } from "../lib/models/registry.ts";
 import type { Weights } from "../lib/runtime/weights.ts";
 import type { Graph } from "../lib/ir/graph.ts";
 import { readFileOrThrow, UsageError } from "./_common.ts";
+import { unknownFlag } from "./_model.ts";
 import { importOnnx, InputShapeError } from "../interop/onnx_import.ts";
+import { decodeModel } from "../interop/onnx_proto.ts";
 
 /**
  * Parses a shape written `1x3x224x224` (positive integers joined by `x`).
@@ -27,12 +29,26 @@ import { importOnnx, InputShapeError } from "../interop/onnx_import.ts";
  */
 export function parseShape(text: string, flag: string): Shape {
   const parts = text.trim().split(/[x,]/i);
-  if (!parts.every((p) => /^\d+$/.test(p) && Number(p) > 0)) {
+  if (!parts.every((p) => /^\d+$/.test(p) && Number(p) > 0 && Number(p) <= 2 ** 31 - 1)) {
     throw new UsageError(
-      `Invalid ${flag} "${text}": expected positive integers joined by "x", e.g. 1x3x224x224`,
+      `Invalid ${flag} "${text}": expected positive integers (at most 2^31 - 1) joined by "x", e.g. 1x3x224x224`,
     );
   }
   return parts.map(Number);
+}
+
+/**
+ * `"seed N"` when the file's doc string says lightnets exported it with
+ * random weights (`export-onnx` writes "weights: random, seed N"), so `run`
+ * can say its predictions mean nothing.
+ */
+function randomWeightsOf(bytes: Uint8Array): string | undefined {
+  try {
+    const doc = decodeModel(bytes).docString ?? "";
+    return /exported by lightnets; weights: random, (seed \d+)/.exec(doc)?.[1];
+  } catch {
+    return undefined;
+  }
 }
 
 /** An ONNX file read into a graph with its weights. */
@@ -41,6 +57,8 @@ export interface LoadedOnnx {
   weights: Weights;
   model: string;
   knobs: Knobs;
+  /** Set when the file says its weights are random (a lightnets export with `--weights random`). */
+  randomWeights?: string;
 }
 
 /**
@@ -51,26 +69,29 @@ export interface LoadedOnnx {
 export async function loadOnnxModel(
   path: string,
   raw: Record<string, string>,
+  optionNames: string[] = [],
 ): Promise<LoadedOnnx> {
   const extra = Object.keys(raw).filter((k) => k !== "input-shape");
   if (extra.length) {
     throw new UsageError(
-      `ONNX models take no knobs; got ${
-        extra.map((k) => `--${k}`).join(", ")
-      } for "${path}" (only --input-shape NxCxHxW)`,
+      unknownFlag(extra[0], path.replace(/^.*[\\/]/, ""), ["input-shape"], optionNames),
     );
   }
   const inputShape = raw["input-shape"]
     ? parseShape(raw["input-shape"], "--input-shape")
     : undefined;
   const bytes = await readFileOrThrow(path, "ONNX model");
-  const stem = path.replace(/^.*[\\/]/, "").replace(/\.onnx$/i, "");
+  // The file's base name, never the path as typed: `./m.onnx`, `m.onnx` and an
+  // absolute path give the same report and a byte-identical generated module.
+  const base = path.replace(/^.*[\\/]/, "");
+  const stem = base.replace(/\.onnx$/i, "");
   try {
     const { graph, weights } = importOnnx(bytes, { inputShape, name: stem, source: path });
     return {
       graph,
       weights,
-      model: path,
+      randomWeights: randomWeightsOf(bytes),
+      model: base,
       knobs: inputShape ? { "input-shape": inputShape.join("x") } : {},
     };
   } catch (e) {

@@ -86,7 +86,7 @@ export function run(args: string[]): Promise<number> {
     const format = parseFormat(values.format, values.json, FORMATS);
     const depth = parseDepth(values.depth);
     const dtype = parseDtype(values.dtype);
-    const loaded = await loadModel(model, knobs);
+    const loaded = await loadModel(model, knobs, parsed.optionNames);
     const report = analyze(loaded.graph, {
       model: loaded.model,
       knobs: loaded.knobs,

@@ -8,21 +8,25 @@
  */
 
 import {
+  checkOutputPath,
   EXIT,
   guard,
   makeDirOrThrow,
   requirePermission,
+  requireWritable,
   UsageError,
   writeFileAtomic,
 } from "./_common.ts";
 import { loadModel, parseOneModel } from "./_model.ts";
 import { loadWeights, parseSeed } from "./_weights.ts";
+import { jsonText, sanitize } from "../lib/_text.ts";
 
 /** The command's own options; every other `--name value` is a model knob. */
 export const OPTIONS = {
   out: { type: "string" },
   weights: { type: "string" },
   seed: { type: "string" },
+  "allow-large": { type: "boolean" },
   target: { type: "string" },
   tune: { type: "boolean" },
   json: { type: "boolean" },
@@ -44,12 +48,16 @@ Arguments:
 Knobs: as in \`analyze\` (--width X, --resolution N, --groups G, ...)
 
 Options:
-  --out DIR        output directory (default build); writes DIR/<model>.gen.ts
+  --out PATH       a folder (default build), written as PATH/<model>.gen.ts, or
+                   a file name ending in .ts, written as given
   --weights W      random (default for zoo models): seeded He-style weights
                    with non-identity BatchNorm statistics; file: an .onnx
                    model's own weights (its default); or a .safetensors
                    state_dict with torchvision keys
   --seed N         seed of the random weights (default 0)
+  --allow-large    generate a module whose activation arena exceeds 4 GiB (what
+                   JS engines allocate in one ArrayBuffer) with a warning,
+                   instead of refusing it
   --target T       ts (default): TypeScript kernels; wasm: WebAssembly SIMD
                    kernels in the same standalone module (layers without a
                    wasm kernel yet run their TypeScript kernel; the summary
@@ -93,7 +101,14 @@ export function run(args: string[]): Promise<number> {
     if (values.tune && target !== "wasm") {
       throw new UsageError(`--tune needs --target wasm (it times WebAssembly kernels)`);
     }
-    const loaded = await loadModel(model, knobs);
+    const outArg = checkOutputPath(values.out ?? "build", "--out");
+    const loaded = await loadModel(model, knobs, parsed.optionNames);
+    // --out x.gen.ts names the file; anything else is a folder.
+    const toFile = /\.[cm]?ts$/i.test(outArg);
+    const dir = toFile ? undefined : outArg.replace(/(.)\/+$/, "$1");
+    const path = dir === undefined
+      ? outArg
+      : `${dir === "/" ? "" : dir}/${fileStem(loaded.model)}.gen.ts`;
     const { weights, options } = await loadWeights(
       loaded.graph,
       loaded.weights,
@@ -104,6 +119,7 @@ export function run(args: string[]): Promise<number> {
     requirePermission("load the code generator (ts-morph reads environment variables)", [
       "env",
     ]);
+    requireWritable(path);
     const { compile } = await import("../codegen/compile.ts");
     const t0 = performance.now();
     let tuning: { defaultMs: number; tunedMs: number } | undefined;
@@ -117,13 +133,13 @@ export function run(args: string[]): Promise<number> {
     const out = compile(loaded.graph, weights, {
       model: loaded.model,
       options: [...Object.entries(loaded.knobs), ...options],
+      allowLarge: values["allow-large"],
       target,
       wasm,
     });
+    for (const w of out.warnings) console.error(`warning: ${w}`);
     const ms = performance.now() - t0;
-    const dir = values.out ?? "build";
-    await makeDirOrThrow(dir);
-    const path = `${dir.replace(/\/+$/, "")}/${fileStem(loaded.model)}.gen.ts`;
+    if (dir !== undefined) await makeDirOrThrow(dir);
     await writeFileAtomic(path, out.source);
     const summary = {
       path,
@@ -143,10 +159,10 @@ export function run(args: string[]): Promise<number> {
       ...(tuning ? { tuning } : {}),
       fallbacks: out.fallbacks.map((f) => ({ layers: f.layers, kind: f.family, reason: f.reason })),
     };
-    if (values.json) console.log(JSON.stringify(summary, null, 2));
+    if (values.json) console.log(jsonText(summary));
     else {
       console.log(
-        `Wrote ${path} (${
+        `Wrote ${sanitize(path)} (${
           (summary.bytes / 1e6).toFixed(1)
         } MB): ${summary.kernels} kernels, ${summary.steps} calls, arena ${
           (summary.arenaBytes / 1e6).toFixed(2)
@@ -171,7 +187,7 @@ export function run(args: string[]): Promise<number> {
           console.log(`  ${f.layers.join(" + ")} (${f.family}): ${f.reason}`);
         }
       }
-      console.log(`Run it: deno run ${path}`);
+      console.log(`Run it: deno run ${sanitize(path)}`);
     }
     return EXIT.ok;
   });

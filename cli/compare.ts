@@ -10,6 +10,7 @@
  */
 
 import {
+  checkOutputPath,
   EXIT,
   guard,
   parseFormat,
@@ -18,7 +19,8 @@ import {
   writeFileAtomic,
 } from "./_common.ts";
 import { loadModel, parseModelArgs, type RawKnobs } from "./_model.ts";
-import { renderTable, TABLE_FORMATS, type TableFormat } from "./_table.ts";
+import { jsonText, sanitize } from "../lib/_text.ts";
+import { renderTable, TABLE_FORMATS, type TableFormat } from "../lib/_table.ts";
 import { estimateCost, sumCosts } from "../lib/analysis/cost.ts";
 import { formatBytes, formatCount } from "../lib/analysis/format.ts";
 import {
@@ -206,7 +208,7 @@ function sortRows(rows: CompareRow[], spec: string | undefined): CompareRow[] {
  */
 export function formatCompare(rows: CompareRow[], format: TableFormat | "json"): string {
   if (format === "json") {
-    return JSON.stringify({ schema: "lightnets.compare/1", bytesPerElement: 4, rows }, null, 2);
+    return jsonText({ schema: "lightnets.compare/1", bytesPerElement: 4, rows });
   }
   const exact = format === "csv";
   const n = (x: number) => (exact ? String(x) : formatCount(x));
@@ -287,7 +289,7 @@ async function variants(
   }
   const out: Variant[] = [];
   for (const n of names) {
-    const loaded = await loadModel(n, knobs);
+    const loaded = await loadModel(n, knobs, Object.keys(OPTIONS));
     out.push({ graph: loaded.graph, model: loaded.model, knobs: loaded.knobs });
   }
   return out;
@@ -302,8 +304,7 @@ export function run(args: string[]): Promise<number> {
       return EXIT.ok;
     }
     const format = parseFormat(values.format, values.json, [...TABLE_FORMATS, "json"]);
-    if (values.svg === "") throw new UsageError('Invalid --svg "": expected a file path');
-    if (values.svg) requireWritable(values.svg);
+    if (values.svg !== undefined) requireWritable(checkOutputPath(values.svg, "--svg"));
     const list = await variants(positionals, knobs, values.published ?? false);
     const measured = list.map((v) => ({ v, row: compareRow(v.graph, v.model, v.knobs) }));
     const rows = sortRows(measured.map((m) => m.row), values.sort);
@@ -326,7 +327,9 @@ export function run(args: string[]): Promise<number> {
     }
     console.log(formatCompare(rows, format));
     if (values.svg !== undefined && format === "table") {
-      console.log(`\nwrote ${values.svg} (${rows.length} variants; layers of ${layers.row.label})`);
+      console.log(
+        sanitize(`\nwrote ${values.svg} (${rows.length} variants; layers of ${layers.row.label})`),
+      );
     }
     return EXIT.ok;
   });

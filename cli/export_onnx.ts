@@ -7,9 +7,17 @@
  * @module
  */
 
-import { EXIT, guard, requireWritable, UsageError, writeFileAtomic } from "./_common.ts";
+import {
+  checkOutputPath,
+  EXIT,
+  guard,
+  requireWritable,
+  UsageError,
+  writeFileAtomic,
+} from "./_common.ts";
 import { loadModel, parseOneModel } from "./_model.ts";
 import { loadWeights, parseSeed } from "./_weights.ts";
+import { jsonText, sanitize } from "../lib/_text.ts";
 import { foldBatchNorm } from "../lib/runtime/fold.ts";
 import { EXPORT_OPSET, exportOnnx } from "../interop/onnx_export.ts";
 
@@ -62,10 +70,12 @@ export function run(args: string[]): Promise<number> {
     const parsed = parseOneModel("export-onnx", HELP, args, OPTIONS);
     if (!parsed) return EXIT.ok;
     const { values, knobs, model } = parsed;
-    if (!values.out) throw new UsageError("Missing --out FILE: where to write the ONNX model");
-    requireWritable(values.out);
+    if (values.out === undefined) {
+      throw new UsageError("Missing --out FILE: where to write the ONNX model");
+    }
+    requireWritable(checkOutputPath(values.out, "--out"));
     const seed = parseSeed(values.seed);
-    const loaded = await loadModel(model, knobs);
+    const loaded = await loadModel(model, knobs, parsed.optionNames);
     let graph = loaded.graph;
     // The same choice as codegen and run: random (seeded), the .onnx file's own
     // weights, or a safetensors state_dict.
@@ -86,10 +96,12 @@ export function run(args: string[]): Promise<number> {
       nodes: graph.nodes.length,
       weights: source,
     };
-    if (values.json) console.log(JSON.stringify(summary, null, 2));
+    if (values.json) console.log(jsonText(summary));
     else {
       console.log(
-        `wrote ${values.out}: ${loaded.model}, ${graph.nodes.length} nodes, opset ${EXPORT_OPSET}, ${bytes.length} bytes, weights: ${source}`,
+        sanitize(
+          `wrote ${values.out}: ${loaded.model}, ${graph.nodes.length} nodes, opset ${EXPORT_OPSET}, ${bytes.length} bytes, weights: ${source}`,
+        ),
       );
     }
     return EXIT.ok;

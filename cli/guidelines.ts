@@ -8,7 +8,8 @@
 
 import { EXIT, guard, parseFormat, UsageError } from "./_common.ts";
 import { loadModel, parseOneModel } from "./_model.ts";
-import { renderTable, TABLE_FORMATS, type TableFormat } from "./_table.ts";
+import { jsonText, sanitize } from "../lib/_text.ts";
+import { renderTable, TABLE_FORMATS, type TableFormat } from "../lib/_table.ts";
 import { formatCount } from "../lib/analysis/format.ts";
 import {
   checkGuidelines,
@@ -182,7 +183,7 @@ export function formatGuidelines(
   const only = new Set(options.only ?? GUIDELINES);
   const keep = (f: Finding) => only.has(f.guideline) && (options.all || f.severity !== "pass");
   if (format === "json") {
-    return JSON.stringify(
+    return jsonText(
       {
         schema: "lightnets.guidelines/1",
         model: report.model,
@@ -190,8 +191,6 @@ export function formatGuidelines(
         summary: report.summary,
         findings: report.findings.filter(keep),
       },
-      null,
-      2,
     );
   }
   const out: string[] = [];
@@ -251,10 +250,10 @@ export function run(args: string[]): Promise<number> {
     const { values, knobs, model } = parsed;
     const format = parseFormat(values.format, values.json, [...TABLE_FORMATS, "json"]);
     const only = parseOnly(values.only);
-    const loaded = await loadModel(model, knobs);
+    const loaded = await loadModel(model, knobs, parsed.optionNames);
     const report = checkGuidelines(inferShapes(loaded.graph));
     const knobText = Object.entries(loaded.knobs).map(([k, v]) => `${k}=${v}`).join(" ");
-    if (format === "table") console.log(`${loaded.model} ${knobText}\n`);
+    if (format === "table") console.log(`${sanitize(`${loaded.model} ${knobText}`)}\n`);
     console.log(formatGuidelines(report, format, { all: values.all, only }).trimEnd());
     return EXIT.ok;
   });

@@ -15,6 +15,7 @@ import {
   type ModelDef,
 } from "../lib/models/registry.ts";
 import { zoo } from "../lib/models/zoo.ts";
+import { jsonText } from "../lib/_text.ts";
 
 /** The `--help` text. */
 export const HELP = `Usage: deno run cli.ts list [options]
@@ -147,7 +148,7 @@ export function run(args: string[]): Promise<number> {
     if (positionals.length) {
       throw new UsageError(`Unexpected argument "${positionals[0]}": list takes no model name`);
     }
-    console.log(values.json ? JSON.stringify(listReport(), null, 2) : formatList());
+    console.log(values.json ? jsonText(listReport()) : formatList());
     return EXIT.ok;
   });
 }

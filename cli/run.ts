@@ -9,6 +9,7 @@
 
 import { EXIT, guard, readFileOrThrow, requirePermission, UsageError } from "./_common.ts";
 import { loadModel, parseOneModel } from "./_model.ts";
+import { jsonText, quote, sanitize } from "../lib/_text.ts";
 import { loadWeights, parseSeed } from "./_weights.ts";
 import { formatTopClasses, IMAGE_HELP, IMAGE_OPTIONS, imageInput, readLabels } from "./_image.ts";
 import { formatShape, numel, type Shape } from "../lib/ir/ops.ts";
@@ -44,7 +45,7 @@ Knobs: as in \`analyze\` (--width X, --resolution N, ...)
 
 Options:
   --input [NAME=]FILE
-                   float32 input: raw little-endian bytes (.bin, .f32) or a JSON
+                   float32 input: raw little-endian bytes (.bin, .f32, .raw) or a JSON
                    array of numbers (.json), row-major in the input's shape;
                    NAME= picks the input of a model with several (repeat the
                    flag per input); default a seeded input per input
@@ -153,19 +154,36 @@ function reportOutput(
 
 const g6 = (v: number) => Number(v.toPrecision(6)).toString();
 
+/** Extensions `--input` reads as raw little-endian float32. */
+const RAW_EXTENSIONS = [".bin", ".f32", ".raw"];
+
 async function readInput(path: string, length: number): Promise<Float32Array> {
+  const what = `Invalid --input ${quote(path)}`;
+  const isJson = /\.json$/i.test(path);
+  if (!isJson && !RAW_EXTENSIONS.some((e) => path.toLowerCase().endsWith(e))) {
+    throw new UsageError(
+      `${what}: expected a .json file (an array of numbers) or raw little-endian float32 (${
+        RAW_EXTENSIONS.join(", ")
+      })`,
+    );
+  }
   const bytes = await readFileOrThrow(path, "--input");
   let data: Float32Array;
-  if (/\.json$/i.test(path)) {
-    const parsed: unknown = JSON.parse(new TextDecoder().decode(bytes));
+  if (isJson) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(new TextDecoder().decode(bytes));
+    } catch (e) {
+      throw new UsageError(`${what}: not valid JSON (${e instanceof Error ? e.message : e})`);
+    }
     if (!Array.isArray(parsed) || !parsed.every((v) => typeof v === "number")) {
-      throw new UsageError(`Invalid --input "${path}": expected a JSON array of numbers`);
+      throw new UsageError(`${what}: expected a JSON array of numbers`);
     }
     data = Float32Array.from(parsed as number[]);
   } else {
     if (bytes.length % 4 !== 0) {
       throw new UsageError(
-        `Invalid --input "${path}": ${bytes.length} bytes is not a whole number of float32 values`,
+        `${what}: ${bytes.length} bytes is not a whole number of float32 values`,
       );
     }
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -173,11 +191,36 @@ async function readInput(path: string, length: number): Promise<Float32Array> {
     for (let i = 0; i < data.length; i++) data[i] = view.getFloat32(4 * i, true);
   }
   if (data.length !== length) {
-    throw new UsageError(
-      `Invalid --input "${path}": ${data.length} values, expected ${length} for this model`,
-    );
+    throw new UsageError(`${what}: ${data.length} values, expected ${length} for this model`);
+  }
+  // A NaN or infinite input makes every comparison meaningless: refuse it.
+  const bad = data.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) {
+    throw new UsageError(`${what}: value ${bad} is ${data[bad]}; expected finite numbers`);
   }
   return data;
+}
+
+/**
+ * The warning printed with predictions from random weights (they look like
+ * real ones), or undefined for a file's or a state_dict's weights.
+ */
+function describeWeights(
+  options: [string, string | number][],
+  fileRandom: string | undefined,
+): string | undefined {
+  const o = Object.fromEntries(options);
+  if (o.weights === "file" && fileRandom) {
+    return `the file's weights are random (${fileRandom}, a lightnets export): an untrained model, so these classes mean nothing`;
+  }
+  if (o.weights !== "random") return undefined;
+  return `random weights, seed ${o.seed}: an untrained model, so these classes mean nothing; ` +
+    "--weights file or a .safetensors state_dict for real ones";
+}
+
+/** Whether output `node` is a softmax (its values already probabilities). */
+function isSoftmax(graph: Graph, node: string): boolean {
+  return graph.nodes.find((n) => n.name === node)?.kind === "softmax";
 }
 
 function parseRuns(text: string | undefined): number {
@@ -200,7 +243,7 @@ export function run(args: string[]): Promise<number> {
       `run "${model}" (ts-morph reads environment variables; the module loads from a temp file)`,
       ["env", "read", "write"],
     );
-    const loaded = await loadModel(model, knobs);
+    const loaded = await loadModel(model, knobs, parsed.optionNames);
     const { graph } = loaded;
     const { weights, options } = await loadWeights(graph, loaded.weights, values.weights, seed);
     if (values.input?.length && values.image) {
@@ -211,15 +254,19 @@ export function run(args: string[]): Promise<number> {
     const primary = shapes.get(graph.outputs[0].node)!;
     const labels = await readLabels(values.labels, numel(primary) / primary[0]);
     const image = await imageInput(values, graph.inputs[0].shape);
-    const inputs: Record<string, Float32Array> = {};
+    const entries: [string, Float32Array][] = [];
     for (const [k, { name, shape }] of graph.inputs.entries()) {
       const file = files.get(name);
-      inputs[name] = k === 0 && image
-        ? image
-        : file !== undefined
-        ? await readInput(file, numel(shape))
-        : randomInput(shape, 42 + k);
+      entries.push([
+        name,
+        k === 0 && image
+          ? image
+          : file !== undefined
+          ? await readInput(file, numel(shape))
+          : randomInput(shape, 42 + k),
+      ]);
     }
+    const inputs = Object.fromEntries(entries);
 
     // Loaded here so `run --help` needs no permission (ts-morph reads the environment).
     const { compile, loadModule } = await import("../codegen/compile.ts");
@@ -252,11 +299,13 @@ export function run(args: string[]): Promise<number> {
     );
     const ok = reports.every((r) => r.matchesReference);
     const [first] = reports;
+    const weightsNote = describeWeights(options, loaded.randomWeights);
     if (values.json) {
-      console.log(JSON.stringify(
+      console.log(jsonText(
         {
           model: loaded.model,
           knobs: loaded.knobs,
+          weights: Object.fromEntries(options),
           // The primary output's figures, as before several outputs existed.
           ...(first.top5 ? { top5: first.top5 } : {}),
           msPerInference: ms,
@@ -268,17 +317,22 @@ export function run(args: string[]): Promise<number> {
           matchesReference: ok,
           outputs: reports,
         },
-        null,
-        2,
       ));
     } else {
       const one = reports.length === 1;
       for (const [k, r] of reports.entries()) {
-        const header = one ? `${loaded.model}: ` : `output "${r.name}" ${formatShape(r.shape)}: `;
+        const header = sanitize(
+          one ? `${loaded.model}: ` : `output "${r.name}" ${formatShape(r.shape)}: `,
+        );
         if (r.top5) {
           console.log(`${header}top-5 of sample 0`);
+          if (weightsNote) console.log(`  (${weightsNote})`);
           const sample = outputs[r.name].subarray(0, r.shape[1]);
-          for (const line of formatTopClasses(sample, 5, k === 0 ? labels : undefined)) {
+          // A Softmax at the end already gives probabilities: no second softmax.
+          const probabilities = isSoftmax(graph, graph.outputs[k].node);
+          for (
+            const line of formatTopClasses(sample, 5, k === 0 ? labels : undefined, probabilities)
+          ) {
             console.log(line);
           }
         } else {
@@ -296,7 +350,7 @@ export function run(args: string[]): Promise<number> {
           ? ""
           : `; top-1 ${r.top1Agrees ? "agrees" : "DIFFERS"}`;
         console.log(
-          `${one ? "" : `"${r.name}": `}max |generated - reference| = ${
+          `${one ? "" : `${quote(r.name)}: `}max |generated - reference| = ${
             r.maxAbsDiff.toExponential(2)
           } (${
             (r.maxAbsDiff / (r.maxAbsReference || 1)).toExponential(2)
@@ -305,7 +359,18 @@ export function run(args: string[]): Promise<number> {
       }
     }
     if (!ok) {
-      console.error("error: the generated module does not match the reference executor");
+      const bad = reports.find((r) => !r.matchesReference)!;
+      const why = !Number.isFinite(bad.maxAbsDiff)
+        ? "its output is not finite"
+        : bad.top1Agrees === false
+        ? "the top-1 class differs"
+        : `max |generated - reference| ${
+          bad.maxAbsDiff.toExponential(2)
+        } exceeds ${TOLERANCE} x max |reference|`;
+      const where = reports.length > 1 ? ` (output ${quote(bad.name)})` : "";
+      console.error(
+        `error: the generated module does not match the reference executor${where}: ${why}`,
+      );
       return EXIT.failed;
     }
     return EXIT.ok;

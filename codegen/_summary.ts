@@ -8,7 +8,7 @@
  */
 
 /**
- * TypeScript source of `summarizeOutput(name, shape, data, labels?)` (a
+ * TypeScript source of `summarizeOutput(name, shape, data, labels?, probabilities?)` (a
  * JSON-ready record) and `formatOutputSummary(summary, header)` (its lines).
  */
 export const OUTPUT_SUMMARY_SOURCE = `/** What the entry point reports about one output. */
@@ -30,6 +30,7 @@ function summarizeOutput(
   shape: readonly number[],
   data: Float32Array,
   labels?: string[],
+  probabilities = false,
 ): OutputSummary {
   let min = Infinity;
   let max = -Infinity;
@@ -56,7 +57,8 @@ function summarizeOutput(
     summary.top5 = scores.slice(0, 5).map(({ i, v }) => ({
       index: i,
       value: v,
-      probability: Math.exp(v - top) / total,
+      // An output that ends in a Softmax already holds probabilities: no second softmax.
+      probability: probabilities ? v : Math.exp(v - top) / total,
       ...(labels?.[i] !== undefined && shape[1] === labels.length ? { label: labels[i] } : {}),
     }));
   }

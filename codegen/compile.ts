@@ -12,8 +12,10 @@ import { sumCosts } from "../lib/analysis/cost.ts";
 import { estimateCost } from "../lib/analysis/cost.ts";
 import { inferShapes } from "../lib/analysis/shapes.ts";
 import type { Graph } from "../lib/ir/graph.ts";
+import { numel } from "../lib/ir/ops.ts";
 import { foldBatchNorm } from "../lib/runtime/fold.ts";
 import type { Weights } from "../lib/runtime/weights.ts";
+import { checkEngineLimits } from "./limits.ts";
 import { type MemoryPlan, planMemory } from "./memory.ts";
 import { emitModule } from "./module.ts";
 import { generalLayers, type KernelPlan, planKernels } from "./plan.ts";
@@ -28,6 +30,8 @@ export interface CompileOptions {
   options?: [string, string | number | boolean][];
   /** Emit per-kernel timers (`stepMs`), for benchmarks (TypeScript target only). */
   profile?: boolean;
+  /** Emit a module whose arena exceeds what JS engines allocate (codegen/limits.ts), with a warning. */
+  allowLarge?: boolean;
   /** Compile every layer with the general kernel family (tests; see `PlanOptions`). */
   generalOnly?: boolean;
   /**
@@ -53,6 +57,8 @@ export interface Compiled {
   memory: MemoryPlan;
   /** Distinct kernels emitted. */
   kernels: number;
+  /** Sizes beyond engine limits, emitted anyway under `allowLarge` (codegen/limits.ts). */
+  warnings: string[];
   /** Layers computed by a general kernel (no specialized family fits them), in order. */
   generalLayers: string[];
   target: Target;
@@ -88,7 +94,18 @@ export function compile(graph: Graph, weights: Weights, options: CompileOptions 
   const folded = foldBatchNorm(graph, weights);
   const plan = planKernels(folded.graph, folded.weights, { generalOnly: options.generalOnly });
   const memory = planMemory(plan);
-  const total = sumCosts(estimateCost(inferShapes(graph)));
+  const shaped = inferShapes(graph);
+  const warnings = checkEngineLimits(
+    options.model ?? graph.name,
+    {
+      arena: memory.arenaFloats,
+      input: Math.max(...graph.inputs.map((i) => numel(i.shape))),
+      output: Math.max(...graph.outputs.map((o) => numel(shaped.shapes.get(o.node)!))),
+    },
+    plan.steps.reduce((n, s) => n + (s.weights?.length ?? 0), 0),
+    options.allowLarge ?? false,
+  );
+  const total = sumCosts(estimateCost(shaped));
   const info = {
     model: options.model ?? graph.name,
     options: options.options ?? Object.entries(graph.meta),
@@ -108,6 +125,7 @@ export function compile(graph: Graph, weights: Weights, options: CompileOptions 
       generalLayers: generalLayers(plan),
       target: "wasm",
       fallbacks: m.fallbacks,
+      warnings,
     };
   }
   const source = emitModule(plan, memory, info);
@@ -120,6 +138,7 @@ export function compile(graph: Graph, weights: Weights, options: CompileOptions 
     generalLayers: generalLayers(plan),
     target: "ts",
     fallbacks: [],
+    warnings,
   };
 }
 

@@ -174,6 +174,7 @@ function parameterized(n: number) {
     shared: b.prelu(rank3, "shared", 1),
     affine: b.affine(rank5, 2, "affine"),
     scalar: b.affine(x, 1, "scalar"),
+    fused: b.relu6(b.affine(x, 4, "per_channel"), "fused"),
     sum: b.binary("add", x, k, "sum"),
     padc: b.pad(x, [0, 1, 2, 0, 0, 0, 1, 3], "constant", -0.5, "padc"),
     padr: b.pad(rank3, [0, 0, 2, 0, 1, 3], "reflect", 0, "padr"),
@@ -187,6 +188,10 @@ function parameterized(n: number) {
 }
 
 Deno.test("prelu, affine, const, pad, global_max_pool and reduce at batch 1 and 2", async () => {
+  // A per-channel affine map takes the affine family and its activation.
+  const fused = await differential(parameterized(1), 49);
+  const step = fused.compiled.plan.steps.find((s) => s.layers.includes("per_channel"))!;
+  assert.deepEqual([step.spec.family, step.layers], ["affine", ["per_channel", "fused"]]);
   for (const n of [1, 2]) {
     await differential(parameterized(n), 50 + n);
     await differential(parameterized(n), 60 + n, general);

@@ -13,6 +13,7 @@
  * @module
  */
 
+import { sanitize } from "../lib/_text.ts";
 import { imageEntrySource } from "../interop/image_entry.ts";
 import {
   type CodeBlockWriter,
@@ -125,6 +126,34 @@ export function base64Bytes(bytes: Uint8Array): string {
     out[o++] = 61;
   }
   return new TextDecoder().decode(out);
+}
+
+/**
+ * What a generated module's entry point prints beside its outputs, shared by
+ * both targets: the model name as a sanitized literal (a name from a hostile
+ * file cannot drive the terminal), which outputs end in a Softmax (printed
+ * as the probabilities they are), and the line saying the weights are random.
+ */
+export function entryPrinting(
+  plan: KernelPlan,
+  info: ModuleInfo,
+): { printedModel: string; probabilities: string; randomNote?: string } {
+  const kindOf = (node: string) => plan.graph.nodes.find((n) => n.name === node)?.kind;
+  const option = (key: string) => info.options.find(([k]) => k === key)?.[1];
+  const randomNote = option("weights") === "random"
+    ? `console.log(${
+      sourceString(
+        `  (random weights, seed ${
+          option("seed") ?? 0
+        }: an untrained model, so these classes mean nothing)`,
+      )
+    });`
+    : undefined;
+  return {
+    printedModel: sourceString(sanitize(info.model)),
+    probabilities: JSON.stringify(plan.graph.outputs.map((o) => kindOf(o.node) === "softmax")),
+    randomNote,
+  };
 }
 
 /** What the header and the exported figures say about the model. */
@@ -548,9 +577,8 @@ export function emitModule(plan: KernelPlan, memory: MemoryPlan, info: ModuleInf
           "const outputs = outputShapes.map((s) => new Float32Array(s.reduce((a, b) => a * b, 1)));",
         );
         w.writeLine("run(inputs, outputs);");
-        w.writeLine("const result: Record<string, Float32Array> = {};");
-        w.writeLine("outputNames.forEach((name, k) => (result[name] = outputs[k]));");
-        w.writeLine("return result;");
+        w.writeLine('// Own properties even for a name like "__proto__".');
+        w.writeLine("return Object.fromEntries(outputNames.map((name, k) => [name, outputs[k]]));");
       },
     },
     {
@@ -599,8 +627,10 @@ export function emitModule(plan: KernelPlan, memory: MemoryPlan, info: ModuleInf
     w.writeLine("// the options.");
     block(w, "if (import.meta.main)", () => {
       w.writeLine('const json = Deno.args.includes("--json");');
+      const printing = entryPrinting(plan, info);
+      w.writeLine(`const printedModel = ${printing.printedModel};`);
       w.writeLine(
-        'const options = entryOptions(Deno.args.filter((a) => a !== "--json"), model, inputShape);',
+        'const options = entryOptions(Deno.args.filter((a) => a !== "--json"), printedModel, inputShape);',
       );
       w.writeLine(
         `const fromImage = await imageInputFromOptions(options, inputShape, ${sampleOut});`,
@@ -645,7 +675,7 @@ export function emitModule(plan: KernelPlan, memory: MemoryPlan, info: ModuleInf
       });
       w.writeLine("const ms = (performance.now() - t0) / runs;");
       w.writeLine(
-        "const summaries = outputNames.map((name, k) => summarizeOutput(name, outputShapes[k], outputs[name], fromImage?.labels));",
+        `const summaries = outputNames.map((name, k) => summarizeOutput(name, outputShapes[k], outputs[name], fromImage?.labels, ${printing.probabilities}[k]));`,
       );
       block(w, "if (json)", () => {
         w.writeLine(
@@ -654,11 +684,12 @@ export function emitModule(plan: KernelPlan, memory: MemoryPlan, info: ModuleInf
       });
       block(w, "else", () => {
         w.writeLine(
-          'const header = (s: OutputSummary) => outputNames.length === 1 ? `${model}: ` : `output ${JSON.stringify(s.name)} [${s.shape.join(", ")}]: `;',
+          'const header = (s: OutputSummary) => outputNames.length === 1 ? `${printedModel}: ` : `output ${JSON.stringify(s.name)} [${s.shape.join(", ")}]: `;',
         );
         w.writeLine(
           "for (const line of summaries.flatMap((s) => formatOutputSummary(s, header(s)))) console.log(line);",
         );
+        if (printing.randomNote) w.writeLine(printing.randomNote);
         w.writeLine(
           "console.log(`${ms.toFixed(2)} ms/inference (${runs} runs, one thread)`);",
         );

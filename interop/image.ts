@@ -11,6 +11,7 @@
 import { Buffer } from "node:buffer";
 import { PNG } from "pngjs";
 import jpeg from "jpeg-js";
+import { DEFAULT_MAX_PIXELS } from "./image_entry.ts";
 
 /** An 8-bit RGBA image, row-major. */
 export interface RgbaImage {
@@ -24,6 +25,81 @@ export const IMAGENET_MEAN: readonly number[] = [0.485, 0.456, 0.406];
 /** See {@link IMAGENET_MEAN}. */
 export const IMAGENET_STD: readonly number[] = [0.229, 0.224, 0.225];
 
+export { DEFAULT_MAX_PIXELS };
+
+/**
+ * Width and height from a PNG's IHDR or a JPEG's first SOF segment, read
+ * without decoding; undefined when the header is not found.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { imageSize } from "./image.ts";
+ * // PNG signature, IHDR length and type, then width 30000 and height 20000 (big-endian)
+ * const png = new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10, 0, 0, 0, 13, 73, 72, 68, 82,
+ *   0, 0, 0x75, 0x30, 0, 0, 0x4e, 0x20]);
+ * assert.deepEqual(imageSize(png), { width: 30000, height: 20000 });
+ * // JPEG SOI, then SOF0: length 17, precision 8, height 0x0100, width 0x0200
+ * const jpg = new Uint8Array([0xff, 0xd8, 0xff, 0xc0, 0, 17, 8, 1, 0, 2, 0]);
+ * assert.deepEqual(imageSize(jpg), { width: 512, height: 256 });
+ * ```
+ */
+export function imageSize(bytes: Uint8Array): { width: number; height: number } | undefined {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (isPng(bytes)) {
+    if (bytes.length < 24) return undefined;
+    return { width: view.getUint32(16), height: view.getUint32(20) };
+  }
+  if (!isJpeg(bytes)) return undefined;
+  // Walk the marker segments: each is FF xx and a 2-byte length (SOI, RSTn, TEM have none).
+  let i = 2;
+  while (i + 4 <= bytes.length) {
+    if (bytes[i] !== 0xff) return undefined;
+    const marker = bytes[i + 1];
+    if (marker === 0xff) {
+      i++;
+      continue;
+    }
+    if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      i += 2;
+      continue;
+    }
+    const length = view.getUint16(i + 2);
+    // SOF0-SOF15 except DHT (C4), JPG (C8) and DAC (CC).
+    if (marker >= 0xc0 && marker <= 0xcf && ![0xc4, 0xc8, 0xcc].includes(marker)) {
+      if (i + 9 > bytes.length) return undefined;
+      return { width: view.getUint16(i + 7), height: view.getUint16(i + 5) };
+    }
+    if (marker === 0xda || length < 2) return undefined; // image data before any frame header
+    i += 2 + length;
+  }
+  return undefined;
+}
+
+function isPng(bytes: Uint8Array): boolean {
+  return bytes.length > 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e;
+}
+
+function isJpeg(bytes: Uint8Array): boolean {
+  return bytes.length > 3 && bytes[0] === 0xff && bytes[1] === 0xd8;
+}
+
+/** Throws a RangeError naming `what` when `width x height` exceeds `maxPixels`. */
+export function checkPixels(
+  what: string,
+  width: number,
+  height: number,
+  maxPixels = DEFAULT_MAX_PIXELS,
+): void {
+  if (width * height > maxPixels) {
+    throw new RangeError(
+      `${what} is ${width}x${height} = ${
+        (width * height).toLocaleString("en-US")
+      } pixels, above the limit of ${maxPixels.toLocaleString("en-US")} (--max-pixels N raises it)`,
+    );
+  }
+}
+
 /** Options of {@link imageToTensor}. */
 export interface ImageOptions {
   /** Output `[height, width]`; the image is resized when it differs. */
@@ -36,22 +112,36 @@ export interface ImageOptions {
   channelOrder?: "rgb" | "bgr";
   /** Center crop `[height, width]` taken after the resize (torchvision's Resize(256) + CenterCrop(224)). */
   crop?: readonly [number, number];
+  /** Largest image decoded and largest `size`, in pixels (default {@link DEFAULT_MAX_PIXELS}). */
+  maxPixels?: number;
 }
 
 /**
  * Decodes PNG or JPEG bytes (told apart by their signature). Throws a
- * TypeError naming `source` for anything else or a corrupt file.
+ * TypeError naming `source` for anything else or a corrupt file, and a
+ * RangeError when the header declares more than `maxPixels` (checked before
+ * decoding).
  */
-export function decodeImage(bytes: Uint8Array, source = "image"): RgbaImage {
-  const isPng = bytes.length > 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e;
-  const isJpeg = bytes.length > 3 && bytes[0] === 0xff && bytes[1] === 0xd8;
+export function decodeImage(
+  bytes: Uint8Array,
+  source = "image",
+  maxPixels = DEFAULT_MAX_PIXELS,
+): RgbaImage {
+  const size = imageSize(bytes);
+  if (size) checkPixels(`Image "${source}"`, size.width, size.height, maxPixels);
   try {
-    if (isPng) {
+    if (isPng(bytes)) {
       const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       return { width: png.width, height: png.height, data: new Uint8Array(png.data) };
     }
-    if (isJpeg) {
-      const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true });
+    if (isJpeg(bytes)) {
+      const img = jpeg.decode(bytes, {
+        useTArray: true,
+        formatAsRGBA: true,
+        // jpeg-js's own guards, for a header the scan above did not find.
+        maxResolutionInMP: maxPixels / 1e6,
+        maxMemoryUsageInMB: Math.max(512, (maxPixels * 8) / 1e6),
+      });
       return { width: img.width, height: img.height, data: new Uint8Array(img.data) };
     }
   } catch (e) {
@@ -117,6 +207,14 @@ export function resizeBilinear(img: RgbaImage, height: number, width: number): R
  */
 export function imageToTensor(img: RgbaImage, options: ImageOptions): Float32Array {
   const [h, w] = options.size;
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  if (h * w > maxPixels) {
+    throw new RangeError(
+      `Invalid size ${h}x${w} (HxW): ${
+        (h * w).toLocaleString("en-US")
+      } pixels, above the limit of ${maxPixels.toLocaleString("en-US")}`,
+    );
+  }
   const mean = options.mean ?? IMAGENET_MEAN;
   const std = options.std ?? IMAGENET_STD;
   for (const [what, v] of [["mean", mean], ["std", std]] as const) {
@@ -157,7 +255,7 @@ export async function loadImageTensor(path: string, options: ImageOptions): Prom
   } catch (e) {
     throw new Error(`Cannot read "${path}": ${e instanceof Error ? e.message : String(e)}`);
   }
-  return imageToTensor(decodeImage(bytes, path), options);
+  return imageToTensor(decodeImage(bytes, path, options.maxPixels), options);
 }
 
 /** Class names from a labels file: one per line, blank lines dropped at the end. */
@@ -167,11 +265,16 @@ export function parseLabels(text: string): string[] {
   return lines.map((l) => l.trim());
 }
 
-/** The `k` highest scores with softmax probabilities and optional labels, best first. */
+/**
+ * The `k` highest scores with softmax probabilities and optional labels, best
+ * first. With `probabilities`, the scores already are probabilities (a
+ * Softmax ends the model) and are reported as they are.
+ */
 export function topClasses(
   scores: ArrayLike<number>,
   k: number,
   labels?: readonly string[],
+  probabilities = false,
 ): { index: number; score: number; probability: number; label?: string }[] {
   let max = -Infinity;
   for (let i = 0; i < scores.length; i++) max = Math.max(max, scores[i]);
@@ -183,7 +286,7 @@ export function topClasses(
     .map((index) => ({
       index,
       score: scores[index],
-      probability: Math.exp(scores[index] - max) / sum,
+      probability: probabilities ? scores[index] : Math.exp(scores[index] - max) / sum,
       ...(labels?.[index] !== undefined ? { label: labels[index] } : {}),
     }));
 }

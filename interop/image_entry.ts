@@ -10,11 +10,27 @@
  * @module
  */
 
+/**
+ * Largest image, in pixels, decoded or resized to by default: 50 million
+ * (a 50 MP camera frame, 200 MB as RGBA). The header's dimensions are
+ * checked before decoding, so a small file claiming 30000x30000 is refused
+ * at once instead of filling memory; `--max-pixels` raises the cap.
+ */
+export const DEFAULT_MAX_PIXELS = 50_000_000;
+
 /** Version-pinned npm specifiers the entry point loads (the same versions as deno.json). */
 export const DECODERS = { png: "npm:pngjs@7.0.0", jpeg: "npm:jpeg-js@0.4.4" } as const;
 
 /** The options of a generated module's entry point, in the order its usage lists them. */
-export const ENTRY_FLAGS = ["image", "size", "mean", "std", "channel-order", "labels"] as const;
+export const ENTRY_FLAGS = [
+  "image",
+  "size",
+  "mean",
+  "std",
+  "channel-order",
+  "labels",
+  "max-pixels",
+] as const;
 
 /**
  * TypeScript source of the entry point's option handling:
@@ -29,6 +45,36 @@ export const ENTRY_FLAGS = ["image", "size", "mean", "std", "channel-order", "la
  */
 export function imageEntrySource(): string {
   return `const ENTRY_FLAGS = ${JSON.stringify(ENTRY_FLAGS)};
+
+/** Largest image decoded and largest --size, in pixels, unless --max-pixels says otherwise. */
+const DEFAULT_MAX_PIXELS = ${DEFAULT_MAX_PIXELS};
+
+/** Width and height from a PNG's IHDR or a JPEG's first SOF segment, without decoding. */
+function imageHeaderSize(b: Uint8Array): [number, number] | undefined {
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  if (b[0] === 0x89 && b[1] === 0x50) return b.length >= 24 ? [v.getUint32(16), v.getUint32(20)] : undefined;
+  if (b[0] !== 0xff || b[1] !== 0xd8) return undefined;
+  let i = 2;
+  while (i + 4 <= b.length) {
+    if (b[i] !== 0xff) return undefined;
+    const m = b[i + 1];
+    if (m === 0xff) {
+      i++;
+      continue;
+    }
+    if (m === 0xd8 || m === 0x01 || (m >= 0xd0 && m <= 0xd7)) {
+      i += 2;
+      continue;
+    }
+    const length = v.getUint16(i + 2);
+    if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) {
+      return i + 9 <= b.length ? [v.getUint16(i + 7), v.getUint16(i + 5)] : undefined;
+    }
+    if (m === 0xda || length < 2) return undefined;
+    i += 2 + length;
+  }
+  return undefined;
+}
 
 /** Parses the entry point's arguments; exits 0 after \`--help\`, 2 on bad usage. */
 function entryOptions(
@@ -52,6 +98,7 @@ function entryOptions(
           "  --std R,G,B            per-channel std (default 0.229,0.224,0.225)",
           "  --channel-order ORDER  rgb (default) or bgr",
           "  --labels FILE          class names, one per line (one line per class)",
+          \`  --max-pixels N         largest image and --size in pixels (default \${DEFAULT_MAX_PIXELS})\`,
           "  --json                 print the outputs and timing as JSON",
           "  -h, --help             this help",
           "Permissions: --image and --labels need --allow-read; the PNG/JPEG decoders load from npm.",
@@ -93,7 +140,7 @@ async function imageInputFromOptions(
   };
   const image = flag("image");
   if (image === undefined) {
-    const stray = ["size", "mean", "std", "channel-order", "labels"].find((k) => flag(k) !== undefined);
+    const stray = ["size", "mean", "std", "channel-order", "labels", "max-pixels"].find((k) => flag(k) !== undefined);
     if (stray) fail(\`--\${stray} needs --image FILE\`);
     return undefined;
   }
@@ -104,6 +151,12 @@ async function imageInputFromOptions(
     fail(\`Invalid --size "\${sizeText}": expected HxW of at least \${ch}x\${cw}\`);
   }
   const [h, w] = [Number(m![1]), Number(m![2])];
+  const maxText = flag("max-pixels");
+  const maxPixels = maxText === undefined ? DEFAULT_MAX_PIXELS : Number(maxText);
+  if (!Number.isSafeInteger(maxPixels) || maxPixels < 1) {
+    fail(\`Invalid --max-pixels "\${maxText}": expected a positive integer\`);
+  }
+  if (h * w > maxPixels) fail(\`Invalid --size "\${sizeText}": \${h * w} pixels, above the limit of \${maxPixels} (--max-pixels N raises it)\`);
   const triple = (name: string, dflt: number[]) => {
     const t = flag(name);
     if (t === undefined) return dflt;
@@ -137,6 +190,11 @@ async function imageInputFromOptions(
   } catch (e) {
     fail(\`Cannot read "\${image}": \${e instanceof Error ? e.message : e}\`, 1);
   }
+  // The header's dimensions, before decoding: a small file can claim 30000x30000.
+  const declared = imageHeaderSize(bytes);
+  if (declared && declared[0] * declared[1] > maxPixels) {
+    fail(\`Image "\${image}" is \${declared[0]}x\${declared[1]} = \${declared[0] * declared[1]} pixels, above the limit of \${maxPixels} (--max-pixels N raises it)\`, 1);
+  }
   let width = 0;
   let height = 0;
   let data = new Uint8Array();
@@ -150,7 +208,12 @@ async function imageInputFromOptions(
     } else if (bytes[0] === 0xff && bytes[1] === 0xd8) {
       // deno-lint-ignore no-explicit-any
       const jpeg = ((await import("${DECODERS.jpeg}")) as any).default;
-      const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true });
+      const img = jpeg.decode(bytes, {
+        useTArray: true,
+        formatAsRGBA: true,
+        maxResolutionInMP: maxPixels / 1e6,
+        maxMemoryUsageInMB: Math.max(512, (maxPixels * 8) / 1e6),
+      });
       [width, height, data] = [img.width, img.height, new Uint8Array(img.data)];
     } else fail(\`Cannot decode "\${image}": not a PNG or JPEG file\`, 1);
   } catch (e) {

@@ -10,6 +10,7 @@
 import type { onnx as pb } from "onnx-proto";
 import * as onnxProto from "onnx-proto";
 import { halfToFloat } from "./_half.ts";
+import { formatBytes } from "../lib/analysis/format.ts";
 
 /** The ONNX message classes (`onnx.ModelProto`, ...); their types are under {@link pb}. */
 // onnx-proto is CommonJS assigning `onnx` on a shared root, which Deno's named-export
@@ -64,17 +65,131 @@ export function toInt(v: unknown): number {
 }
 
 /**
- * Reads a `TensorProto` into a {@link ConstTensor}. Throws an
- * {@link OnnxFormatError} naming the tensor when its data is missing, external
- * or of an unsupported type.
+ * The most bytes one tensor may take once read (1 GiB): a file's dims are
+ * checked against this before anything is allocated, so a lying header is an
+ * error naming the tensor, never an engine's "Array buffer allocation failed".
  */
-export function readTensor(t: pb.ITensorProto, what = `tensor "${t.name ?? ""}"`): ConstTensor {
+export const MAX_TENSOR_BYTES = 2 ** 30;
+
+/** Bytes per element of each stored data type (for the declared-size check). */
+const STORED_BYTES: Record<number, number> = {
+  [DTYPE.float]: 4,
+  [DTYPE.uint8]: 1,
+  [DTYPE.int8]: 1,
+  [DTYPE.uint16]: 2,
+  [DTYPE.int16]: 2,
+  [DTYPE.int32]: 4,
+  [DTYPE.int64]: 8,
+  [DTYPE.bool]: 1,
+  [DTYPE.float16]: 2,
+  [DTYPE.double]: 8,
+  [DTYPE.uint32]: 4,
+  [DTYPE.uint64]: 8,
+};
+
+/** Options of {@link readTensor}. */
+export interface ReadTensorOptions {
+  /** Largest tensor, in bytes once read (default {@link MAX_TENSOR_BYTES}). */
+  maxBytes?: number;
+}
+
+/**
+ * Reads a `TensorProto` into a {@link ConstTensor}. Throws an
+ * {@link OnnxFormatError} naming the tensor when its dims are not
+ * non-negative integers, when its data is missing, external, of another size
+ * than its dims declare, or of an unsupported type, and when it would take
+ * more than `maxBytes`: all checked before the tensor is allocated; and when
+ * a float value is NaN (a corrupt file).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readTensor } from "./onnx_proto.ts";
+ * const lie = { name: "w", dims: [1e10, 3, 3, 3], dataType: 1, rawData: new Uint8Array(16) };
+ * assert.throws(() => readTensor(lie), /Cannot read tensor "w": shape \[10000000000, 3, 3, 3\] of FLOAT holds 270,000,000,000 values .* 16 bytes/);
+ * const big = { name: "b", dims: [300, 1000], dataType: 1, rawData: new Uint8Array(1_200_000) };
+ * assert.throws(() => readTensor(big, undefined, { maxBytes: 2 ** 20 }), /would take 1.20 MB once read/);
+ * const nan = { name: "n", dims: [2], dataType: 1, floatData: [1, NaN] };
+ * assert.throws(() => readTensor(nan), /Cannot read tensor "n": value 1 is NaN/);
+ * ```
+ */
+export function readTensor(
+  t: pb.ITensorProto,
+  what = `tensor "${t.name ?? ""}"`,
+  options: ReadTensorOptions = {},
+): ConstTensor {
+  const tensor = readTensorData(t, what, options);
+  // A NaN stored as a weight is a corrupt file (a flipped bit): every output
+  // it reaches would be NaN. Infinities stay: some exporters use them as bounds.
+  if (tensor.type === "float") {
+    const bad = tensor.data.findIndex((v) => Number.isNaN(v));
+    if (bad >= 0) {
+      throw new OnnxFormatError(`Cannot read ${what}: value ${bad} is NaN (a corrupt file?)`);
+    }
+  }
+  return tensor;
+}
+
+function readTensorData(
+  t: pb.ITensorProto,
+  what: string,
+  options: ReadTensorOptions,
+): ConstTensor {
+  const maxBytes = options.maxBytes ?? MAX_TENSOR_BYTES;
   const dims = (t.dims ?? []).map(toInt);
-  const count = dims.reduce((a, b) => a * b, 1);
   const code = t.dataType ?? 0;
+  if (!dims.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw new OnnxFormatError(
+      `Cannot read ${what}: its shape [${
+        dims.join(", ")
+      }] has a dimension that is not a non-negative integer`,
+    );
+  }
+  const count = dims.reduce((a, b) => a * b, 1);
   if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL || (t.externalData?.length ?? 0)) {
     throw new OnnxFormatError(
       `Cannot read ${what}: its data is stored in an external file, which is not supported (save the model with all tensors inside the .onnx file)`,
+    );
+  }
+  const shapeText = `shape [${dims.join(", ")}] of ${dtypeName(code)}`;
+  // The declared size against the data actually stored, before any allocation.
+  const storedRaw = t.rawData?.length ?? 0;
+  if (
+    storedRaw > 0 && STORED_BYTES[code] !== undefined && storedRaw !== count * STORED_BYTES[code]
+  ) {
+    throw new OnnxFormatError(
+      `Cannot read ${what}: ${shapeText} holds ${count.toLocaleString("en-US")} values (${
+        (count * STORED_BYTES[code]).toLocaleString("en-US")
+      } bytes), but its raw data has ${storedRaw} bytes`,
+    );
+  }
+  if (storedRaw === 0 && STORED_BYTES[code] !== undefined) {
+    const list = code === DTYPE.float
+      ? t.floatData
+      : code === DTYPE.double
+      ? t.doubleData
+      : code === DTYPE.int64
+      ? t.int64Data
+      : code === DTYPE.uint64
+      ? t.uint64Data
+      : t.int32Data;
+    const n = list?.length ?? 0;
+    if (n !== count) {
+      throw new OnnxFormatError(
+        `Cannot read ${what}: it holds ${n} values, expected ${count} for shape [${
+          dims.join(", ")
+        }]`,
+      );
+    }
+  }
+  // Float data is read as float32, integers as float64.
+  const bytesRead = count *
+    (code === DTYPE.float || code === DTYPE.double || code === DTYPE.float16 ? 4 : 8);
+  if (bytesRead > maxBytes) {
+    throw new OnnxFormatError(
+      `Cannot read ${what}: ${shapeText} would take ${
+        formatBytes(bytesRead)
+      } once read, above the limit of ${formatBytes(maxBytes)} per tensor`,
     );
   }
   const raw = t.rawData && t.rawData.length > 0 ? t.rawData : undefined;

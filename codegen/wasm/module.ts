@@ -36,7 +36,7 @@ import {
 import { numel } from "../../lib/ir/ops.ts";
 import { block, type Emitter, kernelParams } from "../_emit.ts";
 import { type MemoryPlan, planMemory } from "../memory.ts";
-import { base64Bytes, EMITTERS, type ModuleInfo, sourceString } from "../module.ts";
+import { base64Bytes, EMITTERS, entryPrinting, type ModuleInfo, sourceString } from "../module.ts";
 import { OUTPUT_SUMMARY_SOURCE } from "../_summary.ts";
 import { callerRoot, type KernelPlan, type Operand } from "../plan.ts";
 import { type Family, kernelName, type KernelSpec, offsetTable, specKey } from "../spec.ts";
@@ -651,9 +651,8 @@ export function emitWasmModule(
           "const outputs = outputShapes.map((s) => new Float32Array(s.reduce((a, b) => a * b, 1)));",
         );
         w.writeLine("run(inputs, outputs);");
-        w.writeLine("const result: Record<string, Float32Array> = {};");
-        w.writeLine("outputNames.forEach((name, k) => (result[name] = outputs[k]));");
-        w.writeLine("return result;");
+        w.writeLine('// Own properties even for a name like "__proto__".');
+        w.writeLine("return Object.fromEntries(outputNames.map((name, k) => [name, outputs[k]]));");
       },
     },
     {
@@ -689,10 +688,12 @@ export function emitWasmModule(
       "// values), the time per inference, the load time and the first inference's; --json",
     );
     w.writeLine("// prints the same as JSON; --help lists the options.");
+    const printing = entryPrinting(plan, info);
     block(w, "if (import.meta.main)", () => {
       w.writeLine('const json = Deno.args.includes("--json");');
+      w.writeLine(`const printedModel = ${printing.printedModel};`);
       w.writeLine(
-        'const options = entryOptions(Deno.args.filter((a) => a !== "--json"), model, inputShape);',
+        'const options = entryOptions(Deno.args.filter((a) => a !== "--json"), printedModel, inputShape);',
       );
       w.writeLine(
         `const fromImage = await imageInputFromOptions(options, inputShape, ${sampleOuts[0]});`,
@@ -735,7 +736,7 @@ export function emitWasmModule(
       });
       w.writeLine("const ms = (performance.now() - t0) / runs;");
       w.writeLine(
-        "const summaries = outputNames.map((name, k) => summarizeOutput(name, outputShapes[k], outputs[name], fromImage?.labels));",
+        `const summaries = outputNames.map((name, k) => summarizeOutput(name, outputShapes[k], outputs[name], fromImage?.labels, ${printing.probabilities}[k]));`,
       );
       block(w, "if (json)", () => {
         w.writeLine(
@@ -744,11 +745,12 @@ export function emitWasmModule(
       });
       block(w, "else", () => {
         w.writeLine(
-          'const header = (s: OutputSummary) => outputNames.length === 1 ? `${model}: ` : `output ${JSON.stringify(s.name)} [${s.shape.join(", ")}]: `;',
+          'const header = (s: OutputSummary) => outputNames.length === 1 ? `${printedModel}: ` : `output ${JSON.stringify(s.name)} [${s.shape.join(", ")}]: `;',
         );
         w.writeLine(
           "for (const line of summaries.flatMap((s) => formatOutputSummary(s, header(s)))) console.log(line);",
         );
+        if (printing.randomNote) w.writeLine(printing.randomNote);
         w.writeLine(
           'console.log(`${ms.toFixed(2)} ms/inference (${runs} runs, one thread, WebAssembly SIMD${relaxed ? " relaxed" : ""}); load ${loadMs.toFixed(1)} ms, first inference ${firstMs.toFixed(1)} ms`);',
         );

@@ -2,10 +2,16 @@
  * Charts as standalone SVG text, written by hand (no dependency): a scatter
  * of models (MAdds against parameters, log scales, point area and colour by
  * MAC, every point labelled) and a per-layer bar chart of one model's share
- * of MAdds against its share of MAC. Every text is XML-escaped.
+ * of MAdds against its share of MAC (`compare --svg`); and series charts,
+ * linear x and linear or log y, one coloured series per runtime
+ * (BENCHMARKS.md). The one SVG module: every text goes through
+ * lib/_text.ts's `escapeXml`.
  *
  * @module
  */
+
+import { escapeXml } from "../_text.ts";
+import { formatCount } from "./format.ts";
 
 /** One point of {@link scatterSvg}. */
 export interface ScatterPoint {
@@ -22,37 +28,16 @@ export interface LayerShare {
   mac: number;
 }
 
-/**
- * Escapes `&`, `<`, `>`, `"` and `'` for XML text and attribute values, and
- * drops characters XML 1.0 forbids.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { escapeXml } from "./charts.ts";
- * assert.equal(escapeXml(`a<b & "c"`), "a&lt;b &amp; &quot;c&quot;");
- * ```
- */
-export function escapeXml(text: string): string {
-  return text
-    // deno-lint-ignore no-control-regex
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, "")
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;")
-    .replace(/'/g, "&apos;");
-}
+/** Text for SVG (one escaper for every chart): see lib/_text.ts. */
+export { escapeXml };
 
 function fmt(n: number): string {
   return Number.isInteger(n) ? String(n) : n.toFixed(1);
 }
 
-/** `1.2K`, `3.4M`, `5.6G` with at most 3 significant digits. */
+/** Axis labels: the report's count format (`1.20K`, `3.40M`), trailing zeros dropped. */
 function si(n: number): string {
-  const units: [number, string][] = [[1e9, "G"], [1e6, "M"], [1e3, "K"]];
-  for (const [v, u] of units) if (Math.abs(n) >= v) return `${+(n / v).toPrecision(3)}${u}`;
-  return `${+n.toPrecision(3)}`;
+  return formatCount(n).replace(/\.0+(?=[A-Z]|$)|(\.\d*?)0+(?=[A-Z]|$)/, "$1");
 }
 
 // Viridis at 5 stops: perceptually even and readable in grey.
@@ -353,4 +338,174 @@ export function stackSvg(charts: string[]): string {
     "</svg>",
     "",
   ].join("\n");
+}
+
+// ---------------------------------------------------------------------------
+// Series charts (BENCHMARKS.md: latency against MAdds and MAC, one series per
+// runtime): linear x, linear or log10 y.
+
+/** One point; `label` is printed beside it. */
+export interface Point {
+  x: number;
+  y: number;
+  label?: string;
+}
+
+/** One coloured series of points, optionally joined by a line in x order. */
+export interface Series {
+  name: string;
+  color: string;
+  points: Point[];
+  line?: boolean;
+}
+
+/** What to draw. */
+export interface ChartSpec {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  logY?: boolean;
+  series: Series[];
+  width?: number;
+  height?: number;
+}
+
+function tickText(v: number): string {
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  if (a >= 100) return v.toFixed(0);
+  if (a >= 1) return String(Number(v.toFixed(1)));
+  return String(Number(v.toPrecision(2)));
+}
+
+function niceTicks(lo: number, hi: number, count = 5): number[] {
+  const span = hi - lo || Math.abs(hi) || 1;
+  const raw = span / count;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => span / s <= count) ?? 10 * mag;
+  const ticks: number[] = [];
+  for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) {
+    ticks.push(Number(t.toPrecision(12)));
+  }
+  return ticks;
+}
+
+/**
+ * Renders a scatter chart as a standalone SVG document (deterministic: the
+ * same spec gives the same bytes).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { scatterChart } from "./charts.ts";
+ * const svg = scatterChart({
+ *   title: "t", xLabel: "MAdds (M)", yLabel: "ms", logY: true,
+ *   series: [{ name: "a<b", color: "#000", points: [{ x: 1, y: 10 }, { x: 2, y: 100 }] }],
+ * });
+ * assert.match(svg, /^<svg /);
+ * assert.equal((svg.match(/<circle /g) ?? []).length, 2); // one per point
+ * assert.match(svg, /a&lt;b/); // names are escaped
+ * ```
+ */
+export function scatterChart(spec: ChartSpec): string {
+  const width = spec.width ?? 720;
+  const height = spec.height ?? 440;
+  const m = { left: 70, right: 170, top: 40, bottom: 55 };
+  const pw = width - m.left - m.right;
+  const ph = height - m.top - m.bottom;
+  const pts = spec.series.flatMap((s) => s.points).filter((p) =>
+    Number.isFinite(p.x) && Number.isFinite(p.y) && (!spec.logY || p.y > 0)
+  );
+  const xs = pts.map((p) => p.x);
+  const ys = pts.map((p) => (spec.logY ? Math.log10(p.y) : p.y));
+  let x0 = Math.min(0, ...xs);
+  let x1 = Math.max(...xs, 1e-9);
+  let y0 = spec.logY ? Math.floor(Math.min(...ys, 0)) : Math.min(0, ...ys);
+  let y1 = spec.logY ? Math.ceil(Math.max(...ys, y0 + 1)) : Math.max(...ys, 1e-9);
+  if (pts.length === 0) [x0, x1, y0, y1] = [0, 1, 0, 1];
+  x1 += (x1 - x0) * 0.05;
+  if (!spec.logY) y1 += (y1 - y0) * 0.05;
+  const sx = (x: number) => m.left + ((x - x0) / (x1 - x0)) * pw;
+  const sy = (y: number) => m.top + ph - ((y - y0) / (y1 - y0)) * ph;
+  const out: string[] = [];
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+  );
+  out.push(`<rect width="${width}" height="${height}" fill="#fff"/>`);
+  out.push(
+    `<text x="${width / 2}" y="22" text-anchor="middle" font-size="15">${
+      escapeXml(spec.title)
+    }</text>`,
+  );
+  // Axes and grid.
+  const xt = niceTicks(x0, x1);
+  for (const t of xt) {
+    const x = sx(t).toFixed(1);
+    out.push(
+      `<line x1="${x}" y1="${m.top}" x2="${x}" y2="${m.top + ph}" stroke="#eee"/>`,
+      `<text x="${x}" y="${m.top + ph + 16}" text-anchor="middle">${tickText(t)}</text>`,
+    );
+  }
+  const yt = spec.logY ? Array.from({ length: y1 - y0 + 1 }, (_, i) => y0 + i) : niceTicks(y0, y1);
+  for (const t of yt) {
+    const y = sy(t).toFixed(1);
+    out.push(
+      `<line x1="${m.left}" y1="${y}" x2="${m.left + pw}" y2="${y}" stroke="#eee"/>`,
+      `<text x="${m.left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle">${
+        tickText(spec.logY ? 10 ** t : t)
+      }</text>`,
+    );
+  }
+  out.push(
+    `<rect x="${m.left}" y="${m.top}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`,
+    `<text x="${m.left + pw / 2}" y="${height - 12}" text-anchor="middle">${
+      escapeXml(spec.xLabel)
+    }</text>`,
+    `<text transform="translate(16 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle">${
+      escapeXml(spec.yLabel + (spec.logY ? " (log scale)" : ""))
+    }</text>`,
+  );
+  // Series.
+  spec.series.forEach((s, index) => {
+    const ok = s.points.filter((p) =>
+      Number.isFinite(p.x) && Number.isFinite(p.y) && (!spec.logY || p.y > 0)
+    );
+    const py = (p: Point) => sy(spec.logY ? Math.log10(p.y) : p.y);
+    if (s.line && ok.length > 1) {
+      const path = [...ok].sort((a, b) => a.x - b.x)
+        .map((p) => `${sx(p.x).toFixed(1)},${py(p).toFixed(1)}`).join(" ");
+      out.push(
+        `<polyline points="${path}" fill="none" stroke="${s.color}" stroke-opacity="0.5"/>`,
+      );
+    }
+    for (const p of ok) {
+      const cx = sx(p.x).toFixed(1);
+      const cy = py(p).toFixed(1);
+      out.push(
+        `<circle cx="${cx}" cy="${cy}" r="4" fill="${s.color}"><title>${
+          escapeXml(
+            `${s.name}${p.label ? ` ${p.label}` : ""}: x=${tickText(p.x)}, y=${tickText(p.y)}`,
+          )
+        }</title></circle>`,
+      );
+      if (p.label) {
+        out.push(
+          `<text x="${Number(cx) + 6}" y="${
+            Number(cy) - 5
+          }" font-size="10" fill="#444" stroke="#fff" stroke-width="3" paint-order="stroke">${
+            escapeXml(p.label)
+          }</text>`,
+        );
+      }
+    }
+    const ly = m.top + 10 + index * 18;
+    out.push(
+      `<rect x="${m.left + pw + 13}" y="${ly - 5}" width="10" height="10" fill="${s.color}"/>`,
+      `<text x="${m.left + pw + 28}" y="${ly}" dominant-baseline="middle">${
+        escapeXml(s.name)
+      }</text>`,
+    );
+  });
+  out.push("</svg>");
+  return out.join("\n") + "\n";
 }

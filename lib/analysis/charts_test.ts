@@ -4,8 +4,8 @@ import { checkXml } from "./_xml_check.ts";
 
 const nasty = `a<b> & "c" 'd' \u0001`;
 
-Deno.test("escapeXml() escapes markup and drops characters XML forbids", () => {
-  assert.equal(escapeXml(nasty), "a&lt;b&gt; &amp; &quot;c&quot; &apos;d&apos; ");
+Deno.test("escapeXml() escapes markup and shows characters XML forbids as escapes", () => {
+  assert.equal(escapeXml(nasty), "a&lt;b&gt; &amp; &quot;c&quot; &#39;d&#39; \\x01");
 });
 
 Deno.test("scatterSvg() is well-formed XML with every label, escaped", () => {

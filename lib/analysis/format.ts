@@ -8,6 +8,12 @@
  */
 
 import { inScope } from "../ir/graph.ts";
+import { renderTable } from "../_table.ts";
+import { csvCell as csvText, jsonText, markdownCell, sanitize } from "../_text.ts";
+
+function csvCell(v: string | number): string {
+  return csvText(String(v));
+}
 import type {
   AnalysisReport,
   Figures,
@@ -33,7 +39,7 @@ export interface FormatOptions {
 
 /**
  * A count with a unit suffix and three significant digits: `864`, `2.05K`,
- * `146M`, `1.37G`.
+ * `146M`, `1.37G`, `4.20T`; from 10^15 on, scientific (`1.59e+22`).
  *
  * @example
  * ```ts
@@ -43,12 +49,15 @@ export interface FormatOptions {
  * assert.equal(formatCount(2052), "2.05K");
  * assert.equal(formatCount(146_000_000), "146M");
  * assert.equal(formatCount(0), "0");
+ * assert.equal(formatCount(2 ** 62 * 3456), "1.59e+22");
  * ```
  */
 export function formatCount(n: number): string {
   const abs = Math.abs(n);
-  if (abs < 1000) return String(n);
-  for (const [unit, scale] of [["G", 1e9], ["M", 1e6], ["K", 1e3]] as const) {
+  if (!Number.isFinite(n)) return String(n);
+  if (abs < 1000) return String(Number.isInteger(n) ? n : Number(n.toPrecision(3)));
+  if (abs >= 999.5e12) return n.toExponential(2);
+  for (const [unit, scale] of [["T", 1e12], ["G", 1e9], ["M", 1e6], ["K", 1e3]] as const) {
     if (abs >= scale * 0.9995) return sig3(n / scale) + unit;
   }
   return String(n);
@@ -60,17 +69,48 @@ function sig3(x: number): string {
   return x.toFixed(digits);
 }
 
-/** An exact integer with thousands separators: `2,278,604`. */
+/**
+ * An exact integer with thousands separators: `2,278,604`. Beyond 2^53 a
+ * float64 is no longer exact, so such a count prints in scientific notation
+ * with four significant digits (`~1.594e+22`), marked approximate.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatInteger } from "./format.ts";
+ * assert.equal(formatInteger(2278604), "2,278,604");
+ * assert.equal(formatInteger(-1500), "-1,500");
+ * assert.equal(formatInteger(2 ** 62 * 3456), "~1.594e+22");
+ * ```
+ */
 export function formatInteger(n: number): string {
-  const sign = n < 0 ? "-" : "";
-  return sign + String(Math.abs(Math.round(n))).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  const r = Math.round(n);
+  if (!Number.isSafeInteger(r)) return Number.isFinite(n) ? `~${n.toExponential(3)}` : String(n);
+  const sign = r < 0 ? "-" : "";
+  return sign + String(Math.abs(r)).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 }
 
-/** Bytes in powers of 10: `512 B`, `1.20 kB`, `9.17 MB`. */
+/**
+ * Bytes in powers of 10: `512 B`, `1.20 kB`, `9.17 MB`, up to `TB`, then
+ * scientific (`3.20e+17 B`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatBytes } from "./format.ts";
+ * assert.equal(formatBytes(512), "512 B");
+ * assert.equal(formatBytes(1_510_000), "1.51 MB");
+ * assert.equal(formatBytes(320e9), "320 GB");
+ * assert.equal(formatBytes(3.2e17), "3.20e+17 B");
+ * ```
+ */
 export function formatBytes(n: number): string {
-  if (Math.abs(n) < 1000) return `${n} B`;
-  for (const [unit, scale] of [["GB", 1e9], ["MB", 1e6], ["kB", 1e3]] as const) {
-    if (Math.abs(n) >= scale * 0.9995) return `${sig3(n / scale)} ${unit}`;
+  const abs = Math.abs(n);
+  if (!Number.isFinite(n)) return `${n} B`;
+  if (abs < 1000) return `${n} B`;
+  if (abs >= 999.5e12) return `${n.toExponential(2)} B`;
+  for (const [unit, scale] of [["TB", 1e12], ["GB", 1e9], ["MB", 1e6], ["kB", 1e3]] as const) {
+    if (abs >= scale * 0.9995) return `${sig3(n / scale)} ${unit}`;
   }
   return `${n} B`;
 }
@@ -109,7 +149,7 @@ export function formatReport(
     case "csv":
       return formatCsv(report, options);
     case "json":
-      return JSON.stringify(report, null, 2);
+      return jsonText(report);
   }
   const never: never = format;
   throw new RangeError(`Invalid format "${never}": expected one of ${FORMATS.join(", ")}`);
@@ -244,7 +284,8 @@ function pctOf(part: number, whole: number): string {
  * {@link TABLE_WIDTH}, the first column (paths) shrinks to fit.
  */
 function renderColumns(columns: Column[], rows: Row[], maxOp = 16): string[] {
-  const raw = rows.map((r) => columns.map((c) => c.cell(r)));
+  // Names come from model files: escaped before they are measured and printed.
+  const raw = rows.map((r) => columns.map((c) => sanitize(c.cell(r))));
   const natural = columns.map((c, i) =>
     Math.max(c.title.length, ...raw.map((row) => row[i].length))
   );
@@ -288,7 +329,7 @@ export function formatTable(report: AnalysisReport, options: FormatOptions = {})
   ];
   const knobs = knobText(report);
   const head = [
-    `${report.model}${knobs ? `  ${knobs}` : ""}`,
+    sanitize(`${report.model}${knobs ? `  ${knobs}` : ""}`),
     `input ${shapeText(report.input)}, ${report.layers.length} layers` +
     (options.collapse ? `, collapsed to depth ${report.depth}` : "") +
     `; MAC in elements, bytes as ${report.dtype}`,
@@ -335,7 +376,7 @@ function totalsLines(report: AnalysisReport): string[] {
       "activations",
       t.activations.elements,
       `elements, ${formatBytes(t.activations.bytes)}; largest ` +
-      `${t.activations.largest.path} (${c(t.activations.largest.elements)})`,
+      `${sanitize(t.activations.largest.path)} (${c(t.activations.largest.elements)})`,
     ],
   ];
   const numbers = rows.map(([, n]) => n === undefined ? "" : formatInteger(n));
@@ -381,12 +422,8 @@ function opTypeLines(types: readonly OpTypeReport[]): string[] {
 // Markdown.
 
 function mdTable(header: string[], align: ("l" | "r")[], rows: string[][]): string[] {
-  const esc = (s: string) => s.replaceAll("|", "\\|");
-  return [
-    `| ${header.join(" | ")} |`,
-    `|${align.map((a) => (a === "r" ? "---:" : ":---")).join("|")}|`,
-    ...rows.map((r) => `| ${r.map(esc).join(" | ")} |`),
-  ];
+  const right = align.flatMap((a, i) => (a === "r" ? [i] : []));
+  return renderTable(header, rows, "md", right).split("\n");
 }
 
 /** The report as Markdown: a heading, the layer (or group) table with stage subtotals, totals, op types. */
@@ -427,7 +464,7 @@ export function formatMarkdown(report: AnalysisReport, options: FormatOptions = 
     formatPercent(o.share.mac),
   ]);
   return [
-    `## ${report.model}${knobs ? ` (${knobs})` : ""}`,
+    `## ${markdownCell(report.model)}${knobs ? ` (${markdownCell(knobs)})` : ""}`,
     "",
     `Input ${shapeText(report.input)}; MAC bytes as ${report.dtype}.`,
     "",
@@ -453,11 +490,6 @@ export function formatMarkdown(report: AnalysisReport, options: FormatOptions = 
 
 // ---------------------------------------------------------------------------
 // CSV.
-
-function csvCell(v: string | number): string {
-  const s = String(v);
-  return /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-}
 
 /** CSV header of {@link formatCsv}. */
 export const CSV_COLUMNS = [

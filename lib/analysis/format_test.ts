@@ -92,7 +92,7 @@ Deno.test("formatReport(md) prints Markdown tables with bold stage subtotals", (
   const text = formatReport(analyze(toy()), "md");
   assert.match(text, /^## toy \(width=1\)$/m);
   assert.match(text, /^\| path \| op \| output \| params \| MAdds \| MAdds % \| MAC \|$/m);
-  assert.match(text, /^\|:---\|:---\|---:\|/m);
+  assert.match(text, /^\| --- \| --- \| ---: \|/m);
   assert.match(text, /^\| \*\*`stem total`\*\* \| 3 layers \|/m);
   assert.match(text, /^\| MAdds \| 16,032 \| 16\.0K \|$/m);
 });

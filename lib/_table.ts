@@ -1,23 +1,19 @@
 /**
- * Renders rows of cells as an aligned text table, a Markdown table or CSV
- * (for `guidelines` and `compare`).
+ * The one table renderer: rows of cells as an aligned text table, a Markdown
+ * table or CSV, for the analysis report, `guidelines`, `compare` and
+ * BENCHMARKS.md. Every cell goes through lib/_text.ts on the way out
+ * (sanitized for a terminal, escaped for Markdown and CSV).
  *
  * @module
  */
+
+import { csvCell, markdownCell, sanitize } from "./_text.ts";
 
 /** Output formats of {@link renderTable}. */
 export type TableFormat = "table" | "md" | "csv";
 
 /** Every {@link TableFormat}. */
 export const TABLE_FORMATS: readonly TableFormat[] = ["table", "md", "csv"];
-
-function csvCell(s: string): string {
-  return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-}
-
-function mdCell(s: string): string {
-  return s.replaceAll("|", "\\|");
-}
 
 /**
  * Renders `rows` under `headers`; columns listed in `right` align right in
@@ -43,8 +39,14 @@ export function renderTable(
   }
   if (format === "md") {
     const sep = headers.map((_, i) => (isRight.has(i) ? "---:" : "---"));
-    return [headers, sep, ...rows].map((r) => `| ${r.map(mdCell).join(" | ")} |`).join("\n");
+    return [
+      `| ${headers.map(markdownCell).join(" | ")} |`,
+      `| ${sep.join(" | ")} |`,
+      ...rows.map((r) => `| ${r.map(markdownCell).join(" | ")} |`),
+    ].join("\n");
   }
+  headers = headers.map(sanitize);
+  rows = rows.map((r) => r.map(sanitize));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) =>
     r.map((c, i) => (isRight.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])))
