@@ -168,17 +168,19 @@ export const globalMaxPool: Converter = (ctx, n) => {
 /** Gemm and MatMul with a constant weight: a linear layer (weight stored as [out, in]). */
 export function linear(op: "Gemm" | "MatMul"): Converter {
   return (ctx, n) => {
-    const x = dyn(n, 0);
+    let x = dyn(n, 0);
     const w = constant(n, 1, "weight");
+    const gemm = op === "Gemm";
+    if (gemm && n.attrs.int("transA", 0) !== 0 && x.shape.length === 2) {
+      // A^T first: a transpose of the [K, N] activation.
+      const t = { ref: `${n.outputs[0]}#transA`, shape: [x.shape[1], x.shape[0]] };
+      ctx.emit(n, t.ref, "transpose", { perm: [1, 0] }, [x.ref], t.shape);
+      x = t;
+    }
     if (x.shape.length !== 2 || w.dims.length !== 2) {
       ctx.issue(
         `${n.label} multiplies a ${x.shape.length}-D input by a ${w.dims.length}-D weight; lightnets supports [N, K] x [K, M] (flatten first)`,
       );
-      return;
-    }
-    const gemm = op === "Gemm";
-    if (gemm && n.attrs.int("transA", 0) !== 0) {
-      ctx.issue(`${n.label} has transA = 1; lightnets supports Gemm with the activation as A`);
       return;
     }
     const transB = gemm && n.attrs.int("transB", 0) === 1;

@@ -197,13 +197,20 @@ export const padV1: Converter = (ctx, n) =>
 /** Pad since opset 11: pads and the constant value are inputs. */
 export const padV11: Converter = (ctx, n) => {
   const value = optConst(n, 2, "constant_value");
-  padWith(
-    ctx,
-    n,
-    n.attrs.string("mode", "constant"),
-    Array.from(constant(n, 1, "pads").data),
-    value ? value.data[0] : 0,
-  );
+  let pads = Array.from(constant(n, 1, "pads").data);
+  const axes = optConst(n, 3, "axes");
+  if (axes) {
+    // Opset 18: pads list only the given axes; the others get none.
+    const r = dyn(n, 0).shape.length;
+    const full = new Array(2 * r).fill(0);
+    Array.from(axes.data).forEach((a, j) => {
+      const axis = a < 0 ? a + r : a;
+      full[axis] = pads[j];
+      full[axis + r] = pads[j + axes.data.length];
+    });
+    pads = full;
+  }
+  padWith(ctx, n, n.attrs.string("mode", "constant"), pads, value ? value.data[0] : 0);
 };
 
 /** Gather with constant indices from a computed tensor. */

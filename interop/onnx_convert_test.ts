@@ -382,6 +382,33 @@ const CASES: Case[] = [
     kinds: ["reshape", "linear", "reshape", "const", "add"],
   },
   {
+    what: "Gemm with transA (a transpose, then a linear layer), Pad with axes (opset 18)",
+    nodes: [
+      {
+        op: "Gemm",
+        inputs: ["x", "w", "c"],
+        outputs: ["g"],
+        attrs: [int("transA", 1), int("transB", 1), float("alpha", 0.5)],
+      },
+      {
+        op: "Pad",
+        inputs: ["g", "pads", "", "axes"],
+        outputs: ["y"],
+        attrs: [str("mode", "edge")],
+      },
+    ],
+    inits: [
+      f("w", [3, 4], seq(12)),
+      f("c", [3], [1, 2, 3]),
+      int64Tensor("pads", [2], [1, 2]),
+      int64Tensor("axes", [1], [-1]),
+    ],
+    inputs: { x: [4, 2] },
+    outputs: ["y"],
+    kinds: ["transpose", "linear", "pad"],
+    opset: 18,
+  },
+  {
     what: "PRelu with one slope per channel",
     nodes: [{ op: "PRelu", inputs: ["x", "slope"], outputs: ["y"] }],
     inits: [f("slope", [3, 1, 1], [0.1, -0.2, 0.3])],
