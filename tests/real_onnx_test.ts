@@ -11,7 +11,9 @@
  *   the file stores: the elements of every float initializer or Constant
  *   node a node reads as data (not as a shape, axes, pads or bounds), plus the
  *   zero blocks ConstantOfShape materializes for a Concat; less the scalars
- *   that make an op the identity (`x * 1`, `x / 1`, `x + 0`, `x - 0`: dropped);
+ *   that make an op the identity (`x * 1`, `x / 1`, `x + 0`, `x - 0`: dropped)
+ *   and those of h-swish / h-sigmoid arithmetic around a Clip (attributes of
+ *   the hardswish / hardsigmoid op they become);
  * - the reference executor and the generated module agree with onnxruntime on
  *   every output within 1e-4 x max |onnxruntime| on a seeded input.
  *
@@ -21,7 +23,14 @@
  */
 import assert from "node:assert/strict";
 import * as ort from "onnxruntime-node";
-import { BLAZEFACE, FACEPLUGIN, type NpmModelPackage, packageFiles } from "./_npm_models.ts";
+import {
+  BLAZEFACE,
+  FACEPLUGIN,
+  type NpmModelPackage,
+  OPENWAKEWORD,
+  packageFiles,
+  PADDLE_OCR,
+} from "./_npm_models.ts";
 import { decodeModel, encodeModel, onnx, type pb, readTensor } from "../interop/onnx_proto.ts";
 import { importOnnx, type ImportResult } from "../interop/onnx_import.ts";
 import { analyze } from "../lib/analysis/report.ts";
@@ -39,6 +48,8 @@ interface RealModel {
   blocker?: string;
   /** IR op kinds it needs: the tests run once the IR's op table has them all. */
   needs?: string[];
+  /** Shapes of inputs the file leaves dynamic (as `--input-shape` gives them). */
+  inputShapes?: Record<string, number[]>;
   /** What stops codegen today (the import and reference checks run). */
   codegenBlocker?: string;
   /**
@@ -51,6 +62,24 @@ interface RealModel {
 const ALL = Deno.env.get("LIGHTNETS_REAL_MODELS") === "all";
 
 const MODELS: RealModel[] = [
+  {
+    pkg: PADDLE_OCR,
+    file: "ch_PP-OCRv4_det_infer.onnx",
+    needs: ["conv_transpose2d", "resize"],
+    inputShapes: { x: [1, 3, 64, 96] },
+  },
+  {
+    pkg: PADDLE_OCR,
+    file: "ch_PP-OCRv4_rec_infer.onnx",
+    needs: ["matmul"],
+    inputShapes: { x: [1, 3, 48, 160] },
+  },
+  {
+    pkg: PADDLE_OCR,
+    file: "ch_ppocr_mobile_v2.0_cls_infer.onnx",
+    inputShapes: { x: [1, 3, 48, 192] },
+  },
+  { pkg: OPENWAKEWORD, file: "hello_deepa.onnx" },
   {
     pkg: FACEPLUGIN,
     file: "fr_age.onnx",
@@ -98,18 +127,24 @@ async function modelBytes(m: RealModel): Promise<Uint8Array> {
 }
 
 /** The graph inputs that are not initializers, with their fixed shapes. */
-function graphInputs(model: pb.ModelProto): { name: string; shape: number[] }[] {
+function graphInputs(
+  model: pb.ModelProto,
+  given: Record<string, number[]> = {},
+): { name: string; shape: number[] }[] {
   const init = new Set((model.graph!.initializer ?? []).map((t) => t.name));
   return (model.graph!.input ?? []).filter((i) => !init.has(i.name)).map((i) => ({
     name: i.name!,
-    shape: (i.type!.tensorType!.shape!.dim ?? []).map((d) => Number(d.dimValue)),
+    shape: given[i.name!] ?? (i.type!.tensorType!.shape!.dim ?? []).map((d) => Number(d.dimValue)),
   }));
 }
 
 /** Deterministic inputs in [-1, 1], one seed per input. */
-function feeds(model: pb.ModelProto): Map<string, { data: Float32Array; shape: number[] }> {
+function feeds(
+  model: pb.ModelProto,
+  given: Record<string, number[]> = {},
+): Map<string, { data: Float32Array; shape: number[] }> {
   return new Map(
-    graphInputs(model).map((i, k) => [i.name, {
+    graphInputs(model, given).map((i, k) => [i.name, {
       data: randomInput(i.shape, 11 + k),
       shape: i.shape,
     }]),
@@ -220,11 +255,26 @@ function storedFloats(model: pb.ModelProto, shapes: Map<string, { dims: number[]
   for (const n of g.node ?? []) {
     for (const i of n.input ?? []) readers.set(i, [...(readers.get(i) ?? []), n]);
   }
+  const producer = new Map<string, pb.INodeProto>();
+  for (const n of g.node ?? []) for (const o of n.output ?? []) producer.set(o, n);
+  const fromClip = (t: string) => {
+    const p = producer.get(t);
+    return p?.opType === "Clip" ||
+      (p?.opType === "Mul" && (p.input ?? []).some((i) => producer.get(i)?.opType === "Clip"));
+  };
+  const arith = new Set(["Add", "Sub", "Mul", "Div"]);
+  // The scalars of h-swish / h-sigmoid arithmetic (`x * clip(x + 3, 0, 6) / 6`): the import
+  // folds them into a hardswish or hardsigmoid op, whose constants are attributes.
+  const activationScalar = (n: pb.INodeProto, name: string) =>
+    arith.has(n.opType!) &&
+    ((readers.get(n.output![0]) ?? []).some((r) => r.opType === "Clip") ||
+      (n.input ?? []).some((i) => i !== name && fromClip(i)));
   const dropped = (name: string, c: { data: ArrayLike<number> }) =>
     c.data.length === 1 &&
     (readers.get(name) ?? []).every((n) =>
-      identityOf[n.opType!] === c.data[0] &&
-      (n.opType === "Mul" || n.opType === "Add" || n.input![1] === name)
+      activationScalar(n, name) ||
+      (identityOf[n.opType!] === c.data[0] &&
+        (n.opType === "Mul" || n.opType === "Add" || n.input![1] === name))
     );
   let zeroBlocks = 0;
   for (const n of g.node ?? []) {
@@ -270,8 +320,8 @@ function load(m: RealModel): Promise<Loaded> {
     p = (async () => {
       const bytes = await modelBytes(m);
       const model = decodeModel(bytes, m.file);
-      const imported = importOnnx(bytes, { source: m.file });
-      const inputs = feeds(model);
+      const imported = importOnnx(bytes, { source: m.file, inputShapes: m.inputShapes });
+      const inputs = feeds(model, m.inputShapes);
       return { model, imported, inputs, ort: await runOrtEverything(model, inputs) };
     })();
     cache.set(m.file, p);
