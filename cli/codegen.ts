@@ -83,11 +83,11 @@ and --allow-read (the output file, an .onnx or .safetensors input); -A grants al
 Exit codes: 0 success, 1 failed generation, 2 bad usage`;
 
 /**
- * A model name as a file name: an .onnx path's base name without extension,
+ * A model name as a file name: an .onnx or tfjs .json path's base name without extension,
  * then letters, digits, `.`, `-` and `_` only.
  */
 export function fileStem(model: string): string {
-  const base = model.replace(/^.*[\\/]/, "").replace(/\.onnx$/i, "");
+  const base = model.replace(/^.*[\\/]/, "").replace(/\.(onnx|json)$/i, "");
   return base.replace(/[^A-Za-z0-9_.-]/g, "_").replace(/^\.+/, "_") || "model";
 }
 

@@ -5,7 +5,7 @@
  * run is `deno run -A tools/fuzz_onnx.ts --cases 10000` (README).
  */
 import assert from "node:assert/strict";
-import { fuzzOnnx, isCleanError, mutate, seedModels } from "../tools/fuzz_onnx.ts";
+import { fuzzGraphs, fuzzOnnx, isCleanError, mutate, seedModels } from "../tools/fuzz_onnx.ts";
 import { OnnxFormatError } from "../interop/onnx_proto.ts";
 
 Deno.test("fuzzOnnx(): 300 seeded mutations of valid exports give a result or a one-line error", async () => {
@@ -45,4 +45,10 @@ Deno.test("isCleanError() accepts our error classes and rejects engine errors", 
   }
   assert.ok(!isCleanError(engine));
   assert.ok(!isCleanError(new RangeError("Array buffer allocation failed")));
+});
+
+Deno.test("fuzzGraphs(): 20 random valid graphs agree through export, import, analysis, codegen and the reference", async () => {
+  const s = await fuzzGraphs(20, 20261130);
+  assert.deepEqual(s.failures, []);
+  assert.equal(s.agreed, 20);
 });

@@ -23,6 +23,15 @@ import { analyze, formatReport, randomWeights, runReference, zoo } from "../mod.
 import { exportOnnx, importOnnx } from "../interop/mod.ts";
 import { decodeModel, encodeModel, type pb } from "../interop/onnx_proto.ts";
 import type { Graph } from "../lib/ir/graph.ts";
+import { GraphBuilder, type Tensor } from "../lib/ir/builder.ts";
+import {
+  convBnAct,
+  depthwiseSeparable,
+  fire,
+  invertedResidual,
+  shuffleV2Unit,
+  squeezeExcite,
+} from "../lib/ir/blocks.ts";
 
 /** Error classes lightnets throws on bad input, each with a one-line message. */
 const OUR_ERRORS = new Set([
@@ -382,14 +391,137 @@ export async function fuzzOnnx(options: FuzzOptions): Promise<FuzzSummary> {
   return summary;
 }
 
+/** A random valid architecture from the builder's blocks, small enough to run. */
+export function randomGraph(r: () => number): Graph {
+  const int = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
+  const b = new GraphBuilder("random", [1, int(1, 4), int(4, 16), int(4, 16)]);
+  let x: Tensor = b.input;
+  const blocks = int(1, 5);
+  for (let i = 0; i < blocks; i++) {
+    x = b.scope(`b${i}`, () => {
+      const c = x.shape[1];
+      const out = int(2, 12);
+      const stride = x.shape[2] >= 4 && x.shape[3] >= 4 && r() < 0.4 ? 2 : 1;
+      switch (pick(r, ["conv", "dwsep", "ir", "se", "fire", "sv2", "maxpool", "avgpool"])) {
+        case "conv":
+          return convBnAct(b, x, {
+            out,
+            kernel: pick(r, [1, 3, 5]),
+            stride,
+            act: pick(r, ["relu", "relu6", "hardswish", "none"] as const),
+          });
+        case "dwsep":
+          return depthwiseSeparable(b, x, { out, stride });
+        case "ir":
+          return invertedResidual(b, x, {
+            out: r() < 0.5 ? c : out,
+            stride,
+            expandRatio: int(1, 4),
+          });
+        case "se":
+          return squeezeExcite(b, x, { squeeze: int(1, 4) });
+        case "fire":
+          return fire(b, x, { squeeze: int(1, 4), expand1x1: int(1, 6), expand3x3: int(1, 6) });
+        case "sv2": {
+          const even = c % 2 === 0 ? x : convBnAct(b, x, { out: 2 * int(1, 4), kernel: 1 }, "fit");
+          return shuffleV2Unit(b, even, { out: even.shape[1], stride: 1 });
+        }
+        case "maxpool":
+          return b.maxPool(x, { kernel: 3, stride: 2, padding: 1 });
+        default:
+          return b.avgPool(x, { kernel: 3, stride, padding: 1, countIncludePad: r() < 0.5 });
+      }
+    });
+  }
+  const head = b.linear(
+    b.flatten(b.globalAvgPool(x, "pool"), "flatten"),
+    { out: int(2, 10) },
+    "fc",
+  );
+  return b.build(head);
+}
+
+/** The outcome of {@link fuzzGraphs}. */
+export interface GraphFuzzSummary {
+  graphs: number;
+  /** Graphs whose ONNX round trip, analysis and generated module all agreed. */
+  agreed: number;
+  failures: { seed: number; stage: string; message: string }[];
+  seconds: number;
+}
+
+/**
+ * Random valid graphs through the whole pipeline: export to ONNX, import,
+ * analyze (the same parameters and MAdds as the original), compile, and run
+ * the generated module against the reference executor on the original graph.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fuzzGraphs } from "./fuzz_onnx.ts";
+ * const s = await fuzzGraphs(2, 5);
+ * assert.deepEqual(s.failures, []);
+ * assert.equal(s.agreed, 2);
+ * ```
+ */
+export async function fuzzGraphs(graphs: number, seed = 1): Promise<GraphFuzzSummary> {
+  const { compile, loadModule } = await import("../codegen/compile.ts");
+  const t0 = performance.now();
+  const summary: GraphFuzzSummary = { graphs, agreed: 0, failures: [], seconds: 0 };
+  for (let i = 0; i < graphs; i++) {
+    const r = rng(seed + i);
+    let stage = "build";
+    try {
+      const original = randomGraph(r);
+      const weights = randomWeights(original, seed + i);
+      stage = "export/import";
+      const bytes = exportOnnx(original, weights, { dynamicBatch: false });
+      const imported = importOnnx(bytes, { source: "random.onnx" });
+      stage = "analyze";
+      const want = analyze(original).totals;
+      const got = analyze(imported.graph).totals;
+      if (got.params.total !== want.params.total || got.madds !== want.madds) {
+        throw new Error(
+          `the imported graph has ${got.params.total} params and ${got.madds} MAdds, the original ${want.params.total} and ${want.madds}`,
+        );
+      }
+      stage = "codegen";
+      const m = await loadModule(compile(imported.graph, imported.weights).source);
+      stage = "run";
+      const input = new Float32Array(original.inputs[0].shape.reduce((a, b) => a * b, 1))
+        .map((_, k) => Math.sin(k + i));
+      const out = m.infer(input);
+      const ref = runReference(original, weights, input);
+      let diff = 0;
+      let scale = 0;
+      for (let k = 0; k < ref.length; k++) {
+        scale = Math.max(scale, Math.abs(ref[k]));
+        diff = Math.max(diff, Math.abs(out[k] - ref[k]));
+      }
+      if (!(diff <= 1e-4 * scale) && diff !== 0) {
+        throw new Error(`max |generated - reference| = ${diff}, max |reference| = ${scale}`);
+      }
+      summary.agreed++;
+    } catch (e) {
+      const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      summary.failures.push({ seed: seed + i, stage, message: message.slice(0, 400) });
+    }
+  }
+  summary.seconds = (performance.now() - t0) / 1000;
+  return summary;
+}
+
 const HELP =
-  `Usage: deno run -A tools/fuzz_onnx.ts [--cases N] [--seed S] [--codegen-every K] [--json]
+  `Usage: deno run -A tools/fuzz_onnx.ts [--cases N] [--graphs G] [--seed S] [--codegen-every K] [--json]
 
 Mutates valid ONNX exports (truncations, bit flips, field mutations, dimension
 lies) and runs each through importOnnx, analyze and formatReport; every K-th
 case that imports is also compiled and run against the reference executor
 (default K = 25). Pass: a correct result or one of lightnets' one-line errors;
 fail: any other error, a case over 20 s, or resident memory over 3 GB.
+Then G random valid graphs from the builder's blocks (default 100) go through
+export, import, analyze (same params and MAdds), codegen and a differential
+run against the reference executor on the original graph.
 
 Exit codes: 0 no failure, 1 failures (listed), 2 bad usage`;
 
@@ -401,6 +533,7 @@ if (import.meta.main) {
         cases: { type: "string" },
         seed: { type: "string" },
         "codegen-every": { type: "string" },
+        graphs: { type: "string" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -426,7 +559,11 @@ if (import.meta.main) {
         if ((i + 1) % 500 === 0) console.error(`${i + 1}/${cases} cases`);
       },
     });
-    if (values.json) console.log(JSON.stringify(summary, null, 2));
+    const graphs = await fuzzGraphs(
+      int(values.graphs, "--graphs", 100),
+      int(values.seed, "--seed", 1),
+    );
+    if (values.json) console.log(JSON.stringify({ ...summary, graphs }, null, 2));
     else {
       console.log(
         `${summary.cases} cases in ${
@@ -443,7 +580,17 @@ if (import.meta.main) {
       for (const f of summary.failures.slice(0, 20)) {
         console.log(`FAIL seed ${f.seed} (${f.mutation}) at ${f.stage}: ${f.message}`);
       }
+      console.log(
+        `${graphs.graphs} random valid graphs in ${
+          graphs.seconds.toFixed(0)
+        } s: ${graphs.agreed} ` +
+          `agreed through export, import, analysis, codegen and the reference executor; ` +
+          `${graphs.failures.length} failures`,
+      );
+      for (const f of graphs.failures.slice(0, 20)) {
+        console.log(`FAIL graph seed ${f.seed} at ${f.stage}: ${f.message}`);
+      }
     }
-    return summary.failures.length ? EXIT.failed : EXIT.ok;
+    return summary.failures.length + graphs.failures.length ? EXIT.failed : EXIT.ok;
   });
 }
