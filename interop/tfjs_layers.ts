@@ -514,8 +514,6 @@ function upSampling(ctx: LCtx, ins: Val[]): Val {
     "resize",
     {
       mode: bilinear ? "linear" : "nearest",
-      // tfjs UpSampling2D calls resizeBilinear/resizeNearestNeighbor with alignCorners and
-      // halfPixelCenters false: asymmetric coordinates in both modes.
       coordinateTransformation: "asymmetric",
       nearestMode: "floor",
       outShape: [x.shape[0], x.shape[1], x.shape[2] * sh, x.shape[3] * sw],
