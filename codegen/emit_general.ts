@@ -500,9 +500,10 @@ export const pad: GeneralBody<OpKind> = (s, w) => {
     const begin = a.pads[d];
     const n = xs[d];
     block(w, `for (let o${d} = 0; o${d} < ${s.ys[d]}; o${d}++)`, () => {
-      w.writeLine(`let c${d} = o${d} - ${begin};`);
+      const padded = begin > 0 || a.pads[d + r] > 0;
+      w.writeLine(padded ? `let c${d} = o${d} - ${begin};` : `const c${d} = o${d};`);
       let nextInside = inside;
-      if (begin > 0 || a.pads[d + r] > 0) {
+      if (padded) {
         if (a.mode === "edge") w.writeLine(`c${d} = Math.min(Math.max(c${d}, 0), ${n - 1});`);
         else if (a.mode === "reflect") {
           if (n === 1) w.writeLine(`c${d} = 0;`);
