@@ -402,6 +402,10 @@ Deno.test("case 3: codegen refuses a 320 GB arena (exit 1, one line, no file); -
       /Cannot compile "big\.onnx": its input needs 120 GB \(30,000,000,000 float32\)/,
     );
     assert.deepEqual(await listDir(dir), ["big.onnx"]);
+    // run refuses it too, before allocating its input
+    const run = await runCli("run", path);
+    assert.equal(run.code, 1);
+    oneErrorLine(run.stderr, /Cannot compile "big\.onnx": its input needs 120 GB/);
   });
   const { compile } = await import("../codegen/compile.ts");
   const b = new GraphBuilder("big", [1, 3, 40000, 40000]);
