@@ -568,3 +568,33 @@ Deno.test("case 6: a generated module ending in Softmax prints its probabilities
     for (const [, score, p] of rows) assert.equal(Number(p).toFixed(4), Number(score).toFixed(4));
   });
 });
+
+Deno.test("hostile files: a link to /dev/zero as a model, input or image is refused at once", {
+  ignore: Deno.build.os !== "linux",
+}, async () => {
+  await withTempDir(async (dir) => {
+    for (const name of ["zero.onnx", "zero.bin", "zero.png"]) {
+      await Deno.symlink("/dev/zero", `${dir}/${name}`);
+    }
+    const model = ["mobilenetv1", "--width", "0.25", "--resolution", "32"];
+    const cases: [string[], RegExp][] = [
+      [
+        ["analyze", `${dir}/zero.onnx`],
+        /Cannot read ".*zero\.onnx" \(ONNX model\): not a regular file/,
+      ],
+      [
+        ["run", ...model, "--input", `${dir}/zero.bin`],
+        /Cannot read ".*zero\.bin" \(--input\): not a regular file/,
+      ],
+      [
+        ["run", ...model, "--image", `${dir}/zero.png`],
+        /Cannot read ".*zero\.png" \(--image\): not a regular file/,
+      ],
+    ];
+    for (const [args, pattern] of cases) {
+      const r = await runCli(...args);
+      assert.equal(r.code, 1, args.join(" "));
+      oneErrorLine(r.stderr, pattern);
+    }
+  });
+});
