@@ -60,13 +60,17 @@ export type {
   Shape,
 } from "./lib/ir/ops.ts";
 export {
+  checkAttrs,
   formatShape,
   inferNodeShape,
   numel,
   OP_KINDS,
+  opDef,
   paramSpecs,
   ShapeError,
 } from "./lib/ir/ops.ts";
+export type { OpDef, OpTable, Work } from "./lib/ops/def.ts";
+export { OP_DEFS } from "./lib/ops/table.ts";
 export type {
   AnyNode,
   Graph,

@@ -101,6 +101,12 @@ export interface BenchResults {
     /** Every measurement: one before the models and one after each, as load drifts. */
     samples: number[];
   };
+  /**
+   * 128-bit SIMD peak of this engine (codegen/wasm/peak.ts), measured beside
+   * the scalar ceiling: the limit of the WebAssembly target. `gflops` is the
+   * best sample (load only lowers a peak).
+   */
+  simdPeak?: { gflops: number; description: string; samples: number[] };
   models: ModelResult[];
   layers: LayerProfile[];
   /** R^2 of whole-network generated time against MAdds and MAC across the zoo. */

@@ -24,6 +24,7 @@ import { tfjsInfo, useTfjsBackend } from "./peers/tfjs.ts";
 import { gemmCeiling, layerProfile, loadGenerated } from "./peers/generated.ts";
 import { isRuntime, RUNTIMES } from "./peers/factories.ts";
 import { writeReport } from "./report.ts";
+import { simdPeak } from "../codegen/wasm/peak.ts";
 import type { BenchResults, GuidelineResult, LayerProfile, ModelResult } from "./results.ts";
 import { linearFit, median, summarize } from "./stats.ts";
 import { BENCH_MODELS, benchModel, INPUT_SEED, prepareModel, WEIGHT_SEED } from "./suite.ts";
@@ -176,9 +177,17 @@ export function main(args: string[]): Promise<number> {
     const ceilingSamples: number[] = [];
     let ceilingDescription = "";
     const loadAverages: number[] = [];
+    const peakSamples: number[] = [];
+    let peakDescription = "";
     const measureCeiling = () => {
       const load = loadAverage();
       if (Number.isFinite(load)) loadAverages.push(load);
+      if (runtimes.includes("generated-wasm")) {
+        const p = simdPeak(quick ? 200_000 : 2_000_000);
+        peakSamples.push(p.gflops);
+        peakDescription = p.description;
+        log(`  SIMD peak ${p.gflops.toFixed(2)} GFLOP/s (${p.description})`);
+      }
       try {
         const c = gemmCeiling(quick);
         ceilingSamples.push(c.gflops);
@@ -289,6 +298,15 @@ export function main(args: string[]): Promise<number> {
       machine,
       versions,
       ...(ceiling ? { ceiling } : {}),
+      ...(peakSamples.length
+        ? {
+          simdPeak: {
+            gflops: Math.max(...peakSamples),
+            description: peakDescription,
+            samples: peakSamples,
+          },
+        }
+        : {}),
       models: results,
       layers,
       ...(zooFit ? { zooFit } : {}),

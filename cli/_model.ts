@@ -300,6 +300,10 @@ export function loadModel(
   if (/\.onnx$/i.test(nameOrPath)) {
     return import("./_onnx.ts").then((m) => m.loadOnnxModel(nameOrPath, raw, optionNames));
   }
+  // TensorFlow.js model.json (graph or layers model) and the shards beside it.
+  if (/\.json$/i.test(nameOrPath)) {
+    return import("./_tfjs.ts").then((m) => m.loadTfjsModel(nameOrPath, raw));
+  }
   try {
     const { model } = zoo.resolve(nameOrPath);
     const resolved = zoo.knobsFor(nameOrPath, typeKnobs(model, raw, optionNames));

@@ -29,6 +29,7 @@ export const OPTIONS = {
   "allow-large": { type: "boolean" },
   target: { type: "string" },
   tune: { type: "boolean" },
+  emit: { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -62,6 +63,9 @@ Options:
                    kernels in the same standalone module (layers without a
                    wasm kernel yet run their TypeScript kernel; the summary
                    names them)
+  --emit E         ts (default): DIR/<model>.gen.ts; js: DIR/<model>.gen.js, the
+                   same module as a JavaScript ES module (runs in Node 20 and
+                   browsers too)
   --tune           wasm target: time each 1x1 layer's register blocking
                    candidates on this machine and keep the fastest (default:
                    a fixed, deterministic blocking)
@@ -79,11 +83,11 @@ and --allow-read (the output file, an .onnx or .safetensors input); -A grants al
 Exit codes: 0 success, 1 failed generation, 2 bad usage`;
 
 /**
- * A model name as a file name: an .onnx path's base name without extension,
+ * A model name as a file name: an .onnx or tfjs .json path's base name without extension,
  * then letters, digits, `.`, `-` and `_` only.
  */
 export function fileStem(model: string): string {
-  const base = model.replace(/^.*[\\/]/, "").replace(/\.onnx$/i, "");
+  const base = model.replace(/^.*[\\/]/, "").replace(/\.(onnx|json)$/i, "");
   return base.replace(/[^A-Za-z0-9_.-]/g, "_").replace(/^\.+/, "_") || "model";
 }
 
@@ -98,17 +102,21 @@ export function run(args: string[]): Promise<number> {
     if (target !== "ts" && target !== "wasm") {
       throw new UsageError(`Invalid --target "${target}": expected ts or wasm`);
     }
+    const emit = values.emit ?? "ts";
+    if (emit !== "ts" && emit !== "js") {
+      throw new UsageError(`Invalid --emit "${emit}": expected ts or js`);
+    }
     if (values.tune && target !== "wasm") {
       throw new UsageError(`--tune needs --target wasm (it times WebAssembly kernels)`);
     }
     const outArg = checkOutputPath(values.out ?? "build", "--out");
     const loaded = await loadModel(model, knobs, parsed.optionNames);
-    // --out x.gen.ts names the file; anything else is a folder.
-    const toFile = /\.[cm]?ts$/i.test(outArg);
+    // --out x.gen.ts (or .js) names the file; anything else is a folder.
+    const toFile = /\.[cm]?[jt]s$/i.test(outArg);
     const dir = toFile ? undefined : outArg.replace(/(.)\/+$/, "$1");
     const path = dir === undefined
       ? outArg
-      : `${dir === "/" ? "" : dir}/${fileStem(loaded.model)}.gen.ts`;
+      : `${dir === "/" ? "" : dir}/${fileStem(loaded.model)}.gen.${emit}`;
     const { weights, options } = await loadWeights(
       loaded.graph,
       loaded.weights,
@@ -136,6 +144,7 @@ export function run(args: string[]): Promise<number> {
       allowLarge: values["allow-large"],
       target,
       wasm,
+      emit,
     });
     for (const w of out.warnings) console.error(`warning: ${w}`);
     const ms = performance.now() - t0;

@@ -44,3 +44,30 @@ Deno.test("cli codegen --target: an unknown target is a usage error (exit 2)", a
   assert.equal(r.code, 2);
   assert.match(r.stderr, /Invalid --target "gpu": expected ts or wasm/);
 });
+
+Deno.test("cli codegen --emit js writes <model>.gen.js; --tune needs --target wasm", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lightnets-cli-codegen-js-" });
+  try {
+    const r = await runCli(
+      "codegen",
+      "squeezenet1_1",
+      "--resolution",
+      "64",
+      "--emit",
+      "js",
+      "--out",
+      dir,
+      "--json",
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).path, `${dir}/squeezenet1_1.gen.js`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  const bad = await runCli("codegen", "shufflenetv2", "--emit", "wasm");
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /Invalid --emit "wasm": expected ts or js/);
+  const tune = await runCli("codegen", "shufflenetv2", "--tune");
+  assert.equal(tune.code, 2);
+  assert.match(tune.stderr, /--tune needs --target wasm/);
+});

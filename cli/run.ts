@@ -266,15 +266,19 @@ export function run(args: string[]): Promise<number> {
       0,
       false,
     );
-    const inputs: Record<string, Float32Array> = {};
+    const entries: [string, Float32Array][] = [];
     for (const [k, { name, shape }] of graph.inputs.entries()) {
       const file = files.get(name);
-      inputs[name] = k === 0 && image
-        ? image
-        : file !== undefined
-        ? await readInput(file, numel(shape))
-        : randomInput(shape, 42 + k);
+      entries.push([
+        name,
+        k === 0 && image
+          ? image
+          : file !== undefined
+          ? await readInput(file, numel(shape))
+          : randomInput(shape, 42 + k),
+      ]);
     }
+    const inputs = Object.fromEntries(entries);
 
     // Loaded here so `run --help` needs no permission (ts-morph reads the environment).
     const { compile, loadModule } = await import("../codegen/compile.ts");

@@ -41,12 +41,15 @@ export async function differential(
   const weights = randomWeights(graph, seed);
   const compiled = compile(graph, weights, options);
   const mod = await loadModule(compiled.source);
-  const inputs: Record<string, Float32Array> = {};
-  graph.inputs.forEach((i, k) => (inputs[i.name] = randomInput(i.shape, seed + 1000 + k)));
-  const outputs: Record<string, Float32Array> = {};
-  mod.outputNames.forEach((name, k) => {
-    outputs[name] = new Float32Array(numel(mod.outputShapes[k])).fill(NaN);
-  });
+  const inputs = Object.fromEntries(
+    graph.inputs.map((i, k) => [i.name, randomInput(i.shape, seed + 1000 + k)]),
+  );
+  const outputs = Object.fromEntries(
+    mod.outputNames.map((
+      name,
+      k,
+    ) => [name, new Float32Array(numel(mod.outputShapes[k])).fill(NaN)]),
+  );
   mod.inferAllInto(inputs, outputs);
   const reference = runReferenceOutputs(graph, weights, inputs);
   assert.deepEqual(mod.outputNames, graph.outputs.map((o) => o.name), "output names");

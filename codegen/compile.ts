@@ -20,6 +20,7 @@ import { type MemoryPlan, planMemory } from "./memory.ts";
 import { emitModule } from "./module.ts";
 import { generalLayers, type KernelPlan, planKernels } from "./plan.ts";
 import { kernelName } from "./spec.ts";
+import { toJavaScript } from "./emit_js.ts";
 import { emitWasmModule, type Fallback, type WasmModuleOptions } from "./wasm/module.ts";
 
 /** Options of {@link compile}. */
@@ -39,6 +40,11 @@ export interface CompileOptions {
    * same standalone module (see codegen/wasm/module.ts).
    */
   target?: Target;
+  /**
+   * `ts` (default): a TypeScript module; `js`: the same module as JavaScript
+   * (an ES module without types, for Node and browsers; see emit_js.ts).
+   */
+  emit?: "ts" | "js";
   /** Wasm target: per-layer pointwise blockings (see `tuneWasm` in codegen/wasm/tune.ts). */
   wasm?: WasmModuleOptions;
 }
@@ -118,7 +124,7 @@ export function compile(graph: Graph, weights: Weights, options: CompileOptions 
       m.fallbacks.map((f) => f.family),
     ).size;
     return {
-      source: m.source,
+      source: options.emit === "js" ? toJavaScript(m.source) : m.source,
       plan,
       memory,
       kernels,
@@ -128,7 +134,8 @@ export function compile(graph: Graph, weights: Weights, options: CompileOptions 
       warnings,
     };
   }
-  const source = emitModule(plan, memory, info);
+  const ts = emitModule(plan, memory, info);
+  const source = options.emit === "js" ? toJavaScript(ts) : ts;
   const kernels = new Set(plan.steps.map((s) => kernelName(s.spec))).size;
   return {
     source,
@@ -176,9 +183,12 @@ export interface GeneratedModule {
  * slower), imports it, and removes the file. Needs read and write permission
  * for the temp directory.
  */
-export async function loadModule(source: string): Promise<GeneratedModule> {
+export async function loadModule(
+  source: string,
+  ext: "ts" | "js" = "ts",
+): Promise<GeneratedModule> {
   const dir = await Deno.makeTempDir({ prefix: "lightnets-gen-" });
-  const path = `${dir}/model.gen.ts`;
+  const path = `${dir}/model.gen.${ext}`;
   try {
     await Deno.writeTextFile(path, source);
     return await import(new URL(`file://${path}`).href) as GeneratedModule;

@@ -21,7 +21,14 @@
  */
 
 import type { CodeBlockWriter } from "ts-morph";
-import type { OpAttrs, OpKind, Shape } from "../lib/ir/ops.ts";
+import type {
+  CoordinateTransformation,
+  NearestMode,
+  OpAttrs,
+  OpKind,
+  Shape,
+} from "../lib/ir/ops.ts";
+import { nearestIndex as nearestOf, sourceCoordinate } from "../lib/ops/resize.ts";
 import { block, type Emitter } from "./_emit.ts";
 import type { GeneralSpec } from "./spec.ts";
 
@@ -675,40 +682,17 @@ export const convTranspose2d: GeneralBody<OpKind> = (s, w) => {
   });
 };
 
-/** The input coordinate of output position `o` on an axis resized from `n` to `m`. */
+/**
+ * The input coordinate of output position `o` on an axis resized from `n` to
+ * `m`: the op record's rule (lib/ops/resize.ts), so kernel and reference agree.
+ */
 export function resizeCoordinate(mode: string, o: number, n: number, m: number): number {
-  const scale = m / n;
-  switch (mode) {
-    case "asymmetric":
-      return o / scale;
-    case "align_corners":
-      return m === 1 ? 0 : (o * (n - 1)) / (m - 1);
-    case "pytorch_half_pixel":
-      return m > 1 ? (o + 0.5) / scale - 0.5 : 0;
-    case "tf_half_pixel_for_nn":
-      return (o + 0.5) / scale;
-    default: // half_pixel
-      return (o + 0.5) / scale - 0.5;
-  }
+  return sourceCoordinate(o, n, m, mode as CoordinateTransformation);
 }
 
-/** ONNX nearest rounding of a coordinate. */
+/** ONNX nearest rounding of a coordinate, as the op record rounds it. */
 export function nearestIndex(mode: string, v: number, n: number): number {
-  let i: number;
-  switch (mode) {
-    case "floor":
-      i = Math.floor(v);
-      break;
-    case "ceil":
-      i = Math.ceil(v);
-      break;
-    case "round_prefer_ceil":
-      i = Math.round(v);
-      break;
-    default: // round_prefer_floor
-      i = v === Math.floor(v) + 0.5 ? Math.floor(v) : Math.round(v);
-  }
-  return Math.min(Math.max(i, 0), n - 1);
+  return nearestOf(v, n, mode as NearestMode);
 }
 
 /**
@@ -841,6 +825,11 @@ export const GENERAL_KERNELS = {
   pad,
   global_max_pool: globalPool(true),
   reduce,
+  resize,
+  matmul,
+  conv_transpose2d: convTranspose2d,
+  layer_norm: layerNorm,
+  instance_norm: instanceNorm,
 } satisfies { [K in OpKind]: GeneralBody<K> };
 
 /** Writes the body of `spec` from {@link GENERAL_KERNELS}. */

@@ -10,6 +10,7 @@ import { GraphBuilder, type Tensor } from "../lib/ir/builder.ts";
 import { OP_KINDS } from "../lib/ir/ops.ts";
 import { differential } from "./_testing.ts";
 import { GENERAL_KERNELS } from "./emit_general.ts";
+import { generalOpGraph } from "../interop/_fixtures.ts";
 
 const general = { generalOnly: true };
 
@@ -174,6 +175,7 @@ function parameterized(n: number) {
     shared: b.prelu(rank3, "shared", 1),
     affine: b.affine(rank5, 2, "affine"),
     scalar: b.affine(x, 1, "scalar"),
+    fused: b.relu6(b.affine(x, 4, "per_channel"), "fused"),
     sum: b.binary("add", x, k, "sum"),
     padc: b.pad(x, [0, 1, 2, 0, 0, 0, 1, 3], "constant", -0.5, "padc"),
     padr: b.pad(rank3, [0, 0, 2, 0, 1, 3], "reflect", 0, "padr"),
@@ -187,17 +189,44 @@ function parameterized(n: number) {
 }
 
 Deno.test("prelu, affine, const, pad, global_max_pool and reduce at batch 1 and 2", async () => {
+  // A per-channel affine map takes the affine family and its activation.
+  const fused = await differential(parameterized(1), 49);
+  const step = fused.compiled.plan.steps.find((s) => s.layers.includes("per_channel"))!;
+  assert.deepEqual([step.spec.family, step.layers], ["affine", ["per_channel", "fused"]]);
   for (const n of [1, 2]) {
     await differential(parameterized(n), 50 + n);
     await differential(parameterized(n), 60 + n, general);
   }
 });
 
+Deno.test("resize, matmul, conv_transpose2d, layer_norm and instance_norm (the interop fixture of the general kinds)", async () => {
+  for (const n of [1, 2]) await differential(generalOpGraph(n), 70 + n, general);
+});
+
 Deno.test("the graphs of this file cover every op kind of the catalog", () => {
   const kinds = new Set(
-    [everyKind(1).graph, elementwise(), shapeKinds(), parameterized(1)].flatMap((g) =>
-      g.nodes.map((n) => n.kind)
-    ),
+    [everyKind(1).graph, elementwise(), shapeKinds(), parameterized(1), generalOpGraph(1)].flatMap((
+      g,
+    ) => g.nodes.map((n) => n.kind)),
   );
   assert.deepEqual(OP_KINDS.filter((k) => !kinds.has(k)), []);
+});
+
+Deno.test("resize tables take float32 coordinates and ties as the reference (and onnxruntime) do", async () => {
+  // 5 -> 3 half_pixel: 1.5 / 0.6f - 0.5 is 1.9999998 in float32, so floor reads index 1, not 2.
+  const cases = [
+    [5, 3, "half_pixel", "floor"],
+    [7, 1, "half_pixel", "floor"],
+    [7, 2, "asymmetric", "round_prefer_ceil"],
+    [7, 4, "asymmetric", "round_prefer_ceil"],
+    [7, 8, "asymmetric", "round_prefer_ceil"],
+    [11, 13, "tf_half_pixel_for_nn", "round_prefer_floor"],
+  ] as const;
+  for (const [n, m, coordinateTransformation, nearestMode] of cases) {
+    const b = new GraphBuilder("tie", [1, 2, 3, n]);
+    const g = b.build(
+      b.resize(b.input, [1, 2, 3, m], { coordinateTransformation, nearestMode }, "r"),
+    );
+    await differential(g, 80 + n + m, general);
+  }
 });

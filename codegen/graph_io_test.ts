@@ -133,3 +133,45 @@ Deno.test("a several-output module run directly prints every output, and --json 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("inputs and outputs named like Object.prototype members stay own, ordinary keys", async () => {
+  const b = new GraphBuilder("protos", [1, 2, 3]);
+  const ctor = b.addInput("constructor", [1, 2, 3]);
+  const sum = b.addTensors(b.input, ctor, "sum");
+  const g = b.build({ ["__proto__"]: sum, toString: b.relu(sum, "r"), hasOwnProperty: ctor });
+  assert.deepEqual(g.outputs.map((o) => o.name), ["__proto__", "toString", "hasOwnProperty"]);
+  const { compiled } = await differential(g, 71);
+  const mod = await loadModule(compiled.source);
+  const all = mod.inferAll(
+    Object.fromEntries([["input", new Float32Array(6)], ["constructor", new Float32Array(6)]]),
+  );
+  assert.deepEqual(Object.keys(all), ["__proto__", "toString", "hasOwnProperty"]);
+  assert.ok(Object.hasOwn(all, "__proto__") && all["__proto__"] instanceof Float32Array);
+});
+
+Deno.test("DenseNet's nested concats share one buffer: no copy, same results", async () => {
+  const b = new GraphBuilder("dense", [1, 4, 5, 5]);
+  const features: Tensor[] = [conv(b, b.input, 4, "stem")];
+  let cat: Tensor = features[0];
+  for (let k = 0; k < 4; k++) {
+    const x = conv(b, b.relu(cat, `act${k}`), 3, `layer${k}`);
+    features.push(x);
+    cat = b.concat([...features], `cat${k}`);
+  }
+  const r = await differential(b.build(conv(b, cat, 2, "head", 1)), 81);
+  // Each concat is the front of the next; every layer writes its slot of the last one.
+  assert.deepEqual(r.compiled.plan.copies, []);
+  assert.equal(r.compiled.plan.steps.filter((s) => s.spec.family === "copy").length, 0);
+});
+
+Deno.test("a graph without nodes, and a constant written into its concat slot (channel zero padding)", async () => {
+  const b0 = new GraphBuilder("identity", [1, 3, 2, 2]);
+  const r0 = await differential(b0.build(b0.input), 91);
+  assert.deepEqual(r0.compiled.plan.steps.map((s) => s.spec.family), ["copy"]);
+
+  const b = new GraphBuilder("zero_pad", [1, 3, 4, 4]);
+  const x = conv(b, b.input, 5, "c", 1);
+  const g = b.build(b.relu(b.concat([x, b.constant([1, 3, 4, 4], "zeros")], "cat"), "out"));
+  const r = await differential(g, 92);
+  assert.deepEqual(r.compiled.plan.copies, []);
+});

@@ -577,9 +577,8 @@ export function emitModule(plan: KernelPlan, memory: MemoryPlan, info: ModuleInf
           "const outputs = outputShapes.map((s) => new Float32Array(s.reduce((a, b) => a * b, 1)));",
         );
         w.writeLine("run(inputs, outputs);");
-        w.writeLine("const result: Record<string, Float32Array> = {};");
-        w.writeLine("outputNames.forEach((name, k) => (result[name] = outputs[k]));");
-        w.writeLine("return result;");
+        w.writeLine('// Own properties even for a name like "__proto__".');
+        w.writeLine("return Object.fromEntries(outputNames.map((name, k) => [name, outputs[k]]));");
       },
     },
     {

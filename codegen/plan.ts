@@ -178,7 +178,21 @@ function axisAttr(node: AnyNode, rank: number, fallback = 1): number {
   return a < 0 ? a + rank : a;
 }
 
-/** The layers of `plan` that run a general kernel, in step order. */
+/**
+ * The layers of `plan` that run a general kernel, in step order.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { GraphBuilder } from "../lib/ir/builder.ts";
+ * import { generalLayers, planKernels } from "./plan.ts";
+ * const b = new GraphBuilder("t", [1, 4, 3, 5]);
+ * const t = b.transpose(b.relu(b.input, "act"), [0, 2, 1, 3], "t");
+ * const plan = planKernels(b.build(t), new Map());
+ * // relu has a specialized kernel; no family transposes
+ * assert.deepEqual(generalLayers(plan), ["t"]);
+ * ```
+ */
 export function generalLayers(plan: KernelPlan): string[] {
   const out = new Set<string>();
   for (const s of plan.steps) if (s.spec.family === "general") s.layers.forEach((l) => out.add(l));
@@ -250,6 +264,11 @@ function chw(shape: Shape, batch: number): { c: number; plane: number } {
   const sample = numel(shape) / batch;
   if (shape.length < 2 || shape[0] !== batch) return { c: 1, plane: sample };
   return { c: shape[1], plane: sample / shape[1] };
+}
+
+function samePlace(a: Place, b: Place): boolean {
+  return a.root === b.root && a.plane === b.plane && a.offs.length === b.offs.length &&
+    a.offs.every((o, c) => o === b.offs[c]);
 }
 
 /** Whether channel `c` of `p` starts `c * plane` after channel 0: one contiguous run. */
@@ -416,6 +435,7 @@ function classify(graph: Graph, options: PlanOptions): PlanContext {
       case "linear":
         return out.length === 2 && ins[0].length === 2;
       case "batch_norm":
+      case "affine":
         return true;
       case "add":
         return ins.every((s) => sameShape(s, out));
@@ -497,7 +517,8 @@ function fuse(ctx: PlanContext): Map<string, Group> {
       g.layers.push(n.name);
       g.tail = n.name;
     };
-    const canAct = special(node) && ["conv2d", "linear", "add", "batch_norm"].includes(node.kind);
+    const canAct = special(node) &&
+      ["conv2d", "linear", "add", "batch_norm", "affine"].includes(node.kind);
     // A node two producers read alone (`add(conv(x), conv(y))`) joins the first group only.
     const free = (n: AnyNode | undefined) => n && !member.has(n.name) ? n : undefined;
     let next = free(soleReader(node.name));
@@ -630,12 +651,31 @@ function placeTensors(
     return true;
   };
   const place = new Map<string, Place>();
+  const concats: AnyNode[] = [];
+  /**
+   * The place of a concat whose inputs begin a concat placed already (a later
+   * one: DenseNet's `concat(x0..xk)` then `concat(x0..xk, xk+1)`): the front of
+   * that concat's place, so both hand out the same slots and nothing is copied.
+   */
+  const prefixOf = (node: AnyNode): Place | undefined => {
+    if (node.kind !== "concat" || outputSet.has(node.name)) return undefined;
+    const ins = node.inputs.map(resolve);
+    for (const later of concats) {
+      const more = later.inputs.map(resolve);
+      if (more.length <= ins.length || !ins.every((t, k) => t === more[k])) continue;
+      const q = place.get(later.name)!;
+      return { root: q.root, offs: q.offs.slice(0, shapes.get(node.name)![1]), plane: q.plane };
+    }
+    return undefined;
+  };
   for (let i = order.length - 1; i >= 0; i--) {
     const node = order[i];
     if (!isPlaced(node)) continue;
     const { c, plane } = chw(shapes.get(node.name)!, batch);
-    const p = requested.get(node.name) ?? dense(newRoot(c * plane, node.name), c, plane);
+    const p = requested.get(node.name) ?? prefixOf(node) ??
+      dense(newRoot(c * plane, node.name), c, plane);
     place.set(node.name, p);
+    if (node.kind === "concat") concats.push(node);
     const parts: { t: string; p: Place }[] = [];
     if (node.kind === "concat") {
       let at = 0;
@@ -669,6 +709,8 @@ function placeTensors(
       copies.push({ tensor: t, reason: `${why}, copied into "${node.name}"` });
     };
     for (const { t, p: want } of parts) {
+      // Already asked for exactly this slot (DenseNet: the same input of nested concats).
+      if (requested.has(t) && samePlace(requested.get(t)!, want)) continue;
       const head = groups.get(t)?.head;
       const convGroups = head?.kind === "conv2d" && head.attrs.groups > 1 &&
           head.attrs.groups < head.attrs.inChannels
@@ -1012,6 +1054,22 @@ function lowerGroup(
           w("running_var")!,
           node.attrs.eps,
         ),
+      }];
+    }
+    case "affine": {
+      // `x * weight + bias` per channel (one pair for all when the op has 1 channel).
+      const { c, plane } = chw(xs, batch);
+      const weight = w("weight")!;
+      const bias = w("bias")!;
+      const packed = new Float32Array(2 * c);
+      for (let i = 0; i < c; i++) {
+        packed[i] = weight[node.attrs.channels === 1 ? 0 : i];
+        packed[c + i] = bias[node.attrs.channels === 1 ? 0 : i];
+      }
+      return [{
+        ...base,
+        spec: { family: "affine", c, hw: plane, act: g.act, xcs: x.stride, ycs },
+        weights: packed,
       }];
     }
     case "softmax": {

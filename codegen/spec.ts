@@ -396,6 +396,9 @@ export function specKey(s: KernelSpec): string {
     (_k, v) =>
       v && typeof v === "object" && !Array.isArray(v)
         ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)))
+        // JSON writes every non-finite number as null; keep them apart.
+        : typeof v === "number" && !Number.isFinite(v)
+        ? String(v)
         : v,
   );
 }

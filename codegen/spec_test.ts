@@ -134,3 +134,20 @@ Deno.test("kernelName() carries every parameter in a fixed order", () => {
     "f32_avgpool_k3_s2_pt0l1b1r0_c8_h7w7_ceil_excludepad",
   );
 });
+
+Deno.test("specKey() and general kernel names tell -Infinity, Infinity and NaN apart", () => {
+  const spec = (min: number, max: number) => ({
+    family: "general" as const,
+    op: "clip" as const,
+    attrs: { min, max },
+    xs: [[1, 4]],
+    ys: [1, 4],
+    params: {},
+  });
+  const keys = [spec(-Infinity, Infinity), spec(Infinity, Infinity), spec(-Infinity, NaN)].map(
+    specKey,
+  );
+  assert.equal(new Set(keys).size, 3);
+  assert.notEqual(kernelName(spec(-Infinity, Infinity)), kernelName(spec(Infinity, Infinity)));
+  assert.match(kernelName(spec(0, 6)), /^f32_gen_clip_1x4_[0-9a-f]{8}$/);
+});

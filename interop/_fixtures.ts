@@ -80,7 +80,35 @@ export function generalOpGraph(batch = 1): Graph {
   const shifted = b.binary("add", pooled, b.constant([1, 4, 1, 1], "const"), "shifted");
   const rowMax = b.reduce(b.reduce(m, "sum", [-1], false, "sum_w"), "max", [2], true, "max_h");
   const summary = b.binary("sub", b.reshape(shifted, [batch, 4, 1], "pooled_rows"), rowMax, "d");
-  const mixed = b.binary("add", part, b.gather(summary, 1, [0, 1, 2], false, "first3"), "mixed");
+  let mixed = b.binary("add", part, b.gather(summary, 1, [0, 1, 2], false, "first3"), "mixed");
+  // Resizes, a transposed conv and the norms on the map; attention-like matmuls on the rows.
+  const near = b.resize(m, [batch, 4, 18, 20], {
+    coordinateTransformation: "half_pixel",
+    nearestMode: "round_prefer_ceil",
+  }, "up_nearest");
+  const lin = b.resize(near, [batch, 4, 7, 9], {
+    mode: "linear",
+    coordinateTransformation: "pytorch_half_pixel",
+  }, "down_linear");
+  const corners = b.resize(lin, [batch, 4, 10, 10], {
+    mode: "linear",
+    coordinateTransformation: "align_corners",
+  }, "up_corners");
+  const deconv = b.convTranspose2d(corners, {
+    out: 6,
+    kernel: 3,
+    stride: 2,
+    padding: [1, 0, 1, 1],
+    outputPadding: 1,
+    groups: 2,
+    bias: true,
+  }, "deconv"); // [N, 6, 20, 21]
+  const peaks = b.reduce(b.instanceNorm(deconv, "inorm"), "max", [2, 3], false, "peaks");
+  const scores = b.matmul(part, b.transpose(part, [0, 2, 1], "part_t"), "scores"); // [N, 3, 3]
+  const attended = b.matmul(b.layerNorm(scores, "ln"), part, "attended"); // [N, 3, 8]
+  mixed = b.binary("add", mixed, attended, "mixed_attended");
+  const peak3 = b.gather(b.reshape(peaks, [batch, 6, 1], "peak_rows"), 1, [0, 2, 4], false, "p3");
+  mixed = b.binary("add", mixed, peak3, "mixed_peaks");
   return b.build(b.flatten(mixed, "flat_last", 2));
 }
 

@@ -24,7 +24,7 @@ import {
   type DraftAttrs,
   type DraftKind,
   isConst,
-  type OnnxAttrs,
+  OnnxAttrs,
   type Value,
 } from "./_onnx_draft.ts";
 
@@ -37,6 +37,8 @@ export interface OnnxNode {
   /** `node "<name>" (<opType>)`, for messages. */
   label: string;
   inputs: (Value | undefined)[];
+  /** The ONNX tensor names of `inputs` ("" for an omitted optional input). */
+  inputNames: string[];
   outputs: string[];
   attrs: OnnxAttrs;
   opset: number;
@@ -60,6 +62,11 @@ export interface ConvertContext {
   issue(message: string): void;
   /** Whether any node or graph output reads the tensor. */
   isRead(name: string): boolean;
+  /** The shape of a tensor a converter emitted (undefined when it reported an issue). */
+  producedShape(ref: string): number[] | undefined;
+  /** The const node already made for the stored tensor `name`, if any. */
+  constRef(name: string): string | undefined;
+  setConstRef(name: string, ref: string): void;
 }
 
 /** Converts one node. */
@@ -482,6 +489,48 @@ function pool(kind: "max_pool" | "avg_pool"): Converter {
   };
 }
 
+/**
+ * A 1-D Conv or pool on [N, C, L] as the 2-D op on [N, C, 1, L] between two
+ * reshapes: the weight [O, I, k] is [O, I, 1, k] with the same data, and
+ * kernel, strides, dilations and pads gain a leading height of 1 (or 0).
+ */
+function as1d(convert2d: Converter): Converter {
+  return (ctx, n) => {
+    const x = n.inputs[0];
+    if (!x || isConst(x) || x.shape.length !== 3) return convert2d(ctx, n);
+    const [batch, c, l] = x.shape;
+    const out = n.outputs[0];
+    const x4 = { ref: `${out}#2d`, shape: [batch, c, 1, l] };
+    ctx.emit(n, x4.ref, "reshape", { shape: x4.shape }, [x.ref], x4.shape);
+    const raw = new Map(n.attrs.raw);
+    const lift = (name: string, pad: number) => {
+      const v = raw.get(name);
+      if (Array.isArray(v) && v.length === 1) raw.set(name, [pad, v[0]]);
+    };
+    lift("kernel_shape", 1);
+    lift("strides", 1);
+    lift("dilations", 1);
+    const pads = raw.get("pads");
+    if (Array.isArray(pads) && pads.length === 2) raw.set("pads", [0, pads[0], 0, pads[1]]);
+    const inputs = n.inputs.map((v, i) => {
+      if (i !== 1 || !isConst(v) || v.const.dims.length !== 3) return i === 0 ? x4 : v;
+      const [o, ci, k] = v.const.dims;
+      return { ...v, const: { ...v.const, dims: [o, ci, 1, k] } };
+    });
+    const y4 = `${out}#4d`;
+    convert2d(ctx, {
+      ...n,
+      inputs,
+      attrs: new OnnxAttrs(raw, n.label),
+      outputs: [y4, ...n.outputs.slice(1)],
+    });
+    const d = ctx.producedShape(y4);
+    if (!d) return;
+    const shape = [d[0], d[1], d[3]];
+    ctx.emit(n, out, "reshape", { shape }, [y4], shape);
+  };
+}
+
 const globalAvgPool: Converter = (ctx, n) => {
   const x = dyn(n, 0);
   const shape = irShape(n, "global_avg_pool", {}, [x.shape]);
@@ -523,23 +572,117 @@ function linear(op: "Gemm" | "MatMul"): Converter {
   };
 }
 
-function softmaxWith(defaultAxis: number): Converter {
+/**
+ * Softmax (and LogSoftmax, its log). Since opset 13 over one axis; before,
+ * over the dims from `axis` on flattened together, which is a reshape to
+ * [prod(dims < axis), prod(dims >= axis)], a softmax over axis 1, and a
+ * reshape back (a single softmax when every later axis has size 1).
+ */
+function softmaxWith(defaultAxis: number, log = false): Converter {
   return (ctx, n) => {
     const x = dyn(n, 0);
     const axis = normAxis(n.attrs.int("axis", defaultAxis), x.shape.length);
+    const out = n.outputs[0];
+    const steps: { kind: "reshape" | "softmax" | "log"; attrs: object; shape: number[] }[] = [];
     if (defaultAxis === 1 && x.shape.slice(axis + 1).some((d) => d !== 1)) {
-      // Before opset 13, Softmax flattens to [prod(dims < axis), prod(dims >= axis)]:
-      // one axis only when every later axis has size 1.
-      ctx.issue(
-        `${n.label} (opset < 13) normalizes axes ${axis}.. of [${
-          x.shape.join(", ")
-        }] together; lightnets applies softmax over one axis`,
-      );
-      return;
-    }
-    ctx.emit(n, n.outputs[0], "softmax", { axis }, [x.ref], x.shape);
+      const flat = [numel(x.shape.slice(0, axis)), numel(x.shape.slice(axis))];
+      steps.push({ kind: "reshape", attrs: { shape: flat }, shape: flat });
+      steps.push({ kind: "softmax", attrs: { axis: 1 }, shape: flat });
+      steps.push({ kind: "reshape", attrs: { shape: [...x.shape] }, shape: [...x.shape] });
+    } else steps.push({ kind: "softmax", attrs: { axis }, shape: [...x.shape] });
+    if (log) steps.push({ kind: "log", attrs: {}, shape: [...x.shape] });
+    let prev = x.ref;
+    steps.forEach((st, k) => {
+      const ref = k === steps.length - 1 ? out : `${out}#${k}`;
+      ctx.emit(n, ref, st.kind, st.attrs as never, [prev], st.shape);
+      prev = ref;
+    });
   };
 }
+
+/** Sum/Mean/Max/Min of any number of inputs: a chain of binary ops (Mean then scales by 1/n). */
+function variadic(op: "Sum" | "Mean" | "Max" | "Min"): Converter {
+  const binary = op === "Max"
+    ? arithmetic("Max")
+    : op === "Min"
+    ? arithmetic("Min")
+    : arithmetic("Add");
+  return (ctx, n) => {
+    if (n.inputs.length === 2 && op !== "Mean") return binary(ctx, n);
+    if (n.inputs.length === 1 && op !== "Mean") return ctx.alias(n.outputs[0], dyn(n, 0));
+    const out = n.outputs[0];
+    let acc: Value = n.inputs[0]!;
+    let accName = n.inputNames[0];
+    const last = op === "Mean" ? n.inputs.length : n.inputs.length - 1;
+    for (let i = 1; i < n.inputs.length; i++) {
+      const ref = i === last ? out : `${out}#${i}`;
+      binary(ctx, {
+        ...n,
+        inputs: [acc, n.inputs[i]],
+        inputNames: [accName, n.inputNames[i]],
+        outputs: [ref],
+      });
+      acc = { ref, shape: broadcastShape(shapeOfValue(acc), shapeOfValue(n.inputs[i]!), op) };
+      accName = ref;
+    }
+    if (op === "Mean") {
+      const x = acc as Computed;
+      const k = 1 / n.inputs.length;
+      ctx.emit(n, out, "scale_shift", { scale: [k], shift: [0] }, [x.ref], x.shape);
+    }
+  };
+}
+
+const shapeOfValue = (v: Value) => (isConst(v) ? v.const.dims : v.shape);
+
+/** An activation written as a chain of element-wise steps on `x` (Selu, Mish, Gelu). */
+function composite(
+  build: (n: OnnxNode) => ({ kind: "scale_shift"; attrs: { scale: number[]; shift: number[] } } | {
+    kind: "elu" | "softplus" | "tanh" | "erf" | "mul_x";
+    attrs?: { alpha: number };
+  })[],
+): Converter {
+  return (ctx, n) => {
+    const x = dyn(n, 0);
+    const steps = build(n);
+    let prev = x.ref;
+    steps.forEach((st, k) => {
+      const ref = k === steps.length - 1 ? n.outputs[0] : `${n.outputs[0]}#${k}`;
+      if (st.kind === "mul_x") ctx.emit(n, ref, "mul_same", {}, [x.ref, prev], x.shape);
+      else if (st.kind === "scale_shift") {
+        ctx.emit(n, ref, "scale_shift", st.attrs, [prev], x.shape);
+      } else if (st.kind === "elu") ctx.emit(n, ref, "elu", st.attrs!, [prev], x.shape);
+      else ctx.emit(n, ref, st.kind, {}, [prev], x.shape);
+      prev = ref;
+    });
+  };
+}
+
+/** Selu: `gamma * elu(x, alpha)`. */
+const selu = composite((n) => [
+  { kind: "elu", attrs: { alpha: niceFloat(n.attrs.float("alpha", 1.67326319217681884765625)) } },
+  {
+    kind: "scale_shift",
+    attrs: { scale: [niceFloat(n.attrs.float("gamma", 1.05070102214813232421875))], shift: [0] },
+  },
+]);
+
+/** Mish: `x * tanh(softplus(x))`. */
+const mish = composite(() => [{ kind: "softplus" }, { kind: "tanh" }, { kind: "mul_x" }]);
+
+/** Gelu (exact, opset 20): `x * (1 + erf(x / sqrt(2))) / 2`. */
+const gelu: Converter = (ctx, n) => {
+  if (n.attrs.string("approximate", "none") !== "none") {
+    ctx.issue(`${n.label} uses the tanh approximation; lightnets reads the exact Gelu`);
+    return;
+  }
+  composite(() => [
+    { kind: "scale_shift", attrs: { scale: [Math.SQRT1_2], shift: [0] } },
+    { kind: "erf" },
+    { kind: "scale_shift", attrs: { scale: [0.5], shift: [0.5] } },
+    { kind: "mul_x" },
+  ])(ctx, n);
+};
 
 const dropout: Converter = (ctx, n) => {
   const x = dyn(n, 0);
@@ -644,6 +787,9 @@ const prelu: Converter = (ctx, n) => {
 /** A stored tensor as a `const` node (an operand the IR cannot fold into the op reading it). */
 function constNode(ctx: ConvertContext, n: OnnxNode, i: number): string {
   const c = constant(n, i, "constant operand");
+  // One const node per stored tensor, however many ops read it (params count it once).
+  const shared = ctx.constRef(n.inputNames[i]);
+  if (shared) return shared;
   const ref = `${n.outputs[0]}#const${i}`;
   const d = ctx.emit(
     n,
@@ -655,6 +801,7 @@ function constNode(ctx: ConvertContext, n: OnnxNode, i: number): string {
     new Map([["value", f32(c.data)]]),
   );
   d.onnxName = n.name ? `${n.name}_const${i}` : "";
+  ctx.setConstRef(n.inputNames[i], ref);
   return ref;
 }
 
@@ -860,9 +1007,12 @@ const globalMaxPool: Converter = (ctx, n) => {
  * input since; ReduceSum's since 13). The mean over H and W of [N, C, H, W]
  * with kept dims is a global average pool.
  */
-function reduce(op: "mean" | "sum" | "max"): Converter {
+function reduce(
+  op: "mean" | "sum" | "max" | "min" | "l2" | "sum_square",
+): Converter {
   return (ctx, n) => {
     const x = dyn(n, 0);
+    if (op === "min" || op === "l2" || op === "sum_square") return reduceComposite(ctx, n, op);
     const given = axesOf(n.attrs.raw, optConst(n, 1, "axes"));
     const all = x.shape.map((_, i) => i);
     const noop = n.attrs.int("noop_with_empty_axes", 0) === 1;
@@ -884,6 +1034,43 @@ function reduce(op: "mean" | "sum" | "max"): Converter {
     ctx.emit(n, n.outputs[0], "reduce", { op, axes, keepDims }, [x.ref], shape);
   };
 }
+
+/**
+ * ReduceMin = -max(-x); ReduceSumSquare = sum(x * x); ReduceL2 = sqrt(sum(x * x)):
+ * the element-wise steps around a `reduce` of the IR.
+ */
+function reduceComposite(ctx: ConvertContext, n: OnnxNode, op: "min" | "l2" | "sum_square") {
+  const x = dyn(n, 0);
+  const out = n.outputs[0];
+  const pre = `${out}#pre`;
+  if (op === "min") ctx.emit(n, pre, "neg", {}, [x.ref], x.shape);
+  else ctx.emit(n, pre, "mul_same", {}, [x.ref, x.ref], x.shape);
+  const post = op === "min" ? "neg" : op === "l2" ? "sqrt" : undefined;
+  const red = post ? `${out}#reduced` : out;
+  reduce(op === "min" ? "max" : "sum")(ctx, {
+    ...n,
+    inputs: [{ ref: pre, shape: x.shape }, ...n.inputs.slice(1)],
+    outputs: [red],
+  });
+  const shape = ctx.producedShape(red);
+  if (post && shape) ctx.emit(n, out, post, {}, [red], shape);
+}
+
+/** LpNormalization (p = 2): `x / sqrt(sum(x * x))` over `axis`; p = 1 divides by sum |x|. */
+const lpNormalization: Converter = (ctx, n) => {
+  const x = dyn(n, 0);
+  const p = n.attrs.int("p", 2);
+  const axis = normAxis(n.attrs.int("axis", -1), x.shape.length);
+  const out = n.outputs[0];
+  const kept = x.shape.map((d, i) => (i === axis ? 1 : d));
+  if (p === 2) ctx.emit(n, `${out}#sq`, "mul_same", {}, [x.ref, x.ref], x.shape);
+  else if (p === 1) ctx.emit(n, `${out}#sq`, "abs", {}, [x.ref], x.shape);
+  else throw new RangeError(`p = ${p}; LpNormalization has p 1 or 2`);
+  const a = { op: "sum" as const, axes: [axis], keepDims: true };
+  ctx.emit(n, `${out}#sum`, "reduce", a, [`${out}#sq`], kept);
+  if (p === 2) ctx.emit(n, `${out}#norm`, "sqrt", {}, [`${out}#sum`], kept);
+  ctx.emit(n, out, "div", {}, [x.ref, p === 2 ? `${out}#norm` : `${out}#sum`], x.shape);
+};
 
 /** Gather with constant indices from a computed tensor. */
 const gather: Converter = (ctx, n) => {
@@ -932,12 +1119,12 @@ const matmul: Converter = (ctx, n) => {
 export const CONVERTERS: Readonly<Record<string, VersionedConverter>> = {
   Abs: elementwise("abs"),
   Add: arithmetic("Add"),
-  AveragePool: pool("avg_pool"),
+  AveragePool: as1d(pool("avg_pool")),
   BatchNormalization: batchNorm,
   Cast: cast,
   Clip: [[1, clipV1], [11, clipV11]],
   Concat: concat,
-  Conv: conv,
+  Conv: as1d(conv),
   ConvTranspose: convTranspose,
   Div: arithmetic("Div"),
   Dropout: dropout,
@@ -957,9 +1144,9 @@ export const CONVERTERS: Readonly<Record<string, VersionedConverter>> = {
   LeakyRelu: withAlpha("leaky_relu", 0.01),
   Log: elementwise("log"),
   MatMul: matmul,
-  Max: arithmetic("Max"),
-  MaxPool: pool("max_pool"),
-  Min: arithmetic("Min"),
+  Max: variadic("Max"),
+  MaxPool: as1d(pool("max_pool")),
+  Min: variadic("Min"),
   Mul: arithmetic("Mul"),
   Pow: arithmetic("Pow"),
   Neg: elementwise("neg"),
@@ -969,12 +1156,22 @@ export const CONVERTERS: Readonly<Record<string, VersionedConverter>> = {
   ReduceMax: reduce("max"),
   ReduceMean: reduce("mean"),
   ReduceSum: reduce("sum"),
+  ReduceMin: reduce("min"),
+  ReduceL2: reduce("l2"),
+  ReduceSumSquare: reduce("sum_square"),
+  LpNormalization: lpNormalization,
   Relu: relu,
   Reshape: reshape,
   Resize: [[10, resizeV10], [11, resizeV11]],
   Sigmoid: unary("sigmoid"),
   Slice: [[1, sliceV1], [10, sliceV10]],
   Softmax: [[1, softmaxWith(1)], [13, softmaxWith(-1)]],
+  LogSoftmax: [[1, softmaxWith(1, true)], [13, softmaxWith(-1, true)]],
+  Sum: variadic("Sum"),
+  Mean: variadic("Mean"),
+  Selu: selu,
+  Mish: mish,
+  Gelu: gelu,
   Softplus: elementwise("softplus"),
   Split: [[1, splitV1], [13, splitV13]],
   Sqrt: elementwise("sqrt"),
@@ -1000,6 +1197,10 @@ export const NEEDED_KINDS: Readonly<Record<string, readonly string[]>> = {
   GlobalMaxPool: ["global_max_pool"],
   ReduceSum: ["reduce"],
   ReduceMax: ["reduce"],
+  ReduceMin: ["reduce"],
+  ReduceL2: ["reduce"],
+  ReduceSumSquare: ["reduce"],
+  LpNormalization: ["reduce"],
 };
 
 /** The converter of `opType` for the model's opset, or undefined. */

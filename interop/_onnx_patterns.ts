@@ -201,6 +201,33 @@ const channelShuffle: Rule = (g, d) => {
   return true;
 };
 
+/** `transpose(transpose(x, p), q)` is one transpose by `p[q[i]]`; the identity perm vanishes. */
+const mergeTranspose: Rule = (g, d) => {
+  if (d.kind !== "transpose") return false;
+  const p = g.producer(d.inputs[0], "transpose");
+  if (p && g.uses(p.ref) === 1) {
+    d.attrs = { perm: d.attrs.perm.map((q) => p.attrs.perm[q]) };
+    g.setInputs(d, [...p.inputs]);
+    return true;
+  }
+  if (d.attrs.perm.every((q, i) => q === i)) {
+    g.retype(d, "identity", {});
+    return true;
+  }
+  return false;
+};
+
+/** `reshape(reshape(x))` is one reshape. */
+const mergeReshape: Rule = (g, d) => {
+  if (d.kind !== "reshape" && d.kind !== "flatten") return false;
+  const p = g.producer(d.inputs[0], "reshape");
+  if (!p || g.uses(p.ref) !== 1) return false;
+  // A flatten's meaning depends on its input's dims: state its output shape instead.
+  if (d.kind === "flatten") g.retype(d, "reshape", { shape: [...d.shape] });
+  g.setInputs(d, [...p.inputs]);
+  return true;
+};
+
 /** A reshape to the same shape is an identity; to `[N, -1]`, a flatten. */
 const reshapeToFlatten: Rule = (g, d) => {
   if (d.kind !== "reshape") return false;
@@ -296,6 +323,8 @@ export const RULES: readonly Rule[] = [
   hardSigmoidFromClip,
   scaleIntoHardSigmoid,
   channelShuffle,
+  mergeTranspose,
+  mergeReshape,
   reshapeToFlatten,
   biasIntoLinear,
   emptyPad,

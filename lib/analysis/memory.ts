@@ -7,7 +7,7 @@
  *    after its last reader (the graph input is live until its last reader, the
  *    graph output until the end). The peak is the largest sum of live tensors
  *    while one node runs (its inputs and its output are live together).
- *    `flatten` and `dropout` are views at inference in every mode (as in
+ *    `flatten`, `reshape` and `dropout` are views at inference in every mode (as in
  *    lib/analysis/cost.ts). With `inPlace: true`, the zero-copy and in-place
  *    opportunities codegen uses are taken too:
  *    - `split` is a view of its input (the input stays live while it is);
@@ -71,7 +71,7 @@ export interface PeakMemory {
   steps: LiveStep[];
 }
 
-const VIEW_KINDS: ReadonlySet<OpKind> = new Set<OpKind>(["flatten", "dropout"]);
+const VIEW_KINDS: ReadonlySet<OpKind> = new Set<OpKind>(["flatten", "reshape", "dropout"]);
 const IN_PLACE_KINDS: ReadonlySet<OpKind> = new Set<OpKind>([
   ...UNARY_ELEMENTWISE,
   "batch_norm",

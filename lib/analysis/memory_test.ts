@@ -123,3 +123,14 @@ Deno.test("materializedMemory() counts only block boundaries of MobileNetV2's in
   const r14 = m.rows.find((r) => r.resolution === "14x14")!;
   assert.equal(r14.channels, 96); // the (6, 96, 3, 1) stage's output
 });
+
+Deno.test("peakMemory() counts a reshape as a view of its input, as flatten", () => {
+  const b = new GraphBuilder("t", [1, 4, 2, 2]); // 16 elements
+  const relu = b.relu(b.input, "relu");
+  const rows = b.reshape(relu, [1, 16], "rows");
+  const cols = b.reshape(relu, [16, 1], "cols");
+  const g = b.build(b.binary("add", rows, cols, "outer")); // [16, 16]: 256
+  // At "outer": the relu buffer (read through both views) and the 256 written; were the
+  // reshapes copies, two more 16-element buffers would be live.
+  assert.equal(peakMemory(inferShapes(g)).peakElements, 16 + 256);
+});

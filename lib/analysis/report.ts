@@ -174,13 +174,15 @@ export interface Conventions {
 export const CONVENTIONS: Readonly<Conventions> = {
   madds: "Multiply-adds (one multiply-accumulate counts once, as the papers count " +
     "'FLOPs'): conv2d = output elements x (in_channels / groups) x kh x kw; " +
-    "linear = N x in x out; no other op has MAdds",
+    "conv_transpose2d = input elements x (out_channels / groups) x kh x kw; " +
+    "linear = N x in x out; matmul = batch x M x K x N; no other op has MAdds",
   flops: "2 x MAdds plus element-wise work, itemized: bias 1 per output element, " +
-    "BatchNorm 2 per element; activations per element: relu 1, relu6/clip 2, " +
+    "BatchNorm 2 and layer/instance norm 8 per element; activations per element: relu 1, relu6/clip 2, " +
     "hardsigmoid 4, hardswish 5, sigmoid 4, silu 5, prelu 2, leaky_relu 2, elu 4, " +
     "softplus 3, 1 per elementary function (exp, log, tanh, sqrt, reciprocal, neg, abs, " +
     "erf); binary add/sub/mul/div/pow/max/min 1 per output element, affine 2 and " +
-    "softmax 3 per element; max pool kh*kw-1 and avg pool kh*kw per output, global avg " +
+    "softmax 3 per element, linear resize 3 x (2^k - 1) per output element over k " +
+    "resized axes (nearest 0); max pool kh*kw-1 and avg pool kh*kw per output, global avg " +
     "pool 1 per input element, global max pool and reduce sum/max input - output " +
     "elements, reduce mean input elements",
   mac: "Memory access cost (ShuffleNet V2 sec. 2): elements read and written = input " +
@@ -190,8 +192,8 @@ export const CONVENTIONS: Readonly<Conventions> = {
     "bytes = elements x dtype size",
   params: "weights = conv and FC kernels (the papers' convention), PReLU slopes, " +
     "affine scales and stored constants; bias = conv/FC biases and affine shifts; bn = " +
-    "BatchNorm gamma and beta; total = weights + bias + bn (torchvision's " +
-    "num_params); BatchNorm running mean/var are buffers, not parameters",
+    "gamma and beta of BatchNorm, LayerNorm and InstanceNorm; total = weights + " +
+    "bias + bn (torchvision's num_params); BatchNorm running mean/var are buffers, not parameters",
   activations: "Output elements of each node; totals sum every node's output and " +
     "name the largest single tensor",
 };

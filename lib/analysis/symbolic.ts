@@ -25,7 +25,11 @@
  * flattens a map whose size depends on H or W, concat or add of maps whose
  * size expressions differ, a ceil-mode pool whose last window could start in
  * the padding (PyTorch then drops it), and, in width mode, grouped convs that
- * are not depthwise.
+ * are not depthwise. Of the general ops (each op's rule lives in its record in
+ * lib/ops/), shape ops are expressible on the channel axis of a feature map
+ * (concat, split, slice, gather) or as a flatten (reshape to `[N, F]`);
+ * a resize yields its fixed `outShape`; transposes that move axes, matmul and
+ * transposed convs of a map whose size depends on H and W are not.
  *
  * @module
  */

@@ -16,8 +16,10 @@
 
 import type { AnyNode, Graph, Node, Scope, ScopeKind } from "./graph.ts";
 import {
+  type CoordinateTransformation,
   type HW,
   inferNodeShape,
+  type NearestMode,
   type OpAttrs,
   type OpKind,
   type Pads,
@@ -56,6 +58,27 @@ export interface PoolOptions {
   padding?: Padding;
   ceilMode?: boolean;
   countIncludePad?: boolean;
+}
+
+/** Options of {@link GraphBuilder.convTranspose2d}; `inChannels` defaults to the input's. */
+export interface ConvTranspose2dOptions {
+  out: number;
+  kernel: Size2;
+  stride?: Size2;
+  /** Cropped from the output; default 0. */
+  padding?: Padding;
+  outputPadding?: Size2;
+  dilation?: Size2;
+  groups?: number;
+  bias?: boolean;
+  inChannels?: number;
+}
+
+/** Options of {@link GraphBuilder.resize}. */
+export interface ResizeOptions {
+  mode?: "nearest" | "linear";
+  coordinateTransformation?: CoordinateTransformation;
+  nearestMode?: NearestMode;
 }
 
 /** Options of {@link GraphBuilder.linear}; `inFeatures` defaults to the input's. */
@@ -325,6 +348,53 @@ export class GraphBuilder {
     name?: string,
   ): Tensor {
     return this.add("reduce", { op, axes, keepDims }, [x], name);
+  }
+  /** Transposed convolution (PyTorch ConvTranspose2d); weight `[Cin, Cout/groups, kh, kw]`. */
+  convTranspose2d(x: Tensor, o: ConvTranspose2dOptions, name?: string): Tensor {
+    return this.add(
+      "conv_transpose2d",
+      {
+        inChannels: o.inChannels ?? x.shape[1],
+        outChannels: o.out,
+        kernel: pair(o.kernel),
+        stride: pair(o.stride ?? 1),
+        padding: pads(o.padding ?? 0),
+        outputPadding: pair(o.outputPadding ?? 0),
+        dilation: pair(o.dilation ?? 1),
+        groups: o.groups ?? 1,
+        bias: o.bias ?? false,
+      },
+      [x],
+      name,
+    );
+  }
+  /** numpy matmul of two computed tensors. */
+  matmul(a: Tensor, b: Tensor, name?: string): Tensor {
+    return this.add("matmul", {}, [a, b], name);
+  }
+  /** LayerNorm over the axes from `axis` on (default: the last). */
+  layerNorm(x: Tensor, name?: string, axis = -1, eps = 1e-5): Tensor {
+    const from = axis < 0 ? axis + x.shape.length : axis;
+    const channels = x.shape.slice(from).reduce((p, d) => p * d, 1);
+    return this.add("layer_norm", { axis, eps, channels }, [x], name);
+  }
+  /** InstanceNorm over the spatial axes of each (n, c). */
+  instanceNorm(x: Tensor, name?: string, eps = 1e-5): Tensor {
+    return this.add("instance_norm", { channels: x.shape[1], eps }, [x], name);
+  }
+  /** Resize to `outShape` (default: nearest, asymmetric, floor: PyTorch's `nearest`). */
+  resize(x: Tensor, outShape: number[], o: ResizeOptions = {}, name?: string): Tensor {
+    return this.add(
+      "resize",
+      {
+        mode: o.mode ?? "nearest",
+        coordinateTransformation: o.coordinateTransformation ?? "asymmetric",
+        nearestMode: o.nearestMode ?? "floor",
+        outShape,
+      },
+      [x],
+      name,
+    );
   }
   /** Concatenation along `axis` (default: the channels). */
   concat(xs: Tensor[], name?: string, axis = 1): Tensor {

@@ -85,7 +85,21 @@ export interface Graph {
   meta: Record<string, string | number | boolean>;
 }
 
-/** The first graph input (the only one of a zoo model). */
+/**
+ * The first graph input (the only one of a zoo model).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { GraphBuilder } from "./builder.ts";
+ * import { primaryInput, primaryOutput } from "./graph.ts";
+ * const b = new GraphBuilder("t", [1, 3, 4, 4]);
+ * const mask = b.addInput("mask", [1, 3, 4, 4]);
+ * const g = b.build({ scores: b.relu(b.input, "r"), mask });
+ * assert.deepEqual(primaryInput(g), { name: "input", shape: [1, 3, 4, 4] });
+ * assert.equal(primaryOutput(g), "r"); // the node behind output "scores"
+ * ```
+ */
 export function primaryInput(graph: Graph): GraphInput {
   return graph.inputs[0];
 }

@@ -4,11 +4,12 @@
  * @module
  */
 
-import type { Conv2dAttrs, LinearAttrs } from "./core.ts";
-import { numel, ShapeError } from "./core.ts";
+import type { Conv2dAttrs, LinearAttrs, Shape } from "./core.ts";
+import { formatShape, numel, ShapeError } from "./core.ts";
 import type { OpDef } from "./def.ts";
 import { add, constant, elements, formatPoly, mul, scale, SymbolicError } from "./poly.ts";
 import { need4d, nonNegative, param, positive, windowShape } from "./_util.ts";
+import { broadcastShape, broadcastStrides, forEachIndex } from "./_tensor.ts";
 
 /**
  * `y[n, oc, oy, ox] = bias[oc] + sum over ic, ky, kx of
@@ -202,4 +203,247 @@ export const linear: OpDef<"linear"> = {
     return y;
   },
   widthFields: (a) => [a.inFeatures, a.outFeatures],
+};
+
+/** Output size of a transposed convolution along one axis (ONNX ConvTranspose, PyTorch). */
+export function transposedOutSize(
+  size: number,
+  kernel: number,
+  stride: number,
+  padBegin: number,
+  padEnd: number,
+  dilation: number,
+  outputPadding: number,
+): number {
+  return (size - 1) * stride - padBegin - padEnd + dilation * (kernel - 1) + outputPadding + 1;
+}
+
+/**
+ * Transposed convolution: every input element scatters into the output,
+ * `y[n, g*outPG + oc, iy*sh - top + ky*dh, ix*sw - left + kx*dw] +=
+ * x[n, g*inPG + ic, iy, ix] * w[g*inPG + ic, oc, ky, kx]`, positions outside
+ * the output dropped (the padding crops), plus `bias[oc]`.
+ */
+export const convTranspose2d: OpDef<"conv_transpose2d"> = {
+  summary: "transposed 2-D convolution, weight [Cin, Cout/g, kh, kw]",
+  arity: 1,
+  check(node, a) {
+    positive(node, "inChannels", a.inChannels);
+    positive(node, "outChannels", a.outChannels);
+    a.kernel.forEach((v) => positive(node, "kernel size", v));
+    a.stride.forEach((v) => positive(node, "stride", v));
+    a.dilation.forEach((v) => positive(node, "dilation", v));
+    a.padding.forEach((v) => nonNegative(node, "padding", v));
+    a.outputPadding.forEach((v, i) => {
+      nonNegative(node, "outputPadding", v);
+      if (v >= a.stride[i] && v >= a.dilation[i]) {
+        throw new RangeError(
+          `Invalid "${node}": outputPadding ${v} must be smaller than the stride ${
+            a.stride[i]
+          } or the dilation ${a.dilation[i]}`,
+        );
+      }
+    });
+    positive(node, "groups", a.groups);
+    if (a.inChannels % a.groups !== 0 || a.outChannels % a.groups !== 0) {
+      throw new RangeError(
+        `Invalid "${node}": groups ${a.groups} must divide inChannels ${a.inChannels} and outChannels ${a.outChannels}`,
+      );
+    }
+  },
+  shape(node, a, [x]) {
+    need4d(node, x);
+    if (x[1] !== a.inChannels) {
+      throw new ShapeError(node, `input has ${x[1]} channels, expected ${a.inChannels}`);
+    }
+    const size = (i: 0 | 1) =>
+      transposedOutSize(
+        x[2 + i],
+        a.kernel[i],
+        a.stride[i],
+        a.padding[i],
+        a.padding[2 + i],
+        a.dilation[i],
+        a.outputPadding[i],
+      );
+    const [oh, ow] = [size(0), size(1)];
+    if (oh < 1 || ow < 1) {
+      throw new ShapeError(
+        node,
+        `padding [${a.padding.join(", ")}] crops the ${x[2]}x${
+          x[3]
+        } input's output to ${oh}x${ow}, expected at least 1x1`,
+      );
+    }
+    return [x[0], a.outChannels, oh, ow];
+  },
+  params(a) {
+    return [
+      {
+        name: "weight",
+        shape: [a.inChannels, a.outChannels / a.groups, a.kernel[0], a.kernel[1]],
+        role: "weight",
+      },
+      ...(a.bias ? [{ name: "bias" as const, shape: [a.outChannels], role: "bias" as const }] : []),
+    ];
+  },
+  // Each input element meets Cout/groups x kh x kw weights.
+  cost: ({ attrs: a, inputShapes: [x], shape }) => ({
+    madds: numel(x) * (a.outChannels / a.groups) * a.kernel[0] * a.kernel[1],
+    flops: { bias: a.bias ? numel(shape) : 0 },
+  }),
+  symbolic({ node, ins: [x] }) {
+    const a = node.attrs;
+    if (x.h === undefined || x.w === undefined || !("value" in x.h) || !("value" in x.w)) {
+      throw new SymbolicError(
+        `Cannot express "${node.name}": a transposed conv multiplies H and W, which is not one floor atom`,
+      );
+    }
+    const h = transposedOutSize(
+      x.h.value,
+      a.kernel[0],
+      a.stride[0],
+      a.padding[0],
+      a.padding[2],
+      a.dilation[0],
+      a.outputPadding[0],
+    );
+    const w = transposedOutSize(
+      x.w.value,
+      a.kernel[1],
+      a.stride[1],
+      a.padding[1],
+      a.padding[3],
+      a.dilation[1],
+      a.outputPadding[1],
+    );
+    const k = a.kernel[0] * a.kernel[1];
+    const perIn = (a.outChannels / a.groups) * k;
+    const weights = constant(a.inChannels * perIn);
+    return {
+      out: { n: x.n, c: constant(a.outChannels), h: { value: h }, w: { value: w } },
+      params: a.bias ? add(weights, constant(a.outChannels)) : weights,
+      madds: scale(elements(x), perIn),
+    };
+  },
+  reference({ node, inputs: [x], inputShapes: [xs], shape, weights }) {
+    const a = node.attrs;
+    const [batch, inC, inH, inW] = xs;
+    const [, outC, outH, outW] = shape;
+    const [kh, kw] = a.kernel;
+    const [sh, sw] = a.stride;
+    const [dh, dw] = a.dilation;
+    const [top, left] = a.padding;
+    const inPG = inC / a.groups;
+    const outPG = outC / a.groups;
+    const w = param(weights, node, "weight");
+    const bias = a.bias ? param(weights, node, "bias") : undefined;
+    const acc = new Float64Array(numel(shape));
+    for (let n = 0; n < batch; n++) {
+      for (let ci = 0; ci < inC; ci++) {
+        const g = Math.floor(ci / inPG);
+        for (let oc = 0; oc < outPG; oc++) {
+          const co = g * outPG + oc;
+          const yPlane = (n * outC + co) * outH * outW;
+          for (let ky = 0; ky < kh; ky++) {
+            for (let kx = 0; kx < kw; kx++) {
+              const wv = w[((ci * outPG + oc) * kh + ky) * kw + kx];
+              for (let iy = 0; iy < inH; iy++) {
+                const oy = iy * sh - top + ky * dh;
+                if (oy < 0 || oy >= outH) continue;
+                for (let ix = 0; ix < inW; ix++) {
+                  const ox = ix * sw - left + kx * dw;
+                  if (ox < 0 || ox >= outW) continue;
+                  acc[yPlane + oy * outW + ox] += x[((n * inC + ci) * inH + iy) * inW + ix] * wv;
+                }
+              }
+            }
+          }
+        }
+      }
+      if (bias) {
+        for (let co = 0; co < outC; co++) {
+          const base = (n * outC + co) * outH * outW;
+          for (let i = 0; i < outH * outW; i++) acc[base + i] += bias[co];
+        }
+      }
+    }
+    return Float32Array.from(acc);
+  },
+  widthFields: (a) => [a.inChannels, a.outChannels, a.groups],
+};
+
+/** The shape of numpy matmul, with its batch axes, M, K and N. */
+function matmulShape(
+  node: string,
+  a: Shape,
+  b: Shape,
+): { shape: Shape; batch: Shape; m: number; k: number; n: number } {
+  if (a.length < 1 || b.length < 1 || a.length > 5 || b.length > 5) {
+    throw new ShapeError(
+      node,
+      `matmul of ${formatShape(a)} and ${formatShape(b)}, expected tensors of rank 1 to 5`,
+    );
+  }
+  const a2 = a.length === 1 ? [1, a[0]] : a;
+  const b2 = b.length === 1 ? [b[0], 1] : b;
+  const [m, k] = a2.slice(-2), [k2, n] = b2.slice(-2);
+  if (k !== k2) {
+    throw new ShapeError(
+      node,
+      `matmul of ${formatShape(a)} and ${
+        formatShape(b)
+      }: the first has ${k} columns, the second ${k2} rows, expected equal`,
+    );
+  }
+  const batch = broadcastShape(node, "matmul batch axes", a2.slice(0, -2), b2.slice(0, -2));
+  const shape = [...batch, ...(a.length === 1 ? [] : [m]), ...(b.length === 1 ? [] : [n])];
+  return { shape, batch, m, k, n };
+}
+
+/**
+ * numpy matmul of two computed tensors: `y[..., i, j] = sum_k a[..., i, k] *
+ * b[..., k, j]`, batch axes broadcast, a 1-D operand read as a row (first) or
+ * a column (second) and its axis dropped. MAdds = batch x M x K x N.
+ */
+export const matmul: OpDef<"matmul"> = {
+  summary: "numpy matmul of two computed tensors",
+  arity: 2,
+  check() {},
+  shape(node, _a, [a, b]) {
+    const { shape } = matmulShape(node, a, b);
+    if (shape.length === 0) {
+      throw new ShapeError(node, `matmul of two vectors gives a 0-D tensor, expected rank >= 1`);
+    }
+    return shape;
+  },
+  params: () => [],
+  cost({ inputShapes: [a, b] }) {
+    const { batch, m, k, n } = matmulShape("", a, b);
+    return { madds: numel(batch) * m * k * n, flops: {} };
+  },
+  symbolic({ node }) {
+    throw new SymbolicError(
+      `Cannot express "${node.name}": matmul of two computed tensors (the symbolic sizes follow [N, C, H, W] maps)`,
+    );
+  },
+  reference({ inputs: [a, b], inputShapes: [as, bs] }) {
+    const { batch, m, k, n } = matmulShape("", as, bs);
+    const a2 = as.length === 1 ? [1, as[0]] : as;
+    const b2 = bs.length === 1 ? [bs[0], 1] : bs;
+    // Offsets of each operand's matrix for every batch index (0 strides on broadcast axes).
+    const aStr = broadcastStrides(a2.slice(0, -2), batch).map((s) => s * m * k);
+    const bStr = broadcastStrides(b2.slice(0, -2), batch).map((s) => s * k * n);
+    const y = new Float32Array(numel(batch) * m * n);
+    forEachIndex(batch, [aStr, bStr], (t, [ao, bo]) => {
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) {
+          let acc = 0;
+          for (let q = 0; q < k; q++) acc += a[ao + i * k + q] * b[bo + q * n + j];
+          y[(t * m + i) * n + j] = acc;
+        }
+      }
+    });
+    return y;
+  },
 };

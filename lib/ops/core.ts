@@ -147,6 +147,47 @@ export interface ReduceAttrs {
   axes: readonly number[];
   keepDims: boolean;
 }
+/** Coordinate transformations of ONNX Resize (output index to input coordinate). */
+export type CoordinateTransformation =
+  | "half_pixel"
+  | "asymmetric"
+  | "align_corners"
+  | "pytorch_half_pixel"
+  | "tf_half_pixel_for_nn";
+/** How ONNX Resize rounds a coordinate to the nearest input index. */
+export type NearestMode = "round_prefer_floor" | "round_prefer_ceil" | "floor" | "ceil";
+/**
+ * ONNX Resize to a resolved `outShape`, the scale of each axis being
+ * output size / input size (as onnxruntime computes it from `sizes`).
+ */
+export interface ResizeAttrs {
+  mode: "nearest" | "linear";
+  coordinateTransformation: CoordinateTransformation;
+  nearestMode: NearestMode;
+  outShape: readonly number[];
+}
+/**
+ * Transposed 2-D convolution (PyTorch ConvTranspose2d, ONNX ConvTranspose):
+ * weight `[inChannels, outChannels / groups, kh, kw]`; output size per axis
+ * `(in - 1) * stride - padBegin - padEnd + dilation * (k - 1) + outputPadding + 1`.
+ */
+export interface ConvTranspose2dAttrs {
+  inChannels: number;
+  outChannels: number;
+  kernel: HW;
+  stride: HW;
+  padding: Pads;
+  outputPadding: HW;
+  dilation: HW;
+  groups: number;
+  bias: boolean;
+}
+/** LayerNorm over the axes from `axis` on; `channels` = their element count (size of weight and bias). */
+export interface LayerNormAttrs {
+  axis: number;
+  eps: number;
+  channels: number;
+}
 /** Ops without attributes. */
 export type NoAttrs = Record<string, never>;
 
@@ -205,6 +246,13 @@ export interface OpAttrs {
   /** Max over every axis after the first two: `[N, C, ...]` to `[N, C, 1, ...]`. */
   global_max_pool: NoAttrs;
   reduce: ReduceAttrs;
+  resize: ResizeAttrs;
+  /** numpy matmul of two computed tensors (batch axes broadcast). */
+  matmul: NoAttrs;
+  conv_transpose2d: ConvTranspose2dAttrs;
+  layer_norm: LayerNormAttrs;
+  /** Normalizes each (n, c) plane over its spatial axes; weight and bias `[channels]`. */
+  instance_norm: BatchNormAttrs;
 }
 
 /** Name of an op, e.g. `"conv2d"`. */
@@ -213,8 +261,8 @@ export type OpKind = keyof OpAttrs;
 /**
  * How a parameter tensor counts: `weight` (conv/linear kernels, the papers'
  * convention; also PReLU slopes, affine scales and stored constants), `bias`
- * (conv/linear bias, affine shifts), `bn` (BatchNorm gamma and beta,
- * learnable) or `buffer` (BatchNorm running mean and variance: stored, not
+ * (conv/linear bias, affine shifts), `bn` (normalization gamma and beta:
+ * BatchNorm, LayerNorm, InstanceNorm; learnable) or `buffer` (BatchNorm running mean and variance: stored, not
  * learnable, never counted as parameters).
  */
 export type ParamRole = "weight" | "bias" | "bn" | "buffer";

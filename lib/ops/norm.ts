@@ -6,9 +6,9 @@
 
 import { formatShape, numel, ShapeError } from "./core.ts";
 import type { OpDef } from "./def.ts";
-import { constant, scale } from "./poly.ts";
+import { constant, scale, SymbolicError } from "./poly.ts";
 import { param, positive } from "./_util.ts";
-import { checkRank } from "./_tensor.ts";
+import { axisOf, checkRank, resolveAxis } from "./_tensor.ts";
 
 /** `y = (x - mean[c]) / sqrt(var[c] + eps) * gamma[c] + beta[c]` on channel axis 1. */
 export const batchNorm: OpDef<"batch_norm"> = {
@@ -104,6 +104,137 @@ export const affine: OpDef<"affine"> = {
       y[i] = x[i] * w[c] + b[c];
     }
     return y;
+  },
+  widthFields: (a) => [a.channels],
+};
+
+function checkEps(node: string, eps: number): void {
+  if (!(eps > 0)) throw new RangeError(`Invalid "${node}": eps must be > 0, got ${eps}`);
+}
+
+/**
+ * `(x - mean) / sqrt(var + eps) * weight + bias` over each `[inner]` slice of
+ * a `[outer, inner]` view, statistics in float64 (population variance, as
+ * ONNX and PyTorch).
+ */
+function normalizeSlices(
+  x: Float32Array,
+  outer: number,
+  inner: number,
+  eps: number,
+  scaleOf: (slice: number, i: number) => number,
+  shiftOf: (slice: number, i: number) => number,
+): Float32Array {
+  const y = new Float32Array(x.length);
+  for (let o = 0; o < outer; o++) {
+    const base = o * inner;
+    let mean = 0;
+    for (let i = 0; i < inner; i++) mean += x[base + i];
+    mean /= inner;
+    let variance = 0;
+    for (let i = 0; i < inner; i++) variance += (x[base + i] - mean) ** 2;
+    variance /= inner;
+    const inv = 1 / Math.sqrt(variance + eps);
+    for (let i = 0; i < inner; i++) {
+      y[base + i] = (x[base + i] - mean) * inv * scaleOf(o, i) + shiftOf(o, i);
+    }
+  }
+  return y;
+}
+
+/**
+ * LayerNorm over the axes from `axis` on (ONNX LayerNormalization), weight and
+ * bias over those axes flattened to `[channels]`. FLOPs (`bn`): 8 per element
+ * (mean 1; variance 3: subtract, square, add; normalize 2; scale and shift 2).
+ */
+export const layerNorm: OpDef<"layer_norm"> = {
+  summary: "LayerNorm over the trailing axes from axis",
+  arity: 1,
+  check(node, a) {
+    positive(node, "layer_norm channels", a.channels);
+    checkEps(node, a.eps);
+  },
+  shape(node, a, [x]) {
+    checkRank(node, "input", x);
+    const axis = resolveAxis(node, "layer_norm axis", a.axis, x.length);
+    const size = numel(x.slice(axis));
+    if (size !== a.channels) {
+      throw new ShapeError(
+        node,
+        `normalized axes ${formatShape(x.slice(axis))} of ${
+          formatShape(x)
+        } hold ${size} elements, expected channels ${a.channels}`,
+      );
+    }
+    return x;
+  },
+  params: (a) => [
+    { name: "weight", shape: [a.channels], role: "bn" },
+    { name: "bias", shape: [a.channels], role: "bn" },
+  ],
+  cost: ({ shape }) => ({ madds: 0, flops: { bn: 8 * numel(shape) } }),
+  symbolic({ node, ins: [x] }) {
+    const axis = axisOf(node.attrs.axis, x.h === undefined ? 2 : 4);
+    const spatial = x.h !== undefined && axis <= 3 &&
+      (!("value" in x.h!) || !("value" in x.w!));
+    if (spatial) {
+      throw new SymbolicError(
+        `Cannot express "${node.name}": layer_norm over axes whose size depends on H and W`,
+      );
+    }
+    return { out: x, params: constant(2 * node.attrs.channels), madds: constant(0) };
+  },
+  reference({ node, inputs: [x], inputShapes: [xs], weights }) {
+    const inner = node.attrs.channels;
+    const w = param(weights, node, "weight");
+    const b = param(weights, node, "bias");
+    const outer = numel(xs) / inner;
+    return normalizeSlices(x, outer, inner, node.attrs.eps, (_, i) => w[i], (_, i) => b[i]);
+  },
+};
+
+/**
+ * InstanceNorm: each `(n, c)` plane normalized over its spatial axes, then
+ * `* weight[c] + bias[c]`. FLOPs (`bn`): 8 per element, as LayerNorm.
+ */
+export const instanceNorm: OpDef<"instance_norm"> = {
+  summary: "InstanceNorm over the spatial axes of each (n, c)",
+  arity: 1,
+  check(node, a) {
+    positive(node, "instance_norm channels", a.channels);
+    checkEps(node, a.eps);
+  },
+  shape(node, a, [x]) {
+    if (x.length < 3 || x.length > 5) {
+      throw new ShapeError(
+        node,
+        `input has shape [${x.join(", ")}], expected [N, C, ...] with 1 to 3 spatial axes`,
+      );
+    }
+    if (x[1] !== a.channels) {
+      throw new ShapeError(node, `input has ${x[1]} channels, expected ${a.channels}`);
+    }
+    return x;
+  },
+  params: ({ channels: c }) => [
+    { name: "weight", shape: [c], role: "bn" },
+    { name: "bias", shape: [c], role: "bn" },
+  ],
+  cost: ({ shape }) => ({ madds: 0, flops: { bn: 8 * numel(shape) } }),
+  symbolic: ({ ins: [x] }) => ({ out: x, params: scale(x.c, 2), madds: constant(0) }),
+  reference({ node, inputs: [x], inputShapes: [xs], weights }) {
+    const w = param(weights, node, "weight");
+    const b = param(weights, node, "bias");
+    const c = node.attrs.channels;
+    const inner = numel(xs.slice(2));
+    return normalizeSlices(
+      x,
+      x.length / inner,
+      inner,
+      node.attrs.eps,
+      (o) => w[o % c],
+      (o) => b[o % c],
+    );
   },
   widthFields: (a) => [a.channels],
 };

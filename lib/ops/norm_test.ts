@@ -31,3 +31,46 @@ Deno.test("affine and prelu reject a channel count that is neither the input's n
     /Invalid "p": prelu channels must be a positive integer, got 0/,
   );
 });
+
+Deno.test("layer_norm normalizes the trailing axes: (x - mean) / sqrt(var + eps) * w + b", () => {
+  const g = graphOf([2, 4], (b, x) => b.layerNorm(x, "ln", -1, 1e-12));
+  const w = new Map([
+    ["ln.weight", new Float32Array([1, 1, 2, 2])],
+    ["ln.bias", new Float32Array([0, 0, 0, 1])],
+  ]);
+  // Row [1, 2, 3, 4]: mean 2.5, variance 1.25; row [5, 5, 5, 7]: mean 5.5, variance 0.75.
+  const s1 = Math.sqrt(1.25), s2 = Math.sqrt(0.75);
+  const want = [
+    -1.5 / s1,
+    -0.5 / s1,
+    2 * 0.5 / s1,
+    2 * 1.5 / s1 + 1,
+    -0.5 / s2,
+    -0.5 / s2,
+    -1 / s2,
+    3 / s2 + 1,
+  ];
+  run(g, [1, 2, 3, 4, 5, 5, 5, 7], w).y.forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-6));
+  const c = costOf(g, "ln");
+  // gamma and beta over 4 normalized elements; 8 FLOPs per element.
+  assert.deepEqual([c.params.bn, c.flops.bn], [8, 8 * 8]);
+  assert.throws(
+    () =>
+      graphOf(
+        [2, 4],
+        (b, x) => b.add("layer_norm", { axis: 0, eps: 1e-5, channels: 4 }, [x], "ln"),
+      ),
+    /normalized axes 2x4 of 2x4 hold 8 elements, expected channels 4/,
+  );
+});
+
+Deno.test("instance_norm normalizes each (n, c) plane, then scales and shifts per channel", () => {
+  const g = graphOf([1, 2, 1, 2], (b, x) => b.instanceNorm(x, "in", 1e-12));
+  const w = new Map([
+    ["in.weight", new Float32Array([1, 3])],
+    ["in.bias", new Float32Array([0, 1])],
+  ]);
+  // Each plane [a, b] normalizes to [-1, 1]; channel 1 becomes [-3 + 1, 3 + 1].
+  assert.deepEqual(run(g, [1, 3, 10, 20], w).y, [-1, 1, -2, 4]);
+  assert.equal(costOf(g, "in").params.bn, 4);
+});

@@ -32,7 +32,7 @@ import {
   tanh,
 } from "./activation.ts";
 import { add, div, max, min, mul, pow, sub } from "./binary.ts";
-import { conv2d, linear } from "./conv.ts";
+import { conv2d, convTranspose2d, linear, matmul } from "./conv.ts";
 import {
   channelShuffle,
   concat,
@@ -46,7 +46,8 @@ import {
   split,
   transpose,
 } from "./layout.ts";
-import { affine, batchNorm } from "./norm.ts";
+import { affine, batchNorm, instanceNorm, layerNorm } from "./norm.ts";
+import { resize } from "./resize.ts";
 import { avgPool, globalAvgPool, globalMaxPool, maxPool, reduce } from "./pool.ts";
 
 /** Every op kind's record, in catalog order. */
@@ -98,9 +99,29 @@ export const OP_DEFS: OpTable = {
   pad,
   global_max_pool: globalMaxPool,
   reduce,
+  resize,
+  matmul,
+  conv_transpose2d: convTranspose2d,
+  layer_norm: layerNorm,
+  instance_norm: instanceNorm,
 };
 
-/** The record of one op kind. */
+/**
+ * The record of one op kind.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { opDef } from "./table.ts";
+ * const mm = opDef("matmul");
+ * const attrs = {};
+ * const shape = mm.shape("attn", attrs, [[2, 4, 8], [8, 3]]);
+ * assert.deepEqual(shape, [2, 4, 3]);
+ * // MAdds = batch x M x K x N
+ * const work = mm.cost({ kind: "matmul", attrs, inputShapes: [[2, 4, 8], [8, 3]], shape });
+ * assert.equal(work.madds, 2 * 4 * 8 * 3);
+ * ```
+ */
 export function opDef<K extends OpKind>(kind: K): OpDef<K> {
   return OP_DEFS[kind] as unknown as OpDef<K>;
 }

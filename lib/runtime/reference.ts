@@ -154,11 +154,10 @@ export function runReferenceOutputs(
 ): Record<string, Float32Array> {
   const values = runReferenceAll(graph, weights, inputs);
   const given = bindInputs(graph, inputs);
-  const result: Record<string, Float32Array> = {};
-  for (const { name, node } of graph.outputs) {
-    result[name] = values.get(node) ?? given.get(node)!.slice();
-  }
-  return result;
+  // fromEntries defines own properties, so an output named "__proto__" is one too.
+  return Object.fromEntries(
+    graph.outputs.map(({ name, node }) => [name, values.get(node) ?? given.get(node)!.slice()]),
+  );
 }
 
 /**
