@@ -1,6 +1,6 @@
 /**
  * lightnets' interop entry point (`@lightnets/lightnets/interop`): ONNX
- * export and import, TensorFlow.js model.json import, safetensors
+ * export and import, TensorFlow.js model.json reading, safetensors
  * state_dicts, and image inputs.
  *
  * @example
@@ -27,6 +27,7 @@ export {
   OnnxImportError,
 } from "./onnx_import.ts";
 export { OnnxFormatError } from "./onnx_proto.ts";
+export { readSafetensors, writeSafetensors } from "./safetensors.ts";
 export {
   importTfjs,
   readTfjsModel,
@@ -34,7 +35,6 @@ export {
   TfjsInputShapeError,
   type TfjsOptions,
 } from "./tfjs_model.ts";
-export { readSafetensors, writeSafetensors } from "./safetensors.ts";
 export {
   decodeImage,
   DEFAULT_MAX_PIXELS,
