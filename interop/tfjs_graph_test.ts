@@ -90,26 +90,6 @@ async function both(shape: number[], consts: Record<string, C>, nodes: TfNode[],
   return [actual, expected];
 }
 
-/**
- * What keeps a case from importing in this build: the op kinds the IR lacks
- * (they arrive from helper irops), named in the test's title; any other error
- * fails the test.
- */
-function blockerOf(
-  shape: number[],
-  consts: Record<string, C>,
-  nodes: TfNode[],
-): string | undefined {
-  const { json, bin } = graphModel(shape, consts, nodes);
-  try {
-    importGraphModel(json, decodeWeights(json.weightsManifest, [[bin]], "case.json"));
-  } catch (e) {
-    const m = /the IR has no op kind (.*)$/.exec((e as Error).message);
-    if (m) return `IR lacks ${m[1]}`;
-  }
-  return undefined;
-}
-
 const conv = (
   name: string,
   input: string,
@@ -353,12 +333,8 @@ const CASES: [string, number[], Record<string, C>, TfNode[], string][] = [
 ];
 
 for (const [name, shape, consts, nodes, out] of CASES) {
-  const blocker = blockerOf(shape, consts, nodes);
   Deno.test({
-    name: `tfjs graph: ${name} agrees with tfjs-converter${
-      blocker ? ` [blocked: ${blocker}]` : ""
-    }`,
-    ignore: blocker !== undefined,
+    name: `tfjs graph: ${name} agrees with tfjs-converter`,
     async fn() {
       const [actual, expected] = await both(shape, consts, nodes, out);
       assert.equal(actual.length, expected.length);
