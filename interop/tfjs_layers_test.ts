@@ -451,8 +451,8 @@ for (const [name, build] of LAYER_CASES) {
   fillWeights(model, 31);
   const { json, bin } = await saveLayers(model);
   Deno.test({
-    name: `tfjs layers: ${name} agree with tfjs`,
-    fn() {
+    name: `tfjs layers: ${name} agree with tfjs (reference and generated module)`,
+    async fn() {
       const { graph, weights } = importTfjs(json, [[bin]], "model.json");
       const shape = graph.inputs[0].shape;
       const rand = mulberry32(3);
@@ -464,6 +464,8 @@ for (const [name, build] of LAYER_CASES) {
       const actual = runReference(graph, weights, input);
       assert.equal(actual.length, expected.length);
       assert.ok(maxAbsDiff(actual, expected) <= 1e-4 * maxAbs(expected));
+      const m = await loadModule(compile(graph, weights).source);
+      assert.ok(maxAbsDiff(m.infer(input), expected) <= 1e-4 * maxAbs(expected));
     },
   });
 }
