@@ -40,12 +40,10 @@
  * assert.equal(argmax(runReference(folded.graph, folded.weights, x)), argmax(logits));
  * ```
  *
- * Some parts load heavier dependencies or read files and are imported by
- * path, so that this module needs no permission: `codegen/compile.ts`
- * (`compile`, `loadModule`; ts-morph, which needs `--allow-env`),
- * `interop/onnx_export.ts` / `interop/onnx_import.ts` (`exportOnnx`,
- * `importOnnx`; protobufjs) and `interop/tfjs_model.ts` (`readTfjsModel` for a
- * TensorFlow.js `model.json` and its shards, `importTfjs` for bytes in hand).
+ * Two parts load heavier dependencies and are imported by path, so that this
+ * module needs no permission: `codegen/compile.ts` (`compile`, `loadModule`;
+ * ts-morph, which needs `--allow-env`) and `interop/onnx_export.ts` /
+ * `interop/onnx_import.ts` (`exportOnnx`, `importOnnx`; protobufjs).
  *
  * @module
  */
