@@ -500,9 +500,10 @@ export const pad: GeneralBody<OpKind> = (s, w) => {
     const begin = a.pads[d];
     const n = xs[d];
     block(w, `for (let o${d} = 0; o${d} < ${s.ys[d]}; o${d}++)`, () => {
-      w.writeLine(`let c${d} = o${d} - ${begin};`);
+      const padded = begin > 0 || a.pads[d + r] > 0;
+      w.writeLine(padded ? `let c${d} = o${d} - ${begin};` : `const c${d} = o${d};`);
       let nextInside = inside;
-      if (begin > 0 || a.pads[d + r] > 0) {
+      if (padded) {
         if (a.mode === "edge") w.writeLine(`c${d} = Math.min(Math.max(c${d}, 0), ${n - 1});`);
         else if (a.mode === "reflect") {
           if (n === 1) w.writeLine(`c${d} = 0;`);
@@ -686,8 +687,14 @@ export const convTranspose2d: GeneralBody<OpKind> = (s, w) => {
  * The input coordinate of output position `o` on an axis resized from `n` to
  * `m`: the op record's rule (lib/ops/resize.ts), so kernel and reference agree.
  */
-export function resizeCoordinate(mode: string, o: number, n: number, m: number): number {
-  return sourceCoordinate(o, n, m, mode as CoordinateTransformation);
+export function resizeCoordinate(
+  mode: string,
+  o: number,
+  n: number,
+  m: number,
+  scale?: number,
+): number {
+  return sourceCoordinate(o, n, m, mode as CoordinateTransformation, scale);
 }
 
 /** ONNX nearest rounding of a coordinate, as the op record rounds it. */
@@ -704,17 +711,18 @@ export const resize: GeneralBody<OpKind> = (s, w) => {
     mode: string;
     coordinateTransformation: string;
     nearestMode: string;
+    scales?: readonly number[];
   };
   const xs = s.xs[0];
   const xstr = stridesOf(xs);
-  const resized = xs.map((n, d) => n !== s.ys[d]);
+  const resized = xs.map((n, d) => n !== s.ys[d] || (a.scales?.[d] ?? 1) !== 1);
   const linear = a.mode === "linear";
   xs.forEach((n, d) => {
     if (!resized[d]) return;
     const m = s.ys[d];
     const coords = Array.from(
       { length: m },
-      (_, o) => resizeCoordinate(a.coordinateTransformation, o, n, m),
+      (_, o) => resizeCoordinate(a.coordinateTransformation, o, n, m, a.scales?.[d]),
     );
     if (!linear) {
       const idx = coords.map((v) => nearestIndex(a.nearestMode, v, n) * xstr[d]);

@@ -230,3 +230,75 @@ Deno.test("resize tables take float32 coordinates and ties as the reference (and
     await differential(g, 80 + n + m, general);
   }
 });
+
+Deno.test("resize with the file's scales compiles like the reference", async () => {
+  const b = new GraphBuilder("scales", [1, 2, 7, 5]);
+  const o = {
+    mode: "linear" as const,
+    coordinateTransformation: "half_pixel" as const,
+    scales: [1, 1, 0.5, 1.5],
+  };
+  await differential(b.build(b.resize(b.input, [1, 2, 3, 7], o, "r")), 90, general);
+});
+
+/** matmul, conv_transpose2d, layer_norm, instance_norm and resize (every mode), batch `n`. */
+function laterKinds(n: number) {
+  const b = new GraphBuilder(`later_${n}`, [n, 4, 5, 6]);
+  const x = b.input;
+  const right = b.addInput("right", [4, 6, 3]);
+  const vec = b.addInput("vec", [6]);
+  const ct = (outputPadding: [number, number], name: string) =>
+    b.add(
+      "conv_transpose2d",
+      {
+        inChannels: 4,
+        outChannels: 6,
+        kernel: [3, 2],
+        stride: [2, 3],
+        padding: [1, 0, 2, 1],
+        outputPadding,
+        dilation: [1, 2],
+        groups: 2,
+        bias: true,
+      },
+      [x],
+      name,
+    );
+  const resize = (
+    mode: "nearest" | "linear",
+    coordinateTransformation:
+      | "half_pixel"
+      | "asymmetric"
+      | "align_corners"
+      | "pytorch_half_pixel"
+      | "tf_half_pixel_for_nn",
+    nearestMode: "round_prefer_floor" | "round_prefer_ceil" | "floor" | "ceil",
+    hw: [number, number],
+    name: string,
+  ) =>
+    b.add("resize", { mode, coordinateTransformation, nearestMode, outShape: [n, 4, ...hw] }, [
+      x,
+    ], name);
+  return b.build({
+    mm: b.add("matmul", {}, [x, right], "mm"),
+    mv: b.add("matmul", {}, [x, vec], "mv"),
+    vm: b.add("matmul", {}, [vec, b.transpose(x, [0, 1, 3, 2], "xt")], "vm"),
+    ct: ct([1, 0], "ct"),
+    ln: b.add("layer_norm", { axis: 2, eps: 1e-5, channels: 30 }, [x], "ln"),
+    inorm: b.add("instance_norm", { channels: 4, eps: 1e-3 }, [x], "inorm"),
+    up: resize("nearest", "asymmetric", "floor", [10, 12], "up"),
+    bilinear: resize("linear", "half_pixel", "round_prefer_floor", [7, 9], "bilinear"),
+    corners: resize("linear", "align_corners", "round_prefer_floor", [3, 13], "corners"),
+    torch: resize("linear", "pytorch_half_pixel", "round_prefer_floor", [1, 4], "torch"),
+    near: resize("nearest", "half_pixel", "round_prefer_floor", [8, 4], "near"),
+    tf: resize("nearest", "tf_half_pixel_for_nn", "round_prefer_ceil", [3, 9], "tf"),
+    ceil: resize("nearest", "align_corners", "ceil", [9, 5], "ceil"),
+  });
+}
+
+Deno.test("matmul with 1-D operands, grouped dilated conv_transpose2d, norms and every resize mode, batch 1 and 2", async () => {
+  for (const n of [1, 2]) {
+    await differential(laterKinds(n), 90 + n);
+    await differential(laterKinds(n), 95 + n, general);
+  }
+});

@@ -27,21 +27,22 @@ const LONG = 4096;
  * ```
  */
 export function toJavaScript(source: string): string {
-  // The literals are the bodies of `return "<base64>";` (module.ts, wasm/module.ts).
+  // The literals are returned (`return "<base64>";`, module.ts) or assigned
+  // (`NAME: string = "<base64>";`, wasm/module.ts).
   const saved: string[] = [];
   let masked = "";
   let at = 0;
-  for (let i = source.indexOf('return "'); i >= 0; i = source.indexOf('return "', at)) {
-    const open = i + 'return "'.length;
-    const close = source.indexOf('"', open);
+  for (let open = source.indexOf('"'); open >= 0; open = source.indexOf('"', at + 1)) {
+    const close = source.indexOf('"', open + 1);
     if (close < 0) break;
-    if (close - open >= LONG && /^[A-Za-z0-9+/=]*$/.test(source.slice(open, open + 64))) {
-      masked += source.slice(at, open) + `@long${saved.push(source.slice(open, close)) - 1}@`;
-      at = close;
-    } else {
-      masked += source.slice(at, close);
-      at = close;
-    }
+    const before = source.slice(Math.max(0, open - 8), open);
+    const long = close - open - 1 >= LONG && /(return |= )$/.test(before) &&
+      /^[A-Za-z0-9+/=]*$/.test(source.slice(open + 1, open + 65));
+    masked += source.slice(at, open + 1) +
+      (long
+        ? `@long${saved.push(source.slice(open + 1, close)) - 1}@`
+        : source.slice(open + 1, close));
+    at = close;
   }
   masked += source.slice(at);
   const out = ts.transpileModule(masked, {

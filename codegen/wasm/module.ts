@@ -38,7 +38,7 @@ import { block, type Emitter, kernelParams } from "../_emit.ts";
 import { type MemoryPlan, planMemory } from "../memory.ts";
 import { base64Bytes, EMITTERS, entryPrinting, type ModuleInfo, sourceString } from "../module.ts";
 import { OUTPUT_SUMMARY_SOURCE } from "../_summary.ts";
-import { callerRoot, type KernelPlan, type Operand } from "../plan.ts";
+import { callerRoot, CodegenError, type KernelPlan, type Operand } from "../plan.ts";
 import { type Family, kernelName, type KernelSpec, offsetTable, specKey } from "../spec.ts";
 import { encodeModule, Fn, type ModuleFunction } from "./binary.ts";
 import { KERNEL_PARAMS, type WasmEmitter } from "./_simd.ts";
@@ -74,6 +74,8 @@ export const WASM_EMITTERS: { [F in Family]?: WasmEmitter<Extract<KernelSpec, { 
 
 /** Floats of the guard before the weights (64 KiB). */
 const GUARD = 16384;
+/** Most 64 KiB pages of a 32-bit WebAssembly memory (4 GiB). */
+export const MAX_PAGES = 65536;
 /** Floats of slack after the output. */
 const SLACK = 64;
 
@@ -184,6 +186,13 @@ export function emitWasmModule(
   });
   const totalFloats = ioAt + SLACK;
   const pages = Math.ceil((totalFloats * 4) / 65536);
+  if (pages > MAX_PAGES) {
+    throw new CodegenError(
+      `Cannot generate the wasm target: weights, arena and one sample need ${
+        totalFloats * 4
+      } bytes of memory, above WebAssembly's ${MAX_PAGES * 65536} (use --target ts)`,
+    );
+  }
   const constBytes = new Uint8Array((weightEnd - GUARD) * 4);
   const constView = new DataView(constBytes.buffer);
   chosen.forEach((c, i) => {
@@ -252,7 +261,31 @@ export function emitWasmModule(
     declarations: [{ name, type, initializer }],
     docs: [doc],
   });
+  // The base64 literals are top-level constants, first: the engine scans a
+  // multi-megabyte literal once there, while a function returning it is
+  // scanned again when first called (about 0.2 s for MobileNetV2's weights).
   const statements: (StatementStructures | WriterFunction)[] = [
+    constant(
+      "WEIGHTS_BASE64",
+      "string",
+      placeholder("weights"),
+      "The packed weights, base64 of float32 little-endian, as laid out in memory.",
+      false,
+    ),
+    constant(
+      "RELAXED_CODE",
+      "string",
+      placeholder("relaxed"),
+      "The kernels' WebAssembly binary with relaxed SIMD, base64.",
+      false,
+    ),
+    constant(
+      "PLAIN_CODE",
+      "string",
+      placeholder("plain"),
+      "The kernels' WebAssembly binary without relaxed SIMD, base64.",
+      false,
+    ),
     constant(
       "model",
       "string",
@@ -387,7 +420,7 @@ export function emitWasmModule(
     constant(
       "K",
       "Record<string, (x: number, y: number, w: number, r: number) => void>",
-      `new WebAssembly.Instance(new WebAssembly.Module(relaxed ? bytesOf(relaxedCode(), ${relaxedCode.length}) : bytesOf(plainCode(), ${plainCode.length})), { env: { memory } }).exports as Record<string, (x: number, y: number, w: number, r: number) => void>`,
+      `new WebAssembly.Instance(new WebAssembly.Module(relaxed ? bytesOf(RELAXED_CODE, ${relaxedCode.length}) : bytesOf(PLAIN_CODE, ${plainCode.length})), { env: { memory } }).exports as Record<string, (x: number, y: number, w: number, r: number) => void>`,
       "The WebAssembly kernels (arguments: byte addresses of input, output, weights, second tensor).",
       false,
     ),
@@ -479,33 +512,9 @@ export function emitWasmModule(
   }
 
   statements.push(
-    {
-      kind: StructureKind.Function,
-      name: "weightsBase64",
-      parameters: [],
-      returnType: "string",
-      docs: ["The packed weights, base64 of float32 little-endian, as laid out in memory."],
-      statements: (w) => w.writeLine(placeholder("weights")),
-    },
-    {
-      kind: StructureKind.Function,
-      name: "relaxedCode",
-      parameters: [],
-      returnType: "string",
-      docs: ["The kernels' WebAssembly binary with relaxed SIMD, base64."],
-      statements: (w) => w.writeLine(placeholder("relaxed")),
-    },
-    {
-      kind: StructureKind.Function,
-      name: "plainCode",
-      parameters: [],
-      returnType: "string",
-      docs: ["The kernels' WebAssembly binary without relaxed SIMD, base64."],
-      statements: (w) => w.writeLine(placeholder("plain")),
-    },
     (w: CodeBlockWriter) => {
       w.writeLine(
-        `fromBase64(weightsBase64(), new Uint8Array(memory.buffer, ${
+        `fromBase64(WEIGHTS_BASE64, new Uint8Array(memory.buffer, ${
           GUARD * 4
         }, ${constBytes.length}));`,
       );
@@ -783,7 +792,7 @@ export function emitWasmModule(
   const fill = (key: string, value: string) => {
     const p = placeholder(key);
     const i = text.lastIndexOf(p);
-    text = text.slice(0, i) + `return "${value}";` + text.slice(i + p.length);
+    text = text.slice(0, i) + `"${value}"` + text.slice(i + p.length);
   };
   fill("weights", base64Bytes(constBytes));
   fill("relaxed", base64Bytes(relaxedCode));
@@ -798,5 +807,5 @@ export function emitWasmModule(
 }
 
 function placeholder(key: string): string {
-  return `return "@${key}@";`;
+  return `"@${key}@"`;
 }
