@@ -49,7 +49,19 @@ export function permute<T>(shape: readonly T[], perm: readonly number[]): T[] {
   return perm.map((p) => shape[p]);
 }
 
-/** Moves the data of a row-major tensor of `shape` into the order `perm`. */
+/**
+ * Moves the data of a row-major tensor of `shape` into the order `perm`
+ * (output axis `i` is input axis `perm[i]`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { transposeData } from "./tfjs_ir.ts";
+ * // A TF conv filter [kh=1, kw=1, in=2, out=3] as PyTorch's [out, in, kh, kw].
+ * const hwio = [1, 2, 3, 4, 5, 6]; // in 0: out 0..2 = 1, 2, 3; in 1: 4, 5, 6
+ * assert.deepEqual([...transposeData(hwio, [1, 1, 2, 3], [3, 2, 0, 1])], [1, 4, 2, 5, 3, 6]);
+ * ```
+ */
 export function transposeData(
   data: ArrayLike<number>,
   shape: readonly number[],
