@@ -1,6 +1,6 @@
 /**
  * lightnets' interop entry point (`@lightnets/lightnets/interop`): ONNX
- * export and import, TensorFlow.js model.json reading, safetensors
+ * export and import, TensorFlow.js `model.json` reading, safetensors
  * state_dicts, and image inputs.
  *
  * @example
@@ -29,13 +29,6 @@ export {
 export { OnnxFormatError } from "./onnx_proto.ts";
 export { readSafetensors, writeSafetensors } from "./safetensors.ts";
 export {
-  importTfjs,
-  readTfjsModel,
-  TfjsImportError,
-  TfjsInputShapeError,
-  type TfjsOptions,
-} from "./tfjs_model.ts";
-export {
   decodeImage,
   DEFAULT_MAX_PIXELS,
   IMAGENET_MEAN,
@@ -47,3 +40,12 @@ export {
   parseLabels,
   topClasses,
 } from "./image.ts";
+export {
+  importTfjs,
+  isTfjsJson,
+  readTfjsModel,
+  TfjsImportError,
+  TfjsInputShapeError,
+  type TfjsOptions,
+} from "./tfjs_model.ts";
+export type { TfjsImport } from "./tfjs_ir.ts";
