@@ -180,12 +180,19 @@ export function run(args: string[]): Promise<number> {
         } MB), in ${summary.codegenMs} ms`,
       );
       if (out.generalLayers.length > 0) {
+        const kindOf = new Map(loaded.graph.nodes.map((n) => [n.name, n.kind]));
+        const kinds = new Map<string, number>();
+        for (const l of out.generalLayers) {
+          const k = kindOf.get(l) ?? "?";
+          kinds.set(k, (kinds.get(k) ?? 0) + 1);
+        }
+        const byKind = [...kinds].map(([k, n]) => `${k} x${n}`).join(", ");
         const shown = out.generalLayers.slice(0, 10).map((l) => `"${l}"`).join(", ");
         const more = out.generalLayers.length > 10
           ? `, and ${out.generalLayers.length - 10} more`
           : "";
         console.log(
-          `General (unspecialized) kernels for ${out.generalLayers.length} layer(s): ${shown}${more}`,
+          `General (unspecialized) kernels for ${out.generalLayers.length} layer(s) (${byKind}): ${shown}${more}`,
         );
       }
       if (out.fallbacks.length > 0) {

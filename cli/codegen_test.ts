@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { runCli } from "./_capture.ts";
 import { fileStem } from "./codegen.ts";
+import { GraphBuilder } from "../lib/ir/builder.ts";
+import { randomWeights } from "../lib/runtime/weights.ts";
+import { exportOnnx } from "../interop/onnx_export.ts";
 
 Deno.test("cli codegen writes <out>/<model>.gen.ts and its JSON summary", async () => {
   const dir = await Deno.makeTempDir({ prefix: "lightnets-cli-codegen-" });
@@ -55,4 +58,28 @@ Deno.test("fileStem() keeps file names to safe characters", () => {
   assert.equal(fileStem('evil "name"*'), "evil__name__");
   assert.equal(fileStem("..hidden"), "_hidden"); // no leading dot
   assert.equal(fileStem("/tmp/models/s.onnx"), "s");
+});
+
+Deno.test("cli codegen names the layers that run a general kernel, by kind, and lists inputs and outputs", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lightnets-cli-codegen-general-" });
+  try {
+    // An NHWC model with a second output: a transpose and a last-axis softmax have no family.
+    const b = new GraphBuilder("nhwc", [1, 6, 6, 3]);
+    const x = b.transpose(b.input, [0, 3, 1, 2], "to_nchw");
+    const y = b.relu(b.conv2d(x, { out: 4, kernel: 3 }, "conv"), "act");
+    const g = b.build({ scores: b.softmax(y, "probs", 3), features: y });
+    await Deno.writeFile(`${dir}/nhwc.onnx`, exportOnnx(g, randomWeights(g, 1)));
+    const json = await runCli("codegen", `${dir}/nhwc.onnx`, "--out", dir, "--json");
+    assert.equal(json.code, 0, json.stderr);
+    const j = JSON.parse(json.stdout);
+    assert.deepEqual(j.generalLayers, ["to_nchw", "probs"]);
+    assert.deepEqual(j.outputs.map((o: { name: string }) => o.name), ["scores", "features"]);
+    const text = await runCli("codegen", `${dir}/nhwc.onnx`, "--out", dir);
+    assert.match(
+      text.stdout,
+      /\nGeneral \(unspecialized\) kernels for 2 layer\(s\) \(transpose x1, softmax x1\): "to_nchw", "probs"\n/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

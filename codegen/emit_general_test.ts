@@ -231,6 +231,16 @@ Deno.test("resize tables take float32 coordinates and ties as the reference (and
   }
 });
 
+Deno.test("resize with the file's scales compiles like the reference", async () => {
+  const b = new GraphBuilder("scales", [1, 2, 7, 5]);
+  const o = {
+    mode: "linear" as const,
+    coordinateTransformation: "half_pixel" as const,
+    scales: [1, 1, 0.5, 1.5],
+  };
+  await differential(b.build(b.resize(b.input, [1, 2, 3, 7], o, "r")), 90, general);
+});
+
 /** matmul, conv_transpose2d, layer_norm, instance_norm and resize (every mode), batch `n`. */
 function laterKinds(n: number) {
   const b = new GraphBuilder(`later_${n}`, [n, 4, 5, 6]);

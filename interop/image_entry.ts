@@ -144,6 +144,9 @@ async function imageInputFromOptions(
     if (stray) fail(\`--\${stray} needs --image FILE\`);
     return undefined;
   }
+  if (shape.length !== 4 || shape[0] !== 1 || shape[1] !== 3) {
+    fail(\`--image needs a model with input 1x3xHxW, this one takes \${shape.join("x")}\`);
+  }
   const [, , ch, cw] = shape;
   const sizeText = flag("size") ?? \`\${ch}x\${cw}\`;
   const m = /^(\\d+)x(\\d+)$/i.exec(sizeText);

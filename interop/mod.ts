@@ -1,6 +1,7 @@
 /**
  * lightnets' interop entry point (`@lightnets/lightnets/interop`): ONNX
- * export and import, safetensors state_dicts, and image inputs.
+ * export and import, TensorFlow.js model.json reading, safetensors
+ * state_dicts, and image inputs.
  *
  * @example
  * ```ts
@@ -27,6 +28,13 @@ export {
 } from "./onnx_import.ts";
 export { OnnxFormatError } from "./onnx_proto.ts";
 export { readSafetensors, writeSafetensors } from "./safetensors.ts";
+export {
+  importTfjs,
+  readTfjsModel,
+  TfjsImportError,
+  TfjsInputShapeError,
+  type TfjsOptions,
+} from "./tfjs_model.ts";
 export {
   decodeImage,
   DEFAULT_MAX_PIXELS,

@@ -288,9 +288,12 @@ const EMITTERS = {
   },
   resize: (ctx) => {
     const a = attrsOf<"resize">(ctx);
-    // Sizes, not scales: onnxruntime then takes each axis' scale as output / input, as the IR does.
-    const sizes = constant(ctx, "sizes", [a.outShape.length], [...a.outShape], true);
-    emit(ctx, "Resize", [ctx.input[0], "", "", sizes], {
+    // Sizes unless the file gave scales: onnxruntime then takes each axis' scale as
+    // output / input, as the IR does.
+    const inputs = a.scales
+      ? [ctx.input[0], "", constant(ctx, "scales", [a.scales.length], [...a.scales])]
+      : [ctx.input[0], "", "", constant(ctx, "sizes", [a.outShape.length], [...a.outShape], true)];
+    emit(ctx, "Resize", inputs, {
       mode: a.mode,
       coordinate_transformation_mode: a.coordinateTransformation,
       nearest_mode: a.nearestMode,

@@ -129,3 +129,14 @@ Deno.test("an export of the general op kinds imports back and computes the same"
   const err = relativeError(runReference(graph, weights, x), runReference(g, w, x));
   assert.ok(err <= 1e-5, `max |a - b| / max |b| = ${err}`);
 });
+
+Deno.test("exportOnnx() resize with the file's scales (not output / input) agrees with onnxruntime", async () => {
+  // 7 x 0.5 -> 3 and 5 x 1.5 -> 7: the coordinates divide by 0.5 and 1.5, not 3/7 and 7/5.
+  for (const coordinateTransformation of TRANSFORMS) {
+    for (const mode of ["nearest", "linear"] as const) {
+      const b = new GraphBuilder("scales", [1, 2, 7, 5]);
+      const o = { mode, coordinateTransformation, scales: [1, 1, 0.5, 1.5] };
+      await agreesWithOrt(b.build(b.resize(b.input, [1, 2, 3, 7], o, "r")));
+    }
+  }
+});

@@ -17,6 +17,9 @@ import { kernelName } from "../spec.ts";
 import { randomWeights } from "../../lib/runtime/weights.ts";
 import { PW_BLOCKINGS } from "./pointwise.ts";
 import { tuneWasm } from "./tune.ts";
+import { emitWasmModule } from "./module.ts";
+import { planKernels } from "../plan.ts";
+import { planMemory } from "../memory.ts";
 import type { Family } from "../spec.ts";
 
 async function wasm(graph: Graph, families: Family[]): Promise<void> {
@@ -189,4 +192,19 @@ Deno.test("a step without a wasm kernel runs its TypeScript kernel on the module
     family: "softmax",
     reason: "no WebAssembly softmax kernel yet",
   }]);
+});
+
+Deno.test("a plan whose memory exceeds WebAssembly's 4 GiB is a clear codegen error", () => {
+  const b = new GraphBuilder("huge", [1, 4, 6, 6]);
+  const g = b.build(
+    b.relu(b.conv2d(b.relu(b.conv2d(b.input, { out: 4, kernel: 1 })), { out: 4, kernel: 1 })),
+  );
+  const plan = planKernels(g, randomWeights(g, 1));
+  assert.ok(plan.roots.length > 0);
+  plan.roots[0].floats = 2 ** 30; // 4 GiB of floats for one buffer
+  const info = { model: "huge", options: [], cost: { madds: 0, flops: 0, params: 0 } };
+  assert.throws(
+    () => emitWasmModule(plan, planMemory(plan), info),
+    /Cannot generate the wasm target: .* bytes of memory, above WebAssembly's 4294967296 \(use --target ts\)/,
+  );
 });

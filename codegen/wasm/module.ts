@@ -38,7 +38,7 @@ import { block, type Emitter, kernelParams } from "../_emit.ts";
 import { type MemoryPlan, planMemory } from "../memory.ts";
 import { base64Bytes, EMITTERS, entryPrinting, type ModuleInfo, sourceString } from "../module.ts";
 import { OUTPUT_SUMMARY_SOURCE } from "../_summary.ts";
-import { callerRoot, type KernelPlan, type Operand } from "../plan.ts";
+import { callerRoot, CodegenError, type KernelPlan, type Operand } from "../plan.ts";
 import { type Family, kernelName, type KernelSpec, offsetTable, specKey } from "../spec.ts";
 import { encodeModule, Fn, type ModuleFunction } from "./binary.ts";
 import { KERNEL_PARAMS, type WasmEmitter } from "./_simd.ts";
@@ -74,6 +74,8 @@ export const WASM_EMITTERS: { [F in Family]?: WasmEmitter<Extract<KernelSpec, { 
 
 /** Floats of the guard before the weights (64 KiB). */
 const GUARD = 16384;
+/** Most 64 KiB pages of a 32-bit WebAssembly memory (4 GiB). */
+export const MAX_PAGES = 65536;
 /** Floats of slack after the output. */
 const SLACK = 64;
 
@@ -184,6 +186,13 @@ export function emitWasmModule(
   });
   const totalFloats = ioAt + SLACK;
   const pages = Math.ceil((totalFloats * 4) / 65536);
+  if (pages > MAX_PAGES) {
+    throw new CodegenError(
+      `Cannot generate the wasm target: weights, arena and one sample need ${
+        totalFloats * 4
+      } bytes of memory, above WebAssembly's ${MAX_PAGES * 65536} (use --target ts)`,
+    );
+  }
   const constBytes = new Uint8Array((weightEnd - GUARD) * 4);
   const constView = new DataView(constBytes.buffer);
   chosen.forEach((c, i) => {

@@ -79,6 +79,8 @@ export interface ResizeOptions {
   mode?: "nearest" | "linear";
   coordinateTransformation?: CoordinateTransformation;
   nearestMode?: NearestMode;
+  /** The file's scales, when it gives scales (outShape must be floor(input x scale)). */
+  scales?: number[];
 }
 
 /** Options of {@link GraphBuilder.linear}; `inFeatures` defaults to the input's. */
@@ -391,6 +393,7 @@ export class GraphBuilder {
         coordinateTransformation: o.coordinateTransformation ?? "asymmetric",
         nearestMode: o.nearestMode ?? "floor",
         outShape,
+        ...(o.scales ? { scales: o.scales } : {}),
       },
       [x],
       name,

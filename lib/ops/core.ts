@@ -158,13 +158,20 @@ export type CoordinateTransformation =
 export type NearestMode = "round_prefer_floor" | "round_prefer_ceil" | "floor" | "ceil";
 /**
  * ONNX Resize to a resolved `outShape`, the scale of each axis being
- * output size / input size (as onnxruntime computes it from `sizes`).
+ * output size / input size (as onnxruntime computes it from `sizes`), or the
+ * file's `scales` when it gives scales instead of sizes.
  */
 export interface ResizeAttrs {
   mode: "nearest" | "linear";
   coordinateTransformation: CoordinateTransformation;
   nearestMode: NearestMode;
   outShape: readonly number[];
+  /**
+   * Optional: the file's per-axis scales (ONNX `scales` input). The
+   * coordinate transforms then divide by them, as onnxruntime does, and
+   * `outShape` must be `floor(input * scale)` per axis. Absent: output / input.
+   */
+  scales?: readonly number[];
 }
 /**
  * Transposed 2-D convolution (PyTorch ConvTranspose2d, ONNX ConvTranspose):

@@ -25,9 +25,10 @@ export function sourceCoordinate(
   inSize: number,
   outSize: number,
   mode: CoordinateTransformation,
+  fileScale?: number,
 ): number {
   const f = Math.fround;
-  const scale = f(outSize / inSize);
+  const scale = f(fileScale ?? outSize / inSize);
   const centre = f(f(o + 0.5) / scale);
   switch (mode) {
     case "half_pixel":
@@ -67,15 +68,30 @@ interface AxisTaps {
   weight: number[][];
 }
 
-function axisTaps(a: ResizeAttrs, inSize: number, outSize: number): AxisTaps {
+/** Whether an axis is copied as is: same size, and no file scale other than 1. */
+export function unchangedAxis(
+  a: ResizeAttrs,
+  axis: number,
+  inSize: number,
+  outSize: number,
+): boolean {
+  return inSize === outSize && (a.scales?.[axis] ?? 1) === 1;
+}
+
+/** `floor(size * scale)` in float32, as onnxruntime sizes the output from `scales`. */
+export function scaledSize(size: number, scale: number): number {
+  return Math.floor(Math.fround(Math.fround(scale) * size));
+}
+
+function axisTaps(a: ResizeAttrs, axis: number, inSize: number, outSize: number): AxisTaps {
   const index: number[][] = [], weight: number[][] = [];
   for (let o = 0; o < outSize; o++) {
-    if (inSize === outSize) {
+    if (unchangedAxis(a, axis, inSize, outSize)) {
       index.push([o]);
       weight.push([1]);
       continue;
     }
-    const x = sourceCoordinate(o, inSize, outSize, a.coordinateTransformation);
+    const x = sourceCoordinate(o, inSize, outSize, a.coordinateTransformation, a.scales?.[axis]);
     if (a.mode === "nearest") {
       index.push([nearestIndex(x, inSize, a.nearestMode)]);
       weight.push([1]);
@@ -90,8 +106,9 @@ function axisTaps(a: ResizeAttrs, inSize: number, outSize: number): AxisTaps {
   return { index, weight };
 }
 
-/** Axes whose size changes. */
-const resizedAxes = (x: Shape, out: Shape) => x.flatMap((d, i) => (d !== out[i] ? [i] : []));
+/** Axes that are resampled (not copied as is). */
+const resizedAxes = (a: ResizeAttrs, x: Shape, out: Shape) =>
+  x.flatMap((d, i) => (unchangedAxis(a, i, d, out[i]) ? [] : [i]));
 
 /**
  * Resize to `outShape`: nearest copies, linear interpolates separably on
@@ -127,6 +144,11 @@ export const resize: OpDef<"resize"> = {
       );
     }
     a.outShape.forEach((d) => positive(node, "resize output size", d));
+    if (a.scales?.some((v) => !(v > 0) || !Number.isFinite(v))) {
+      throw new RangeError(
+        `Invalid "${node}": resize scales [${a.scales.join(", ")}] must be positive and finite`,
+      );
+    }
   },
   shape(node, a, [x]) {
     checkRank(node, "input", x);
@@ -138,11 +160,22 @@ export const resize: OpDef<"resize"> = {
         } has ${a.outShape.length} axes, expected ${x.length} as the input ${formatShape(x)}`,
       );
     }
+    if (a.scales) {
+      const want = x.map((d, i) => scaledSize(d, a.scales![i] ?? NaN));
+      if (a.scales.length !== x.length || want.some((d, i) => d !== a.outShape[i])) {
+        throw new ShapeError(
+          node,
+          `outShape ${formatShape(a.outShape)} is not floor(input x scales) = ${
+            formatShape(want)
+          } for input ${formatShape(x)} and scales [${a.scales.join(", ")}]`,
+        );
+      }
+    }
     return [...a.outShape];
   },
   params: () => [],
   cost({ attrs: a, inputShapes: [x], shape }) {
-    const k = resizedAxes(x, shape).length;
+    const k = resizedAxes(a, x, shape).length;
     return {
       madds: 0,
       flops: { elementwise: a.mode === "linear" ? 3 * (2 ** k - 1) * numel(shape) : 0 },
@@ -159,7 +192,7 @@ export const resize: OpDef<"resize"> = {
   },
   reference({ node, inputs: [x], inputShapes: [xs], shape }) {
     const a = node.attrs;
-    const taps = xs.map((d, i) => axisTaps(a, d, shape[i]));
+    const taps = xs.map((d, i) => axisTaps(a, i, d, shape[i]));
     const xStrides = strides(xs);
     const r = xs.length;
     const y = new Float32Array(numel(shape));

@@ -46,3 +46,23 @@ Deno.test("resize coordinate transformations and rounding follow ONNX", () => {
     /outShape 4 has 1 axes, expected 2 as the input 1x2/,
   );
 });
+
+Deno.test("resize with the file's scales: coordinates divide by the scale; outShape must be floor(input x scale)", () => {
+  // 7 x 0.5 -> 3, half_pixel, floor: (o + 0.5) / 0.5 - 0.5 = 0.5, 2.5, 4.5 read 0, 2, 4;
+  // by sizes the scale is 3/7: (o + 0.5) * 7/3 - 0.5 = 0.67, 3, 5.33 read 0, 3, 5.
+  const g = graphOf(
+    [1, 7],
+    (b, x) =>
+      b.resize(x, [1, 3], { coordinateTransformation: "half_pixel", scales: [1, 0.5] }, "r"),
+  );
+  assert.deepEqual(run(g, [0, 1, 2, 3, 4, 5, 6]).y, [0, 2, 4]);
+  const bySize = graphOf(
+    [1, 7],
+    (b, x) => b.resize(x, [1, 3], { coordinateTransformation: "half_pixel" }, "r"),
+  );
+  assert.deepEqual(run(bySize, [0, 1, 2, 3, 4, 5, 6]).y, [0, 3, 5]);
+  assert.throws(
+    () => graphOf([1, 7], (b, x) => b.resize(x, [1, 4], { scales: [1, 0.5] }, "r")),
+    /outShape 1x4 is not floor\(input x scales\) = 1x3 for input 1x7 and scales \[1, 0\.5\]/,
+  );
+});
