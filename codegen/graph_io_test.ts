@@ -195,3 +195,18 @@ Deno.test("a module whose input is not 1x3xHxW refuses --image with exit 2", asy
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a detection head's concat(reshape(transpose(conv))) has every producer write its slot", async () => {
+  const b = new GraphBuilder("heads", [1, 4, 6, 6]);
+  const parts: Tensor[] = [];
+  for (const [k, stride] of [[0, 1], [1, 2], [2, 3]] as const) {
+    const c = conv(b, b.input, 4, `head${k}`, 3, stride); // [1, 4, h, w]
+    const hw = c.shape[2] * c.shape[3];
+    const t = b.transpose(c, [0, 2, 3, 1], `t${k}`); // NHWC
+    parts.push(b.reshape(t, [1, hw * 2, 2], `r${k}`)); // two boxes of 2 per position
+  }
+  parts.push(b.reshape(conv(b, b.input, 2, "direct", 1), [1, 36, 2], "r3"));
+  const boxes = b.concat(parts, "boxes", 1);
+  const r = await differential(b.build({ boxes, scores: b.softmax(boxes, "scores", 2) }), 93);
+  assert.deepEqual(r.compiled.plan.copies, []);
+});

@@ -576,6 +576,7 @@ function placeTensors(
     outTensors,
     outputSet,
     uses,
+    isView,
     isPlaced,
     isSplitView,
     special,
@@ -647,6 +648,29 @@ function placeTensors(
     const p = { root: want.root, offs, plane: want.plane };
     const head = groups.get(x)?.head;
     if (head && affineStride(p) === undefined && !pointwiseHead(head)) return false;
+    requested.set(x, p);
+    return true;
+  };
+  /**
+   * A reshape or flatten asked for a contiguous slot (a detection head's
+   * `concat(reshape(transpose(conv)))`): the kernel or forwarder behind the
+   * view writes the slot itself, densely, and the view reads it there.
+   */
+  const throughView = (t: string, want: Place): boolean => {
+    const view = byName.get(t);
+    if (!view || !isView(view) || outputSet.has(t) || !contiguous(want)) return false;
+    const x = resolve(view.inputs[0]);
+    if (requested.has(x) || outputSet.has(x)) return false;
+    const { c, plane } = chw(shapes.get(x)!, batch);
+    const p = dense(want.root, c, plane, want.offs[0]);
+    if (isForwarder(x)) {
+      requested.set(x, p);
+      return true;
+    }
+    const head = groups.get(x)?.head;
+    if (!head) return throughView(x, p);
+    // A specialized kernel writes any affine layout; a general one any contiguous one. (Not
+    // listed in `written`: its channels are not the concat's, so no split reuses them.)
     requested.set(x, p);
     return true;
   };
@@ -726,7 +750,7 @@ function placeTensors(
         requested.set(t, want);
         if (groups.has(t)) written.push({ tail: t, offs: want.offs });
       } else if (isSplitView(byName.get(t))) views.push({ t, p: want });
-      else copy(t, want);
+      else if (!throughView(t, want)) copy(t, want);
     }
     for (const { t, p: want } of views) if (!passThrough(t, want, written)) copy(t, want);
     pending.set(node.name, list);
