@@ -22,8 +22,11 @@
  *    the forwarded channels at their slots, the other channels in slots the
  *    concat's kernel-written inputs overwrite only after those channels were
  *    read. Only an input no kernel produces (a graph input, a tensor already
- *    placed elsewhere) is copied. Each graph output a kernel produces is
- *    written straight into the caller's array.
+ *    placed elsewhere) is copied. A concat whose inputs begin a later concat
+ *    is the front of that concat's buffer (DenseNet), and a reshape asked for
+ *    a slot passes the request to the kernel behind it (detection heads).
+ *    Each graph output a kernel produces is written straight into the
+ *    caller's array.
  * 3. `schedule`, in topological order: views cost nothing, `dropout` is the
  *    identity, every group becomes its steps; an output not yet in the
  *    caller's array (a graph input, a view, a second name) is copied there.
