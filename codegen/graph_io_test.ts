@@ -210,3 +210,14 @@ Deno.test("a detection head's concat(reshape(transpose(conv))) has every produce
   const r = await differential(b.build({ boxes, scores: b.softmax(boxes, "scores", 2) }), 93);
   assert.deepEqual(r.compiled.plan.copies, []);
 });
+
+Deno.test("batch 2 with broadcast constants (anchors, a per-channel shift) still runs per sample", async () => {
+  const b = new GraphBuilder("anchors", [2, 4, 5, 5]);
+  const c = conv(b, b.input, 6, "c");
+  const shifted = b.binary("add", c, b.constant([1, 6, 1, 1], "shift"), "shifted");
+  const boxes = b.reshape(b.transpose(shifted, [0, 2, 3, 1], "t"), [2, 75, 2], "boxes");
+  const decoded = b.binary("mul", boxes, b.constant([75, 2], "anchors"), "decoded");
+  const r = await differential(b.build({ decoded, shifted }), 94);
+  assert.equal(r.compiled.plan.batch, 2);
+  assert.ok(!r.compiled.generalLayers.includes("c"), "the conv keeps its specialized kernel");
+});

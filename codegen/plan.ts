@@ -264,7 +264,8 @@ function dense(root: number, channels: number, plane: number, off = 0): Place {
  * the plan runs the whole batch at once) is one channel of all its elements.
  */
 function chw(shape: Shape, batch: number): { c: number; plane: number } {
-  const sample = numel(shape) / batch;
+  // A tensor that does not lead with the batch (a broadcast constant) is whole in every call.
+  const sample = shape[0] === batch ? numel(shape) / batch : numel(shape);
   if (shape.length < 2 || shape[0] !== batch) return { c: 1, plane: sample };
   return { c: shape[1], plane: sample / shape[1] };
 }
@@ -294,9 +295,29 @@ function batchOf(graph: Graph, nodes: { node: AnyNode; inputShapes: Shape[]; sha
   if (b === 1) return 1;
   const ok = (s: Shape) => s.length >= 2 && s[0] === b;
   if (!graph.inputs.every((i) => ok(i.shape))) return 1;
+  // A constant every sample reads alike: only broadcasting binaries read it, and it has no
+  // batch axis (fewer dimensions than their output, or 1 along the batch axis).
+  const readers = new Map<string, AnyNode[]>();
+  for (const { node } of nodes) {
+    for (const i of node.inputs) readers.set(i, [...(readers.get(i) ?? []), node]);
+  }
+  const shapeOf = new Map(nodes.map((n) => [n.node.name, n.shape]));
+  const outputs = new Set(graph.outputs.map((o) => o.node));
+  const shared = new Set(
+    nodes.filter(({ node, shape }) =>
+      (node.kind as string) === "const" && !outputs.has(node.name) &&
+      (readers.get(node.name) ?? []).every((r) => {
+        const out = shapeOf.get(r.name)!;
+        return BROADCASTING.has(r.kind) && ok(out) &&
+          (shape.length < out.length || (shape.length === out.length && shape[0] === 1));
+      })
+    ).map(({ node }) => node.name),
+  );
   for (const { node, inputShapes, shape } of nodes) {
-    if (!ok(shape) || !inputShapes.every(ok)) return 1;
-    if (inputShapes.some((s) => s.length !== shape.length) && node.inputs.length > 1) return 1;
+    if (shared.has(node.name)) continue;
+    const own = inputShapes.filter((_, k) => !shared.has(node.inputs[k]));
+    if (!ok(shape) || !own.every(ok)) return 1;
+    if (own.some((s) => s.length !== shape.length) && node.inputs.length > 1) return 1;
     const a = node.attrs as Record<string, unknown>;
     const rank = inputShapes[0]?.length ?? shape.length;
     const zero = (v: unknown) => v === 0 || v === -rank;
@@ -310,6 +331,17 @@ function batchOf(graph: Graph, nodes: { node: AnyNode; inputShapes: Shape[]; sha
   }
   return b;
 }
+
+/** Binary ops that broadcast numpy-style. */
+const BROADCASTING: ReadonlySet<OpKind> = new Set<OpKind>([
+  "add",
+  "sub",
+  "mul",
+  "div",
+  "pow",
+  "max",
+  "min",
+]);
 
 /**
  * Lowers `graph` (with `weights`, BatchNorms already folded where possible)
