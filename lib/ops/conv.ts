@@ -25,6 +25,7 @@ export const conv2d: OpDef<"conv2d"> = {
   summary:
     "2-D convolution (standard, grouped, depthwise, pointwise), weight [Cout, Cin/g, kh, kw]",
   arity: 1,
+  access: "general",
   check(node, a: Conv2dAttrs) {
     positive(node, "inChannels", a.inChannels);
     positive(node, "outChannels", a.outChannels);
@@ -143,6 +144,7 @@ export const conv2d: OpDef<"conv2d"> = {
 export const linear: OpDef<"linear"> = {
   summary: "fully connected layer on [N, F], weight [out, in]",
   arity: 1,
+  access: "general",
   check(node, a: LinearAttrs) {
     positive(node, "inFeatures", a.inFeatures);
     positive(node, "outFeatures", a.outFeatures);
@@ -227,6 +229,7 @@ export function transposedOutSize(
 export const convTranspose2d: OpDef<"conv_transpose2d"> = {
   summary: "transposed 2-D convolution, weight [Cin, Cout/g, kh, kw]",
   arity: 1,
+  access: "general",
   check(node, a) {
     positive(node, "inChannels", a.inChannels);
     positive(node, "outChannels", a.outChannels);
@@ -409,6 +412,7 @@ function matmulShape(
 export const matmul: OpDef<"matmul"> = {
   summary: "numpy matmul of two computed tensors",
   arity: 2,
+  access: "general",
   check() {},
   shape(node, _a, [a, b]) {
     const { shape } = matmulShape(node, a, b);

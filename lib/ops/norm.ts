@@ -14,6 +14,7 @@ import { axisOf, checkRank, resolveAxis } from "./_tensor.ts";
 export const batchNorm: OpDef<"batch_norm"> = {
   summary: "inference BatchNorm over axis 1 (running statistics)",
   arity: 1,
+  access: "pointwise",
   check(node, a) {
     positive(node, "channels", a.channels);
     if (!(a.eps > 0)) throw new RangeError(`Invalid "${node}": eps must be > 0, got ${a.eps}`);
@@ -70,6 +71,7 @@ export const batchNorm: OpDef<"batch_norm"> = {
 export const affine: OpDef<"affine"> = {
   summary: "x * weight[c] + bias[c] on axis 1 (channels 1: scalars)",
   arity: 1,
+  access: "pointwise",
   check: (node, a) => positive(node, "affine channels", a.channels),
   shape(node, a, [x]) {
     checkRank(node, "input", x);
@@ -150,6 +152,7 @@ function normalizeSlices(
 export const layerNorm: OpDef<"layer_norm"> = {
   summary: "LayerNorm over the trailing axes from axis",
   arity: 1,
+  access: "normalize",
   check(node, a) {
     positive(node, "layer_norm channels", a.channels);
     checkEps(node, a.eps);
@@ -200,6 +203,7 @@ export const layerNorm: OpDef<"layer_norm"> = {
 export const instanceNorm: OpDef<"instance_norm"> = {
   summary: "InstanceNorm over the spatial axes of each (n, c)",
   arity: 1,
+  access: "normalize",
   check(node, a) {
     positive(node, "instance_norm channels", a.channels);
     checkEps(node, a.eps);

@@ -79,6 +79,7 @@ function poolDef<K extends "max_pool" | "avg_pool">(
   return {
     summary,
     arity: 1,
+    access: "general",
     check: checkPool,
     shape(node, a, [x]) {
       need4d(node, x);
@@ -126,6 +127,7 @@ export const avgPool = poolDef<"avg_pool">(
 export const globalAvgPool: OpDef<"global_avg_pool"> = {
   summary: "mean over H and W: [N, C, H, W] to [N, C, 1, 1]",
   arity: 1,
+  access: "general",
   check() {},
   shape(node, _a, [x]) {
     need4d(node, x);
@@ -154,6 +156,7 @@ export const globalAvgPool: OpDef<"global_avg_pool"> = {
 export const globalMaxPool: OpDef<"global_max_pool"> = {
   summary: "max over the spatial axes: [N, C, ...] to [N, C, 1, ...]",
   arity: 1,
+  access: "general",
   check() {},
   shape(node, _a, [x]) {
     if (x.length < 3 || x.length > 5) {
@@ -209,6 +212,7 @@ function reducedAxes(node: string, axes: readonly number[], rank: number): Set<n
 export const reduce: OpDef<"reduce"> = {
   summary: "mean, sum or max over axes",
   arity: 1,
+  access: "general",
   check(node, a) {
     if (!["mean", "sum", "max"].includes(a.op)) {
       throw new RangeError(`Invalid "${node}": reduce op "${a.op}" is not one of mean, sum, max`);
