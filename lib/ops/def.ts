@@ -78,6 +78,14 @@ export interface SymbolicArgs<K extends OpKind = OpKind> {
     dilation: readonly [number, number],
     ceil: boolean,
   ): { h: Dim; w: Dim };
+  /** Output H and W of a transposed conv over input 0; records the domain. */
+  transposed(
+    kernel: readonly [number, number],
+    stride: readonly [number, number],
+    pads: readonly [number, number, number, number],
+    dilation: readonly [number, number],
+    outputPadding: readonly [number, number],
+  ): { h: Dim; w: Dim };
 }
 
 /** The symbolic figures of one node; MAC follows the same rule as {@link Work}. */

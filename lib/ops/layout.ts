@@ -18,6 +18,7 @@ import {
   elements,
   mul,
   sameDim,
+  shiftDim,
   sum,
   SymbolicError,
   type SymTensor,
@@ -317,11 +318,16 @@ export const transpose: OpDef<"transpose"> = {
   },
   params: () => [],
   cost: () => ({ madds: 0, flops: {} }),
+  // Only permutes: the sizes stay those of [N, C, H, W] (or [N, F]), in the
+  // order `perm` records, so the element count is the input's polynomial.
   symbolic({ node, ins: [x] }) {
-    if (node.attrs.perm.some((p, i) => p !== i)) {
-      notExpressible(node.name, "a transpose moves axes that the symbolic sizes tie to H and W");
-    }
-    return none(x);
+    const q = node.attrs.perm;
+    const r = symRank(x);
+    if (q.length !== r) notExpressible(node.name, `a rank-${q.length} transpose`);
+    const before = x.perm ?? q.map((_, i) => i);
+    const perm = q.map((i) => before[i]);
+    const { perm: _moved, ...inOrder } = x;
+    return none(perm.every((v, i) => v === i) ? inOrder : { ...inOrder, perm });
   },
   reference({ node, inputs: [x], inputShapes: [xs], shape }) {
     const xStrides = strides(xs);
@@ -555,7 +561,7 @@ export const pad: OpDef<"pad"> = {
       notExpressible(node.name, "pad of the batch axis");
     }
     const grow = (d: Dim | undefined, k: number): Dim | undefined =>
-      d === undefined ? d : "value" in d ? { value: d.value + k } : { p: d.p + k * d.q, q: d.q };
+      d === undefined ? d : shiftDim(d, k);
     const c = p[1] + p[r + 1];
     const out: SymTensor = {
       n: x.n,

@@ -6,7 +6,7 @@
 
 import { formatShape, numel, ShapeError } from "./core.ts";
 import type { OpDef } from "./def.ts";
-import { constant, scale, SymbolicError } from "./poly.ts";
+import { constant, dimPoly, mul, type Poly, scale } from "./poly.ts";
 import { param, positive } from "./_util.ts";
 import { axisOf, checkRank, resolveAxis } from "./_tensor.ts";
 
@@ -110,6 +110,8 @@ export const affine: OpDef<"affine"> = {
   widthFields: (a) => [a.channels],
 };
 
+const product = (ps: Poly[]): Poly => ps.reduce((a, b) => mul(a, b), constant(1));
+
 function checkEps(node: string, eps: number): void {
   if (!(eps > 0)) throw new RangeError(`Invalid "${node}": eps must be > 0, got ${eps}`);
 }
@@ -176,16 +178,13 @@ export const layerNorm: OpDef<"layer_norm"> = {
     { name: "bias", shape: [a.channels], role: "bn" },
   ],
   cost: ({ shape }) => ({ madds: 0, flops: { bn: 8 * numel(shape) } }),
+  // Weight and bias span the normalized axes: 2 x their sizes' product, a
+  // polynomial in H and W when they include H or W (the graph is then tied to
+  // its resolution: rebuilt at another, `channels` follows that product).
   symbolic({ node, ins: [x] }) {
     const axis = axisOf(node.attrs.axis, x.h === undefined ? 2 : 4);
-    const spatial = x.h !== undefined && axis <= 3 &&
-      (!("value" in x.h!) || !("value" in x.w!));
-    if (spatial) {
-      throw new SymbolicError(
-        `Cannot express "${node.name}": layer_norm over axes whose size depends on H and W`,
-      );
-    }
-    return { out: x, params: constant(2 * node.attrs.channels), madds: constant(0) };
+    const sizes = [constant(x.n), x.c, dimPoly(x.h, "H"), dimPoly(x.w, "W")];
+    return { out: x, params: scale(product(sizes.slice(axis)), 2), madds: constant(0) };
   },
   reference({ node, inputs: [x], inputShapes: [xs], weights }) {
     const inner = node.attrs.channels;

@@ -244,20 +244,29 @@ export const reduce: OpDef<"reduce"> = {
     madds: 0,
     flops: { pooling: attrs.op === "mean" ? numel(x) : numel(x) - numel(shape) },
   }),
+  // Reduced axes become 1 (keepDims) or go: any axes of an [N, C, H, W] or
+  // [N, F] tensor with keepDims, and H and W together without (to [N, C]).
   symbolic({ node, ins: [x] }) {
     const a = node.attrs;
-    const axes = new Set(a.axes.map((v) => (v < 0 ? v + 4 : v)));
-    const spatial = x.h !== undefined && [...axes].every((v) => v === 2 || v === 3);
-    if (!spatial || (!a.keepDims && axes.size !== 2)) {
-      throw new SymbolicError(
-        `Cannot express "${node.name}": only a reduce over H and/or W of a feature map is`,
-      );
-    }
+    const rank = x.h === undefined ? 2 : 4;
+    const axes = new Set(a.axes.map((v) => (v < 0 ? v + rank : v)));
     const one = { value: 1 };
-    const out = a.keepDims
-      ? { n: x.n, c: x.c, h: axes.has(2) ? one : x.h, w: axes.has(3) ? one : x.w }
-      : { n: x.n, c: x.c };
-    return { out, params: constant(0), madds: constant(0) };
+    if (a.keepDims) {
+      const out = {
+        n: axes.has(0) ? 1 : x.n,
+        c: axes.has(1) ? constant(1) : x.c,
+        ...(rank === 4 ? { h: axes.has(2) ? one : x.h, w: axes.has(3) ? one : x.w } : {}),
+      };
+      return { out, params: constant(0), madds: constant(0) };
+    }
+    if (rank === 4 && axes.size === 2 && axes.has(2) && axes.has(3)) {
+      return { out: { n: x.n, c: x.c }, params: constant(0), madds: constant(0) };
+    }
+    throw new SymbolicError(
+      `Cannot express "${node.name}": a reduce over axes [${
+        [...axes].join(", ")
+      }] without keepDims leaves a tensor that is neither [N, C, H, W] nor [N, F]`,
+    );
   },
   reference({ node, inputs: [x], inputShapes: [xs], shape }) {
     const a = node.attrs;
