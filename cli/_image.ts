@@ -69,7 +69,8 @@ function parseMaxPixels(text: string | undefined): number {
 
 /**
  * The input tensor from `--image` (undefined without it), checked against the
- * model's input `shape` `[1, 3, H, W]`.
+ * model's input `shape`: `[1, 3, H, W]`, or `[1, H, W, 3]` (NHWC, as
+ * TensorFlow.js models take images) filled in that order.
  */
 export async function imageInput(
   values: ImageValues,
@@ -82,13 +83,15 @@ export async function imageInput(
     if (stray.length) throw new UsageError(`--${stray[0]} needs --image FILE`);
     return undefined;
   }
-  if (shape.length !== 4 || shape[0] !== 1 || shape[1] !== 3) {
+  // NCHW [1, 3, H, W], or NHWC [1, H, W, 3] as TensorFlow.js models take images.
+  const nhwc = shape.length === 4 && shape[0] === 1 && shape[1] !== 3 && shape[3] === 3;
+  if (shape.length !== 4 || shape[0] !== 1 || (shape[1] !== 3 && !nhwc)) {
     throw new UsageError(
-      `--image needs a model with input 1x3xHxW, this one takes ${shape.join("x")}`,
+      `--image needs a model with input 1x3xHxW or 1xHxWx3, this one takes ${shape.join("x")}`,
     );
   }
   const maxPixels = parseMaxPixels(values["max-pixels"]);
-  const crop: [number, number] = [shape[2], shape[3]];
+  const crop: [number, number] = nhwc ? [shape[1], shape[2]] : [shape[2], shape[3]];
   let size = crop;
   if (values.size !== undefined) {
     const m = /^(\d+)x(\d+)$/i.exec(values.size.trim());
@@ -114,7 +117,7 @@ export async function imageInput(
   if (order !== "rgb" && order !== "bgr") {
     throw new UsageError(`Invalid --channel-order "${order}": expected rgb or bgr`);
   }
-  return await loadImageTensor(values.image, {
+  const chw = await loadImageTensor(values.image, {
     size,
     mean: triple(values.mean, "--mean", false),
     std: triple(values.std, "--std", true),
@@ -122,6 +125,13 @@ export async function imageInput(
     crop,
     maxPixels,
   });
+  if (!nhwc) return chw;
+  const plane = crop[0] * crop[1];
+  const hwc = new Float32Array(chw.length);
+  for (let c = 0; c < 3; c++) {
+    for (let i = 0; i < plane; i++) hwc[i * 3 + c] = chw[c * plane + i];
+  }
+  return hwc;
 }
 
 /**

@@ -71,7 +71,8 @@ export async function loadTfjsModel(
     return {
       graph,
       weights,
-      model: path,
+      // The file's base name, never the path as typed (a deterministic module, no local path).
+      model: path.replace(/^.*[\\/]/, ""),
       knobs: inputShape ? { "input-shape": inputShape.join("x") } : {},
     };
   } catch (e) {

@@ -6,7 +6,9 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import "@tensorflow/tfjs-backend-cpu";
+import { PNG } from "pngjs";
 import { runCli } from "./_capture.ts";
+import { imageInput } from "./_image.ts";
 
 await tf.setBackend("cpu");
 
@@ -84,4 +86,18 @@ Deno.test("cli: --input-shape fixes a dynamic batch and must fit the file's stat
     bad.stderr,
     /--input-shape 1x5 does not fit input "fc1_input" of .*model\.json \(\[-1, 12\]\): dimension 1 must be 12$/,
   );
+});
+
+Deno.test("cli run --image feeds an NHWC model (1xHxWx3) the same pixels in HWC order", async () => {
+  const png = new PNG({ width: 5, height: 4 });
+  for (let i = 0; i < 5 * 4; i++) png.data.set([i * 12, 255 - i * 7, (i * 31) % 256, 255], i * 4);
+  const path = `${dir}/img.png`;
+  await Deno.writeFile(path, new Uint8Array(PNG.sync.write(png)));
+  const chw = (await imageInput({ image: path }, [1, 3, 4, 5]))!;
+  const hwc = (await imageInput({ image: path }, [1, 4, 5, 3]))!;
+  // Pixel i of channel c sits at c * H * W + i in NCHW and at i * 3 + c in NHWC.
+  for (let c = 0; c < 3; c++) {
+    for (let i = 0; i < 20; i++) assert.equal(hwc[i * 3 + c], chw[c * 20 + i]);
+  }
+  await assert.rejects(imageInput({ image: path }, [1, 4, 5, 2]), /input 1x3xHxW or 1xHxWx3/);
 });

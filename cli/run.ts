@@ -9,6 +9,7 @@
 
 import { EXIT, guard, readFileOrThrow, requirePermission, UsageError } from "./_common.ts";
 import { loadModel, parseOneModel } from "./_model.ts";
+import { checkEngineLimits } from "../codegen/limits.ts";
 import { jsonText, quote, sanitize } from "../lib/_text.ts";
 import { loadWeights, parseSeed } from "./_weights.ts";
 import { formatTopClasses, IMAGE_HELP, IMAGE_OPTIONS, imageInput, readLabels } from "./_image.ts";
@@ -254,6 +255,17 @@ export function run(args: string[]): Promise<number> {
     const primary = shapes.get(graph.outputs[0].node)!;
     const labels = await readLabels(values.labels, numel(primary) / primary[0]);
     const image = await imageInput(values, graph.inputs[0].shape);
+    // Sizes no JS engine allocates are refused before the inputs are made (codegen/limits.ts).
+    checkEngineLimits(
+      loaded.model,
+      {
+        arena: 0,
+        input: Math.max(...graph.inputs.map((i) => numel(i.shape))),
+        output: Math.max(...graph.outputs.map((o) => numel(shapes.get(o.node)!))),
+      },
+      0,
+      false,
+    );
     const entries: [string, Float32Array][] = [];
     for (const [k, { name, shape }] of graph.inputs.entries()) {
       const file = files.get(name);

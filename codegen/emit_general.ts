@@ -58,29 +58,61 @@ function size(shape: readonly number[]): number {
 }
 
 /**
- * Writes loops over `dims` (outermost first; a dimension of size 1 gets no
- * loop). Index `k` starts at `bases[k]` and moves `steps[k][d]` per step of
+ * Drops dimensions of size 1 and merges each dimension into the one outside
+ * it where every index moves alike (the outer step is the inner step times
+ * the inner size): the same positions in the same order, in fewer loops (two
+ * tensors of one shape: a single loop).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mergeDims, stridesOf } from "./emit_general.ts";
+ * // NHWC [1, 8, 8, 3] read as NCHW [1, 3, 8, 8]: H and W move alike in both, so they merge
+ * const x = [0, 1, 24, 3]; // input strides of output axes N, C, H, W
+ * assert.deepEqual(mergeDims([1, 3, 8, 8], [x, stridesOf([1, 3, 8, 8])]), {
+ *   dims: [3, 64],
+ *   steps: [[1, 3], [64, 1]],
+ * });
+ * ```
+ */
+export function mergeDims(
+  dims: readonly number[],
+  steps: readonly (readonly number[])[],
+): { dims: number[]; steps: number[][] } {
+  const out: number[] = [];
+  const st: number[][] = steps.map(() => []);
+  dims.forEach((n, d) => {
+    if (n === 1) return;
+    const last = out.length - 1;
+    if (last >= 0 && steps.every((s, k) => st[k][last] === s[d] * n)) {
+      out[last] *= n;
+      steps.forEach((s, k) => (st[k][last] = s[d]));
+      return;
+    }
+    out.push(n);
+    steps.forEach((s, k) => st[k].push(s[d]));
+  });
+  return { dims: out, steps: st };
+}
+
+/**
+ * Writes loops over `dims` (outermost first, merged by {@link mergeDims}).
+ * Index `k` starts at `bases[k]` and moves `steps[k][d]` per step of
  * dimension `d`; `body` receives each index's expression at the innermost
- * level and the loop variables (`"0"` for a dimension without a loop).
+ * level.
  */
 export function nest(
   w: CodeBlockWriter,
-  dims: readonly number[],
-  steps: readonly (readonly number[])[],
+  shape: readonly number[],
+  strides: readonly (readonly number[])[],
   bases: readonly string[],
-  body: (index: string[], loops: string[]) => void,
+  body: (index: string[]) => void,
   tag = "",
 ): void {
-  const loops: string[] = [];
+  const { dims, steps } = mergeDims(shape, strides);
   const level = (d: number, index: string[]) => {
     if (d === dims.length) {
-      body(index, loops);
-      return;
-    }
-    if (dims[d] === 1) {
-      loops.push("0");
-      level(d + 1, index);
-      loops.pop();
+      body(index);
       return;
     }
     const i = `i${tag}${d}`;
@@ -92,9 +124,7 @@ export function nest(
         w.writeLine(`const ${v} = ${base} + ${step === 1 ? i : `${i} * ${step}`};`);
         return v;
       });
-      loops.push(i);
       level(d + 1, next);
-      loops.pop();
     });
   };
   level(0, [...bases]);

@@ -175,3 +175,23 @@ Deno.test("a graph without nodes, and a constant written into its concat slot (c
   const r = await differential(g, 92);
   assert.deepEqual(r.compiled.plan.copies, []);
 });
+
+Deno.test("a module whose input is neither 1x3xHxW nor 1xHxWx3 refuses --image with exit 2", async () => {
+  const b = new GraphBuilder("nhwc", [1, 8, 8, 5]);
+  const g = b.build(b.relu(b.transpose(b.input, [0, 3, 1, 2], "t"), "r"));
+  const dir = await Deno.makeTempDir({ prefix: "lightnets-entry-nhwc-" });
+  try {
+    const path = `${dir}/nhwc.gen.ts`;
+    await Deno.writeTextFile(path, compile(g, new Map()).source);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", path, "--image", `${dir}/face.png`],
+    }).output();
+    assert.equal(out.code, 2);
+    assert.equal(
+      new TextDecoder().decode(out.stderr),
+      "error: --image needs a model with input 1x3xHxW or 1xHxWx3, this one takes 1x8x8x5\n",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -93,7 +93,7 @@ export function checkEngineLimits(
       throw new EngineLimitError(
         `Cannot compile ${
           quote(model)
-        }: ${what} (a smaller input shape, or --allow-large to generate it anyway)`,
+        }: ${what} (a smaller input shape; "codegen --allow-large" generates it anyway)`,
       );
     }
     warnings.push(`${quote(model)}: ${what}; the module may fail to load`);

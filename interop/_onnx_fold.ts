@@ -125,9 +125,15 @@ export function broadcastShape(a: readonly number[], b: readonly number[], what:
 
 /** Reads `t` broadcast to `dims` as a flat array of values. */
 export function broadcastTo(t: ConstTensor, dims: readonly number[]): Float64Array {
-  const out = new Float64Array(size(dims));
   const rank = dims.length;
-  const tdims = [...new Array(rank - t.dims.length).fill(1), ...t.dims];
+  const lead = rank - t.dims.length;
+  if (lead < 0 || t.dims.some((d, i) => d !== 1 && d !== dims[lead + i])) {
+    throw new RangeError(
+      `Cannot broadcast a constant of shape [${t.dims.join(", ")}] to [${dims.join(", ")}]`,
+    );
+  }
+  const out = new Float64Array(size(dims));
+  const tdims = [...new Array(lead).fill(1), ...t.dims];
   const ts = strides(tdims);
   const os = strides(dims);
   for (let i = 0; i < out.length; i++) {

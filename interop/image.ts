@@ -12,6 +12,7 @@ import { Buffer } from "node:buffer";
 import { PNG } from "pngjs";
 import jpeg from "jpeg-js";
 import { DEFAULT_MAX_PIXELS } from "./image_entry.ts";
+import { readFileOrThrow } from "../lib/_io.ts";
 
 /** An 8-bit RGBA image, row-major. */
 export interface RgbaImage {
@@ -249,12 +250,8 @@ export function imageToTensor(img: RgbaImage, options: ImageOptions): Float32Arr
 
 /** Reads an image file and converts it with {@link imageToTensor}. */
 export async function loadImageTensor(path: string, options: ImageOptions): Promise<Float32Array> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (e) {
-    throw new Error(`Cannot read "${path}": ${e instanceof Error ? e.message : String(e)}`);
-  }
+  // Not a device or pipe (a link to /dev/zero would stream forever), at most 2 GiB.
+  const bytes = await readFileOrThrow(path, "--image");
   return imageToTensor(decodeImage(bytes, path, options.maxPixels), options);
 }
 

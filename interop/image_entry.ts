@@ -93,7 +93,7 @@ function entryOptions(
           "or on --image, then prints each output (top-5 of sample 0 for an [N, K] output, else its",
           "shape, min/max/mean and first values) and the time per inference.",
           "  --image FILE           a PNG or JPEG, resized (bilinear) and normalized",
-          \`  --size HxW             resize to HxW, then center-crop to \${shape[2]}x\${shape[3]}\`,
+          \`  --size HxW             resize to HxW, then center-crop to the input's H x W\`,
           "  --mean R,G,B           per-channel mean in [0, 1] units (default 0.485,0.456,0.406)",
           "  --std R,G,B            per-channel std (default 0.229,0.224,0.225)",
           "  --channel-order ORDER  rgb (default) or bgr",
@@ -144,7 +144,12 @@ async function imageInputFromOptions(
     if (stray) fail(\`--\${stray} needs --image FILE\`);
     return undefined;
   }
-  const [, , ch, cw] = shape;
+  // NCHW [1, 3, H, W], or NHWC [1, H, W, 3] as TensorFlow.js models take images.
+  const nhwc = shape.length === 4 && shape[1] !== 3 && shape[3] === 3;
+  if (shape.length !== 4 || shape[0] !== 1 || (shape[1] !== 3 && !nhwc)) {
+    fail(\`--image needs a model with input 1x3xHxW or 1xHxWx3, this one takes \${shape.join("x")}\`);
+  }
+  const [ch, cw] = nhwc ? [shape[1], shape[2]] : [shape[2], shape[3]];
   const sizeText = flag("size") ?? \`\${ch}x\${cw}\`;
   const m = /^(\\d+)x(\\d+)$/i.exec(sizeText);
   if (!m || Number(m[1]) < ch || Number(m[2]) < cw) {
@@ -248,7 +253,8 @@ async function imageInputFromOptions(
     for (let y = 0; y < ch; y++) {
       for (let x = 0; x < cw; x++) {
         const v = source[((y + top) * w + x + left) * 4 + src];
-        input[dst * plane + y * cw + x] = (v / 255 - mean[src]) / std[src];
+        const at = nhwc ? (y * cw + x) * 3 + dst : dst * plane + y * cw + x;
+        input[at] = (v / 255 - mean[src]) / std[src];
       }
     }
   });

@@ -51,3 +51,21 @@ Deno.test("the generated entry point's image input equals imageToTensor() (resiz
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the generated entry point fills an NHWC input (1xHxWx3, tfjs models) in HWC order", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const png = new PNG({ width: 7, height: 5 });
+    for (let i = 0; i < 7 * 5 * 4; i++) png.data[i] = (i * 53) % 256;
+    await Deno.writeFile(`${dir}/x.png`, new Uint8Array(PNG.sync.write(png)));
+    const entry = await loadEntry();
+    const chw = (await entry(["--image", `${dir}/x.png`], [1, 3, 5, 7], 2))!.input;
+    const hwc = (await entry(["--image", `${dir}/x.png`], [1, 5, 7, 3], 2))!.input;
+    // Pixel i of channel c sits at c * H * W + i in NCHW and at i * 3 + c in NHWC.
+    for (let c = 0; c < 3; c++) {
+      for (let i = 0; i < 35; i++) assert.equal(hwc[i * 3 + c], chw[c * 35 + i]);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,6 +1,7 @@
 /**
  * lightnets' interop entry point (`@lightnets/lightnets/interop`): ONNX
- * export and import, safetensors state_dicts, and image inputs.
+ * export and import, TensorFlow.js `model.json` reading, safetensors
+ * state_dicts, and image inputs.
  *
  * @example
  * ```ts
@@ -39,3 +40,12 @@ export {
   parseLabels,
   topClasses,
 } from "./image.ts";
+export {
+  importTfjs,
+  isTfjsJson,
+  readTfjsModel,
+  TfjsImportError,
+  TfjsInputShapeError,
+  type TfjsOptions,
+} from "./tfjs_model.ts";
+export type { TfjsImport } from "./tfjs_ir.ts";

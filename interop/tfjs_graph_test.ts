@@ -8,6 +8,7 @@ import * as tfc from "@tensorflow/tfjs-converter";
 import "@tensorflow/tfjs-backend-cpu";
 import { mulberry32 } from "../lib/runtime/weights.ts";
 import { runReferenceOutputs } from "../lib/runtime/reference.ts";
+import { compile, loadModule } from "../codegen/compile.ts";
 import { maxAbs, maxAbsDiff } from "../lib/runtime/tensor.ts";
 import { importGraphModel, type TfNode } from "./tfjs_graph.ts";
 import { decodeWeights, type TfjsWeightSpec } from "./tfjs_weights.ts";
@@ -87,27 +88,9 @@ async function both(shape: number[], consts: Record<string, C>, nodes: TfNode[],
   const weights = decodeWeights(json.weightsManifest, [[bin]], "case.json");
   const { graph, weights: w } = importGraphModel(json, weights, { source: "case.json" });
   const actual = runReferenceOutputs(graph, w, { x: Float32Array.from(x) }).result;
-  return [actual, expected];
-}
-
-/**
- * What keeps a case from importing in this build: the op kinds the IR lacks
- * (they arrive from helper irops), named in the test's title; any other error
- * fails the test.
- */
-function blockerOf(
-  shape: number[],
-  consts: Record<string, C>,
-  nodes: TfNode[],
-): string | undefined {
-  const { json, bin } = graphModel(shape, consts, nodes);
-  try {
-    importGraphModel(json, decodeWeights(json.weightsManifest, [[bin]], "case.json"));
-  } catch (e) {
-    const m = /the IR has no op kind (.*)$/.exec((e as Error).message);
-    if (m) return `IR lacks ${m[1]}`;
-  }
-  return undefined;
+  const m = await loadModule(compile(graph, w).source);
+  const generated = m.inferAll(Float32Array.from(x)).result;
+  return [actual, expected, generated];
 }
 
 const conv = (
@@ -353,15 +336,12 @@ const CASES: [string, number[], Record<string, C>, TfNode[], string][] = [
 ];
 
 for (const [name, shape, consts, nodes, out] of CASES) {
-  const blocker = blockerOf(shape, consts, nodes);
   Deno.test({
-    name: `tfjs graph: ${name} agrees with tfjs-converter${
-      blocker ? ` [blocked: ${blocker}]` : ""
-    }`,
-    ignore: blocker !== undefined,
+    name: `tfjs graph: ${name} agrees with tfjs-converter (reference and generated module)`,
     async fn() {
-      const [actual, expected] = await both(shape, consts, nodes, out);
+      const [actual, expected, generated] = await both(shape, consts, nodes, out);
       assert.equal(actual.length, expected.length);
+      assert.ok(maxAbsDiff(generated, expected) <= 1e-4 * Math.max(maxAbs(expected), 1e-6));
       // 1e-4 of the largest tfjs output: float32 sums in another order.
       assert.ok(maxAbsDiff(actual, expected) <= 1e-4 * Math.max(maxAbs(expected), 1e-6));
     },
@@ -369,7 +349,7 @@ for (const [name, shape, consts, nodes, out] of CASES) {
 }
 
 Deno.test("tfjs graph: a classifier head (MatMul, BiasAdd, Relu, _FusedMatMul, Softmax) agrees with tfjs-converter", async () => {
-  const [actual, expected] = await both([1, 12], {
+  const [actual, expected, generated] = await both([1, 12], {
     w1: rnd([12, 8], 21),
     b1: rnd([8], 22),
     w2: rnd([3, 8], 23),
@@ -391,6 +371,7 @@ Deno.test("tfjs graph: a classifier head (MatMul, BiasAdd, Relu, _FusedMatMul, S
     { name: "probs", op: "Softmax", input: ["fc2/BiasAdd"] },
   ], "probs");
   assert.ok(maxAbsDiff(actual, expected) <= 1e-4 * maxAbs(expected));
+  assert.ok(maxAbsDiff(generated, expected) <= 1e-4 * maxAbs(expected));
 });
 
 Deno.test("tfjs graph: unsupported ops are one error naming each op and its first node", () => {

@@ -19,54 +19,15 @@
  */
 
 import type { AnyNode, Graph, Scope } from "../lib/ir/graph.ts";
-import {
-  inferNodeShape,
-  OP_KINDS,
-  type OpAttrs,
-  type OpKind,
-  type Shape,
-  ShapeError,
-} from "../lib/ir/ops.ts";
+import { inferNodeShape, type OpAttrs, type OpKind, type Shape } from "../lib/ir/ops.ts";
 import type { Weights } from "../lib/runtime/weights.ts";
 import { TfjsImportError, TfjsInputShapeError } from "./tfjs_weights.ts";
 import { type Built, runPasses } from "./tfjs_passes.ts";
 
-/**
- * Attrs of the op kinds of the PROTOCOL contract the readers emit and
- * lib/ir/ops.ts does not have yet; a kind moves out of here when it lands.
- */
-export interface ContractAttrs {
-  resize: {
-    mode: "nearest" | "linear";
-    coordinateTransformation:
-      | "half_pixel"
-      | "asymmetric"
-      | "align_corners"
-      | "pytorch_half_pixel"
-      | "tf_half_pixel_for_nn";
-    nearestMode: "round_prefer_floor" | "round_prefer_ceil" | "floor" | "ceil";
-    outShape: number[];
-  };
-  matmul: Record<string, never>;
-  conv_transpose2d: {
-    inChannels: number;
-    outChannels: number;
-    kernel: readonly [number, number];
-    stride: readonly [number, number];
-    padding: readonly [number, number, number, number];
-    outputPadding: readonly [number, number];
-    dilation: readonly [number, number];
-    groups: number;
-    bias: boolean;
-  };
-}
-
-/** Every kind the readers may emit. */
-export type Kind = OpKind | keyof ContractAttrs;
-/** The attrs of `K` (the contract's, where it generalizes an existing kind). */
-export type AttrsOf<K extends Kind> = K extends OpKind ? OpAttrs[K]
-  : K extends keyof ContractAttrs ? ContractAttrs[K]
-  : never;
+/** Every kind the readers may emit: the IR's own. */
+export type Kind = OpKind;
+/** The attrs of `K`. */
+export type AttrsOf<K extends Kind> = OpAttrs[K];
 
 /** A tensor in the graph being built. */
 export interface Val {
@@ -88,7 +49,19 @@ export function permute<T>(shape: readonly T[], perm: readonly number[]): T[] {
   return perm.map((p) => shape[p]);
 }
 
-/** Moves the data of a row-major tensor of `shape` into the order `perm`. */
+/**
+ * Moves the data of a row-major tensor of `shape` into the order `perm`
+ * (output axis `i` is input axis `perm[i]`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { transposeData } from "./tfjs_ir.ts";
+ * // A TF conv filter [kh=1, kw=1, in=2, out=3] as PyTorch's [out, in, kh, kw].
+ * const hwio = [1, 2, 3, 4, 5, 6]; // in 0: out 0..2 = 1, 2, 3; in 1: 4, 5, 6
+ * assert.deepEqual([...transposeData(hwio, [1, 1, 2, 3], [3, 2, 0, 1])], [1, 4, 2, 5, 3, 6]);
+ * ```
+ */
 export function transposeData(
   data: ArrayLike<number>,
   shape: readonly number[],
@@ -210,51 +183,6 @@ export function blockScopes(names: readonly string[]): Scope[] {
   return [...parts].filter(([, p]) => p.size >= 2).map(([path]) => ({ path, kind: "block" }));
 }
 
-function broadcast(node: string, a: Shape, b: Shape): number[] {
-  const rank = Math.max(a.length, b.length);
-  const out: number[] = [];
-  for (let i = 0; i < rank; i++) {
-    const x = a[a.length - rank + i] ?? 1;
-    const y = b[b.length - rank + i] ?? 1;
-    if (x !== y && x !== 1 && y !== 1) {
-      throw new ShapeError(
-        node,
-        `cannot broadcast [${a.join(", ")}] with [${b.join(", ")}]: axis ${i} is ${x} vs ${y}`,
-      );
-    }
-    out.push(x === 1 ? y : x);
-  }
-  return out;
-}
-
-/**
- * Shape rules of the kinds the IR does not have yet, so a reader tracks every
- * shape as it goes; kinds the IR has use its own rules (`inferNodeShape`).
- */
-const RULES: {
-  [K in keyof ContractAttrs]: (n: string, a: ContractAttrs[K], i: readonly Shape[]) => Shape;
-} = {
-  resize: (_n, a) => a.outShape,
-  conv_transpose2d: (_n, a, [x]) => [
-    x[0],
-    a.outChannels,
-    ...[0, 1].map((i) =>
-      (x[2 + i] - 1) * a.stride[i] - a.padding[i] - a.padding[i + 2] +
-      a.dilation[i] * (a.kernel[i] - 1) + a.outputPadding[i] + 1
-    ),
-  ],
-  matmul: (n, _a, [x, y]) => {
-    if (x[x.length - 1] !== y[y.length - 2]) {
-      throw new ShapeError(n, `matmul of [${x.join(", ")}] and [${y.join(", ")}]`);
-    }
-    const batch = broadcast(n, x.slice(0, -2), y.slice(0, -2));
-    return [...batch, x[x.length - 2], y[y.length - 1]];
-  },
-};
-
-type Rule = (node: string, attrs: never, inputs: readonly Shape[]) => Shape;
-const IR_KINDS: ReadonlySet<string> = new Set(OP_KINDS);
-
 /** An imported tfjs model: the IR graph and its weights keyed like a state_dict. */
 export interface TfjsImport {
   graph: Graph;
@@ -319,9 +247,7 @@ export class TfjsBuilder {
   ): Val {
     const name = this.unique(modulePath(path));
     const shapes = inputs.map((v) => v.shape);
-    const shape = IR_KINDS.has(kind)
-      ? inferNodeShape(name, kind as OpKind, attrs as OpAttrs[OpKind], shapes)
-      : (RULES[kind as keyof ContractAttrs] as Rule)(name, attrs as never, shapes);
+    const shape = inferNodeShape(name, kind, attrs, shapes);
     this.#nodes.push({ name, kind, attrs, inputs: inputs.map((v) => v.ref), rank: shape.length });
     for (const [key, data] of Object.entries(params)) this.weights.set(`${name}.${key}`, data);
     const nchw = kind !== "transpose" && shape.length === 4 && inputs.some((v) => v.nchw);
@@ -373,9 +299,8 @@ export class TfjsBuilder {
   }
 
   /**
-   * The finished graph. Nodes no output reads are dropped, the exact
-   * rewrites of `tfjs_passes.ts` run, and a kind the IR lacks is one error
-   * listing every such kind.
+   * The finished graph: nodes no output reads are dropped and the exact
+   * rewrites of `tfjs_passes.ts` run.
    */
   build(name: string, meta: Graph["meta"] = {}): TfjsImport {
     if (this.outputs.length === 0) {
@@ -395,15 +320,6 @@ export class TfjsBuilder {
       if (!live.has(key.slice(0, key.lastIndexOf(".")))) this.weights.delete(key);
     }
     runPasses({ nodes, weights: this.weights, outputs: this.outputs });
-    const missing = [...new Set(nodes.filter((n) => !IR_KINDS.has(n.kind)).map((n) => n.kind))];
-    if (missing.length) {
-      const first = missing.map((k) =>
-        `${k} (first at "${nodes.find((n) => n.kind === k)!.name}")`
-      );
-      throw new TfjsImportError(
-        `Cannot import ${this.source}: the IR has no op kind ${first.join(", ")}`,
-      );
-    }
     const graph = assemble(name, this.inputs, nodes as unknown as AnyNode[], this.outputs, meta);
     return { graph, weights: this.weights };
   }

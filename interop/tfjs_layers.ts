@@ -514,6 +514,7 @@ function upSampling(ctx: LCtx, ins: Val[]): Val {
     "resize",
     {
       mode: bilinear ? "linear" : "nearest",
+      // tfjs-layers resizes with align_corners and half_pixel_centers off: asymmetric.
       coordinateTransformation: "asymmetric",
       nearestMode: "floor",
       outShape: [x.shape[0], x.shape[1], x.shape[2] * sh, x.shape[3] * sw],

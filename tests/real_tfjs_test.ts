@@ -17,18 +17,9 @@ import * as ort from "onnxruntime-node";
 import { exportOnnx } from "../interop/onnx_export.ts";
 import { readTfjsModel } from "../interop/tfjs_model.ts";
 import type { GraphModelJson } from "../interop/tfjs_graph.ts";
-import { type NpmModelPackage, packageFiles } from "./_npm_models.ts";
+import { HUMAN, packageFiles } from "./_npm_models.ts";
 
 await tf.setBackend("cpu");
-
-/** Face, iris, emotion, anti-spoofing and liveness models shipped by Human (graph models). */
-const HUMAN: NpmModelPackage = {
-  name: "@vladmandic/human",
-  version: "3.3.6",
-  sha256: "425e9c51dbbca0c8934362b170cb0d54c2529c11c654b3c03092b16e9d6ad3f7",
-  dir: "package/models",
-  suffix: ".json",
-};
 
 /** The models under test: face detection, emotion, iris landmarks, anti-spoofing, liveness. */
 const MODELS = ["blazeface", "emotion", "iris", "antispoof", "liveness"];
