@@ -19,6 +19,8 @@ export const RUNTIME_DESCRIPTIONS: Record<string, string> = {
   "generated-wasm": "our generated module with `--target wasm` (codegen/wasm/, WebAssembly SIMD " +
     "kernels, relaxed FMA where the engine has it), one thread; both generated modules are " +
     "imported as their `--emit js` JavaScript",
+  "generated-wasm-2t": "the same `--target wasm` module generated with `--threads 2` (shared " +
+    "memory, one worker; 1x1 layers split by output rows, depthwise layers by channels)",
   reference: "our reference executor (lib/runtime/reference.ts, plain loops)",
   "tfjs-cpu": "@tensorflow/tfjs-core + tfjs-backend-cpu (pure JS), network built from tfjs ops " +
     "(BatchNorm folded, bias and ReLU/ReLU6 fused into tf.fused.conv2d / depthwiseConv2d, grouped " +
@@ -35,6 +37,7 @@ export const RUNTIME_DESCRIPTIONS: Record<string, string> = {
 export const RUNTIME_COLORS: Record<string, string> = {
   generated: "#d62728",
   "generated-wasm": "#8c564b",
+  "generated-wasm-2t": "#e377c2",
   reference: "#7f7f7f",
   "tfjs-cpu": "#ff7f0e",
   "tfjs-wasm": "#2ca02c",

@@ -20,6 +20,8 @@ import {
 import { loadModel, parseOneModel } from "./_model.ts";
 import { loadWeights, parseSeed } from "./_weights.ts";
 import { jsonText, sanitize } from "../lib/_text.ts";
+// Types only (erased): `codegen --help` loads no code generator.
+import type { WasmModuleOptions } from "../codegen/wasm/module.ts";
 
 /** The command's own options; every other `--name value` is a model knob. */
 export const OPTIONS = {
@@ -29,6 +31,7 @@ export const OPTIONS = {
   "allow-large": { type: "boolean" },
   target: { type: "string" },
   tune: { type: "boolean" },
+  threads: { type: "string" },
   emit: { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
@@ -69,6 +72,11 @@ Options:
   --tune           wasm target: time each 1x1 layer's register blocking
                    candidates on this machine and keep the fastest (default:
                    a fixed, deterministic blocking)
+  --threads N      wasm target: run on N threads (integer >= 1, default 1):
+                   shared memory, N - 1 workers; each 1x1 layer split by
+                   output rows, each depthwise layer by channels (same
+                   outputs, bit for bit); one thread where shared memory or
+                   workers are missing
   --json           print a JSON summary instead of text
   -h, --help       show this help
 
@@ -76,6 +84,7 @@ Examples:
   deno run -A cli.ts codegen shufflenetv2 --out build/
   deno run -A cli.ts codegen mobilenetv2 --width 0.5 --resolution 160 --seed 3
   deno run -A cli.ts codegen shufflenetv2 --target wasm
+  deno run -A cli.ts codegen mobilenetv2 --target wasm --threads 2
 
 Permissions: --allow-env (ts-morph reads environment variables), --allow-write
 and --allow-read (the output file, an .onnx or .safetensors input); -A grants all.
@@ -89,6 +98,20 @@ Exit codes: 0 success, 1 failed generation, 2 bad usage`;
 export function fileStem(model: string): string {
   const base = model.replace(/^.*[\\/]/, "").replace(/\.(onnx|json)$/i, "");
   return base.replace(/[^A-Za-z0-9_.-]/g, "_").replace(/^\.+/, "_") || "model";
+}
+
+/** `--threads` as an integer >= 1 (1 when absent); only the wasm target takes it. */
+export function parseThreads(text: string | undefined, target: string): number {
+  if (text === undefined) return 1;
+  if (target !== "wasm") {
+    throw new UsageError(
+      `--threads needs --target wasm (the TypeScript target runs on one thread)`,
+    );
+  }
+  if (!/^\d+$/.test(text) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) {
+    throw new UsageError(`Invalid --threads "${text}": expected an integer >= 1`);
+  }
+  return Number(text);
 }
 
 /** Runs `codegen` with `args`; returns the exit code. */
@@ -109,6 +132,7 @@ export function run(args: string[]): Promise<number> {
     if (values.tune && target !== "wasm") {
       throw new UsageError(`--tune needs --target wasm (it times WebAssembly kernels)`);
     }
+    const threads = parseThreads(values.threads, target);
     const outArg = checkOutputPath(values.out ?? "build", "--out");
     const loaded = await loadModel(model, knobs, parsed.optionNames);
     // --out x.gen.ts (or .js) names the file; anything else is a folder.
@@ -131,12 +155,12 @@ export function run(args: string[]): Promise<number> {
     const { compile } = await import("../codegen/compile.ts");
     const t0 = performance.now();
     let tuning: { defaultMs: number; tunedMs: number } | undefined;
-    let wasm = {};
+    let wasm: WasmModuleOptions = { threads };
     if (values.tune) {
       const { tuneWasm } = await import("../codegen/wasm/tune.ts");
       const t = await tuneWasm(loaded.graph, weights, 15, (line) => console.error(line));
       tuning = { defaultMs: t.defaultMs, tunedMs: t.tunedMs };
-      wasm = { pwBlocking: t.pwBlocking };
+      wasm = { threads, pwBlocking: t.pwBlocking };
     }
     const out = compile(loaded.graph, weights, {
       model: loaded.model,
@@ -165,6 +189,7 @@ export function run(args: string[]): Promise<number> {
       /** Layers no specialized kernel family covers, computed by a general kernel. */
       generalLayers: out.generalLayers,
       target,
+      ...(target === "wasm" ? { threads, splitSteps: out.splitSteps } : {}),
       ...(tuning ? { tuning } : {}),
       fallbacks: out.fallbacks.map((f) => ({ layers: f.layers, kind: f.family, reason: f.reason })),
     };
@@ -202,6 +227,11 @@ export function run(args: string[]): Promise<number> {
         for (const f of out.fallbacks) {
           console.log(`  ${f.layers.join(" + ")} (${f.family}): ${f.reason}`);
         }
+      }
+      if (threads > 1) {
+        console.log(
+          `${out.splitSteps} of ${summary.steps} calls split between ${threads} threads (the rest run on the main thread)`,
+        );
       }
       console.log(`Run it: deno run ${sanitize(path)}`);
     }

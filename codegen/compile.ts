@@ -70,6 +70,8 @@ export interface Compiled {
   target: Target;
   /** Steps of the wasm target that run a TypeScript kernel, and why (empty for `ts`). */
   fallbacks: Fallback[];
+  /** Steps of the wasm target split between threads (`wasm.threads` > 1; 0 otherwise). */
+  splitSteps: number;
 }
 
 /**
@@ -131,6 +133,7 @@ export function compile(graph: Graph, weights: Weights, options: CompileOptions 
       generalLayers: generalLayers(plan),
       target: "wasm",
       fallbacks: m.fallbacks,
+      splitSteps: m.splitSteps,
       warnings,
     };
   }
@@ -145,6 +148,7 @@ export function compile(graph: Graph, weights: Weights, options: CompileOptions 
     generalLayers: generalLayers(plan),
     target: "ts",
     fallbacks: [],
+    splitSteps: 0,
     warnings,
   };
 }

@@ -13,6 +13,7 @@ import type { Runner } from "./runner.ts";
 export const RUNTIMES = [
   "generated",
   "generated-wasm",
+  "generated-wasm-2t",
   "reference",
   "tfjs-cpu",
   "tfjs-wasm",
@@ -40,12 +41,18 @@ export async function createRunner(
 ): Promise<Runner> {
   switch (name) {
     case "generated":
-    case "generated-wasm": {
+    case "generated-wasm":
+    case "generated-wasm-2t": {
       // Loading the code generator (ts-morph) is not the generated module's cost either.
       const t0 = performance.now();
       const { generatedRunner } = await import("./generated.ts");
       const loadMs = performance.now() - t0;
-      const runner = await generatedRunner(graph, weights, name === "generated" ? "ts" : "wasm");
+      const runner = await generatedRunner(
+        graph,
+        weights,
+        name === "generated" ? "ts" : "wasm",
+        name === "generated-wasm-2t" ? 2 : 1,
+      );
       return { ...runner, codegenMs: (runner.codegenMs ?? 0) + loadMs };
     }
     case "reference": {

@@ -51,7 +51,7 @@ export async function loadGenerated(
 
 /**
  * The generated module as a {@link Runner} (NCHW input, as the module takes
- * it), imported as its `--emit js` JavaScript (what ships to Node or a
+ * it), on `threads` threads (wasm target only; `dispose` stops its workers), imported as its `--emit js` JavaScript (what ships to Node or a
  * browser; no transpile at import). `codegenMs` is the time spent generating
  * the source, which a user of a generated module never pays (the
  * first-result time leaves it out).
@@ -60,10 +60,12 @@ export async function generatedRunner(
   graph: Graph,
   weights: Weights,
   target: Target = "ts",
+  threads = 1,
 ): Promise<Runner> {
   // Generating and writing the file are the toolkit's work, not the module's.
   const t0 = performance.now();
-  const { source } = compile(graph, weights, { target, emit: "js" });
+  const wasm = target === "wasm" ? { threads } : undefined;
+  const { source } = compile(graph, weights, { target, emit: "js", wasm });
   const dir = await Deno.makeTempDir({ prefix: "lightnets-bench-" });
   const path = `${dir}/model.gen.js`;
   await Deno.writeTextFile(path, source);
@@ -75,12 +77,17 @@ export async function generatedRunner(
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
   const infer = (input: Float32Array) => m.infer(input);
+  const threaded = m as GeneratedModule & { dispose?: () => void };
   return {
-    name: target === "ts" ? "generated" : "generated-wasm",
+    name: target === "ts"
+      ? "generated"
+      : threads > 1
+      ? `generated-wasm-${threads}t`
+      : "generated-wasm",
     codegenMs,
     prepare: (input) => input,
     run: (prepared) => Promise.resolve(infer(prepared)),
-    dispose: () => {},
+    dispose: () => threaded.dispose?.(),
   };
 }
 

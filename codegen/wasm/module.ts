@@ -39,7 +39,14 @@ import { type MemoryPlan, planMemory } from "../memory.ts";
 import { base64Bytes, EMITTERS, entryPrinting, type ModuleInfo, sourceString } from "../module.ts";
 import { OUTPUT_SUMMARY_SOURCE } from "../_summary.ts";
 import { callerRoot, CodegenError, type KernelPlan, type Operand } from "../plan.ts";
-import { type Family, kernelName, type KernelSpec, offsetTable, specKey } from "../spec.ts";
+import {
+  type Family,
+  kernelName,
+  type KernelSpec,
+  offsetTable,
+  type PwconvSpec,
+  specKey,
+} from "../spec.ts";
 import { encodeModule, Fn, type ModuleFunction } from "./binary.ts";
 import { KERNEL_PARAMS, type WasmEmitter } from "./_simd.ts";
 import { convWasm } from "./conv.ts";
@@ -55,6 +62,7 @@ import {
 } from "./elementwise.ts";
 import { poolWasm } from "./pool.ts";
 import { type Blocking, pwBlocking, pwconvWasm, pwconvWasmWith } from "./pointwise.ts";
+import { CLOSED, CTRL_SLOTS, type Part, SPINS, splitStep, workerSource } from "./threads.ts";
 
 /** The WebAssembly emitter of each family that has one. */
 export const WASM_EMITTERS: { [F in Family]?: WasmEmitter<Extract<KernelSpec, { family: F }>> } = {
@@ -97,6 +105,10 @@ export interface WasmModule {
   codeBytes: number;
   /** Bytes of the module's memory. */
   memoryBytes: number;
+  /** Threads the module was generated for. */
+  threads: number;
+  /** Steps split between the threads. */
+  splitSteps: number;
 }
 
 /** Options of {@link emitWasmModule}. */
@@ -107,6 +119,12 @@ export interface WasmModuleOptions {
    * fills it from timings (codegen/wasm/tune.ts).
    */
   pwBlocking?: ReadonlyMap<string, Blocking>;
+  /**
+   * Threads (default 1): with N > 1 the module's memory is shared, N - 1
+   * workers run their part of each split step (codegen/wasm/threads.ts), and
+   * the module runs on one thread where shared memory or workers are missing.
+   */
+  threads?: number;
 }
 
 function tsEmitterOf(spec: KernelSpec): Emitter<KernelSpec> {
@@ -126,12 +144,17 @@ export function emitWasmModule(
   wasmOptions: WasmModuleOptions = {},
 ): WasmModule {
   const tuned = wasmOptions.pwBlocking;
-  const emitters = tuned
-    ? {
-      ...WASM_EMITTERS,
-      pwconv: pwconvWasmWith((s) => tuned.get(kernelName(s)) ?? pwBlocking(s)),
-    }
-    : WASM_EMITTERS;
+  const threads = wasmOptions.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new CodegenError(`Invalid threads ${threads}: expected an integer >= 1`);
+  }
+  // A part of a split pointwise step keeps its parent's blocking (it reads the same packed weights).
+  const forced = new Map<KernelSpec, Blocking>();
+  const baseBlocking = (s: PwconvSpec) => tuned?.get(kernelName(s)) ?? pwBlocking(s);
+  const emitters = {
+    ...WASM_EMITTERS,
+    pwconv: pwconvWasmWith((s) => forced.get(s) ?? baseBlocking(s)),
+  };
   const wasmEmitterOf = (spec: KernelSpec) =>
     emitters[spec.family] as WasmEmitter<KernelSpec> | undefined;
   // Every buffer 16-byte aligned (sizes rounded up to 4 floats, then planned the
@@ -156,11 +179,27 @@ export function emitWasmModule(
     const reason = e ? e.unsupported(step.spec) : `no WebAssembly ${step.spec.family} kernel yet`;
     if (!e || reason !== undefined) {
       fallbacks.push({ layers: step.layers, family: step.spec.family, reason: reason! });
-      return { wasm: undefined, name: kernelName(step.spec), weights: step.weights };
+      return {
+        wasm: undefined,
+        name: kernelName(step.spec),
+        weights: step.weights,
+        parts: undefined as (Part & { name: string })[] | undefined,
+      };
     }
     const weights = step.weights && e.pack ? e.pack(step.spec, step.weights) : step.weights;
-    return { wasm: e, name: kernelName(step.spec) + (e.variant?.(step.spec) ?? ""), weights };
+    const parts = splitStep(step.spec, threads);
+    if (parts && step.spec.family === "pwconv") {
+      for (const p of parts) forced.set(p.spec, baseBlocking(step.spec));
+    }
+    const nameOf = (spec: KernelSpec) => kernelName(spec) + (e.variant?.(spec) ?? "");
+    return {
+      wasm: e,
+      name: nameOf(step.spec),
+      weights,
+      parts: parts?.map((p) => ({ ...p, name: nameOf(p.spec) })),
+    };
   });
+  const splitSteps = chosen.filter((c) => c.parts).length;
 
   // Memory layout (floats).
   const weightAt: number[] = [];
@@ -184,7 +223,9 @@ export function emitWasmModule(
     ioAt = align4(ioAt + n);
     return a;
   });
-  const totalFloats = ioAt + SLACK;
+  // The threads' control block (Int32 slots, codegen/wasm/threads.ts) after the slack.
+  const ctrlAt = ioAt + SLACK;
+  const totalFloats = ctrlAt + CTRL_SLOTS * Math.max(0, threads - 1);
   const pages = Math.ceil((totalFloats * 4) / 65536);
   if (pages > MAX_PAGES) {
     throw new CodegenError(
@@ -213,30 +254,41 @@ export function emitWasmModule(
     { spec: KernelSpec; key: string; e: WasmEmitter<KernelSpec> }
   >();
   const tsKernels = new Map<string, { spec: KernelSpec; key: string }>();
-  plan.steps.forEach((step, i) => {
-    const c = chosen[i];
-    const key = specKey(step.spec);
-    const seen = (c.wasm ? wasmKernels : tsKernels).get(c.name);
+  const register = (
+    name: string,
+    spec: KernelSpec,
+    e: WasmEmitter<KernelSpec> | undefined,
+  ) => {
+    const key = specKey(spec);
+    const seen = (e ? wasmKernels : tsKernels).get(name);
     if (seen && seen.key !== key) {
       throw new Error(
-        `Kernel name "${c.name}" is shared by two different specs: ${seen.key} and ${key}`,
+        `Kernel name "${name}" is shared by two different specs: ${seen.key} and ${key}`,
       );
     }
     if (seen) return;
-    if (c.wasm) wasmKernels.set(c.name, { spec: step.spec, key, e: c.wasm });
-    else tsKernels.set(c.name, { spec: step.spec, key });
+    if (e) wasmKernels.set(name, { spec, key, e });
+    else tsKernels.set(name, { spec, key });
+  };
+  plan.steps.forEach((step, i) => {
+    const c = chosen[i];
+    if (c.parts) { for (const p of c.parts) register(p.name, p.spec, c.wasm); }
+    else register(c.name, step.spec, c.wasm);
   });
-  const code = (relaxed: boolean) => {
+  const code = (relaxed: boolean, shared = false) => {
     const funcs: ModuleFunction[] = [];
     for (const [name, { spec, e }] of wasmKernels) {
       const f = new Fn([...KERNEL_PARAMS]);
       e.body(spec, f, { relaxed });
       funcs.push({ fn: f, export: name });
     }
-    return encodeModule(funcs, { memoryPages: pages });
+    return encodeModule(funcs, { memoryPages: pages, shared, maxPages: pages });
   };
   const relaxedCode = code(true);
   const plainCode = code(false);
+  const threaded = threads > 1;
+  const relaxedShared = threaded ? code(true, true) : relaxedCode;
+  const plainShared = threaded ? code(false, true) : plainCode;
   const probe = new Fn([]).v128Const([0, 0, 0, 0]).v128Const([0, 0, 0, 0])
     .v128Const([0, 0, 0, 0]).f32x4RelaxedMadd().drop();
   const probeCode = encodeModule([{ fn: probe }], { memoryPages: 1 });
@@ -286,6 +338,24 @@ export function emitWasmModule(
       "The kernels' WebAssembly binary without relaxed SIMD, base64.",
       false,
     ),
+    ...(threaded
+      ? [
+        constant(
+          "RELAXED_SHARED_CODE",
+          "string",
+          placeholder("relaxedShared"),
+          "The kernels with relaxed SIMD on a shared memory, base64.",
+          false,
+        ),
+        constant(
+          "PLAIN_SHARED_CODE",
+          "string",
+          placeholder("plainShared"),
+          "The kernels without relaxed SIMD on a shared memory, base64.",
+          false,
+        ),
+      ]
+      : []),
     constant(
       "model",
       "string",
@@ -398,9 +468,21 @@ export function emitWasmModule(
     },
     constant("t0", "number", "performance.now()", "Load start.", false),
     constant(
+      "threads",
+      "number",
+      threaded
+        ? `(() => { try { if (typeof Worker !== "function" || typeof SharedArrayBuffer !== "function") return 1; new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }); return ${threads}; } catch { return 1; } })()`
+        : "1",
+      threaded
+        ? `Threads the kernels run on: ${threads} (generated with --threads ${threads}), or 1 where shared memory or workers are missing.`
+        : "Threads the kernels run on (generated without --threads).",
+    ),
+    constant(
       "memory",
       "WebAssembly.Memory",
-      `new WebAssembly.Memory({ initial: ${pages} })`,
+      threaded
+        ? `threads > 1 ? new WebAssembly.Memory({ initial: ${pages}, maximum: ${pages}, shared: true }) : new WebAssembly.Memory({ initial: ${pages} })`
+        : `new WebAssembly.Memory({ initial: ${pages} })`,
       "The module's memory: weights, arena, input and output.",
       false,
     ),
@@ -418,9 +500,18 @@ export function emitWasmModule(
       "Whether this engine has relaxed SIMD (`f32x4.relaxed_madd`).",
     ),
     constant(
+      "CODE",
+      "Uint8Array<ArrayBuffer>",
+      threaded
+        ? `threads > 1 ? (relaxed ? bytesOf(RELAXED_SHARED_CODE, ${relaxedShared.length}) : bytesOf(PLAIN_SHARED_CODE, ${plainShared.length})) : relaxed ? bytesOf(RELAXED_CODE, ${relaxedCode.length}) : bytesOf(PLAIN_CODE, ${plainCode.length})`
+        : `relaxed ? bytesOf(RELAXED_CODE, ${relaxedCode.length}) : bytesOf(PLAIN_CODE, ${plainCode.length})`,
+      "The kernels' binary this engine and memory take.",
+      false,
+    ),
+    constant(
       "K",
       "Record<string, (x: number, y: number, w: number, r: number) => void>",
-      `new WebAssembly.Instance(new WebAssembly.Module(relaxed ? bytesOf(RELAXED_CODE, ${relaxedCode.length}) : bytesOf(PLAIN_CODE, ${plainCode.length})), { env: { memory } }).exports as Record<string, (x: number, y: number, w: number, r: number) => void>`,
+      `new WebAssembly.Instance(new WebAssembly.Module(CODE), { env: { memory } }).exports as Record<string, (x: number, y: number, w: number, r: number) => void>`,
       "The WebAssembly kernels (arguments: byte addresses of input, output, weights, second tensor).",
       false,
     ),
@@ -481,13 +572,146 @@ export function emitWasmModule(
     ? "Float32Array | Record<string, Float32Array>"
     : "Record<string, Float32Array>";
 
+  // Byte addresses of a part's kernel call.
+  const partArgs = (i: number, p: Part) => {
+    const step = plan.steps[i];
+    return [
+      addr(step.x) + p.dx,
+      addr(step.y) + p.dy,
+      step.weights ? weightAt[i] + p.dw : 0,
+      step.r ? addr(step.r) + p.dr : 0,
+    ].map((a) => a * 4);
+  };
+  if (threaded) {
+    // Each worker's kernel call per step index (null where it has no part).
+    const jobs = Array.from(
+      { length: threads - 1 },
+      (_, k) =>
+        chosen.map((c, i) =>
+          c.parts ? [c.parts[k + 1].name, ...partArgs(i, c.parts[k + 1])] : null
+        ),
+    );
+    statements.push(
+      constant(
+        "WORKER_URL",
+        "string",
+        `"data:text/javascript," + encodeURIComponent(${JSON.stringify(workerSource())})`,
+        "The workers' body (plain JavaScript, codegen/wasm/threads.ts), as a data URL.",
+        false,
+      ),
+      constant(
+        "JOBS",
+        "readonly (readonly [string, number, number, number, number] | null)[][]",
+        JSON.stringify(jobs),
+        "Each worker's kernel call (name, byte addresses) per step index, null where it has none.",
+        false,
+      ),
+      constant(
+        "I",
+        "Int32Array",
+        "new Int32Array(memory.buffer)",
+        "Int32 view of the memory (the threads' control block).",
+        false,
+      ),
+      constant(
+        "workers",
+        "(Worker | undefined)[]",
+        "[]",
+        "The running workers (an idle one exits; the next step restarts it).",
+        false,
+      ),
+      constant("lastGen", "number[]", `new Array(${threads - 1}).fill(0)`, "", false),
+      (w: CodeBlockWriter) => {
+        w.writeLine(
+          "/** Whether `Atomics.wait` may block this thread (not a browser's main thread). */",
+        );
+        w.writeLine("let canWait = true;");
+        w.writeLine(
+          `const CTRL = ${ctrlAt}, SLOTS = ${CTRL_SLOTS}, CLOSED = ${CLOSED}, SPINS = ${SPINS};`,
+        );
+        w.writeLine("/** Starts worker k from generation `lastGen[k]`. */");
+        block(w, "function startWorker(k: number): void", () => {
+          w.writeLine("Atomics.store(I, CTRL + SLOTS * k, lastGen[k]);");
+          w.writeLine('const worker = new Worker(WORKER_URL, { type: "module" });');
+          w.writeLine(
+            "worker.postMessage({ memory, code: CODE, jobs: JOBS[k], ctrl: CTRL, k, seen: lastGen[k] });",
+          );
+          w.writeLine("workers[k] = worker;");
+        });
+        w.writeLine("/** Hands step `i` to every worker, restarting one that has exited. */");
+        block(w, "function dispatch(i: number): void", () => {
+          block(w, "for (let k = 0; k < lastGen.length; k++)", () => {
+            w.writeLine("const gen = CTRL + SLOTS * k;");
+            w.writeLine("Atomics.store(I, gen + 1, i);");
+            block(w, "for (;;)", () => {
+              w.writeLine("const g = Atomics.load(I, gen);");
+              block(w, "if (g === CLOSED || workers[k] === undefined)", () => {
+                w.writeLine("workers[k]?.terminate();");
+                w.writeLine("startWorker(k);");
+                w.writeLine("continue;");
+              });
+              w.writeLine("const next = (g + 1) & 0x3fffffff;");
+              block(w, "if (Atomics.compareExchange(I, gen, g, next) === g)", () => {
+                w.writeLine("lastGen[k] = next;");
+                w.writeLine("Atomics.notify(I, gen);");
+                w.writeLine("break;");
+              });
+            });
+          });
+        });
+        w.writeLine(
+          "/** Waits (spin, then `Atomics.wait`) until every worker has finished its part. */",
+        );
+        block(w, "function join(): void", () => {
+          block(w, "for (let k = 0; k < lastGen.length; k++)", () => {
+            w.writeLine("const done = CTRL + SLOTS * k + 2;");
+            w.writeLine("let spins = 0;");
+            block(
+              w,
+              "for (let v = Atomics.load(I, done); v !== lastGen[k]; v = Atomics.load(I, done))",
+              () => {
+                w.writeLine("if (spins < SPINS || !canWait) { spins++; continue; }");
+                w.writeLine("try { Atomics.wait(I, done, v, 50); } catch { canWait = false; }");
+              },
+            );
+          });
+        });
+      },
+    );
+  }
+  statements.push({
+    kind: StructureKind.Function,
+    name: "dispose",
+    isExported: true,
+    parameters: [],
+    returnType: "void",
+    docs: [
+      "Stops the worker threads now (an idle worker also exits by itself after a moment); the next inference restarts them. Without threads, does nothing.",
+    ],
+    statements: (w) => {
+      if (!threaded) return;
+      block(w, "for (let k = 0; k < workers.length; k++)", () => {
+        w.writeLine("Atomics.store(I, CTRL + SLOTS * k, CLOSED);");
+        w.writeLine("Atomics.notify(I, CTRL + SLOTS * k);");
+        w.writeLine("workers[k]?.terminate();");
+        w.writeLine("workers[k] = undefined;");
+      });
+    },
+  });
+
   const writeSteps = (w: CodeBlockWriter) => {
     if (info.profile) w.writeLine("let t = 0;");
     plan.steps.forEach((step, i) => {
       const c = chosen[i];
       w.writeLine(`// ${step.layers.map(sourceString).join(", ")}`);
       if (info.profile) w.writeLine("t = performance.now();");
-      if (c.wasm) {
+      if (c.parts) {
+        const call = (p: Part & { name: string }) => `K.${p.name}(${partArgs(i, p).join(", ")});`;
+        w.writeLine(`if (threads > 1) dispatch(${i});`);
+        w.writeLine(call(c.parts[0]));
+        w.writeLine("if (threads > 1) join();");
+        block(w, "else", () => c.parts!.slice(1).forEach((p) => w.writeLine(call(p))));
+      } else if (c.wasm) {
         const args = [addr(step.x), addr(step.y), step.weights ? weightAt[i] : 0, addr(step.r)];
         w.writeLine(`K.${c.name}(${args.map((a) => a * 4).join(", ")});`);
       } else {
@@ -749,7 +973,7 @@ export function emitWasmModule(
       );
       block(w, "if (json)", () => {
         w.writeLine(
-          "console.log(JSON.stringify({ model, target, outputs: summaries, msPerInference: ms, runs, loadMs, firstInferenceMs: firstMs }, null, 2));",
+          "console.log(JSON.stringify({ model, target, outputs: summaries, msPerInference: ms, runs, threads, loadMs, firstInferenceMs: firstMs }, null, 2));",
         );
       });
       block(w, "else", () => {
@@ -761,10 +985,11 @@ export function emitWasmModule(
         );
         if (printing.randomNote) w.writeLine(printing.randomNote);
         w.writeLine(
-          'console.log(`${ms.toFixed(2)} ms/inference (${runs} runs, one thread, WebAssembly SIMD${relaxed ? " relaxed" : ""}); load ${loadMs.toFixed(1)} ms, first inference ${firstMs.toFixed(1)} ms`);',
+          'console.log(`${ms.toFixed(2)} ms/inference (${runs} runs, ${threads === 1 ? "one thread" : `${threads} threads`}, WebAssembly SIMD${relaxed ? " relaxed" : ""}); load ${loadMs.toFixed(1)} ms, first inference ${firstMs.toFixed(1)} ms`);',
         );
       });
     });
+    w.writeLine("dispose();");
   };
 
   const project = new Project({
@@ -797,12 +1022,18 @@ export function emitWasmModule(
   fill("weights", base64Bytes(constBytes));
   fill("relaxed", base64Bytes(relaxedCode));
   fill("plain", base64Bytes(plainCode));
+  if (threaded) {
+    fill("relaxedShared", base64Bytes(relaxedShared));
+    fill("plainShared", base64Bytes(plainShared));
+  }
   return {
     source: text,
     fallbacks,
     wasmKernels: wasmKernels.size,
     codeBytes: relaxedCode.length,
     memoryBytes: pages * 65536,
+    threads,
+    splitSteps,
   };
 }
 

@@ -1,0 +1,134 @@
+/**
+ * `--threads N` on the WebAssembly target: how a step is pre-split between
+ * threads at codegen time, and the worker body the generated module embeds.
+ *
+ * A split step runs one part per thread, each part a kernel of its own with
+ * its sizes baked in. Every output element is computed by exactly one part
+ * with the instruction sequence the unsplit kernel uses for it, so 1 and N
+ * threads give bitwise identical outputs:
+ *
+ * - pointwise: output rows (a pixel's sum runs over the input channels in the
+ *   same order whatever the pixel block; parts keep the parent's blocking so
+ *   they read the same packed weights);
+ * - depthwise: channels (each channel is independent; its weights are
+ *   contiguous, `[bias, taps]`).
+ *
+ * Other steps, and every step running a TypeScript kernel, run on the main
+ * thread only.
+ *
+ * @module
+ */
+
+import type { DwconvSpec, KernelSpec, PwconvSpec } from "../spec.ts";
+
+/** One thread's part of a split step: its spec and element offsets from the step's operands. */
+export interface Part {
+  spec: KernelSpec;
+  dx: number;
+  dy: number;
+  dw: number;
+  dr: number;
+}
+
+/** Boundaries `round(k * total / n)` for k = 0..n. */
+function bounds(total: number, n: number): number[] {
+  return Array.from({ length: n + 1 }, (_, k) => Math.round((k * total) / n));
+}
+
+const SPLITS: { [F in KernelSpec["family"]]?: (s: never, n: number) => Part[] | undefined } = {
+  pwconv: (s: PwconvSpec, n) => {
+    // Planes under 4 pixels take another kernel body; each part needs 4 pixels too.
+    if (s.h < n || s.h * s.w < 4) return undefined;
+    const b = bounds(s.h, n);
+    if (b.some((r, k) => k > 0 && (r - b[k - 1]) * s.w < 4)) return undefined;
+    return b.slice(1).map((r, k) => {
+      const off = b[k] * s.w;
+      return { spec: { ...s, h: r - b[k] }, dx: off, dy: off, dw: 0, dr: off };
+    });
+  },
+  dwconv: (s: DwconvSpec, n) => {
+    if (s.c < n) return undefined;
+    const taps = s.win.kernel[0] * s.win.kernel[1];
+    const b = bounds(s.c, n);
+    return b.slice(1).map((c, k) => ({
+      spec: { ...s, c: c - b[k] },
+      dx: b[k] * s.xcs,
+      dy: b[k] * s.ycs,
+      dw: b[k] * (1 + taps),
+      dr: b[k] * s.rcs,
+    }));
+  },
+};
+
+/**
+ * The parts of a WebAssembly step on `n` threads, or undefined when it runs
+ * whole on the main thread.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { splitStep } from "./threads.ts";
+ * import { epilogue } from "../spec.ts";
+ * const spec = {
+ *   family: "pwconv" as const, cin: 8, cout: 8, groups: 1, ygs: 8 * 49, h: 7, w: 7,
+ *   epi: epilogue({ kind: "relu" }), rcs: 49, xcs: 49, ycs: 49,
+ * };
+ * const parts = splitStep(spec, 2)!;
+ * // Rows 0-3 and 4-6 (round(7 / 2) = 4): the second part starts 4 rows of 7 pixels in.
+ * assert.deepEqual(parts.map((p) => [(p.spec as typeof spec).h, p.dy]), [[4, 0], [3, 28]]);
+ * ```
+ */
+export function splitStep(spec: KernelSpec, n: number): Part[] | undefined {
+  const split = SPLITS[spec.family] as
+    | ((s: KernelSpec, n: number) => Part[] | undefined)
+    | undefined;
+  return n > 1 && split ? split(spec, n) : undefined;
+}
+
+/** Int32 slots per worker in the control block: generation, job (step index), done. */
+export const CTRL_SLOTS = 3;
+/** A worker's generation slot holds this once it has exited (idle or disposed). */
+export const CLOSED = -1;
+/** Spins before `Atomics.wait` (a few microseconds). */
+export const SPINS = 2000;
+/** Milliseconds a worker waits for a job before it exits (the next run restarts it). */
+export const IDLE_MS = 250;
+
+/**
+ * The worker body (plain JavaScript, an ES module loaded from a data URL).
+ * It receives `{ memory, code, jobs, ctrl, k, seen }`: the shared memory, the
+ * kernels' binary, its kernel call per step index (`[name, x, y, w, r]` byte
+ * addresses, or null), the control block's Int32 index, its worker number and
+ * the generation it starts from. It spins then waits on its generation slot,
+ * runs the step the main thread wrote in its job slot, publishes the
+ * generation in its done slot, and exits after {@link IDLE_MS} without work
+ * (closing the slot with a compare-exchange, so a job is never lost), which
+ * lets a script that imports the module exit.
+ */
+export function workerSource(): string {
+  return [
+    "self.onmessage = (e) => {",
+    "  const { memory, code, jobs, ctrl, k } = e.data;",
+    "  let seen = e.data.seen;",
+    "  const K = new WebAssembly.Instance(new WebAssembly.Module(code), { env: { memory } }).exports;",
+    "  const I = new Int32Array(memory.buffer);",
+    `  const gen = ctrl + ${CTRL_SLOTS} * k, job = gen + 1, done = gen + 2;`,
+    "  for (;;) {",
+    "    let g = Atomics.load(I, gen);",
+    `    for (let s = 0; g === seen && s < ${SPINS}; s++) g = Atomics.load(I, gen);`,
+    "    if (g === seen) {",
+    `      if (Atomics.wait(I, gen, seen, ${IDLE_MS}) === "timed-out" &&`,
+    `        Atomics.compareExchange(I, gen, seen, ${CLOSED}) === seen) break;`,
+    "      continue;",
+    "    }",
+    `    if (g === ${CLOSED}) break;`,
+    "    seen = g;",
+    "    const j = jobs[Atomics.load(I, job)];",
+    "    K[j[0]](j[1], j[2], j[3], j[4]);",
+    "    Atomics.store(I, done, g);",
+    "    Atomics.notify(I, done);",
+    "  }",
+    "  self.close();",
+    "};",
+  ].join("\n");
+}

@@ -1,0 +1,93 @@
+/**
+ * `codegen --target wasm --threads N`: a module generated for 2 threads
+ * computes bitwise the same outputs as the one-thread module (each output
+ * element is computed by exactly one thread with the same instructions), on
+ * ShuffleNet V2 and MobileNet V2 at 64 px and on an edge-shape model (odd
+ * rows and widths, channels not a multiple of any block, stride 2, a
+ * residual add); and a 2-thread module run directly exits by itself.
+ */
+
+import assert from "node:assert/strict";
+import { zoo } from "../lib/models/zoo.ts";
+import { GraphBuilder } from "../lib/ir/builder.ts";
+import type { Graph } from "../lib/ir/graph.ts";
+import { randomInput } from "../lib/runtime/tensor.ts";
+import { randomWeights } from "../lib/runtime/weights.ts";
+import { compile, loadModule } from "../codegen/compile.ts";
+
+/** Odd sizes: 7 rows of 9 pixels split 4 + 3 rows, 13 channels split 7 + 6, stride 2. */
+function edgeModel(): Graph {
+  const b = new GraphBuilder("edge", [1, 5, 7, 9]);
+  const a = b.relu(b.batchNorm(b.conv2d(b.input, { out: 13, kernel: 1 })));
+  const d = b.batchNorm(b.conv2d(a, { out: 13, kernel: 3, padding: 1, groups: 13 }));
+  const s = b.relu(b.addTensors(a, b.batchNorm(b.conv2d(d, { out: 13, kernel: 1 }))));
+  const t = b.conv2d(s, { out: 13, kernel: 3, stride: 2, padding: 1, groups: 13 });
+  return b.build(b.relu6(b.conv2d(t, { out: 11, kernel: 1 })));
+}
+
+type Threaded = { dispose(): void; threads: number };
+
+const CASES: { name: string; graph: () => Graph }[] = [
+  { name: "shufflenetv2 64 px", graph: () => zoo.build("shufflenetv2", { resolution: 64 }) },
+  { name: "mobilenetv2 64 px", graph: () => zoo.build("mobilenetv2", { resolution: 64 }) },
+  { name: "an edge-shape model", graph: edgeModel },
+];
+
+for (const { name, graph: build } of CASES) {
+  Deno.test(`wasm --threads 2 on ${name} gives bitwise the outputs of one thread`, async () => {
+    const graph = build();
+    const weights = randomWeights(graph, 3);
+    const one = await loadModule(compile(graph, weights, { target: "wasm" }).source);
+    const compiled = compile(graph, weights, { target: "wasm", wasm: { threads: 2 } });
+    assert.ok(compiled.splitSteps > 0, "no step was split between the threads");
+    const two = await loadModule(compiled.source);
+    const control = two as unknown as Threaded;
+    try {
+      assert.equal(control.threads, 2, "Deno has shared memory and workers");
+      // Two inputs in a row: the workers take the second run's jobs too.
+      for (const seed of [11, 12]) {
+        const input = randomInput(graph.inputs[0].shape, seed);
+        const want = one.infer(input);
+        const got = two.infer(input);
+        assert.deepEqual(new Uint32Array(got.buffer), new Uint32Array(want.buffer));
+      }
+    } finally {
+      control.dispose();
+    }
+  });
+}
+
+Deno.test("a 2-thread wasm module run directly prints 2 threads and exits", async () => {
+  const graph = edgeModel();
+  const { source } = compile(graph, randomWeights(graph, 1), {
+    model: "edge",
+    target: "wasm",
+    wasm: { threads: 2 },
+  });
+  const dir = await Deno.makeTempDir({ prefix: "lightnets-wasm-threads-" });
+  try {
+    await Deno.writeTextFile(`${dir}/model.gen.ts`, source);
+    // A script importing the module exits too: idle workers exit by themselves.
+    await Deno.writeTextFile(
+      `${dir}/use.ts`,
+      'import { infer, inputShape } from "./model.gen.ts";\n' +
+        "console.log(infer(new Float32Array(inputShape.reduce((a, b) => a * b, 1))).length);\n",
+    );
+    const run = (file: string) =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "--no-config", file],
+        cwd: dir,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+    const direct = await run("model.gen.ts");
+    assert.equal(direct.code, 0, new TextDecoder().decode(direct.stderr));
+    assert.match(new TextDecoder().decode(direct.stdout), /ms\/inference \(\d+ runs, 2 threads/);
+    const imported = await run("use.ts");
+    assert.equal(imported.code, 0, new TextDecoder().decode(imported.stderr));
+    // 11 channels of a 4x5 plane.
+    assert.equal(new TextDecoder().decode(imported.stdout).trim(), String(11 * 4 * 5));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
