@@ -1,0 +1,388 @@
+/**
+ * What every target's generated module shares, written once: the public API
+ * (`model`, input/output names and shapes, `cost`, `bindInputs`, `inferInto`,
+ * `inferAllInto`, `inferAll`, `infer`), its argument checks, the TypeScript
+ * kernels with their offset tables, and the seeded inputs of the entry point.
+ * A target passes only what differs (how `run` reaches its kernels, its own
+ * constants, its entry point's timing and printing).
+ *
+ * @module
+ */
+
+import {
+  type CodeBlockWriter,
+  type StatementStructures,
+  StructureKind,
+  VariableDeclarationKind,
+} from "ts-morph";
+import { numel } from "../lib/ir/ops.ts";
+import { block, type Emitter, kernelParams } from "./_emit.ts";
+import type { KernelPlan } from "./plan.ts";
+import { type KernelSpec, offsetTable } from "./spec.ts";
+
+/**
+ * A string as a double-quoted TypeScript literal that is also safe inside a
+ * `//` or block comment: only printable ASCII stays, `"`, `\` and `/` are
+ * escaped (so `*\/` cannot close a comment), everything else becomes `\uXXXX`
+ * (so no newline, U+2028 or U+2029 can end a line comment).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sourceString } from "./module.ts";
+ * const hostile = 'a"b*\/`c\n\u2028é';
+ * const lit = sourceString(hostile);
+ * assert.equal(lit, '"a\\"b*\\/`c\\u000a\\u2028\\u00e9"');
+ * assert.equal(JSON.parse(lit.replaceAll("\\/", "/")), hostile);
+ * ```
+ */
+export function sourceString(s: string): string {
+  let out = '"';
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i];
+    const code = s.charCodeAt(i);
+    if (ch === '"' || ch === "\\" || ch === "/") out += "\\" + ch;
+    else if (code >= 0x20 && code < 0x7f) out += ch;
+    else out += "\\u" + code.toString(16).padStart(4, "0");
+  }
+  return out + '"';
+}
+
+/**
+ * A graph's input or output name as the key of a record lookup
+ * (`input["..."]`). Always a quoted, escaped literal, never an identifier or
+ * a template: a name from a hostile file (a quote, a backtick, `${`, a line
+ * terminator, `__proto__`) reaches the text only as the string it is.
+ */
+const keyLiteral = sourceString;
+
+/** A `const` declaration with its type and doc comment (exported unless `exported` is false). */
+export function constant(
+  name: string,
+  type: string,
+  initializer: string,
+  doc: string,
+  exported = true,
+): StatementStructures {
+  return {
+    kind: StructureKind.VariableStatement,
+    isExported: exported,
+    declarationKind: VariableDeclarationKind.Const,
+    declarations: [{ name, type, initializer }],
+    docs: [doc],
+  };
+}
+
+const shape = (s: readonly number[]) => `[${s.join(", ")}]`;
+const names = (ts: { name: string }[]) => `[${ts.map((t) => sourceString(t.name)).join(", ")}]`;
+const shapes = (ts: { shape: readonly number[] }[]) =>
+  `[${ts.map((t) => shape(t.shape)).join(", ")}]`;
+
+/** The `Options:` header line's text: `key=value` pairs, strings as escaped literals. */
+export function optionsText(options: [string, string | number | boolean][]): string {
+  return options.map(([k, v]) => `${k}=${typeof v === "string" ? sourceString(v) : v}`).join(
+    " ",
+  );
+}
+
+/**
+ * The exported constants describing the model's interface: `model`, the first
+ * input's and output's shapes, every input's and output's name and shape, and
+ * the analysis' `cost`.
+ */
+export function interfaceConstants(
+  plan: KernelPlan,
+  model: string,
+  cost: { madds: number; flops: number; params: number },
+): StatementStructures[] {
+  return [
+    constant("model", "string", sourceString(model), "The model this module was generated from."),
+    constant(
+      "inputShape",
+      "readonly number[]",
+      shape(plan.inputShape),
+      "Shape of the first input (row-major float32, in the source model's layout).",
+    ),
+    constant(
+      "outputShape",
+      "readonly number[]",
+      shape(plan.outputShape),
+      "Shape of the first (primary) output.",
+    ),
+    constant(
+      "inputNames",
+      "readonly string[]",
+      names(plan.inputs),
+      "Names of the inputs, in order (the keys `inferAll` takes when there are several).",
+    ),
+    constant(
+      "inputShapes",
+      "readonly (readonly number[])[]",
+      shapes(plan.inputs),
+      "Shape of each input, in the order of `inputNames`.",
+    ),
+    constant(
+      "outputNames",
+      "readonly string[]",
+      names(plan.outputs),
+      "Names of the outputs, in order (the keys of what `inferAll` returns).",
+    ),
+    constant(
+      "outputShapes",
+      "readonly (readonly number[])[]",
+      shapes(plan.outputs),
+      "Shape of each output, in the order of `outputNames`.",
+    ),
+    constant(
+      "cost",
+      "{ readonly madds: number; readonly flops: number; readonly params: number }",
+      `{ madds: ${cost.madds}, flops: ${cost.flops}, params: ${cost.params} }`,
+      "Cost of the source graph per lightnets' analysis (`madds` = multiply-adds; `flops` = 2 x madds + element-wise work; `params` = learnable parameters).",
+    ),
+  ];
+}
+
+/**
+ * The offset tables and functions of TypeScript kernels, each named once
+ * (`kernels` maps a kernel name to its spec); `describe` turns an emitter's
+ * description into the kernel's doc comment.
+ */
+export function tsKernelStatements(
+  kernels: Iterable<[string, KernelSpec]>,
+  emitterOf: (spec: KernelSpec) => Emitter<KernelSpec>,
+  docs: { table: string; kernel: (description: string) => string },
+): StatementStructures[] {
+  const list = [...kernels];
+  const statements: StatementStructures[] = [];
+  const tables = new Map<string, string>();
+  for (const [, spec] of list) {
+    for (const t of emitterOf(spec).tables?.(spec) ?? []) {
+      const name = offsetTable(t);
+      const text = t.join(", ");
+      const seen = tables.get(name);
+      if (seen !== undefined && seen !== text) {
+        throw new Error(`Two different channel offset tables share the name "${name}"`);
+      }
+      if (seen !== undefined) continue;
+      tables.set(name, text);
+      statements.push(constant(name, "Int32Array", `new Int32Array([${text}])`, docs.table, false));
+    }
+  }
+  for (const [name, spec] of list) {
+    const e = emitterOf(spec);
+    statements.push({
+      kind: StructureKind.Function,
+      name,
+      parameters: kernelParams(e.weighted, e.second(spec)).map((p) => ({
+        name: p.name,
+        type: p.type,
+      })),
+      returnType: "void",
+      docs: [docs.kernel(e.describe(spec))],
+      statements: (w: CodeBlockWriter) => e.body(spec, w),
+    });
+  }
+  return statements;
+}
+
+/**
+ * The public entry functions every target exports around its own
+ * `run(inputs, outputs)`: `bindInputs` (checks the caller's arrays), the
+ * `scratch` outputs of `inferInto`, then `inferInto`, `inferAllInto`,
+ * `inferAll` and `infer`. Every argument is checked for type and length
+ * with an error naming the input or output.
+ */
+export function apiStatements(plan: KernelPlan): StatementStructures[] {
+  const inputLengths = plan.inputs.map((i) => numel(i.shape));
+  const outputLengths = plan.outputs.map((o) => numel(o.shape));
+  const oneInput = plan.inputs.length === 1;
+  const oneOutput = plan.outputs.length === 1;
+  // Error wording: a one-input module says "Input", a several-input one names the input.
+  const inputWhat = (k: number) =>
+    oneInput ? "Input" : `Input ${JSON.stringify(plan.inputs[k].name)}`;
+  const outputWhat = (k: number) =>
+    oneOutput ? "Output" : `Output ${JSON.stringify(plan.outputs[k].name)}`;
+  const inputType = oneInput
+    ? "Float32Array | Record<string, Float32Array>"
+    : "Record<string, Float32Array>";
+
+  return [
+    {
+      kind: StructureKind.Function,
+      name: "bindInputs",
+      parameters: [{ name: "input", type: inputType }],
+      returnType: "Float32Array[]",
+      docs: ["Checks the caller's input(s) and returns them in the order of `inputNames`."],
+      statements: (w) => {
+        if (oneInput) {
+          block(
+            w,
+            'if (!(input instanceof Float32Array) && input !== null && typeof input === "object" && !Array.isArray(input))',
+            () => {
+              w.writeLine(
+                `input = (input as Record<string, Float32Array>)[${
+                  keyLiteral(plan.inputs[0].name)
+                }];`,
+              );
+            },
+          );
+          checkArg(w, "input", inputLengths[0], "Input", plan.inputs[0].shape);
+          w.writeLine("return [input];");
+          return;
+        }
+        block(
+          w,
+          'if (input === null || typeof input !== "object" || input instanceof Float32Array)',
+          () => {
+            w.writeLine(
+              `throw new TypeError(\`Expected a record of ${plan.inputs.length} inputs keyed by name (\${inputNames.map((n) => JSON.stringify(n)).join(", ")})\`);`,
+            );
+          },
+        );
+        block(w, "for (const key of Object.keys(input))", () => {
+          block(w, "if (!inputNames.includes(key))", () => {
+            w.writeLine(
+              'throw new TypeError(`Unknown input ${JSON.stringify(key)}; expected ${inputNames.map((n) => JSON.stringify(n)).join(", ")}`);',
+            );
+          });
+        });
+        plan.inputs.forEach((inp, k) => {
+          w.writeLine(`const x${k} = input[${keyLiteral(inp.name)}];`);
+          checkArg(w, `x${k}`, inputLengths[k], inputWhat(k), inp.shape);
+        });
+        w.writeLine(`return [${plan.inputs.map((_, k) => `x${k}`).join(", ")}];`);
+      },
+    },
+    constant(
+      "scratch",
+      "Float32Array[]",
+      `[${
+        outputLengths.map((n, k) => (k === 0 ? "new Float32Array(0)" : `new Float32Array(${n})`))
+          .join(", ")
+      }]`,
+      "Where `inferInto` writes the outputs after the first.",
+      false,
+    ),
+    {
+      kind: StructureKind.Function,
+      name: "inferInto",
+      isExported: true,
+      parameters: [{ name: "input", type: inputType }, { name: "output", type: "Float32Array" }],
+      returnType: "void",
+      docs: [
+        "Runs the model on `input` and writes the first output (`outputShape`) into `output`; allocates nothing.",
+      ],
+      statements: (w) => {
+        w.writeLine("const inputs = bindInputs(input);");
+        checkArg(w, "output", outputLengths[0], outputWhat(0), plan.outputs[0].shape);
+        w.writeLine("scratch[0] = output;");
+        w.writeLine("run(inputs, scratch);");
+      },
+    },
+    {
+      kind: StructureKind.Function,
+      name: "inferAllInto",
+      isExported: true,
+      parameters: [{ name: "input", type: inputType }, {
+        name: "outputs",
+        type: "Record<string, Float32Array>",
+      }],
+      returnType: "void",
+      docs: [
+        "Runs the model on `input` and writes every output into `outputs` (keyed by `outputNames`, each of its `outputShapes` size); allocates nothing.",
+      ],
+      statements: (w) => {
+        w.writeLine("const inputs = bindInputs(input);");
+        plan.outputs.forEach((o, k) => {
+          w.writeLine(`const y${k} = outputs[${keyLiteral(o.name)}];`);
+          checkArg(w, `y${k}`, outputLengths[k], outputWhat(k), o.shape);
+        });
+        w.writeLine(`run(inputs, [${plan.outputs.map((_, k) => `y${k}`).join(", ")}]);`);
+      },
+    },
+    {
+      kind: StructureKind.Function,
+      name: "inferAll",
+      isExported: true,
+      parameters: [{ name: "input", type: inputType }],
+      returnType: "Record<string, Float32Array>",
+      docs: [
+        oneInput
+          ? "Runs the model on `input` (a Float32Array of `inputShape`) and returns every output in a new array, keyed by `outputNames`."
+          : "Runs the model on `input` (a record of Float32Arrays keyed by `inputNames`) and returns every output in a new array, keyed by `outputNames`.",
+      ],
+      statements: (w) => {
+        w.writeLine("const inputs = bindInputs(input);");
+        w.writeLine(
+          "const outputs = outputShapes.map((s) => new Float32Array(s.reduce((a, b) => a * b, 1)));",
+        );
+        w.writeLine("run(inputs, outputs);");
+        w.writeLine('// Own properties even for a name like "__proto__".');
+        w.writeLine("return Object.fromEntries(outputNames.map((name, k) => [name, outputs[k]]));");
+      },
+    },
+    {
+      kind: StructureKind.Function,
+      name: "infer",
+      isExported: true,
+      parameters: [{ name: "input", type: inputType }],
+      returnType: "Float32Array",
+      docs: [
+        "Runs the model on `input` and returns a new array of the first output (`outputShape`). Throws a `TypeError` on a wrong type or length.",
+      ],
+      statements: (w) => {
+        w.writeLine(`const output = new Float32Array(${outputLengths[0]});`);
+        w.writeLine("inferInto(input, output);");
+        w.writeLine("return output;");
+      },
+    },
+  ];
+}
+
+/** Writes the check that `arg` is a Float32Array of `length` elements, naming it by `what`. */
+function checkArg(
+  w: CodeBlockWriter,
+  arg: string,
+  length: number,
+  what: string,
+  dims: readonly number[],
+): void {
+  block(w, `if (!(${arg} instanceof Float32Array) || ${arg}.length !== ${length})`, () => {
+    w.writeLine(
+      `const got = ${arg} instanceof Float32Array ? \`\${${arg}.length} elements\` : Object.prototype.toString.call(${arg});`,
+    );
+    const text = `${what} must be a Float32Array of ${length} elements (${dims.join("x")}), got `;
+    w.writeLine(`throw new TypeError(${sourceString(text)} + got);`);
+  });
+}
+
+/**
+ * Writes the entry point's inputs (inside `if (import.meta.main)`, after
+ * `options` and `fromImage`): the first input from `--image` when given, every
+ * other one seeded (mulberry32, seed 42 + input index, uniform in [-1, 1]),
+ * then `input` as `inferAll` takes it.
+ */
+export function writeEntryInputs(w: CodeBlockWriter, oneInput: boolean): void {
+  block(w, "const inputs = inputShapes.map((shape, k) =>", () => {
+    w.writeLine("const data = new Float32Array(shape.reduce((a, b) => a * b, 1));");
+    block(w, "if (k === 0 && fromImage)", () => {
+      w.writeLine("data.set(fromImage.input);");
+      w.writeLine("return data;");
+    });
+    w.writeLine("let s = 42 + k;");
+    block(w, "for (let i = 0; i < data.length; i++)", () => {
+      w.writeLine("s = (s + 0x6d2b79f5) >>> 0;");
+      w.writeLine("let t = s;");
+      w.writeLine("t = Math.imul(t ^ (t >>> 15), t | 1);");
+      w.writeLine("t ^= t + Math.imul(t ^ (t >>> 7), t | 61);");
+      w.writeLine("data[i] = -1 + 2 * (((t ^ (t >>> 14)) >>> 0) / 4294967296);");
+    });
+    w.writeLine("return data;");
+  });
+  w.write(");").newLine();
+  w.writeLine(
+    oneInput
+      ? "const input = inputs[0];"
+      : "const input = Object.fromEntries(inputNames.map((n, k) => [n, inputs[k]]));",
+  );
+}
