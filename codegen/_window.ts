@@ -48,6 +48,35 @@ export function interior(win: Window): [number, number, number, number] {
 }
 
 /**
+ * Window taps `k` along one axis whose input index `o * stride - pad + k *
+ * dilation` lies in `[0, size)` for output `o`: the taps a border output
+ * keeps (every target's kernels unroll only these).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { validTaps } from "./_window.ts";
+ * // 3 taps, stride 1, padding 1: output 0 reads input -1 (dropped), 0 and 1.
+ * assert.deepEqual(validTaps(0, 3, 1, 1, 1, 5), [1, 2]);
+ * ```
+ */
+export function validTaps(
+  o: number,
+  kernel: number,
+  stride: number,
+  pad: number,
+  dilation: number,
+  size: number,
+): number[] {
+  const out: number[] = [];
+  for (let k = 0; k < kernel; k++) {
+    const i = o * stride - pad + k * dilation;
+    if (i >= 0 && i < size) out.push(k);
+  }
+  return out;
+}
+
+/**
  * Writes a loop over every border output `(oy, ox)` of one plane; `pixel`
  * writes the body for one output. Interior outputs are skipped in one jump
  * per row.

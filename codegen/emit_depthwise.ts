@@ -20,7 +20,7 @@
 
 import type { CodeBlockWriter } from "ts-morph";
 import { block, type Emitter, plus, writeStore } from "./_emit.ts";
-import { interior, writeBorderLoop } from "./_window.ts";
+import { interior, validTaps, writeBorderLoop } from "./_window.ts";
 import type { DwconvSpec } from "./spec.ts";
 
 /**
@@ -91,23 +91,6 @@ function writeInterior(w: CodeBlockWriter, s: DwconvSpec): void {
     if (ox1 - ox0 >= pb) outputs(pb, `for (; ox <= ${ox1 - pb}; ox += ${pb})`);
     outputs(1, `for (; ox < ${ox1}; ox++)`);
   });
-}
-
-/** Taps `[k, offset]` of one axis whose input index stays in `[0, size)` for output `o`. */
-function validTaps(
-  o: number,
-  kernel: number,
-  stride: number,
-  pad: number,
-  dilation: number,
-  size: number,
-): number[] {
-  const out: number[] = [];
-  for (let k = 0; k < kernel; k++) {
-    const i = o * stride - pad + k * dilation;
-    if (i >= 0 && i < size) out.push(k);
-  }
-  return out;
 }
 
 /** Most border pixels written as straight-line code; beyond this the checked loop is smaller. */

@@ -18,7 +18,7 @@
  */
 
 import { F32, type Fn, I32, V128 } from "./binary.ts";
-import { interior } from "../_window.ts";
+import { interior, validTaps } from "../_window.ts";
 import { CV_OB } from "../emit_conv.ts";
 import type { ConvSpec } from "../spec.ts";
 import {
@@ -40,22 +40,6 @@ import { repackBlocks } from "./pointwise.ts";
 
 /** Output channels per register block (8 accumulators of 4 outputs). */
 export const CONV_OB = 8;
-
-function validTaps(
-  o: number,
-  kernel: number,
-  stride: number,
-  pad: number,
-  dil: number,
-  size: number,
-) {
-  const out: number[] = [];
-  for (let k = 0; k < kernel; k++) {
-    const i = o * stride - pad + k * dil;
-    if (i >= 0 && i < size) out.push(k);
-  }
-  return out;
-}
 
 function body(s: ConvSpec, f: Fn, o: WasmOptions): void {
   const { win } = s;

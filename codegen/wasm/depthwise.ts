@@ -17,7 +17,7 @@
  */
 
 import { F32, type Fn, I32, V128 } from "./binary.ts";
-import { interior } from "../_window.ts";
+import { interior, validTaps } from "../_window.ts";
 import type { DwconvSpec } from "../spec.ts";
 import {
   bump,
@@ -37,22 +37,6 @@ import {
 
 /** Most taps kept in registers; a larger window splats its weights from memory at each use. */
 const MAX_REGISTER_TAPS = 9;
-
-function validTaps(
-  o: number,
-  kernel: number,
-  stride: number,
-  pad: number,
-  dil: number,
-  size: number,
-) {
-  const out: number[] = [];
-  for (let k = 0; k < kernel; k++) {
-    const i = o * stride - pad + k * dil;
-    if (i >= 0 && i < size) out.push(k);
-  }
-  return out;
-}
 
 function body(s: DwconvSpec, f: Fn, o: WasmOptions): void {
   const { win } = s;

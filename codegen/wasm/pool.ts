@@ -11,18 +11,9 @@
  */
 
 import { F32, type Fn, I32, V128 } from "./binary.ts";
-import { interior } from "../_window.ts";
+import { interior, validTaps } from "../_window.ts";
 import type { PoolSpec } from "../spec.ts";
 import { bump, counted, locals, setPlus, type WasmEmitter, X, Y } from "./_simd.ts";
-
-function validTaps(o: number, kernel: number, stride: number, pad: number, size: number) {
-  const out: number[] = [];
-  for (let k = 0; k < kernel; k++) {
-    const i = o * stride - pad + k;
-    if (i >= 0 && i < size) out.push(k);
-  }
-  return out;
-}
 
 function body(s: PoolSpec, f: Fn): void {
   const { win } = s;
@@ -80,7 +71,7 @@ function body(s: PoolSpec, f: Fn): void {
 
   /** Output `(oy, ox)` (oy only for its divisor: interior rows share one) from the row at `xr`. */
   const scalar = (kys: number[], oy: number, ox: number) => {
-    const kxs = validTaps(ox, kw, sw, pl, win.w);
+    const kxs = validTaps(ox, kw, sw, pl, 1, win.w);
     let first = true;
     for (const ky of kys) {
       for (const kx of kxs) {
@@ -126,7 +117,7 @@ function body(s: PoolSpec, f: Fn): void {
     for (let oy = 0; oy < win.oh; oy++) {
       if (oy >= oy0 && oy < oy1) continue;
       rowsAt(oy);
-      row(validTaps(oy, kh, sh, pt, win.h), oy);
+      row(validTaps(oy, kh, sh, pt, 1, win.h), oy);
     }
     if (oy1 > oy0) {
       rowsAt(oy0);
