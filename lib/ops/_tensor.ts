@@ -53,6 +53,34 @@ export function checkRank(node: string, what: string, shape: Shape): void {
 }
 
 /**
+ * The shape rule of an op with a `[channels]` parameter on axis 1 (prelu,
+ * affine): the input's own shape, whose axis 1 must hold `channels` elements
+ * unless `channels` is 1 (one value for every element).
+ */
+export function perChannelShape(node: string, kind: string, channels: number, x: Shape): Shape {
+  checkRank(node, "input", x);
+  if (channels !== 1 && (x.length < 2 || x[1] !== channels)) {
+    throw new ShapeError(
+      node,
+      `input ${formatShape(x)} has ${
+        x[1] ?? "no"
+      } channels on axis 1, expected ${channels} (or ${kind} channels 1)`,
+    );
+  }
+  return x;
+}
+
+/**
+ * The channel (index on axis 1) of element `i` of a row-major tensor of shape
+ * `xs`, for a parameter of `channels` values (`channels` 1: always 0).
+ */
+export function channelIndex(xs: Shape, channels: number): (i: number) => number {
+  if (channels === 1) return () => 0;
+  const inner = numel(xs.slice(2));
+  return (i) => Math.floor(i / inner) % channels;
+}
+
+/**
  * numpy broadcasting of two shapes: aligned from the right, each pair of
  * dims equal or one of them 1.
  */

@@ -5,11 +5,18 @@
  * @module
  */
 
-import { formatShape, numel, type OpAttrs, type OpKind, ShapeError } from "./core.ts";
+import { numel, type OpAttrs, type OpKind } from "./core.ts";
 import type { OpDef } from "./def.ts";
 import { constant } from "./poly.ts";
 import { elementwise, param, positive } from "./_util.ts";
-import { around, axisOf, checkRank, resolveAxis } from "./_tensor.ts";
+import {
+  around,
+  axisOf,
+  channelIndex,
+  checkRank,
+  perChannelShape,
+  resolveAxis,
+} from "./_tensor.ts";
 
 /**
  * The record of a unary element-wise op: shape preserved, no parameters,
@@ -183,18 +190,7 @@ export const prelu: OpDef<"prelu"> = {
   arity: 1,
   access: "pointwise",
   check: (node, a) => positive(node, "prelu channels", a.channels),
-  shape(node, a, [x]) {
-    checkRank(node, "input", x);
-    if (a.channels !== 1 && (x.length < 2 || x[1] !== a.channels)) {
-      throw new ShapeError(
-        node,
-        `input ${formatShape(x)} has ${
-          x[1] ?? "no"
-        } channels on axis 1, expected ${a.channels} (or prelu channels 1)`,
-      );
-    }
-    return x;
-  },
+  shape: (node, a, [x]) => perChannelShape(node, "prelu", a.channels, x),
   params: (a) => [{ name: "weight", shape: [a.channels], role: "weight" }],
   cost: ({ shape }) => ({ madds: 0, flops: { activation: 2 * numel(shape) } }),
   symbolic: ({ node, ins: [x] }) => ({
@@ -204,13 +200,9 @@ export const prelu: OpDef<"prelu"> = {
   }),
   reference({ node, inputs: [x], inputShapes: [xs], weights }) {
     const slope = param(weights, node, "weight");
-    const channels = node.attrs.channels;
-    const inner = channels === 1 ? 1 : numel(xs.slice(2));
+    const channelOf = channelIndex(xs, node.attrs.channels);
     const y = new Float32Array(x.length);
-    for (let i = 0; i < x.length; i++) {
-      const c = channels === 1 ? 0 : Math.floor(i / inner) % channels;
-      y[i] = x[i] >= 0 ? x[i] : slope[c] * x[i];
-    }
+    for (let i = 0; i < x.length; i++) y[i] = x[i] >= 0 ? x[i] : slope[channelOf(i)] * x[i];
     return y;
   },
   widthFields: (a) => [a.channels],

@@ -83,3 +83,15 @@ Deno.test("prelu: slopes per channel on axis 1 (or one shared), counted as weigh
   // 2 slopes; compare and multiply per element.
   assert.deepEqual([c.params.weights, c.flops.activation], [2, 2 * 4]);
 });
+
+Deno.test("prelu and affine reject a parameter whose channels are not the input's axis 1", () => {
+  // Both ops read parameter [c] for an element on channel c of axis 1; 3 slopes cannot cover 2 channels.
+  assert.throws(
+    () => graphOf([1, 2, 2], (b, x) => b.prelu(x, "p", 3)),
+    /"p": input 1x2x2 has 2 channels on axis 1, expected 3 \(or prelu channels 1\)/,
+  );
+  assert.throws(
+    () => graphOf([4], (b, x) => b.affine(x, 4, "a")),
+    /"a": input 4 has no channels on axis 1, expected 4 \(or affine channels 1\)/,
+  );
+});

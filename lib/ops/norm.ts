@@ -8,7 +8,7 @@ import { formatShape, numel, ShapeError } from "./core.ts";
 import type { OpDef } from "./def.ts";
 import { constant, dimPoly, mul, type Poly, scale } from "./poly.ts";
 import { param, positive } from "./_util.ts";
-import { axisOf, checkRank, resolveAxis } from "./_tensor.ts";
+import { axisOf, channelIndex, checkRank, perChannelShape, resolveAxis } from "./_tensor.ts";
 
 /** `y = (x - mean[c]) / sqrt(var[c] + eps) * gamma[c] + beta[c]` on channel axis 1. */
 export const batchNorm: OpDef<"batch_norm"> = {
@@ -73,18 +73,7 @@ export const affine: OpDef<"affine"> = {
   arity: 1,
   access: "pointwise",
   check: (node, a) => positive(node, "affine channels", a.channels),
-  shape(node, a, [x]) {
-    checkRank(node, "input", x);
-    if (a.channels !== 1 && (x.length < 2 || x[1] !== a.channels)) {
-      throw new ShapeError(
-        node,
-        `input ${formatShape(x)} has ${
-          x[1] ?? "no"
-        } channels on axis 1, expected ${a.channels} (or affine channels 1)`,
-      );
-    }
-    return x;
-  },
+  shape: (node, a, [x]) => perChannelShape(node, "affine", a.channels, x),
   params: (a) => [
     { name: "weight", shape: [a.channels], role: "weight" },
     { name: "bias", shape: [a.channels], role: "bias" },
@@ -98,11 +87,10 @@ export const affine: OpDef<"affine"> = {
   reference({ node, inputs: [x], inputShapes: [xs], weights }) {
     const w = param(weights, node, "weight");
     const b = param(weights, node, "bias");
-    const channels = node.attrs.channels;
-    const inner = channels === 1 ? 1 : numel(xs.slice(2));
+    const channelOf = channelIndex(xs, node.attrs.channels);
     const y = new Float32Array(x.length);
     for (let i = 0; i < x.length; i++) {
-      const c = channels === 1 ? 0 : Math.floor(i / inner) % channels;
+      const c = channelOf(i);
       y[i] = x[i] * w[c] + b[c];
     }
     return y;
