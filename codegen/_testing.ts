@@ -9,6 +9,8 @@
 import assert from "node:assert/strict";
 import type { Graph } from "../lib/ir/graph.ts";
 import { numel } from "../lib/ir/ops.ts";
+import type { Knobs } from "../lib/models/registry.ts";
+import { zoo } from "../lib/models/zoo.ts";
 import { runReferenceOutputs } from "../lib/runtime/reference.ts";
 import { argmax, maxAbs, maxAbsDiff, randomInput } from "../lib/runtime/tensor.ts";
 import { randomWeights } from "../lib/runtime/weights.ts";
@@ -80,4 +82,60 @@ export async function differential(
     relative,
     sameTop1: argmax(outputs[primary]) === argmax(reference[primary]),
   };
+}
+
+/** Reduced resolution of a zoo model: 64, or the model's minimum when that is larger. */
+function reduced(name: string): Knobs {
+  const spec = zoo.resolve(name).model.knobs.find((k) => k.name === "resolution");
+  return spec ? { resolution: Math.max(64, spec.min ?? 0) } : {};
+}
+
+/**
+ * The zoo cases every codegen target is tested on: each model at reduced
+ * resolution (fast), and ShuffleNet V2 1.0 and MobileNet V2 1.0 at 224 as
+ * published.
+ */
+export const ZOO_CASES: readonly { name: string; knobs: Knobs }[] = [
+  ...zoo.list().map((m) => ({ name: m.name, knobs: reduced(m.name) })),
+  { name: "shufflenetv2", knobs: { width: 1, resolution: 224 } },
+  { name: "mobilenetv2", knobs: { width: 1, resolution: 224 } },
+];
+
+/** What `deno check` (when asked) and `deno run` printed for a module run alone. */
+export interface AloneRun {
+  check?: { code: number; stderr: string };
+  run: { code: number; stdout: string; stderr: string };
+}
+
+/**
+ * Writes a generated module alone into an empty temporary directory (no
+ * deno.json, no import map) and runs it there with `deno run --no-config`
+ * and no permission flag, after `deno check --no-config` when `check` is set.
+ */
+export async function runAlone(source: string, check = false): Promise<AloneRun> {
+  const dir = await Deno.makeTempDir({ prefix: "lightnets-alone-" });
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
+  try {
+    await Deno.writeTextFile(`${dir}/model.gen.ts`, source);
+    const result: AloneRun = { run: { code: -1, stdout: "", stderr: "" } };
+    if (check) {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["check", "--quiet", "--no-config", "model.gen.ts"],
+        cwd: dir,
+        stderr: "piped",
+      }).output();
+      result.check = { code: out.code, stderr: text(out.stderr) };
+      if (out.code !== 0) return result;
+    }
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-config", "model.gen.ts"],
+      cwd: dir,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    result.run = { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
+    return result;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 }

@@ -9,23 +9,11 @@
 
 import assert from "node:assert/strict";
 import { zoo } from "../lib/models/zoo.ts";
-import type { Knobs } from "../lib/models/registry.ts";
-import { differential, TOL } from "../codegen/_testing.ts";
+import { differential, runAlone, TOL, ZOO_CASES as CASES } from "../codegen/_testing.ts";
 import { runReference } from "../lib/runtime/reference.ts";
 import { maxAbs, maxAbsDiff } from "../lib/runtime/tensor.ts";
 import { compile } from "../codegen/compile.ts";
 import { randomWeights } from "../lib/runtime/weights.ts";
-
-function reduced(name: string): Knobs {
-  const spec = zoo.resolve(name).model.knobs.find((k) => k.name === "resolution");
-  return spec ? { resolution: Math.max(64, spec.min ?? 0) } : {};
-}
-
-const CASES: { name: string; knobs: Knobs }[] = [
-  ...zoo.list().map((m) => ({ name: m.name, knobs: reduced(m.name) })),
-  { name: "shufflenetv2", knobs: { width: 1, resolution: 224 } },
-  { name: "mobilenetv2", knobs: { width: 1, resolution: 224 } },
-];
 
 for (const { name, knobs } of CASES) {
   Deno.test(`wasm codegen of ${name} ${JSON.stringify(knobs)} matches the reference`, async () => {
@@ -44,31 +32,15 @@ Deno.test("a wasm module type-checks and runs alone with no permission", async (
     model: "mobilenetv3_small",
     target: "wasm",
   });
-  const alone = await Deno.makeTempDir({ prefix: "lightnets-wasm-alone-" });
-  try {
-    await Deno.writeTextFile(`${alone}/model.gen.ts`, source);
-    const check = await new Deno.Command(Deno.execPath(), {
-      args: ["check", "--quiet", "--no-config", "model.gen.ts"],
-      cwd: alone,
-      stderr: "piped",
-    }).output();
-    assert.equal(check.code, 0, new TextDecoder().decode(check.stderr));
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--no-config", "model.gen.ts"],
-      cwd: alone,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(out.stdout);
-    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-    assert.match(
-      text,
-      /^mobilenetv3_small: top-5 of sample 0\n( {2}class +\d+ {2}-?\d+\.\d+ {2}p=\d\.\d{4}\n){5}/,
-    );
-    assert.match(text, /\d+\.\d\d ms\/inference \(\d+ runs, one thread, WebAssembly SIMD/);
-  } finally {
-    await Deno.remove(alone, { recursive: true });
-  }
+  const { check, run: out } = await runAlone(source, true);
+  assert.equal(check!.code, 0, check!.stderr);
+  const text = out.stdout;
+  assert.equal(out.code, 0, out.stderr);
+  assert.match(
+    text,
+    /^mobilenetv3_small: top-5 of sample 0\n( {2}class +\d+ {2}-?\d+\.\d+ {2}p=\d\.\d{4}\n){5}/,
+  );
+  assert.match(text, /\d+\.\d\d ms\/inference \(\d+ runs, one thread, WebAssembly SIMD/);
 });
 
 Deno.test("--emit js: both targets' modules run under Node 20 and agree with the reference", async (t) => {

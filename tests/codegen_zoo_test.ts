@@ -8,22 +8,9 @@
 
 import assert from "node:assert/strict";
 import { zoo } from "../lib/models/zoo.ts";
-import type { Knobs } from "../lib/models/registry.ts";
-import { differential } from "../codegen/_testing.ts";
+import { differential, runAlone, ZOO_CASES as CASES } from "../codegen/_testing.ts";
 import { compile } from "../codegen/compile.ts";
 import { randomWeights } from "../lib/runtime/weights.ts";
-
-/** Reduced resolution: 64, or the model's minimum when that is larger. */
-function reduced(name: string): Knobs {
-  const spec = zoo.resolve(name).model.knobs.find((k) => k.name === "resolution");
-  return spec ? { resolution: Math.max(64, spec.min ?? 0) } : {};
-}
-
-const CASES: { name: string; knobs: Knobs }[] = [
-  ...zoo.list().map((m) => ({ name: m.name, knobs: reduced(m.name) })),
-  { name: "shufflenetv2", knobs: { width: 1, resolution: 224 } },
-  { name: "mobilenetv2", knobs: { width: 1, resolution: 224 } },
-];
 
 const dir = await Deno.makeTempDir({ prefix: "lightnets-zoo-gen-" });
 const files: string[] = [];
@@ -59,25 +46,14 @@ Deno.test("every generated zoo module type-checks (deno check, strict)", async (
 Deno.test("a generated module copied alone into an empty directory runs with no permission", async () => {
   const graph = zoo.build("mobilenetv3_small", { resolution: 64 });
   const { source } = compile(graph, randomWeights(graph, 1), { model: "mobilenetv3_small" });
-  const alone = await Deno.makeTempDir({ prefix: "lightnets-alone-" });
-  try {
-    await Deno.writeTextFile(`${alone}/model.gen.ts`, source);
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--no-config", "model.gen.ts"],
-      cwd: alone,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(out.stdout);
-    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-    assert.match(
-      text,
-      /^mobilenetv3_small: top-5 of sample 0\n( {2}class +\d+ {2}-?\d+\.\d+ {2}p=\d\.\d{4}\n){5}/,
-    );
-    assert.match(text, /\d+\.\d\d ms\/inference \(\d+ runs, one thread\)/);
-  } finally {
-    await Deno.remove(alone, { recursive: true });
-  }
+  const { run: out } = await runAlone(source);
+  const text = out.stdout;
+  assert.equal(out.code, 0, out.stderr);
+  assert.match(
+    text,
+    /^mobilenetv3_small: top-5 of sample 0\n( {2}class +\d+ {2}-?\d+\.\d+ {2}p=\d\.\d{4}\n){5}/,
+  );
+  assert.match(text, /\d+\.\d\d ms\/inference \(\d+ runs, one thread\)/);
 });
 
 Deno.test({
