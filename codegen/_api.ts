@@ -448,3 +448,32 @@ export function writeEntryInputs(
       : "const input = Object.fromEntries(inputNames.map((n, k) => [n, inputs[k]]));",
   );
 }
+
+/**
+ * Writes the entry point's timing and summaries (after `const outputs =
+ * inferAll(input)`): warm up for at most `warmup.runs` runs or `warmup.ms`
+ * milliseconds (`warmup.why` says why that long), then time 5 to 100 runs
+ * (at least 5, up to 1 s) into `ms` and `runs`, and summarize each output into
+ * `summaries` (`probabilities`: from `entryPrinting`).
+ */
+export function writeEntryTiming(
+  w: CodeBlockWriter,
+  warmup: { why: string; runs: number; ms: number },
+  probabilities: string,
+): void {
+  w.writeLine(`// ${warmup.why}`);
+  w.writeLine("const w0 = performance.now();");
+  w.writeLine(
+    `for (let i = 0; i < ${warmup.runs} && performance.now() - w0 < ${warmup.ms}; i++) inferAllInto(input, outputs);`,
+  );
+  w.writeLine("let runs = 0;");
+  w.writeLine("const t0 = performance.now();");
+  block(w, "while (runs < 5 || (performance.now() - t0 < 1000 && runs < 100))", () => {
+    w.writeLine("inferAllInto(input, outputs);");
+    w.writeLine("runs++;");
+  });
+  w.writeLine("const ms = (performance.now() - t0) / runs;");
+  w.writeLine(
+    `const summaries = outputNames.map((name, k) => summarizeOutput(name, outputShapes[k], outputs[name], fromImage?.labels, ${probabilities}[k]));`,
+  );
+}

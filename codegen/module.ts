@@ -32,6 +32,7 @@ import {
   tsKernelStatements,
   writeEntryHelpers,
   writeEntryInputs,
+  writeEntryTiming,
   writeHeader,
 } from "./_api.ts";
 import { convEmitter } from "./emit_conv.ts";
@@ -347,23 +348,11 @@ export function emitModule(plan: KernelPlan, memory: MemoryPlan, info: ModuleInf
       w.writeLine("const outputs = inferAll(input);");
       // Each kernel runs once per inference; V8 needs many calls before a large
       // unrolled function reaches its optimizing tier, so warm up for long.
-      w.writeLine(
-        "// Warm up until the JIT has optimized every kernel (up to 60 runs or 5 s), then time.",
-      );
-      w.writeLine("const w0 = performance.now();");
-      w.writeLine(
-        "for (let i = 0; i < 60 && performance.now() - w0 < 5000; i++) inferAllInto(input, outputs);",
-      );
-      w.writeLine("let runs = 0;");
-      w.writeLine("const t0 = performance.now();");
-      block(w, "while (runs < 5 || (performance.now() - t0 < 1000 && runs < 100))", () => {
-        w.writeLine("inferAllInto(input, outputs);");
-        w.writeLine("runs++;");
-      });
-      w.writeLine("const ms = (performance.now() - t0) / runs;");
-      w.writeLine(
-        `const summaries = outputNames.map((name, k) => summarizeOutput(name, outputShapes[k], outputs[name], fromImage?.labels, ${printing.probabilities}[k]));`,
-      );
+      writeEntryTiming(w, {
+        why: "Warm up until the JIT has optimized every kernel (up to 60 runs or 5 s), then time.",
+        runs: 60,
+        ms: 5000,
+      }, printing.probabilities);
       block(w, "if (json)", () => {
         w.writeLine(
           "console.log(JSON.stringify({ model, outputs: summaries, msPerInference: ms, runs }, null, 2));",

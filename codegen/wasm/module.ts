@@ -44,6 +44,7 @@ import {
   tsKernelStatements,
   writeEntryHelpers,
   writeEntryInputs,
+  writeEntryTiming,
   writeHeader,
 } from "../_api.ts";
 import { callerRoot, CodegenError, type KernelPlan, type Operand } from "../plan.ts";
@@ -684,21 +685,11 @@ export function emitWasmModule(
       w.writeLine("const f0 = performance.now();");
       w.writeLine("const outputs = inferAll(input);");
       w.writeLine("const firstMs = performance.now() - f0;");
-      w.writeLine("// Warm up (the engine tiers hot kernels up in the background), then time.");
-      w.writeLine("const w0 = performance.now();");
-      w.writeLine(
-        "for (let i = 0; i < 20 && performance.now() - w0 < 2000; i++) inferAllInto(input, outputs);",
-      );
-      w.writeLine("let runs = 0;");
-      w.writeLine("const t0 = performance.now();");
-      block(w, "while (runs < 5 || (performance.now() - t0 < 1000 && runs < 100))", () => {
-        w.writeLine("inferAllInto(input, outputs);");
-        w.writeLine("runs++;");
-      });
-      w.writeLine("const ms = (performance.now() - t0) / runs;");
-      w.writeLine(
-        `const summaries = outputNames.map((name, k) => summarizeOutput(name, outputShapes[k], outputs[name], fromImage?.labels, ${printing.probabilities}[k]));`,
-      );
+      writeEntryTiming(w, {
+        why: "Warm up (the engine tiers hot kernels up in the background), then time.",
+        runs: 20,
+        ms: 2000,
+      }, printing.probabilities);
       block(w, "if (json)", () => {
         w.writeLine(
           "console.log(JSON.stringify({ model, target, outputs: summaries, msPerInference: ms, runs, threads, loadMs, firstInferenceMs: firstMs }, null, 2));",
