@@ -20,6 +20,40 @@ import {
 import { need4d, nonNegative, param, positive, windowShape } from "./_util.ts";
 import { broadcastShape, broadcastStrides, forEachIndex } from "./_tensor.ts";
 
+/** The attrs conv2d and conv_transpose2d share. */
+type ConvLike = Pick<
+  Conv2dAttrs,
+  "inChannels" | "outChannels" | "kernel" | "stride" | "dilation" | "padding" | "groups"
+>;
+
+/** Channels, kernel size, stride and dilation positive; padding not negative. */
+function checkConvWindow(node: string, a: ConvLike): void {
+  positive(node, "inChannels", a.inChannels);
+  positive(node, "outChannels", a.outChannels);
+  a.kernel.forEach((v) => positive(node, "kernel size", v));
+  a.stride.forEach((v) => positive(node, "stride", v));
+  a.dilation.forEach((v) => positive(node, "dilation", v));
+  a.padding.forEach((v) => nonNegative(node, "padding", v));
+}
+
+/** `groups` positive and dividing both channel counts. */
+function checkGroups(node: string, a: ConvLike): void {
+  positive(node, "groups", a.groups);
+  if (a.inChannels % a.groups !== 0 || a.outChannels % a.groups !== 0) {
+    throw new RangeError(
+      `Invalid "${node}": groups ${a.groups} must divide inChannels ${a.inChannels} and outChannels ${a.outChannels}`,
+    );
+  }
+}
+
+/** A 4-D NCHW input with `inChannels` channels. */
+function checkConvInput(node: string, a: ConvLike, x: Shape): void {
+  need4d(node, x);
+  if (x[1] !== a.inChannels) {
+    throw new ShapeError(node, `input has ${x[1]} channels, expected ${a.inChannels}`);
+  }
+}
+
 /**
  * `y[n, oc, oy, ox] = bias[oc] + sum over ic, ky, kx of
  * x[n, g * inPerGroup + ic, oy * sh - top + ky * dh, ox * sw - left + kx * dw] *
@@ -36,24 +70,11 @@ export const conv2d: OpDef<"conv2d"> = {
   arity: 1,
   access: "general",
   check(node, a: Conv2dAttrs) {
-    positive(node, "inChannels", a.inChannels);
-    positive(node, "outChannels", a.outChannels);
-    a.kernel.forEach((v) => positive(node, "kernel size", v));
-    a.stride.forEach((v) => positive(node, "stride", v));
-    a.dilation.forEach((v) => positive(node, "dilation", v));
-    a.padding.forEach((v) => nonNegative(node, "padding", v));
-    positive(node, "groups", a.groups);
-    if (a.inChannels % a.groups !== 0 || a.outChannels % a.groups !== 0) {
-      throw new RangeError(
-        `Invalid "${node}": groups ${a.groups} must divide inChannels ${a.inChannels} and outChannels ${a.outChannels}`,
-      );
-    }
+    checkConvWindow(node, a);
+    checkGroups(node, a);
   },
   shape(node, a, [x]) {
-    need4d(node, x);
-    if (x[1] !== a.inChannels) {
-      throw new ShapeError(node, `input has ${x[1]} channels, expected ${a.inChannels}`);
-    }
+    checkConvInput(node, a, x);
     return windowShape(
       node,
       "kernel",
@@ -240,12 +261,7 @@ export const convTranspose2d: OpDef<"conv_transpose2d"> = {
   arity: 1,
   access: "general",
   check(node, a) {
-    positive(node, "inChannels", a.inChannels);
-    positive(node, "outChannels", a.outChannels);
-    a.kernel.forEach((v) => positive(node, "kernel size", v));
-    a.stride.forEach((v) => positive(node, "stride", v));
-    a.dilation.forEach((v) => positive(node, "dilation", v));
-    a.padding.forEach((v) => nonNegative(node, "padding", v));
+    checkConvWindow(node, a);
     a.outputPadding.forEach((v, i) => {
       nonNegative(node, "outputPadding", v);
       if (v >= a.stride[i] && v >= a.dilation[i]) {
@@ -256,18 +272,10 @@ export const convTranspose2d: OpDef<"conv_transpose2d"> = {
         );
       }
     });
-    positive(node, "groups", a.groups);
-    if (a.inChannels % a.groups !== 0 || a.outChannels % a.groups !== 0) {
-      throw new RangeError(
-        `Invalid "${node}": groups ${a.groups} must divide inChannels ${a.inChannels} and outChannels ${a.outChannels}`,
-      );
-    }
+    checkGroups(node, a);
   },
   shape(node, a, [x]) {
-    need4d(node, x);
-    if (x[1] !== a.inChannels) {
-      throw new ShapeError(node, `input has ${x[1]} channels, expected ${a.inChannels}`);
-    }
+    checkConvInput(node, a, x);
     const size = (i: 0 | 1) =>
       transposedOutSize(
         x[2 + i],
