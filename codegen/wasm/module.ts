@@ -676,6 +676,8 @@ export function emitWasmModule(
             );
           });
         });
+        w.writeLine("// The workers start at load (an idle one exits; `dispatch` restarts it).");
+        w.writeLine("if (threads > 1) for (let k = 0; k < lastGen.length; k++) startWorker(k);");
       },
     );
   }
