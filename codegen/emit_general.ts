@@ -888,5 +888,6 @@ export const generalEmitter: Emitter<GeneralSpec> = {
 
 /** Sample shape helper for callers: the shape a kernel sees of a tensor. */
 export function sampleShape(shape: Shape, batch: number): Shape {
-  return batch > 1 ? [1, ...shape.slice(1)] : [...shape];
+  // A broadcast constant without the batch axis is whole in every call.
+  return batch > 1 && shape[0] === batch ? [1, ...shape.slice(1)] : [...shape];
 }

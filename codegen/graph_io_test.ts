@@ -195,3 +195,29 @@ Deno.test("a module whose input is neither 1x3xHxW nor 1xHxWx3 refuses --image w
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a detection head's concat(reshape(transpose(conv))) has every producer write its slot", async () => {
+  const b = new GraphBuilder("heads", [1, 4, 6, 6]);
+  const parts: Tensor[] = [];
+  for (const [k, stride] of [[0, 1], [1, 2], [2, 3]] as const) {
+    const c = conv(b, b.input, 4, `head${k}`, 3, stride); // [1, 4, h, w]
+    const hw = c.shape[2] * c.shape[3];
+    const t = b.transpose(c, [0, 2, 3, 1], `t${k}`); // NHWC
+    parts.push(b.reshape(t, [1, hw * 2, 2], `r${k}`)); // two boxes of 2 per position
+  }
+  parts.push(b.reshape(conv(b, b.input, 2, "direct", 1), [1, 36, 2], "r3"));
+  const boxes = b.concat(parts, "boxes", 1);
+  const r = await differential(b.build({ boxes, scores: b.softmax(boxes, "scores", 2) }), 93);
+  assert.deepEqual(r.compiled.plan.copies, []);
+});
+
+Deno.test("batch 2 with broadcast constants (anchors, a per-channel shift) still runs per sample", async () => {
+  const b = new GraphBuilder("anchors", [2, 4, 5, 5]);
+  const c = conv(b, b.input, 6, "c");
+  const shifted = b.binary("add", c, b.constant([1, 6, 1, 1], "shift"), "shifted");
+  const boxes = b.reshape(b.transpose(shifted, [0, 2, 3, 1], "t"), [2, 75, 2], "boxes");
+  const decoded = b.binary("mul", boxes, b.constant([75, 2], "anchors"), "decoded");
+  const r = await differential(b.build({ decoded, shifted }), 94);
+  assert.equal(r.compiled.plan.batch, 2);
+  assert.ok(!r.compiled.generalLayers.includes("c"), "the conv keeps its specialized kernel");
+});

@@ -22,8 +22,11 @@
  *    the forwarded channels at their slots, the other channels in slots the
  *    concat's kernel-written inputs overwrite only after those channels were
  *    read. Only an input no kernel produces (a graph input, a tensor already
- *    placed elsewhere) is copied. Each graph output a kernel produces is
- *    written straight into the caller's array.
+ *    placed elsewhere) is copied. A concat whose inputs begin a later concat
+ *    is the front of that concat's buffer (DenseNet), and a reshape asked for
+ *    a slot passes the request to the kernel behind it (detection heads).
+ *    Each graph output a kernel produces is written straight into the
+ *    caller's array.
  * 3. `schedule`, in topological order: views cost nothing, `dropout` is the
  *    identity, every group becomes its steps; an output not yet in the
  *    caller's array (a graph input, a view, a second name) is copied there.
@@ -261,7 +264,8 @@ function dense(root: number, channels: number, plane: number, off = 0): Place {
  * the plan runs the whole batch at once) is one channel of all its elements.
  */
 function chw(shape: Shape, batch: number): { c: number; plane: number } {
-  const sample = numel(shape) / batch;
+  // A tensor that does not lead with the batch (a broadcast constant) is whole in every call.
+  const sample = shape[0] === batch ? numel(shape) / batch : numel(shape);
   if (shape.length < 2 || shape[0] !== batch) return { c: 1, plane: sample };
   return { c: shape[1], plane: sample / shape[1] };
 }
@@ -291,9 +295,29 @@ function batchOf(graph: Graph, nodes: { node: AnyNode; inputShapes: Shape[]; sha
   if (b === 1) return 1;
   const ok = (s: Shape) => s.length >= 2 && s[0] === b;
   if (!graph.inputs.every((i) => ok(i.shape))) return 1;
+  // A constant every sample reads alike: only broadcasting binaries read it, and it has no
+  // batch axis (fewer dimensions than their output, or 1 along the batch axis).
+  const readers = new Map<string, AnyNode[]>();
+  for (const { node } of nodes) {
+    for (const i of node.inputs) readers.set(i, [...(readers.get(i) ?? []), node]);
+  }
+  const shapeOf = new Map(nodes.map((n) => [n.node.name, n.shape]));
+  const outputs = new Set(graph.outputs.map((o) => o.node));
+  const shared = new Set(
+    nodes.filter(({ node, shape }) =>
+      (node.kind as string) === "const" && !outputs.has(node.name) &&
+      (readers.get(node.name) ?? []).every((r) => {
+        const out = shapeOf.get(r.name)!;
+        return BROADCASTING.has(r.kind) && ok(out) &&
+          (shape.length < out.length || (shape.length === out.length && shape[0] === 1));
+      })
+    ).map(({ node }) => node.name),
+  );
   for (const { node, inputShapes, shape } of nodes) {
-    if (!ok(shape) || !inputShapes.every(ok)) return 1;
-    if (inputShapes.some((s) => s.length !== shape.length) && node.inputs.length > 1) return 1;
+    if (shared.has(node.name)) continue;
+    const own = inputShapes.filter((_, k) => !shared.has(node.inputs[k]));
+    if (!ok(shape) || !own.every(ok)) return 1;
+    if (own.some((s) => s.length !== shape.length) && node.inputs.length > 1) return 1;
     const a = node.attrs as Record<string, unknown>;
     const rank = inputShapes[0]?.length ?? shape.length;
     const zero = (v: unknown) => v === 0 || v === -rank;
@@ -307,6 +331,17 @@ function batchOf(graph: Graph, nodes: { node: AnyNode; inputShapes: Shape[]; sha
   }
   return b;
 }
+
+/** Binary ops that broadcast numpy-style. */
+const BROADCASTING: ReadonlySet<OpKind> = new Set<OpKind>([
+  "add",
+  "sub",
+  "mul",
+  "div",
+  "pow",
+  "max",
+  "min",
+]);
 
 /**
  * Lowers `graph` (with `weights`, BatchNorms already folded where possible)
@@ -576,6 +611,7 @@ function placeTensors(
     outTensors,
     outputSet,
     uses,
+    isView,
     isPlaced,
     isSplitView,
     special,
@@ -647,6 +683,29 @@ function placeTensors(
     const p = { root: want.root, offs, plane: want.plane };
     const head = groups.get(x)?.head;
     if (head && affineStride(p) === undefined && !pointwiseHead(head)) return false;
+    requested.set(x, p);
+    return true;
+  };
+  /**
+   * A reshape or flatten asked for a contiguous slot (a detection head's
+   * `concat(reshape(transpose(conv)))`): the kernel or forwarder behind the
+   * view writes the slot itself, densely, and the view reads it there.
+   */
+  const throughView = (t: string, want: Place): boolean => {
+    const view = byName.get(t);
+    if (!view || !isView(view) || outputSet.has(t) || !contiguous(want)) return false;
+    const x = resolve(view.inputs[0]);
+    if (requested.has(x) || outputSet.has(x)) return false;
+    const { c, plane } = chw(shapes.get(x)!, batch);
+    const p = dense(want.root, c, plane, want.offs[0]);
+    if (isForwarder(x)) {
+      requested.set(x, p);
+      return true;
+    }
+    const head = groups.get(x)?.head;
+    if (!head) return throughView(x, p);
+    // A specialized kernel writes any affine layout; a general one any contiguous one. (Not
+    // listed in `written`: its channels are not the concat's, so no split reuses them.)
     requested.set(x, p);
     return true;
   };
@@ -726,7 +785,7 @@ function placeTensors(
         requested.set(t, want);
         if (groups.has(t)) written.push({ tail: t, offs: want.offs });
       } else if (isSplitView(byName.get(t))) views.push({ t, p: want });
-      else copy(t, want);
+      else if (!throughView(t, want)) copy(t, want);
     }
     for (const { t, p: want } of views) if (!passThrough(t, want, written)) copy(t, want);
     pending.set(node.name, list);

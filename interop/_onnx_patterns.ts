@@ -244,21 +244,19 @@ const reshapeToFlatten: Rule = (g, d) => {
   return false;
 };
 
-/** A per-channel add right after a conv or linear without bias becomes its bias. */
+/** A per-channel add right after a conv, transposed conv or linear without bias becomes its bias. */
 const biasIntoLinear: Rule = (g, d) => {
   if (d.kind !== "scale_shift" || d.attrs.scale.length !== 1 || d.attrs.scale[0] !== 1) {
     return false;
   }
   const p = g.producer(d.inputs[0]);
-  if (!p || (p.kind !== "conv2d" && p.kind !== "linear") || p.attrs.bias || g.uses(p.ref) !== 1) {
-    return false;
-  }
+  const layer = p?.kind === "conv2d" || p?.kind === "linear" || p?.kind === "conv_transpose2d";
+  if (!p || !layer || p.attrs.bias || g.uses(p.ref) !== 1) return false;
   const channels = p.shape[1];
+  // One stored value per channel (a scalar only for one channel): the bias stores as many.
   const shift = d.attrs.shift;
-  const bias = Float32Array.from(
-    { length: channels },
-    (_, i) => (shift.length === 1 ? shift[0] : shift[i]),
-  );
+  if (shift.length !== channels) return false;
+  const bias = Float32Array.from(shift);
   g.retype(d, p.kind, { ...p.attrs, bias: true } as never);
   d.params = new Map([...p.params, ["bias", bias]]);
   d.pathHint = p.pathHint;

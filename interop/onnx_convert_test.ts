@@ -409,6 +409,30 @@ const CASES: Case[] = [
     opset: 18,
   },
   {
+    what: "a per-channel Add after a bias-less ConvTranspose becomes its bias; a scalar one stays",
+    nodes: [
+      {
+        op: "ConvTranspose",
+        inputs: ["x", "w"],
+        outputs: ["c"],
+        attrs: [ints("strides", [2, 2])],
+      },
+      { op: "Add", inputs: ["c", "b"], outputs: ["d"] },
+      { op: "Conv", inputs: ["d", "k"], outputs: ["e"] },
+      { op: "Add", inputs: ["e", "one"], outputs: ["y"] },
+    ],
+    inits: [
+      f("w", [2, 3, 2, 2], seq(24)),
+      f("b", [3, 1, 1], [0.5, -1, 2]),
+      f("k", [2, 3, 1, 1], seq(6)),
+      f("one", [], [1]),
+    ],
+    inputs: { x: [1, 2, 3, 3] },
+    outputs: ["y"],
+    // The scalar 1 added to 2 channels would be stored twice as a bias: a const and an add.
+    kinds: ["conv_transpose2d", "conv2d", "const", "add"],
+  },
+  {
     what: "PRelu with one slope per channel",
     nodes: [{ op: "PRelu", inputs: ["x", "slope"], outputs: ["y"] }],
     inits: [f("slope", [3, 1, 1], [0.1, -0.2, 0.3])],

@@ -15,11 +15,14 @@
  *   operators (convolutions and poolings, the paper's count: NASNet-A 13,
  *   ResNet 2-3), parallel branches (the largest set of those operators of
  *   which none depends on another) and operators on the longest path.
- * - **G4** element-wise operations are not negligible: ReLU and other
- *   activations, add, mul, conv bias (fused: only its parameter reads), unfused
- *   BatchNorm, and depthwise conv (which the paper counts as element-wise for
- *   its high MAC/FLOPs ratio). Per block and per model: their share of MAC
- *   against their share of MAdds and FLOPs.
+ * - **G4** element-wise operations are not negligible: every op whose record
+ *   declares its access `"pointwise"` (activations and unary math functions,
+ *   the broadcasting binaries add/sub/mul/div/pow/max/min, PReLU, affine,
+ *   unfused BatchNorm) or `"normalize"` (layer and instance norm, softmax: no
+ *   MAdds, a constant number of FLOPs per element), conv bias (fused: only its
+ *   parameter reads), and depthwise conv (which the paper counts as
+ *   element-wise for its high MAC/FLOPs ratio). Per block and per model: their
+ *   share of MAC against their share of MAdds and FLOPs.
  *
  * MAC is counted in elements, batch included, as in lib/analysis/cost.ts.
  * The thresholds are constants below, each with the experiment of the paper
@@ -29,7 +32,7 @@
  */
 
 import type { AnyNode } from "../ir/graph.ts";
-import { numel, UNARY_ELEMENTWISE } from "../ir/ops.ts";
+import { numel, opDef } from "../ir/ops.ts";
 import { estimateCost, type NodeCost } from "./cost.ts";
 import type { ShapedGraph } from "./shapes.ts";
 
@@ -132,19 +135,20 @@ export interface G3Figures {
 
 /** Figures of a G4 finding (one block) and of the G4 model summary. */
 export interface G4Figures {
-  /** MAC of element-wise ops (activations, add, mul, BN, depthwise conv, bias reads). */
+  /** MAC of element-wise ops (pointwise and normalize ops, depthwise conv, bias reads). */
   elementwiseMac: number;
   mac: number;
   /** elementwiseMac / mac. */
   macShare: number;
   /** MAdds of element-wise ops (depthwise convs only) / all MAdds. */
   maddsShare: number;
-  /** Element-wise FLOPs (activations, add, mul, BN, bias, depthwise 2*MAdds) / all FLOPs. */
+  /** Element-wise FLOPs (pointwise and normalize ops, bias, depthwise 2*MAdds) / all FLOPs. */
   flopsShare: number;
   /**
-   * The MAC share left if BN were folded into the conv and activations, bias
-   * and add fused into their producer (what codegen does): depthwise convs and
-   * the second input of each add remain.
+   * The MAC share left if BN were folded into the conv and pointwise ops
+   * (activations, bias, add, ...) fused into their producer (what codegen does
+   * for its activations and adds): depthwise convs, normalizations, the other
+   * inputs of binary ops and the parameters of pointwise ops remain.
    */
   macShareIfFused: number;
 }
@@ -237,29 +241,39 @@ function isDepthwise(n: AnyNode): boolean {
 }
 
 const FRAGMENT_KINDS = new Set(["conv2d", "max_pool", "avg_pool", "global_avg_pool", "linear"]);
-// G4's element-wise work: every unary activation, add and mul, and unfused BN.
-const ELEMENTWISE_KINDS: ReadonlySet<string> = new Set([
-  ...UNARY_ELEMENTWISE,
-  "add",
-  "mul",
-  "batch_norm",
-]);
+
+/** G4's element-wise ops: records whose access is pointwise or normalize. */
+function isElementwise(n: AnyNode): boolean {
+  const access = opDef(n.kind).access;
+  return access === "pointwise" || access === "normalize";
+}
 
 /** Element-wise MAC, MAdds and FLOPs of one node (see G4 in the module doc). */
 function elementwiseOf(n: AnyNode, c: NodeCost): { mac: number; madds: number; flops: number } {
   if (isDepthwise(n)) return { mac: c.mac.total, madds: c.madds, flops: c.flops.total };
-  if (ELEMENTWISE_KINDS.has(n.kind)) return { mac: c.mac.total, madds: 0, flops: c.flops.total };
+  if (isElementwise(n)) return { mac: c.mac.total, madds: 0, flops: c.flops.total };
   // A conv/linear bias is an AddBias fused into its producer: its reads and its FLOPs.
   return { mac: c.params.bias, madds: 0, flops: c.flops.bias };
 }
 
-/** MAC that would remain of an element-wise node if fused as codegen fuses it. */
+/**
+ * MAC that would remain of an element-wise node if fused as codegen fuses it:
+ * BatchNorm folds into the conv before it (nothing remains); a pointwise op
+ * runs as its producer's epilogue, still reading its other inputs (an add's
+ * shortcut, a mul's scale) and its parameters (PReLU slopes, affine scale and
+ * shift); a normalization needs its whole slice first, so all of it remains.
+ */
 function fusedElementwiseMac(n: AnyNode, c: NodeCost): number {
   if (isDepthwise(n)) return c.mac.total;
-  if (n.kind === "add") return numel(c.inputShapes[1]);
-  if (n.kind === "mul") return numel(c.inputShapes[1]);
-  if (n.kind === "batch_norm" || ELEMENTWISE_KINDS.has(n.kind)) return 0;
-  return c.params.bias;
+  if (n.kind === "batch_norm") return 0;
+  switch (opDef(n.kind).access) {
+    case "pointwise":
+      return c.inputShapes.slice(1).reduce((a, s) => a + numel(s), 0) + c.mac.params;
+    case "normalize":
+      return c.mac.total;
+    default:
+      return c.params.bias;
+  }
 }
 
 function checkG1(n: AnyNode, c: NodeCost): Finding | undefined {

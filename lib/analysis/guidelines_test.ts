@@ -154,6 +154,46 @@ Deno.test("checkGuidelines() G4 shares count ReLU, add, BN and depthwise conv", 
   assert.deepEqual(rep.summary.G4.figures, { ...f });
 });
 
+Deno.test("checkGuidelines() G4 counts every pointwise and normalize kind from its op record", () => {
+  const b = new GraphBuilder("t", [1, 8, 10, 10]);
+  const y = b.scope(
+    "blk",
+    () => {
+      const c = b.conv2d(b.input, { out: 8, kernel: 1 }, "pw");
+      const p = b.prelu(c, "prelu");
+      const a = b.affine(p, 8, "affine");
+      const t = b.unary("tanh", a, "tanh");
+      const d = b.binary("div", t, b.input, "div");
+      return b.instanceNorm(d, "inorm");
+    },
+    "block",
+    "test",
+  );
+  const rep = checkGuidelines(inferShapes(b.build(y)));
+  const f = find(rep.findings, "G4", "blk").figures as G4Figures;
+  const e = 800; // elements of one 8x10x10 map
+  // MAC = inputs read + output written + parameters read.
+  const pw = 2 * e + 8 * 8;
+  const prelu = 2 * e + 8; // 8 slopes
+  const affine = 2 * e + 2 * 8; // scale and shift per channel
+  const tanh = 2 * e;
+  const div = 3 * e; // two operands and the output
+  const inorm = 2 * e + 2 * 8; // weight and bias per channel
+  const ew = prelu + affine + tanh + div + inorm;
+  assert.equal(f.elementwiseMac, ew);
+  assert.equal(f.mac, pw + ew);
+  assert.equal(f.macShare, Math.round((ew / (pw + ew)) * 1e4) / 1e4);
+  assert.equal(f.maddsShare, 0); // no depthwise conv: element-wise ops have no MAdds
+  // FLOPs: pw 2 x MAdds = 2*8*e; prelu 2, affine 2, tanh 1, div 1, instance norm 8 per element.
+  const ewFlops = (2 + 2 + 1 + 1 + 8) * e;
+  assert.equal(f.flopsShare, Math.round((ewFlops / (2 * 8 * e + ewFlops)) * 1e4) / 1e4);
+  // Fused into the conv's epilogue: prelu and affine still read their parameters, div
+  // its second operand; the instance norm needs its whole plane first, so all of it stays.
+  const kept = 8 + 2 * 8 + 0 + e + inorm;
+  assert.equal(f.macShareIfFused, Math.round((kept / (pw + kept)) * 1e4) / 1e4);
+  assert.equal(rep.findings.find((x) => x.guideline === "G4")!.severity, "warn"); // > 50% of MAC
+});
+
 Deno.test("checkGuidelines() finds a higher element-wise MAC share in MobileNetV2 than in V1", () => {
   const v1 = report("mobilenetv1").summary.G4.figures;
   const v2 = report("mobilenetv2").summary.G4.figures;

@@ -7,17 +7,23 @@
  *    after its last reader (the graph input is live until its last reader, the
  *    graph output until the end). The peak is the largest sum of live tensors
  *    while one node runs (its inputs and its output are live together).
- *    `flatten`, `reshape` and `dropout` are views at inference in every mode (as in
- *    lib/analysis/cost.ts). With `inPlace: true`, the zero-copy and in-place
- *    opportunities codegen uses are taken too:
+ *    Ops whose record declares access `"view"` (`flatten`, `reshape`, so also
+ *    a squeeze or unsqueeze, and `dropout`) share their input's buffer in
+ *    every mode (their MAC is 0 in lib/analysis/cost.ts too); a `"stored"`
+ *    op (`const`) is parameter data and holds no activation buffer. With
+ *    `inPlace: true`, the zero-copy and in-place opportunities codegen uses
+ *    are taken too:
  *    - `split` is a view of its input (the input stays live while it is);
  *    - `concat` inputs computed by a real op are written straight into their
  *      slice of the concat buffer, which is allocated when the first of them
  *      runs (an input that is a view, the graph input, or feeds two concats is
  *      copied);
- *    - element-wise ops (activations, BatchNorm, add, mul) write over an input
- *      of their output's shape when this op is that input's last reader and
- *      the input owns its buffer alone (never over the graph input).
+ *    - element-wise ops (access `"pointwise"`: activations, math functions,
+ *      BatchNorm, affine, PReLU, the broadcasting binaries; and `"normalize"`:
+ *      layer and instance norm, softmax, which read their slice's statistics
+ *      before writing it) write over an input of their output's shape when
+ *      this op is that input's last reader and the input owns its buffer alone
+ *      (never over the graph input).
  * 2. {@link materializedMemory}: MobileNetV2 (arXiv 1801.04381) sec. 5.1 and
  *    Table 3. The paper bounds inference memory by the largest total size of
  *    the tensors an op reads and writes (sec. 5.1), treats a bottleneck block
@@ -39,7 +45,8 @@
  */
 
 import type { AnyNode } from "../ir/graph.ts";
-import { numel, type OpKind, type Shape, UNARY_ELEMENTWISE } from "../ir/ops.ts";
+import { numel, type Shape } from "../ir/ops.ts";
+import { kindsWithAccess } from "../ops/table.ts";
 import type { ShapedGraph } from "./shapes.ts";
 
 /** Options of {@link peakMemory}. */
@@ -71,13 +78,11 @@ export interface PeakMemory {
   steps: LiveStep[];
 }
 
-const VIEW_KINDS: ReadonlySet<OpKind> = new Set<OpKind>(["flatten", "reshape", "dropout"]);
-const IN_PLACE_KINDS: ReadonlySet<OpKind> = new Set<OpKind>([
-  ...UNARY_ELEMENTWISE,
-  "batch_norm",
-  "add",
-  "mul",
-]);
+const VIEW_KINDS = kindsWithAccess("view");
+const STORED_KINDS = kindsWithAccess("stored");
+const IN_PLACE_KINDS = kindsWithAccess("pointwise", "normalize");
+// The element-wise ops the first-layer trick folds into the stem conv.
+const POINTWISE_KINDS = kindsWithAccess("pointwise");
 
 function sameShape(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
@@ -139,7 +144,7 @@ export function peakMemory(shaped: ShapedGraph, options: PeakMemoryOptions = {})
         if (p === undefined || seen.has(inp)) continue; // graph input
         seen.add(inp);
         const kind = nodes[p].node.kind;
-        if (VIEW_KINDS.has(kind) || kind === "split") continue;
+        if (VIEW_KINDS.has(kind) || STORED_KINDS.has(kind) || kind === "split") continue;
         if (concatReaders.get(inp) !== 1 || outputNodes.has(inp)) continue;
         placedIn.set(inp, s.node.name);
       }
@@ -182,7 +187,9 @@ export function peakMemory(shaped: ShapedGraph, options: PeakMemoryOptions = {})
     const node: AnyNode = s.node;
     const out = node.name;
     const size = numel(s.shape);
-    if (VIEW_KINDS.has(node.kind) || (inPlace && node.kind === "split")) {
+    if (STORED_KINDS.has(node.kind)) {
+      // Parameter data: read where it is used, no activation buffer.
+    } else if (VIEW_KINDS.has(node.kind) || (inPlace && node.kind === "split")) {
       hold(out, bufferOf.get(node.inputs[0])!);
     } else if (inPlace && placedIn.has(out)) {
       const concat = placedIn.get(out)!;
@@ -312,7 +319,7 @@ export function materializedMemory(
       for (;;) {
         const next = nodes.filter((s) => s.node.inputs.includes(cur.node.name));
         if (
-          next.length !== 1 || !IN_PLACE_KINDS.has(next[0].node.kind) ||
+          next.length !== 1 || !POINTWISE_KINDS.has(next[0].node.kind) ||
           next[0].node.inputs.length !== 1
         ) break;
         cur = next[0];
@@ -327,9 +334,10 @@ export function materializedMemory(
     const reader = blockOf(s.node.name);
     for (const inp of s.node.inputs) {
       const src = source(inp);
-      if (inputNames.has(src)) continue;
-      const maker = blockOf(src);
-      if (maker === undefined || maker !== reader) materialized.add(src);
+      const maker = byName.get(src);
+      if (inputNames.has(src) || (maker && STORED_KINDS.has(maker.node.kind))) continue;
+      const block = blockOf(src);
+      if (block === undefined || block !== reader) materialized.add(src);
     }
   }
   for (const t of firstLayer) if (!outputSources.has(t)) materialized.delete(t);

@@ -33,6 +33,38 @@ Deno.test("peakMemory() counts flatten and dropout as views in every mode", () =
   assert.equal(peakMemory(inferShapes(g)).peakElements, 16 + 10);
 });
 
+Deno.test("peakMemory() takes views, stored constants and in-place kinds from the op records", () => {
+  const b = new GraphBuilder("t", [1, 4, 8, 8]); // 256 elements
+  const c = b.conv2d(b.input, { out: 8, kernel: 1 }, "conv"); // 512
+  const s = b.unary("silu", c, "silu"); // 512, may overwrite conv
+  const k = b.constant([1, 8, 8, 8], "k"); // stored data: no activation buffer
+  const d = b.binary("sub", s, k, "sub"); // 512, may overwrite silu
+  const r = b.reshape(d, [1, 8, 64], "squeeze"); // a view of sub
+  const n = b.layerNorm(r, "ln"); // 512, over the last 64: may overwrite sub
+  const g = b.build(
+    b.conv2d(b.reshape(n, [1, 8, 8, 8], "unsqueeze"), { out: 2, kernel: 1 }, "out"),
+  );
+  const naive = peakMemory(inferShapes(g));
+  assert.deepEqual(naive.steps.map((x) => x.liveElements), [
+    256 + 512, // conv: input + output
+    512 + 512, // silu reads conv, writes a new map
+    512, // k: parameter data, nothing allocated
+    512 + 512, // sub reads silu (and the stored k)
+    512, // squeeze: a view of sub
+    512 + 512, // ln
+    512, // unsqueeze: a view of ln
+    512 + 128, // out
+  ]);
+  const z = peakMemory(inferShapes(g), { inPlace: true });
+  // silu, sub and ln each write over the buffer of their dying input: one map all along.
+  assert.deepEqual(z.steps.map((x) => x.liveElements), [768, 512, 512, 512, 512, 512, 512, 640]);
+  assert.equal(z.peakElements, 256 + 512);
+  assert.deepEqual(z.liveAtPeak, ["input", "conv"]);
+  // Table 3's view: the stored constant is no activation to materialize.
+  const m = materializedMemory(inferShapes(g), { fuseFirstLayer: false });
+  assert.ok(m.rows.every((row) => row.tensor !== "k"));
+});
+
 Deno.test("peakMemory() in place: split as view, concat slices, element-wise over a dying input", () => {
   // One stride-1 ShuffleNet V2 unit on 1x116x28x28 (torchvision shufflenetv2 layout).
   const b = new GraphBuilder("t", [1, 116, 28, 28]);

@@ -21,15 +21,25 @@
  * rule), except the image channels and the classifier's outputs. The property
  * tests check that evaluation matches graphs built at other alphas.
  *
+ * A transposed conv maps a size X to `s*X + r`, so a size may also be
+ * `m*floor((H + p)/q) + r`; a later window of stride s keeps it one floor when
+ * s divides m or m divides s (upsampling by 2, then pooling by 2 or 4), else
+ * a {@link SymbolicError} names the layer.
+ *
  * Not supported (a {@link SymbolicError} says which layer): a classifier that
  * flattens a map whose size depends on H or W, concat or add of maps whose
  * size expressions differ, a ceil-mode pool whose last window could start in
  * the padding (PyTorch then drops it), and, in width mode, grouped convs that
- * are not depthwise. Of the general ops (each op's rule lives in its record in
- * lib/ops/), shape ops are expressible on the channel axis of a feature map
- * (concat, split, slice, gather) or as a flatten (reshape to `[N, F]`);
- * a resize yields its fixed `outShape`; transposes that move axes, matmul and
- * transposed convs of a map whose size depends on H and W are not.
+ * are not depthwise and transposed convs. Of the general ops (each op's rule
+ * lives in its record in lib/ops/), shape ops are expressible on the channel
+ * axis of a feature map (concat, split, slice, gather) or as a flatten
+ * (reshape to `[N, F]`); a resize yields its fixed `outShape`; a transpose
+ * only permutes (the tensor keeps its `[N, C, H, W]` sizes and records the
+ * order, which only transposes and parameter-free pointwise ops may read, so
+ * an NHWC output is expressible); a reduce keeps its reduced axes as 1 or
+ * drops H and W together; a layer norm over H or W has weights whose count is
+ * a polynomial (the graph is tied to its resolution); matmul is `[N, K] x
+ * [K, M]`.
  *
  * @module
  */
@@ -48,6 +58,7 @@ import {
   type Dim,
   elements,
   formatPoly,
+  linearDim,
   monoKey,
   monoOrder,
   parseAtom,
@@ -132,6 +143,38 @@ function gcd(a: number, b: number): number {
   return Math.abs(a);
 }
 
+/** Smallest input size X for which `d` (a size of X) is at least `k`; 0 for a constant. */
+function leastInput(d: Dim, k: number): number {
+  if ("value" in d) return 0;
+  if ("m" in d) return Math.ceil((k - d.r) / d.m) * d.atom.q - d.atom.p;
+  // floor((X + p)/q) >= k  <=>  X >= k*q - p.
+  return k * d.q - d.p;
+}
+
+/** The q of a size's atom (1 for a constant): H and W multiples of it drop the floor. */
+function dimPeriod(d: Dim): number {
+  return "value" in d ? 1 : "m" in d ? d.atom.q : d.q;
+}
+
+/**
+ * `floor((d + b) / s)` of a size that is not a constant: one atom, since
+ * `floor((floor((X + p)/q) + b)/s) = floor((X + p + b*q)/(q*s))`, and for
+ * `m*A + r` when s divides m (`(m/s)*A + floor((r + b)/s)`) or m divides s
+ * (`floor((A + floor((r + b)/m))/(s/m))`); otherwise a SymbolicError.
+ */
+function divDim(d: Dim, b: number, s: number, where: string): Dim {
+  if ("value" in d) return { value: Math.floor((d.value + b) / s) };
+  if (!("m" in d)) return { p: d.p + b * d.q, q: d.q * s };
+  const { m, r, atom: { p, q } } = d;
+  if (m % s === 0) return linearDim(m / s, p, q, Math.floor((r + b) / s));
+  if (s % m === 0) return { p: p + Math.floor((r + b) / m) * q, q: q * (s / m) };
+  throw new SymbolicError(
+    `Cannot express "${where}": a stride-${s} window over a size ${m}*floor(..) ${
+      r < 0 ? "-" : "+"
+    } ${Math.abs(r)} is not one floor`,
+  );
+}
+
 function windowDim(
   d: Dim,
   kernel: number,
@@ -156,8 +199,28 @@ function windowDim(
     if (span < 0) throw new SymbolicError(`Cannot express "${where}": window larger than input`);
     return { dim: { value: Math.floor((span + (ceil ? stride - 1 : 0)) / stride) + 1 }, min: 0 };
   }
-  // floor((X + p)/q) >= need  <=>  X >= need*q - p.
-  return { dim: { p: d.p + a * d.q, q: d.q * stride }, min: need * d.q - d.p };
+  return { dim: divDim(d, a, stride, where), min: leastInput(d, need) };
+}
+
+/**
+ * The output size of a transposed conv, `(X - 1)*s - pads + d*(k - 1) +
+ * outputPadding + 1 = s*X + r`: `s*m` times the input's atom plus a constant
+ * (a plain atom at stride 1). The output must be at least 1.
+ */
+function transposedDim(
+  d: Dim,
+  kernel: number,
+  stride: number,
+  padBegin: number,
+  padEnd: number,
+  dilation: number,
+  outputPadding: number,
+): { dim: Dim; min: number } {
+  const r = -stride - padBegin - padEnd + dilation * (kernel - 1) + outputPadding + 1;
+  const min = leastInput(d, Math.max(1, Math.ceil((1 - r) / stride)));
+  if ("value" in d) return { dim: { value: stride * d.value + r }, min };
+  if ("m" in d) return { dim: linearDim(stride * d.m, d.atom.p, d.atom.q, stride * d.r + r), min };
+  return { dim: linearDim(stride, d.p, d.q, r), min };
 }
 
 /**
@@ -205,11 +268,35 @@ export function symbolicCost(graph: Graph, options: SymbolicOptions = {}): Symbo
       const w = windowDim(x.w, kernel[1], stride[1], pads[1], pads[3], dil[1], ceil, node.name);
       minH = Math.max(minH, h.min);
       minW = Math.max(minW, w.min);
-      if (!("value" in h.dim)) periodH = lcm(periodH, h.dim.q);
-      if (!("value" in w.dim)) periodW = lcm(periodW, w.dim.q);
+      periodH = lcm(periodH, dimPeriod(h.dim));
+      periodW = lcm(periodW, dimPeriod(w.dim));
       return { h: h.dim, w: w.dim };
     };
-    const rule = opDef(node.kind).symbolic as (a: SymbolicArgs) => SymbolicWork;
+    const transposed: SymbolicArgs["transposed"] = (kernel, stride, pads, dil, outPad) => {
+      if (x.h === undefined || x.w === undefined) {
+        throw new SymbolicError(`Cannot express "${node.name}": input is not a feature map`);
+      }
+      const h = transposedDim(x.h, kernel[0], stride[0], pads[0], pads[2], dil[0], outPad[0]);
+      const w = transposedDim(x.w, kernel[1], stride[1], pads[1], pads[3], dil[1], outPad[1]);
+      minH = Math.max(minH, h.min);
+      minW = Math.max(minW, w.min);
+      return { h: h.dim, w: w.dim };
+    };
+    const def = opDef(node.kind);
+    // A tensor whose axes a transpose moved: only transposes and parameter-free
+    // pointwise ops (which keep the order) read it.
+    const moved = ins.find((t) => t.perm)?.perm;
+    if (moved && node.kind !== "transpose") {
+      const free = def.access === "pointwise" &&
+        (def.params as (a: unknown) => unknown[])(node.attrs).length === 0 &&
+        ins.every((t) => t.perm !== undefined && t.perm.join() === moved.join());
+      if (!free) {
+        throw new SymbolicError(
+          `Cannot express "${node.name}": ${node.kind} of a tensor whose axes a transpose moved`,
+        );
+      }
+    }
+    const rule = def.symbolic as (a: SymbolicArgs) => SymbolicWork;
     const work = rule({
       node,
       ins,
@@ -217,8 +304,10 @@ export function symbolicCost(graph: Graph, options: SymbolicOptions = {}): Symbo
       ch,
       classifier: classesOut.has(node.name),
       window,
+      transposed,
     });
-    const { out, params, madds } = work;
+    const { params, madds } = work;
+    const out = moved && node.kind !== "transpose" ? { ...work.out, perm: moved } : work.out;
     tensors.set(node.name, out);
     const outEl = elements(out);
     const inputEl = work.mac === undefined || work.mac === "view"

@@ -7,6 +7,7 @@ import { estimateCost, sumCosts } from "./cost.ts";
 import { peakMemory } from "./memory.ts";
 import { inferShapes } from "./shapes.ts";
 import {
+  add,
   evaluate,
   evaluatePeak,
   formatPoly,
@@ -150,4 +151,119 @@ Deno.test("symbolicCost() refuses graphs it cannot express, naming the layer", (
   const a1 = c.conv2d(c.input, { out: 2, kernel: 3, stride: 2, padding: 1 }, "a");
   const a2 = c.conv2d(c.input, { out: 2, kernel: 2, stride: 2, padding: 0 }, "b");
   assert.throws(() => symbolicCost(c.build(c.concat([a1, a2], "cat"))), /"cat": concat of maps/);
+});
+
+/**
+ * An encoder-decoder tail with the kinds the symbolic rules used to refuse:
+ * transposed convs on H/W-dependent maps, a layer norm over C, H and W (its
+ * `channels` follow the resolution, so the graph is rebuilt per size), a
+ * reduce over C and an NCHW -> NHWC transpose before the output.
+ */
+function decoder(h: number, w: number): Graph {
+  const b = new GraphBuilder("dec", [1, 3, h, w]);
+  const down = b.relu(b.conv2d(b.input, { out: 8, kernel: 3, stride: 2, padding: 1 }, "down"));
+  // (X - 1)*2 - 1 - 1 + 2 + 1 + 1 = 2*X: twice the encoder's floor((H+1)/2).
+  const up = b.convTranspose2d(
+    down,
+    { out: 4, kernel: 3, stride: 2, padding: 1, outputPadding: 1, bias: true },
+    "up",
+  );
+  const pooled = b.maxPool(up, { kernel: 2, stride: 2 }, "pool"); // back to floor((H+1)/2)
+  const up2 = b.convTranspose2d(pooled, { out: 6, kernel: 2, stride: 2, groups: 2 }, "up2");
+  const ln = b.layerNorm(up2, "ln", 1);
+  const mean = b.reduce(ln, "mean", [1], true, "rmean");
+  return b.build(b.sigmoid(b.transpose(mean, [0, 2, 3, 1], "nhwc"), "act"));
+}
+
+Deno.test("symbolicCost() expresses transposed convs, layer norm, reduce and transpose in H and W", () => {
+  const s = symbolicCost(decoder(40, 40));
+  const up = s.layers.find((l) => l.name === "up")!;
+  // MAdds = input elements x Cout/groups x kh x kw: 8*floor((H+1)/2)*floor((W+1)/2) * 4*3*3.
+  assert.equal(formatPoly(up.madds), "288*floor((H+1)/2)*floor((W+1)/2)");
+  // Output 4 x 2*floor((H+1)/2) x 2*floor((W+1)/2).
+  assert.equal(formatPoly(up.activations), "16*floor((H+1)/2)*floor((W+1)/2)");
+  // LayerNorm over C, H, W: weight and bias of 6 x 2a x 2b each.
+  const ln = s.layers.find((l) => l.name === "ln")!;
+  assert.equal(formatPoly(ln.params), "48*floor((H+1)/2)*floor((W+1)/2)");
+  // The transpose only permutes: same elements as its input, read once and written once.
+  const t = s.layers.find((l) => l.name === "nhwc")!;
+  const r = s.layers.find((l) => l.name === "rmean")!;
+  assert.equal(formatPoly(t.activations), formatPoly(r.activations));
+  assert.equal(formatPoly(t.mac), formatPoly(add(r.activations, r.activations)));
+  for (const [h, w] of [[37, 50], [64, 29]]) {
+    const { costs, totals } = concrete(decoder(h, w));
+    const env = { H: h, W: w };
+    s.layers.forEach((l, i) => {
+      assert.equal(l.name, costs[i].name);
+      assert.deepEqual(
+        [l.params, l.madds, l.mac, l.activations].map((p) => evaluate(s, p, env)),
+        [costs[i].params.total, costs[i].madds, costs[i].mac.total, costs[i].activations],
+        `${l.name} at ${h}x${w}`,
+      );
+    });
+    const got = [
+      evaluate(s, s.totals.params, env),
+      evaluate(s, s.totals.madds, env),
+      evaluate(s, s.totals.mac, env),
+      evaluate(s, s.totals.activations, env),
+      evaluatePeak(s, env),
+    ];
+    assert.deepEqual(got, totals, `totals at ${h}x${w}`);
+  }
+});
+
+Deno.test("symbolicCost() of the decoder equals the interpreter on random H x W", () => {
+  const s = symbolicCost(decoder(40, 40));
+  fc.assert(
+    fc.property(
+      fc.integer({ min: s.minH, max: 160 }),
+      fc.integer({ min: s.minW, max: 160 }),
+      (h, w) => {
+        const env = { H: h, W: w };
+        const got = [s.totals.params, s.totals.madds, s.totals.mac, s.totals.activations].map((
+          p,
+        ) => evaluate(s, p, env));
+        got.push(evaluatePeak(s, env));
+        assert.deepEqual(got, concrete(decoder(h, w)).totals);
+      },
+    ),
+    { numRuns: 20, seed: 11, examples: [[s.minH, s.minW], [1, 2]] },
+  );
+});
+
+Deno.test("symbolicCost() of a matmul head: [N, K] x [K, M] costs N*K*M MAdds", () => {
+  const head = (h: number, w: number) => {
+    const b = new GraphBuilder("head", [1, 3, h, w]);
+    const c = b.conv2d(b.input, { out: 16, kernel: 3, stride: 2, padding: 1 }, "conv");
+    const f = b.flatten(b.globalAvgPool(c, "gap"), "flat"); // [1, 16]
+    return b.build(b.matmul(f, b.constant([16, 10], "w"), "mm"));
+  };
+  const s = symbolicCost(head(32, 32));
+  assert.equal(formatPoly(s.layers.find((l) => l.name === "mm")!.madds), String(1 * 16 * 10));
+  for (const [h, w] of [[32, 32], [45, 19]]) {
+    const env = { H: h, W: w };
+    const got = [s.totals.params, s.totals.madds, s.totals.mac, s.totals.activations].map((p) =>
+      evaluate(s, p, env)
+    );
+    got.push(evaluatePeak(s, env));
+    assert.deepEqual(got, concrete(head(h, w)).totals, `${h}x${w}`);
+  }
+});
+
+Deno.test("symbolicCost() still refuses what one floor cannot express, naming the layer", () => {
+  // A stride-3 pool over 2*floor((H+1)/2): floor((2a + b)/3) is not one floor of H.
+  const b = new GraphBuilder("t", [1, 3, 16, 16]);
+  const d = b.conv2d(b.input, { out: 4, kernel: 3, stride: 2, padding: 1 }, "down");
+  const u = b.convTranspose2d(d, { out: 4, kernel: 2, stride: 2 }, "up");
+  assert.throws(
+    () => symbolicCost(b.build(b.maxPool(u, { kernel: 3, stride: 3 }, "pool"))),
+    (e) => e instanceof SymbolicError && /"pool": a stride-3 window/.test(e.message),
+  );
+  // A conv cannot read an NHWC map (its channels are no longer on axis 1).
+  const c = new GraphBuilder("t", [1, 3, 8, 8]);
+  const t = c.transpose(c.input, [0, 2, 3, 1], "nhwc");
+  assert.throws(
+    () => symbolicCost(c.build(c.conv2d(t, { out: 2, kernel: 1, inChannels: 8 }, "conv"))),
+    (e) => e instanceof SymbolicError && /"conv": conv2d of a tensor whose axes/.test(e.message),
+  );
 });

@@ -24,6 +24,7 @@ export function unary<K extends OpKind>(
   return {
     summary,
     arity: 1,
+    access: "pointwise",
     check,
     shape(node, _attrs, [x]) {
       checkRank(node, "input", x);
@@ -145,6 +146,7 @@ export function erfOf(x: number): number {
 export const softmax: OpDef<"softmax"> = {
   summary: "softmax over axis",
   arity: 1,
+  access: "normalize",
   check() {},
   shape(node, a, [x]) {
     checkRank(node, "input", x);
@@ -179,6 +181,7 @@ export const softmax: OpDef<"softmax"> = {
 export const prelu: OpDef<"prelu"> = {
   summary: "x >= 0 ? x : slope[c] * x, slopes a parameter",
   arity: 1,
+  access: "pointwise",
   check: (node, a) => positive(node, "prelu channels", a.channels),
   shape(node, a, [x]) {
     checkRank(node, "input", x);

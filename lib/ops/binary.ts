@@ -69,6 +69,7 @@ export function binary<K extends OpKind>(
   return {
     summary,
     arity: 2,
+    access: "pointwise",
     check() {},
     shape(node, _a, [a, b]) {
       checkRank(node, "first input", a);

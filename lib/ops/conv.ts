@@ -7,7 +7,16 @@
 import type { Conv2dAttrs, LinearAttrs, Shape } from "./core.ts";
 import { formatShape, numel, ShapeError } from "./core.ts";
 import type { OpDef } from "./def.ts";
-import { add, constant, elements, formatPoly, mul, scale, SymbolicError } from "./poly.ts";
+import {
+  add,
+  constant,
+  elements,
+  formatPoly,
+  mul,
+  samePoly,
+  scale,
+  SymbolicError,
+} from "./poly.ts";
 import { need4d, nonNegative, param, positive, windowShape } from "./_util.ts";
 import { broadcastShape, broadcastStrides, forEachIndex } from "./_tensor.ts";
 
@@ -25,6 +34,7 @@ export const conv2d: OpDef<"conv2d"> = {
   summary:
     "2-D convolution (standard, grouped, depthwise, pointwise), weight [Cout, Cin/g, kh, kw]",
   arity: 1,
+  access: "general",
   check(node, a: Conv2dAttrs) {
     positive(node, "inChannels", a.inChannels);
     positive(node, "outChannels", a.outChannels);
@@ -143,6 +153,7 @@ export const conv2d: OpDef<"conv2d"> = {
 export const linear: OpDef<"linear"> = {
   summary: "fully connected layer on [N, F], weight [out, in]",
   arity: 1,
+  access: "general",
   check(node, a: LinearAttrs) {
     positive(node, "inFeatures", a.inFeatures);
     positive(node, "outFeatures", a.outFeatures);
@@ -227,6 +238,7 @@ export function transposedOutSize(
 export const convTranspose2d: OpDef<"conv_transpose2d"> = {
   summary: "transposed 2-D convolution, weight [Cin, Cout/g, kh, kw]",
   arity: 1,
+  access: "general",
   check(node, a) {
     positive(node, "inChannels", a.inChannels);
     positive(node, "outChannels", a.outChannels);
@@ -292,36 +304,25 @@ export const convTranspose2d: OpDef<"conv_transpose2d"> = {
     madds: numel(x) * (a.outChannels / a.groups) * a.kernel[0] * a.kernel[1],
     flops: { bias: a.bias ? numel(shape) : 0 },
   }),
-  symbolic({ node, ins: [x] }) {
+  // Each input element meets Cout/groups x kh x kw weights: MAdds are the input's
+  // elements times that, a polynomial in H and W like the input's size.
+  symbolic({ node, ins: [x], width, transposed }) {
     const a = node.attrs;
-    if (x.h === undefined || x.w === undefined || !("value" in x.h) || !("value" in x.w)) {
+    if (width) {
       throw new SymbolicError(
-        `Cannot express "${node.name}": a transposed conv multiplies H and W, which is not one floor atom`,
+        `Cannot express "${node.name}" in width mode: the width rule covers convs, not transposed convs`,
       );
     }
-    const h = transposedOutSize(
-      x.h.value,
-      a.kernel[0],
-      a.stride[0],
-      a.padding[0],
-      a.padding[2],
-      a.dilation[0],
-      a.outputPadding[0],
-    );
-    const w = transposedOutSize(
-      x.w.value,
-      a.kernel[1],
-      a.stride[1],
-      a.padding[1],
-      a.padding[3],
-      a.dilation[1],
-      a.outputPadding[1],
-    );
     const k = a.kernel[0] * a.kernel[1];
     const perIn = (a.outChannels / a.groups) * k;
     const weights = constant(a.inChannels * perIn);
+    const out = {
+      n: x.n,
+      c: constant(a.outChannels),
+      ...transposed(a.kernel, a.stride, a.padding, a.dilation, a.outputPadding),
+    };
     return {
-      out: { n: x.n, c: constant(a.outChannels), h: { value: h }, w: { value: w } },
+      out,
       params: a.bias ? add(weights, constant(a.outChannels)) : weights,
       madds: scale(elements(x), perIn),
     };
@@ -409,6 +410,7 @@ function matmulShape(
 export const matmul: OpDef<"matmul"> = {
   summary: "numpy matmul of two computed tensors",
   arity: 2,
+  access: "general",
   check() {},
   shape(node, _a, [a, b]) {
     const { shape } = matmulShape(node, a, b);
@@ -422,10 +424,22 @@ export const matmul: OpDef<"matmul"> = {
     const { batch, m, k, n } = matmulShape("", a, b);
     return { madds: numel(batch) * m * k * n, flops: {} };
   },
-  symbolic({ node }) {
-    throw new SymbolicError(
-      `Cannot express "${node.name}": matmul of two computed tensors (the symbolic sizes follow [N, C, H, W] maps)`,
-    );
+  // [N, K] x [K, M] (symbolic tensors are [N, C, H, W] maps or [N, F]
+  // features): MAdds N x K x M, whatever K and M are polynomials of.
+  symbolic({ node, ins: [a, b] }) {
+    if (a.h !== undefined || b.h !== undefined) {
+      throw new SymbolicError(
+        `Cannot express "${node.name}": matmul of a feature map (only [N, K] x [K, M] is expressible)`,
+      );
+    }
+    if (!samePoly(a.c, constant(b.n))) {
+      throw new SymbolicError(
+        `Cannot express "${node.name}": matmul of [${a.n}, ${formatPoly(a.c)}] and [${b.n}, ${
+          formatPoly(b.c)
+        }], expected K = ${b.n} columns in the first`,
+      );
+    }
+    return { out: { n: a.n, c: b.c }, params: constant(0), madds: scale(b.c, a.n * b.n) };
   },
   reference({ inputs: [a, b], inputShapes: [as, bs] }) {
     const { batch, m, k, n } = matmulShape("", as, bs);

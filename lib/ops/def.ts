@@ -78,6 +78,14 @@ export interface SymbolicArgs<K extends OpKind = OpKind> {
     dilation: readonly [number, number],
     ceil: boolean,
   ): { h: Dim; w: Dim };
+  /** Output H and W of a transposed conv over input 0; records the domain. */
+  transposed(
+    kernel: readonly [number, number],
+    stride: readonly [number, number],
+    pads: readonly [number, number, number, number],
+    dilation: readonly [number, number],
+    outputPadding: readonly [number, number],
+  ): { h: Dim; w: Dim };
 }
 
 /** The symbolic figures of one node; MAC follows the same rule as {@link Work}. */
@@ -104,6 +112,29 @@ export interface KernelArgs<K extends OpKind = OpKind> {
 /** A reference kernel: returns a fresh output array of `numel(shape)` elements. */
 export type Kernel<K extends OpKind = OpKind> = (args: KernelArgs<K>) => Float32Array;
 
+/**
+ * How an op touches memory, for the analyses that reason by class rather than
+ * by kind (ShuffleNet V2's G4 in lib/analysis/guidelines.ts; views and
+ * in-place ops in lib/analysis/memory.ts):
+ *
+ * - `"pointwise"`: each output element reads only the input elements at its
+ *   own (broadcast) position and per-channel parameters: activations, math
+ *   functions, broadcasting binaries, BatchNorm, affine, PReLU. A few FLOPs per
+ *   element moved (G4's element-wise ops); the output may overwrite an input
+ *   of its shape; it can run as an epilogue of the op that makes its input.
+ * - `"normalize"`: per-slice statistics, then a pointwise map (layer and
+ *   instance norm, softmax). Element-wise for G4 (no MAdds, a constant number
+ *   of FLOPs per element) and may run in place (a statistics pass, then a
+ *   write pass over the same slice), but needs its whole slice first, so it
+ *   does not fuse into its producer.
+ * - `"view"`: the output is the input's buffer reinterpreted (flatten,
+ *   reshape, dropout at inference): no data moves, MAC 0.
+ * - `"stored"`: no inputs, the output is parameter data the file stores
+ *   (`const`): no activation buffer.
+ * - `"general"`: everything else (windows, reductions, matmul, data movement).
+ */
+export type Access = "pointwise" | "normalize" | "view" | "stored" | "general";
+
 /** How many inputs an op takes: exactly `n`, or at least `min`. */
 export type Arity = number | { min: number };
 
@@ -112,6 +143,8 @@ export interface OpDef<K extends OpKind> {
   /** One line: what the op computes. */
   summary: string;
   arity: Arity;
+  /** How the op touches memory (see {@link Access}). */
+  access: Access;
   /**
    * Attribute checks on their own (sizes positive, groups dividing channels);
    * throws a `RangeError` naming the node. Shape-dependent checks live in `shape`.

@@ -18,6 +18,7 @@ import {
   elements,
   mul,
   sameDim,
+  shiftDim,
   sum,
   SymbolicError,
   type SymTensor,
@@ -58,6 +59,7 @@ function copyBlock(
 export const concat: OpDef<"concat"> = {
   summary: "concatenation along axis",
   arity: { min: 1 },
+  access: "general",
   check() {},
   shape(node, a, inputs) {
     for (const s of inputs) checkRank(node, "input", s);
@@ -112,6 +114,7 @@ export const concat: OpDef<"concat"> = {
 export const split: OpDef<"split"> = {
   summary: "one part of a split along axis",
   arity: 1,
+  access: "general",
   check(node, a) {
     nonNegative(node, "split offset", a.offset);
     positive(node, "split size", a.size);
@@ -162,6 +165,7 @@ function sliceLength(start: number, end: number, step: number): number {
 export const slice: OpDef<"slice"> = {
   summary: "strided slice of one axis",
   arity: 1,
+  access: "general",
   check(node, a) {
     if (!Number.isInteger(a.step) || a.step === 0) {
       throw new RangeError(
@@ -223,6 +227,7 @@ export const slice: OpDef<"slice"> = {
 export const gather: OpDef<"gather"> = {
   summary: "gather constant indices along axis",
   arity: 1,
+  access: "general",
   check(node, a) {
     if (a.indices.length === 0 || a.indices.some((i) => !Number.isInteger(i))) {
       throw new RangeError(
@@ -288,6 +293,7 @@ export const gather: OpDef<"gather"> = {
 export const transpose: OpDef<"transpose"> = {
   summary: "permutation of axes",
   arity: 1,
+  access: "general",
   check(node, a) {
     const sorted = [...a.perm].sort((x, y) => x - y);
     if (sorted.some((v, i) => v !== i)) {
@@ -312,11 +318,16 @@ export const transpose: OpDef<"transpose"> = {
   },
   params: () => [],
   cost: () => ({ madds: 0, flops: {} }),
+  // Only permutes: the sizes stay those of [N, C, H, W] (or [N, F]), in the
+  // order `perm` records, so the element count is the input's polynomial.
   symbolic({ node, ins: [x] }) {
-    if (node.attrs.perm.some((p, i) => p !== i)) {
-      notExpressible(node.name, "a transpose moves axes that the symbolic sizes tie to H and W");
-    }
-    return none(x);
+    const q = node.attrs.perm;
+    const r = symRank(x);
+    if (q.length !== r) notExpressible(node.name, `a rank-${q.length} transpose`);
+    const before = x.perm ?? q.map((_, i) => i);
+    const perm = q.map((i) => before[i]);
+    const { perm: _moved, ...inOrder } = x;
+    return none(perm.every((v, i) => v === i) ? inOrder : { ...inOrder, perm });
   },
   reference({ node, inputs: [x], inputShapes: [xs], shape }) {
     const xStrides = strides(xs);
@@ -339,6 +350,7 @@ function symbolicFlat(node: string, x: SymTensor, n: number, f: number): Symboli
 export const reshape: OpDef<"reshape"> = {
   summary: "reinterpret with a new shape (a view)",
   arity: 1,
+  access: "view",
   check(node, a) {
     if (a.shape.length < 1 || a.shape.length > 5) {
       throw new RangeError(
@@ -373,6 +385,7 @@ export const reshape: OpDef<"reshape"> = {
 export const flatten: OpDef<"flatten"> = {
   summary: "flatten to 2-D around axis (a view)",
   arity: 1,
+  access: "view",
   check() {},
   shape(node, a, [x]) {
     checkRank(node, "input", x);
@@ -405,6 +418,7 @@ export const flatten: OpDef<"flatten"> = {
 export const channelShuffle: OpDef<"channel_shuffle"> = {
   summary: "ShuffleNet channel shuffle",
   arity: 1,
+  access: "general",
   check: (node, a) => positive(node, "shuffle groups", a.groups),
   shape(node, a, [x]) {
     need4d(node, x);
@@ -442,6 +456,7 @@ export const channelShuffle: OpDef<"channel_shuffle"> = {
 export const dropout: OpDef<"dropout"> = {
   summary: "identity at inference",
   arity: 1,
+  access: "view",
   check() {},
   shape: (_node, _a, [x]) => x,
   params: () => [],
@@ -467,6 +482,7 @@ function fixedTensor(node: string, shape: readonly number[]): SymTensor {
 export const constOp: OpDef<"const"> = {
   summary: "a stored constant tensor",
   arity: 0,
+  access: "stored",
   check(node, a) {
     if (a.shape.length < 1 || a.shape.length > 5) {
       throw new RangeError(
@@ -501,6 +517,7 @@ function padSource(o: number, begin: number, size: number, mode: PadMode): numbe
 export const pad: OpDef<"pad"> = {
   summary: "pad every axis (constant, reflect or edge)",
   arity: 1,
+  access: "general",
   check(node, a) {
     a.pads.forEach((p) => nonNegative(node, "pad", p));
     if (!["constant", "reflect", "edge"].includes(a.mode)) {
@@ -544,7 +561,7 @@ export const pad: OpDef<"pad"> = {
       notExpressible(node.name, "pad of the batch axis");
     }
     const grow = (d: Dim | undefined, k: number): Dim | undefined =>
-      d === undefined ? d : "value" in d ? { value: d.value + k } : { p: d.p + k * d.q, q: d.q };
+      d === undefined ? d : shiftDim(d, k);
     const c = p[1] + p[r + 1];
     const out: SymTensor = {
       n: x.n,

@@ -6,7 +6,7 @@
 
 import { formatShape, numel, ShapeError } from "./core.ts";
 import type { OpDef } from "./def.ts";
-import { constant, scale, SymbolicError } from "./poly.ts";
+import { constant, dimPoly, mul, type Poly, scale } from "./poly.ts";
 import { param, positive } from "./_util.ts";
 import { axisOf, checkRank, resolveAxis } from "./_tensor.ts";
 
@@ -14,6 +14,7 @@ import { axisOf, checkRank, resolveAxis } from "./_tensor.ts";
 export const batchNorm: OpDef<"batch_norm"> = {
   summary: "inference BatchNorm over axis 1 (running statistics)",
   arity: 1,
+  access: "pointwise",
   check(node, a) {
     positive(node, "channels", a.channels);
     if (!(a.eps > 0)) throw new RangeError(`Invalid "${node}": eps must be > 0, got ${a.eps}`);
@@ -70,6 +71,7 @@ export const batchNorm: OpDef<"batch_norm"> = {
 export const affine: OpDef<"affine"> = {
   summary: "x * weight[c] + bias[c] on axis 1 (channels 1: scalars)",
   arity: 1,
+  access: "pointwise",
   check: (node, a) => positive(node, "affine channels", a.channels),
   shape(node, a, [x]) {
     checkRank(node, "input", x);
@@ -107,6 +109,8 @@ export const affine: OpDef<"affine"> = {
   },
   widthFields: (a) => [a.channels],
 };
+
+const product = (ps: Poly[]): Poly => ps.reduce((a, b) => mul(a, b), constant(1));
 
 function checkEps(node: string, eps: number): void {
   if (!(eps > 0)) throw new RangeError(`Invalid "${node}": eps must be > 0, got ${eps}`);
@@ -150,6 +154,7 @@ function normalizeSlices(
 export const layerNorm: OpDef<"layer_norm"> = {
   summary: "LayerNorm over the trailing axes from axis",
   arity: 1,
+  access: "normalize",
   check(node, a) {
     positive(node, "layer_norm channels", a.channels);
     checkEps(node, a.eps);
@@ -173,16 +178,13 @@ export const layerNorm: OpDef<"layer_norm"> = {
     { name: "bias", shape: [a.channels], role: "bn" },
   ],
   cost: ({ shape }) => ({ madds: 0, flops: { bn: 8 * numel(shape) } }),
+  // Weight and bias span the normalized axes: 2 x their sizes' product, a
+  // polynomial in H and W when they include H or W (the graph is then tied to
+  // its resolution: rebuilt at another, `channels` follows that product).
   symbolic({ node, ins: [x] }) {
     const axis = axisOf(node.attrs.axis, x.h === undefined ? 2 : 4);
-    const spatial = x.h !== undefined && axis <= 3 &&
-      (!("value" in x.h!) || !("value" in x.w!));
-    if (spatial) {
-      throw new SymbolicError(
-        `Cannot express "${node.name}": layer_norm over axes whose size depends on H and W`,
-      );
-    }
-    return { out: x, params: constant(2 * node.attrs.channels), madds: constant(0) };
+    const sizes = [constant(x.n), x.c, dimPoly(x.h, "H"), dimPoly(x.w, "W")];
+    return { out: x, params: scale(product(sizes.slice(axis)), 2), madds: constant(0) };
   },
   reference({ node, inputs: [x], inputShapes: [xs], weights }) {
     const inner = node.attrs.channels;
@@ -200,6 +202,7 @@ export const layerNorm: OpDef<"layer_norm"> = {
 export const instanceNorm: OpDef<"instance_norm"> = {
   summary: "InstanceNorm over the spatial axes of each (n, c)",
   arity: 1,
+  access: "normalize",
   check(node, a) {
     positive(node, "instance_norm channels", a.channels);
     checkEps(node, a.eps);

@@ -138,8 +138,38 @@ export function formatPoly(p: Poly): string {
   }).join(" ");
 }
 
-/** Symbolic spatial size: an atom `floor((X + p) / q)` or a constant. */
-export type Dim = { p: number; q: number } | { value: number };
+/**
+ * Symbolic spatial size: an atom `floor((X + p) / q)`, a constant, or `m`
+ * times an atom plus `r` (m >= 2: what a transposed conv makes of an atom;
+ * build it with {@link linearDim}).
+ */
+export type Dim =
+  | { p: number; q: number }
+  | { value: number }
+  | { m: number; atom: { p: number; q: number }; r: number };
+
+/**
+ * `m * floor((X + p) / q) + r` as a {@link Dim}: the plain atom
+ * `floor((X + p + r*q) / q)` when m is 1.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { linearDim } from "./poly.ts";
+ * assert.deepEqual(linearDim(1, 1, 2, 3), { p: 7, q: 2 }); // floor((X+1)/2) + 3
+ * assert.deepEqual(linearDim(2, 0, 4, -1), { m: 2, atom: { p: 0, q: 4 }, r: -1 });
+ * ```
+ */
+export function linearDim(m: number, p: number, q: number, r: number): Dim {
+  return m === 1 ? { p: p + r * q, q } : { m, atom: { p, q }, r };
+}
+
+/** `d + k`. */
+export function shiftDim(d: Dim, k: number): Dim {
+  if ("value" in d) return { value: d.value + k };
+  if ("m" in d) return linearDim(d.m, d.atom.p, d.atom.q, d.r + k);
+  return { p: d.p + k * d.q, q: d.q };
+}
 
 export interface SymTensor {
   n: number;
@@ -147,11 +177,22 @@ export interface SymTensor {
   c: Poly;
   h?: Dim;
   w?: Dim;
+  /**
+   * Axis order after transposes: stored axis i is logical axis `perm[i]` of
+   * `[N, C, H, W]` (or `[N, F]`); absent when the axes are in order. Only
+   * transposes and parameter-free pointwise ops read such a tensor
+   * (lib/analysis/symbolic.ts checks).
+   */
+  perm?: number[];
 }
 
 export function dimPoly(d: Dim | undefined, kind: "H" | "W"): Poly {
   if (d === undefined) return constant(1);
-  return "value" in d ? constant(d.value) : atom({ kind, p: d.p, q: d.q });
+  if ("value" in d) return constant(d.value);
+  if ("m" in d) {
+    return add(scale(atom({ kind, p: d.atom.p, q: d.atom.q }), d.m), constant(d.r));
+  }
+  return atom({ kind, p: d.p, q: d.q });
 }
 
 export function elements(t: SymTensor): Poly {
@@ -162,6 +203,10 @@ export function sameDim(a: Dim | undefined, b: Dim | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
   if ("value" in a || "value" in b) {
     return "value" in a && "value" in b && a.value === b.value;
+  }
+  if ("m" in a || "m" in b) {
+    return "m" in a && "m" in b && a.m === b.m && a.r === b.r && a.atom.p === b.atom.p &&
+      a.atom.q === b.atom.q;
   }
   return a.p === b.p && a.q === b.q;
 }

@@ -79,6 +79,7 @@ function poolDef<K extends "max_pool" | "avg_pool">(
   return {
     summary,
     arity: 1,
+    access: "general",
     check: checkPool,
     shape(node, a, [x]) {
       need4d(node, x);
@@ -126,6 +127,7 @@ export const avgPool = poolDef<"avg_pool">(
 export const globalAvgPool: OpDef<"global_avg_pool"> = {
   summary: "mean over H and W: [N, C, H, W] to [N, C, 1, 1]",
   arity: 1,
+  access: "general",
   check() {},
   shape(node, _a, [x]) {
     need4d(node, x);
@@ -154,6 +156,7 @@ export const globalAvgPool: OpDef<"global_avg_pool"> = {
 export const globalMaxPool: OpDef<"global_max_pool"> = {
   summary: "max over the spatial axes: [N, C, ...] to [N, C, 1, ...]",
   arity: 1,
+  access: "general",
   check() {},
   shape(node, _a, [x]) {
     if (x.length < 3 || x.length > 5) {
@@ -209,6 +212,7 @@ function reducedAxes(node: string, axes: readonly number[], rank: number): Set<n
 export const reduce: OpDef<"reduce"> = {
   summary: "mean, sum or max over axes",
   arity: 1,
+  access: "general",
   check(node, a) {
     if (!["mean", "sum", "max"].includes(a.op)) {
       throw new RangeError(`Invalid "${node}": reduce op "${a.op}" is not one of mean, sum, max`);
@@ -240,20 +244,29 @@ export const reduce: OpDef<"reduce"> = {
     madds: 0,
     flops: { pooling: attrs.op === "mean" ? numel(x) : numel(x) - numel(shape) },
   }),
+  // Reduced axes become 1 (keepDims) or go: any axes of an [N, C, H, W] or
+  // [N, F] tensor with keepDims, and H and W together without (to [N, C]).
   symbolic({ node, ins: [x] }) {
     const a = node.attrs;
-    const axes = new Set(a.axes.map((v) => (v < 0 ? v + 4 : v)));
-    const spatial = x.h !== undefined && [...axes].every((v) => v === 2 || v === 3);
-    if (!spatial || (!a.keepDims && axes.size !== 2)) {
-      throw new SymbolicError(
-        `Cannot express "${node.name}": only a reduce over H and/or W of a feature map is`,
-      );
-    }
+    const rank = x.h === undefined ? 2 : 4;
+    const axes = new Set(a.axes.map((v) => (v < 0 ? v + rank : v)));
     const one = { value: 1 };
-    const out = a.keepDims
-      ? { n: x.n, c: x.c, h: axes.has(2) ? one : x.h, w: axes.has(3) ? one : x.w }
-      : { n: x.n, c: x.c };
-    return { out, params: constant(0), madds: constant(0) };
+    if (a.keepDims) {
+      const out = {
+        n: axes.has(0) ? 1 : x.n,
+        c: axes.has(1) ? constant(1) : x.c,
+        ...(rank === 4 ? { h: axes.has(2) ? one : x.h, w: axes.has(3) ? one : x.w } : {}),
+      };
+      return { out, params: constant(0), madds: constant(0) };
+    }
+    if (rank === 4 && axes.size === 2 && axes.has(2) && axes.has(3)) {
+      return { out: { n: x.n, c: x.c }, params: constant(0), madds: constant(0) };
+    }
+    throw new SymbolicError(
+      `Cannot express "${node.name}": a reduce over axes [${
+        [...axes].join(", ")
+      }] without keepDims leaves a tensor that is neither [N, C, H, W] nor [N, F]`,
+    );
   },
   reference({ node, inputs: [x], inputShapes: [xs], shape }) {
     const a = node.attrs;

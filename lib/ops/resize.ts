@@ -119,6 +119,7 @@ const resizedAxes = (a: ResizeAttrs, x: Shape, out: Shape) =>
 export const resize: OpDef<"resize"> = {
   summary: "nearest or linear resize to outShape",
   arity: 1,
+  access: "general",
   check(node, a) {
     if (a.mode !== "nearest" && a.mode !== "linear") {
       throw new RangeError(`Invalid "${node}": resize mode "${a.mode}" is not nearest or linear`);

@@ -8,7 +8,7 @@
 
 import type { OpAttrs, OpKind, ParamSpec, Shape } from "./core.ts";
 import { ShapeError } from "./core.ts";
-import type { OpDef, OpTable } from "./def.ts";
+import type { Access, OpDef, OpTable } from "./def.ts";
 import {
   abs,
   clip,
@@ -129,7 +129,29 @@ export function opDef<K extends OpKind>(kind: K): OpDef<K> {
 /** Every op kind, in catalog order. */
 export const OP_KINDS: readonly OpKind[] = Object.keys(OP_DEFS) as OpKind[];
 
-/** The activations codegen fuses into the op before them (shape preserved, one input). */
+/**
+ * The op kinds whose records declare one of `classes` as their
+ * {@link Access}, in catalog order: the sets the analyses use, derived from
+ * the table so a new kind is classified where it is defined.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { kindsWithAccess } from "./table.ts";
+ * const views = kindsWithAccess("view");
+ * assert.deepEqual([...views].sort(), ["dropout", "flatten", "reshape"]);
+ * assert.ok(kindsWithAccess("pointwise", "normalize").has("layer_norm"));
+ * ```
+ */
+export function kindsWithAccess(...classes: Access[]): ReadonlySet<OpKind> {
+  return new Set(OP_KINDS.filter((k) => classes.includes(OP_DEFS[k].access)));
+}
+
+/**
+ * The six activations specialized kernels fuse into the op before them
+ * (shape preserved, one input); codegen keeps its own copy of this list.
+ * Every other unary kind is `"pointwise"` too (see {@link kindsWithAccess}).
+ */
 export const UNARY_ELEMENTWISE: ReadonlySet<OpKind> = new Set<OpKind>([
   "relu",
   "relu6",
