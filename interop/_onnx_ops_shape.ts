@@ -21,8 +21,14 @@ import {
   optConst,
 } from "./_onnx_convert_base.ts";
 
-/** Concat on any axis; stored operands (a zero block) become `const` nodes. */
+/**
+ * Concat on any axis. A computed tensor between two uniform blocks the file
+ * does not store as data (ConstantOfShape's fill, TF's channel zero padding)
+ * is a constant `pad` along that axis: exact, and it counts no parameters.
+ * Any other constant operand becomes a `const` node.
+ */
 export const concat: Converter = (ctx, n) => {
+  if (concatAsPad(ctx, n)) return;
   const xs = n.inputs.map((v, i) =>
     isConst(v) ? { ref: constNode(ctx, n, i), shape: [...v.const.dims] } : dyn(n, i, "input")
   );
@@ -30,6 +36,44 @@ export const concat: Converter = (ctx, n) => {
   const shape = irShape(n, "concat", { axis }, xs.map((x) => x.shape));
   ctx.emit(n, n.outputs[0], "concat", { axis }, xs.map((x) => x.ref), shape);
 };
+
+/** The fill value of a uniform constant that no initializer holds, else undefined. */
+function fillValue(v: OnnxNode["inputs"][number]): number | undefined {
+  if (!isConst(v) || v.initializer !== undefined || v.const.data.length === 0) return undefined;
+  const first = v.const.data[0];
+  return v.const.data.every((x) => x === first) ? first : undefined;
+}
+
+function concatAsPad(ctx: ConvertContext, n: OnnxNode): boolean {
+  const inner = n.inputs.findIndex((v) => !isConst(v));
+  if (inner < 0 || n.inputs.some((v, i) => i !== inner && fillValue(v) === undefined)) return false;
+  const values = new Set(n.inputs.filter((_, i) => i !== inner).map(fillValue));
+  if (values.size !== 1) return false;
+  const x = dyn(n, inner, "input");
+  const r = x.shape.length;
+  const axis = normAxis(n.attrs.int("axis", 0), r);
+  const size = (v: OnnxNode["inputs"][number]) => isConst(v) ? v.const.dims[axis] : 0;
+  const pads = new Array<number>(2 * r).fill(0);
+  pads[axis] = n.inputs.slice(0, inner).reduce((a, v) => a + size(v), 0);
+  pads[axis + r] = n.inputs.slice(inner + 1).reduce((a, v) => a + size(v), 0);
+  // Every block must match the tensor on the other axes, as Concat requires.
+  const blocks = n.inputs.filter((_, i) => i !== inner);
+  if (
+    blocks.some((v) => !isConst(v) || v.const.dims.some((d, i) => i !== axis && d !== x.shape[i]))
+  ) {
+    return false;
+  }
+  const shape = x.shape.map((d, i) => d + pads[i] + pads[i + r]);
+  ctx.emit(
+    n,
+    n.outputs[0],
+    "pad",
+    { pads, mode: "constant", value: [...values][0]! },
+    [x.ref],
+    shape,
+  );
+  return true;
+}
 
 /** Split into parts of `sizes` (even parts when undefined): one `split` node per output. */
 export function splitInto(ctx: ConvertContext, n: OnnxNode, sizes: number[] | undefined): void {

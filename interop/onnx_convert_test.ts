@@ -485,7 +485,36 @@ const CASES: Case[] = [
     inits: [int64Tensor("zshape", [4], [1, 2, 3, 3])],
     inputs: { x: [1, 3, 3, 3] },
     outputs: ["y"],
+    // The fill the file stores as one scalar is a pad of 2 channels, not 18 parameters.
+    kinds: ["relu", "pad"],
+  },
+  {
+    what: "Concat of a stored constant block keeps it as a const operand",
+    nodes: [
+      { op: "Relu", inputs: ["x"], outputs: ["r"] },
+      { op: "Concat", inputs: ["r", "k"], outputs: ["y"], attrs: [int("axis", 1)] },
+    ],
+    inits: [f("k", [1, 1, 3, 3], [0, 0, 0, 0, 0, 0, 0, 0, 0])],
+    inputs: { x: [1, 3, 3, 3] },
+    outputs: ["y"],
     kinds: ["relu", "const", "concat"],
+  },
+  {
+    what: "Concat of fills on both sides of a tensor is one pad on that axis",
+    nodes: [
+      {
+        op: "ConstantOfShape",
+        inputs: ["zshape"],
+        outputs: ["zeros"],
+        attrs: [{ name: "value", type: T.TENSOR, t: f("v", [1], [0.5]) }],
+      },
+      { op: "Relu", inputs: ["x"], outputs: ["r"] },
+      { op: "Concat", inputs: ["zeros", "r", "zeros"], outputs: ["y"], attrs: [int("axis", 2)] },
+    ],
+    inits: [int64Tensor("zshape", [4], [1, 3, 2, 3])],
+    inputs: { x: [1, 3, 3, 3] },
+    outputs: ["y"],
+    kinds: ["relu", "pad"],
   },
   {
     what: "Pad in reflect and edge modes",

@@ -4,7 +4,8 @@
  * element is computed by exactly one thread with the same instructions), on
  * ShuffleNet V2 and MobileNet V2 at 64 px and on an edge-shape model (odd
  * rows and widths, channels not a multiple of any block, stride 2, a
- * residual add); and a 2-thread module run directly exits by itself.
+ * residual add); a 2-thread module exits when run directly or imported, and
+ * falls back to one thread, with the same outputs, where `Worker` is missing.
  */
 
 import assert from "node:assert/strict";
@@ -57,7 +58,7 @@ for (const { name, graph: build } of CASES) {
   });
 }
 
-Deno.test("a 2-thread wasm module run directly prints 2 threads and exits", async () => {
+Deno.test("a 2-thread wasm module exits when run or imported, and runs on one thread without Worker", async () => {
   const graph = edgeModel();
   const { source } = compile(graph, randomWeights(graph, 1), {
     model: "edge",
@@ -67,12 +68,15 @@ Deno.test("a 2-thread wasm module run directly prints 2 threads and exits", asyn
   const dir = await Deno.makeTempDir({ prefix: "lightnets-wasm-threads-" });
   try {
     await Deno.writeTextFile(`${dir}/model.gen.ts`, source);
-    // A script importing the module exits too: idle workers exit by themselves.
-    await Deno.writeTextFile(
-      `${dir}/use.ts`,
-      'import { infer, inputShape } from "./model.gen.ts";\n' +
-        "console.log(infer(new Float32Array(inputShape.reduce((a, b) => a * b, 1))).length);\n",
-    );
+    // A script importing the module exits too: idle workers exit by themselves. Without
+    // `Worker` the module runs every part on the main thread, with the same outputs.
+    const script = (noWorker: boolean) =>
+      (noWorker ? "delete (globalThis as { Worker?: unknown }).Worker;\n" : "") +
+      'const m = await import("./model.gen.ts");\n' +
+      "const x = new Float32Array(m.inputShape.reduce((a, b) => a * b, 1)).map((_, i) => Math.sin(i));\n" +
+      'console.log(m.threads, m.infer(x).join(","));\n';
+    await Deno.writeTextFile(`${dir}/use.ts`, script(false));
+    await Deno.writeTextFile(`${dir}/alone.ts`, script(true));
     const run = (file: string) =>
       new Deno.Command(Deno.execPath(), {
         args: ["run", "--no-config", file],
@@ -83,10 +87,15 @@ Deno.test("a 2-thread wasm module run directly prints 2 threads and exits", asyn
     const direct = await run("model.gen.ts");
     assert.equal(direct.code, 0, new TextDecoder().decode(direct.stderr));
     assert.match(new TextDecoder().decode(direct.stdout), /ms\/inference \(\d+ runs, 2 threads/);
-    const imported = await run("use.ts");
-    assert.equal(imported.code, 0, new TextDecoder().decode(imported.stderr));
-    // 11 channels of a 4x5 plane.
-    assert.equal(new TextDecoder().decode(imported.stdout).trim(), String(11 * 4 * 5));
+    const [threaded, single] = await Promise.all([run("use.ts"), run("alone.ts")]);
+    assert.equal(threaded.code, 0, new TextDecoder().decode(threaded.stderr));
+    assert.equal(single.code, 0, new TextDecoder().decode(single.stderr));
+    const [t2, out2] = new TextDecoder().decode(threaded.stdout).trim().split(" ");
+    const [t1, out1] = new TextDecoder().decode(single.stdout).trim().split(" ");
+    assert.deepEqual([t2, t1], ["2", "1"]);
+    // 11 channels of a 4x5 plane, the same numbers printed by both.
+    assert.equal(out2.split(",").length, 11 * 4 * 5);
+    assert.equal(out1, out2);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -64,7 +64,15 @@ import {
 } from "./elementwise.ts";
 import { poolWasm } from "./pool.ts";
 import { type Blocking, pwBlocking, pwconvWasm, pwconvWasmWith } from "./pointwise.ts";
-import { CLOSED, CTRL_SLOTS, type Part, SPINS, splitStep, workerSource } from "./threads.ts";
+import {
+  CLOSED,
+  CTRL_SLOTS,
+  GEN_MASK,
+  type Part,
+  SPINS,
+  splitStep,
+  workerSource,
+} from "./threads.ts";
 
 /** The WebAssembly emitter of each family that has one. */
 export const WASM_EMITTERS: { [F in Family]?: WasmEmitter<Extract<KernelSpec, { family: F }>> } = {
@@ -518,7 +526,7 @@ export function emitWasmModule(
         );
         w.writeLine("let canWait = true;");
         w.writeLine(
-          `const CTRL = ${ctrlAt}, SLOTS = ${CTRL_SLOTS}, CLOSED = ${CLOSED}, SPINS = ${SPINS};`,
+          `const CTRL = ${ctrlAt}, SLOTS = ${CTRL_SLOTS}, CLOSED = ${CLOSED}, SPINS = ${SPINS}, GEN_MASK = ${GEN_MASK};`,
         );
         w.writeLine("/** Starts worker k from generation `lastGen[k]`. */");
         block(w, "function startWorker(k: number): void", () => {
@@ -541,7 +549,7 @@ export function emitWasmModule(
                 w.writeLine("startWorker(k);");
                 w.writeLine("continue;");
               });
-              w.writeLine("const next = (g + 1) & 0x3fffffff;");
+              w.writeLine("const next = (g + 1) & GEN_MASK;");
               block(w, "if (Atomics.compareExchange(I, gen, g, next) === g)", () => {
                 w.writeLine("lastGen[k] = next;");
                 w.writeLine("Atomics.notify(I, gen);");
@@ -551,10 +559,16 @@ export function emitWasmModule(
           });
         });
         w.writeLine(
-          "/** Waits (spin, then `Atomics.wait`) until every worker has finished its part. */",
+          "/** Runs each worker's part of step `i` that it has not claimed yet, then waits (spin, then `Atomics.wait`) for the parts the workers took. */",
         );
-        block(w, "function join(): void", () => {
+        block(w, "function join(i: number): void", () => {
           block(w, "for (let k = 0; k < lastGen.length; k++)", () => {
+            w.writeLine("const g = lastGen[k], p = (g - 1) & GEN_MASK;");
+            block(w, "if (Atomics.compareExchange(I, CTRL + SLOTS * k + 3, p, g) === p)", () => {
+              w.writeLine("const j = JOBS[k][i]!;");
+              w.writeLine("K[j[0]](j[1], j[2], j[3], j[4]);");
+              w.writeLine("continue;");
+            });
             w.writeLine("const done = CTRL + SLOTS * k + 2;");
             w.writeLine("let spins = 0;");
             block(
@@ -567,6 +581,8 @@ export function emitWasmModule(
             );
           });
         });
+        w.writeLine("// The workers start at load (an idle one exits; `dispatch` restarts it).");
+        w.writeLine("if (threads > 1) for (let k = 0; k < lastGen.length; k++) startWorker(k);");
       },
     );
   }
@@ -600,7 +616,7 @@ export function emitWasmModule(
         const call = (p: Part & { name: string }) => `K.${p.name}(${partArgs(i, p).join(", ")});`;
         w.writeLine(`if (threads > 1) dispatch(${i});`);
         w.writeLine(call(c.parts[0]));
-        w.writeLine("if (threads > 1) join();");
+        w.writeLine(`if (threads > 1) join(${i});`);
         block(w, "else", () => c.parts!.slice(1).forEach((p) => w.writeLine(call(p))));
       } else if (c.wasm) {
         const args = [addr(step.x), addr(step.y), step.weights ? weightAt[i] : 0, addr(step.r)];
@@ -707,8 +723,9 @@ export function emitWasmModule(
           'console.log(`${ms.toFixed(2)} ms/inference (${runs} runs, ${threads === 1 ? "one thread" : `${threads} threads`}, WebAssembly SIMD${relaxed ? " relaxed" : ""}); load ${loadMs.toFixed(1)} ms, first inference ${firstMs.toFixed(1)} ms`);',
         );
       });
+      w.writeLine("// Stop the workers: the process exits now, not when they idle out.");
+      w.writeLine("dispose();");
     });
-    w.writeLine("dispose();");
   };
 
   const project = new Project({

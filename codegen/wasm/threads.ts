@@ -85,8 +85,15 @@ export function splitStep(spec: KernelSpec, n: number): Part[] | undefined {
   return n > 1 && split ? split(spec, n) : undefined;
 }
 
-/** Int32 slots per worker in the control block: generation, job (step index), done. */
-export const CTRL_SLOTS = 3;
+/**
+ * Int32 slots per worker in the control block: generation, job (step
+ * index), done (the last generation it finished), claim (the last generation
+ * whose part someone took: the worker, or the main thread when the worker had
+ * not started it by the time the main thread finished its own part).
+ */
+export const CTRL_SLOTS = 4;
+/** Generations count modulo 2^30 (never {@link CLOSED}). */
+export const GEN_MASK = 0x3fffffff;
 /** A worker's generation slot holds this once it has exited (idle or disposed). */
 export const CLOSED = -1;
 /** Spins before `Atomics.wait` (a few microseconds). */
@@ -100,7 +107,9 @@ export const IDLE_MS = 250;
  * kernels' binary, its kernel call per step index (`[name, x, y, w, r]` byte
  * addresses, or null), the control block's Int32 index, its worker number and
  * the generation it starts from. It spins then waits on its generation slot,
- * runs the step the main thread wrote in its job slot, publishes the
+ * claims the generation (a compare-exchange the main thread may win first:
+ * then the main thread runs the part, so a descheduled worker never holds up
+ * a step), runs the step the main thread wrote in its job slot, publishes the
  * generation in its done slot, and exits after {@link IDLE_MS} without work
  * (closing the slot with a compare-exchange, so a job is never lost), which
  * lets a script that imports the module exit.
@@ -112,7 +121,7 @@ export function workerSource(): string {
     "  let seen = e.data.seen;",
     "  const K = new WebAssembly.Instance(new WebAssembly.Module(code), { env: { memory } }).exports;",
     "  const I = new Int32Array(memory.buffer);",
-    `  const gen = ctrl + ${CTRL_SLOTS} * k, job = gen + 1, done = gen + 2;`,
+    `  const gen = ctrl + ${CTRL_SLOTS} * k, job = gen + 1, done = gen + 2, claim = gen + 3;`,
     "  for (;;) {",
     "    let g = Atomics.load(I, gen);",
     `    for (let s = 0; g === seen && s < ${SPINS}; s++) g = Atomics.load(I, gen);`,
@@ -123,6 +132,8 @@ export function workerSource(): string {
     "    }",
     `    if (g === ${CLOSED}) break;`,
     "    seen = g;",
+    `    const p = (g - 1) & ${GEN_MASK};`,
+    "    if (Atomics.compareExchange(I, claim, p, g) !== p) continue;",
     "    const j = jobs[Atomics.load(I, job)];",
     "    K[j[0]](j[1], j[2], j[3], j[4]);",
     "    Atomics.store(I, done, g);",
