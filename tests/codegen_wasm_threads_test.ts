@@ -15,6 +15,9 @@ import type { Graph } from "../lib/ir/graph.ts";
 import { randomInput } from "../lib/runtime/tensor.ts";
 import { randomWeights } from "../lib/runtime/weights.ts";
 import { compile, loadModule } from "../codegen/compile.ts";
+import { epilogue } from "../codegen/spec.ts";
+import { PW_BLOCKINGS } from "../codegen/wasm/pointwise.ts";
+import { splitStep } from "../codegen/wasm/threads.ts";
 
 /** Odd sizes: 7 rows of 9 pixels split 4 + 3 rows, 13 channels split 7 + 6, stride 2. */
 function edgeModel(): Graph {
@@ -45,8 +48,10 @@ for (const { name, graph: build } of CASES) {
     const control = two as unknown as Threaded;
     try {
       assert.equal(control.threads, 2, "Deno has shared memory and workers");
-      // Two inputs in a row: the workers take the second run's jobs too.
-      for (const seed of [11, 12]) {
+      // Many inputs, a pause before each: the worker starts during the first ones (the main
+      // thread runs the parts it has not taken), then takes its parts itself.
+      for (let seed = 11; seed < 35; seed++) {
+        await new Promise((r) => setTimeout(r, 10));
         const input = randomInput(graph.inputs[0].shape, seed);
         const want = one.infer(input);
         const got = two.infer(input);
@@ -99,4 +104,28 @@ Deno.test("a 2-thread wasm module exits when run or imported, and runs on one th
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("splitStep() never gives a pointwise part fewer pixels than a block", () => {
+  // A part's last vectors overlap the block before them; a part smaller than a block would
+  // store before its first pixel, into the other thread's part or another channel's plane.
+  const pw = (h: number, w: number) => ({
+    family: "pwconv" as const,
+    cin: 13,
+    cout: 11,
+    groups: 1,
+    ygs: 11 * h * w,
+    h,
+    w,
+    epi: epilogue({ kind: "relu6" }),
+    rcs: h * w,
+    xcs: h * w,
+    ycs: h * w,
+  });
+  const largest = Math.max(...PW_BLOCKINGS.map((b) => 4 * b.pv)); // 2 x 16: 16 pixels
+  assert.equal(splitStep(pw(4, 5), 2), undefined); // 10 + 10 pixels
+  assert.equal(splitStep(pw(7, 5), 2), undefined); // 20 + 15 pixels
+  const parts = splitStep(pw(8, 5), 2)!;
+  assert.deepEqual(parts.map((p) => (p.spec as { h: number }).h * 5), [20, 20]);
+  for (const p of parts) assert.ok((p.spec as { h: number }).h * 5 >= largest);
 });

@@ -20,6 +20,10 @@
  */
 
 import type { DwconvSpec, KernelSpec, PwconvSpec } from "../spec.ts";
+import { PW_BLOCKINGS } from "./pointwise.ts";
+
+/** Pixels of the largest pointwise block, default or tuned (4 pixels per vector). */
+const MAX_PIXEL_BLOCK = Math.max(...PW_BLOCKINGS.map((b) => 4 * b.pv));
 
 /** One thread's part of a split step: its spec and element offsets from the step's operands. */
 export interface Part {
@@ -37,10 +41,13 @@ function bounds(total: number, n: number): number[] {
 
 const SPLITS: { [F in KernelSpec["family"]]?: (s: never, n: number) => Part[] | undefined } = {
   pwconv: (s: PwconvSpec, n) => {
-    // Planes under 4 pixels take another kernel body; each part needs 4 pixels too.
+    // A part keeps its parent's pixel block, and a kernel covers its last pixels with
+    // vectors that overlap the block before them: a part of fewer pixels than one block
+    // would store before its own first pixel, into another thread's part or another
+    // channel's plane. Every part holds at least the largest block any blocking uses.
     if (s.h < n || s.h * s.w < 4) return undefined;
     const b = bounds(s.h, n);
-    if (b.some((r, k) => k > 0 && (r - b[k - 1]) * s.w < 4)) return undefined;
+    if (b.some((r, k) => k > 0 && (r - b[k - 1]) * s.w < MAX_PIXEL_BLOCK)) return undefined;
     return b.slice(1).map((r, k) => {
       const off = b[k] * s.w;
       return { spec: { ...s, h: r - b[k] }, dx: off, dy: off, dw: 0, dr: off };
