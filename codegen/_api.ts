@@ -477,3 +477,32 @@ export function writeEntryTiming(
     `const summaries = outputNames.map((name, k) => summarizeOutput(name, outputShapes[k], outputs[name], fromImage?.labels, ${probabilities}[k]));`,
   );
 }
+
+/**
+ * Writes the entry point's report (after {@link writeEntryTiming}): with
+ * `--json`, one object of `jsonFields` (a comma-separated list of the
+ * entry's variables, after `model` and `outputs`); else each output's summary
+ * lines (headed by the model's printed name for one output, by the output's
+ * name and shape for several), the random-weights note where there is one,
+ * and `timingLine` (a statement that prints the time per inference).
+ */
+export function writeEntryReport(
+  w: CodeBlockWriter,
+  r: { jsonFields: string; randomNote?: string; timingLine: string },
+): void {
+  block(w, "if (json)", () => {
+    w.writeLine(
+      `console.log(JSON.stringify({ model, outputs: summaries, ${r.jsonFields} }, null, 2));`,
+    );
+  });
+  block(w, "else", () => {
+    w.writeLine(
+      'const header = (s: OutputSummary) => outputNames.length === 1 ? `${printedModel}: ` : `output ${JSON.stringify(s.name)} [${s.shape.join(", ")}]: `;',
+    );
+    w.writeLine(
+      "for (const line of summaries.flatMap((s) => formatOutputSummary(s, header(s)))) console.log(line);",
+    );
+    if (r.randomNote) w.writeLine(r.randomNote);
+    w.writeLine(r.timingLine);
+  });
+}

@@ -32,6 +32,7 @@ import {
   tsKernelStatements,
   writeEntryHelpers,
   writeEntryInputs,
+  writeEntryReport,
   writeEntryTiming,
   writeHeader,
 } from "./_api.ts";
@@ -353,22 +354,10 @@ export function emitModule(plan: KernelPlan, memory: MemoryPlan, info: ModuleInf
         runs: 60,
         ms: 5000,
       }, printing.probabilities);
-      block(w, "if (json)", () => {
-        w.writeLine(
-          "console.log(JSON.stringify({ model, outputs: summaries, msPerInference: ms, runs }, null, 2));",
-        );
-      });
-      block(w, "else", () => {
-        w.writeLine(
-          'const header = (s: OutputSummary) => outputNames.length === 1 ? `${printedModel}: ` : `output ${JSON.stringify(s.name)} [${s.shape.join(", ")}]: `;',
-        );
-        w.writeLine(
-          "for (const line of summaries.flatMap((s) => formatOutputSummary(s, header(s)))) console.log(line);",
-        );
-        if (printing.randomNote) w.writeLine(printing.randomNote);
-        w.writeLine(
-          "console.log(`${ms.toFixed(2)} ms/inference (${runs} runs, one thread)`);",
-        );
+      writeEntryReport(w, {
+        jsonFields: "msPerInference: ms, runs",
+        randomNote: printing.randomNote,
+        timingLine: "console.log(`${ms.toFixed(2)} ms/inference (${runs} runs, one thread)`);",
       });
     });
   };

@@ -44,6 +44,7 @@ import {
   tsKernelStatements,
   writeEntryHelpers,
   writeEntryInputs,
+  writeEntryReport,
   writeEntryTiming,
   writeHeader,
 } from "../_api.ts";
@@ -706,22 +707,11 @@ export function emitWasmModule(
         runs: 20,
         ms: 2000,
       }, printing.probabilities);
-      block(w, "if (json)", () => {
-        w.writeLine(
-          "console.log(JSON.stringify({ model, target, outputs: summaries, msPerInference: ms, runs, threads, loadMs, firstInferenceMs: firstMs }, null, 2));",
-        );
-      });
-      block(w, "else", () => {
-        w.writeLine(
-          'const header = (s: OutputSummary) => outputNames.length === 1 ? `${printedModel}: ` : `output ${JSON.stringify(s.name)} [${s.shape.join(", ")}]: `;',
-        );
-        w.writeLine(
-          "for (const line of summaries.flatMap((s) => formatOutputSummary(s, header(s)))) console.log(line);",
-        );
-        if (printing.randomNote) w.writeLine(printing.randomNote);
-        w.writeLine(
+      writeEntryReport(w, {
+        jsonFields: "target, msPerInference: ms, runs, threads, loadMs, firstInferenceMs: firstMs",
+        randomNote: printing.randomNote,
+        timingLine:
           'console.log(`${ms.toFixed(2)} ms/inference (${runs} runs, ${threads === 1 ? "one thread" : `${threads} threads`}, WebAssembly SIMD${relaxed ? " relaxed" : ""}); load ${loadMs.toFixed(1)} ms, first inference ${firstMs.toFixed(1)} ms`);',
-        );
       });
       w.writeLine("// Stop the workers: the process exits now, not when they idle out.");
       w.writeLine("dispose();");
