@@ -89,6 +89,32 @@ export function optionsText(options: [string, string | number | boolean][]): str
 }
 
 /**
+ * The exported size constants: `arenaBytes` (`arenaDoc` says where the arena
+ * lives for the target), `peakActivationBytes` and `weightCount`.
+ */
+export function sizeConstants(
+  memory: MemoryPlan,
+  weightCount: number,
+  arenaDoc: string,
+): StatementStructures[] {
+  return [
+    constant("arenaBytes", "number", String(memory.arenaFloats * 4), arenaDoc),
+    constant(
+      "peakActivationBytes",
+      "number",
+      String(memory.peakFloats * 4),
+      "Peak bytes of live activations of this schedule (the arena's lower bound).",
+    ),
+    constant(
+      "weightCount",
+      "number",
+      String(weightCount),
+      "Number of float32 weights (BatchNorm folded, packed per kernel).",
+    ),
+  ];
+}
+
+/**
  * The exported constants describing the model's interface: `model`, the first
  * input's and output's shapes, every input's and output's name and shape, and
  * the analysis' `cost`.

@@ -28,6 +28,7 @@ import {
   constant,
   interfaceConstants,
   optionsText,
+  sizeConstants,
   sourceString,
   tsKernelStatements,
   writeEntryHelpers,
@@ -204,23 +205,10 @@ export function emitModule(plan: KernelPlan, memory: MemoryPlan, info: ModuleInf
 
   const statements: StatementStructures[] = [
     ...interfaceConstants(plan, info.model, info.cost),
-    constant(
-      "arenaBytes",
-      "number",
-      String(memory.arenaFloats * 4),
+    ...sizeConstants(
+      memory,
+      weightCount,
       "Bytes of the activation arena (one sample; the input and output live in the caller's arrays).",
-    ),
-    constant(
-      "peakActivationBytes",
-      "number",
-      String(memory.peakFloats * 4),
-      "Peak bytes of live activations of this schedule (the arena's lower bound).",
-    ),
-    constant(
-      "weightCount",
-      "number",
-      String(weightCount),
-      "Number of float32 weights (BatchNorm folded, packed per kernel).",
     ),
     {
       kind: StructureKind.Function,

@@ -40,6 +40,7 @@ import {
   constant,
   interfaceConstants,
   optionsText,
+  sizeConstants,
   sourceString,
   tsKernelStatements,
   writeEntryHelpers,
@@ -349,23 +350,10 @@ export function emitWasmModule(
       : []),
     ...interfaceConstants(plan, info.model, info.cost),
     constant("target", "string", '"wasm"', "The codegen target: WebAssembly SIMD kernels."),
-    constant(
-      "arenaBytes",
-      "number",
-      String(memory.arenaFloats * 4),
+    ...sizeConstants(
+      memory,
+      weightCount,
       "Bytes of the activation arena (one sample), inside the module's WebAssembly memory.",
-    ),
-    constant(
-      "peakActivationBytes",
-      "number",
-      String(memory.peakFloats * 4),
-      "Peak bytes of live activations of this schedule (the arena's lower bound).",
-    ),
-    constant(
-      "weightCount",
-      "number",
-      String(weightCount),
-      "Number of float32 weights (BatchNorm folded, packed per kernel).",
     ),
     constant(
       "memoryBytes",
