@@ -157,6 +157,20 @@ export const split: OpDef<"split"> = {
 };
 
 /** Number of indices `start, start + step, ...` before `end`. */
+/** Entries `picks[j]` of `axis` of `x` (shape `xs`), in that order: slice and gather. */
+function takeAlong(x: Float32Array, xs: readonly number[], axis: number, picks: number[]) {
+  const [outer, inSize, inner] = around(xs, axis);
+  const k = picks.length;
+  const y = new Float32Array(outer * k * inner);
+  for (let o = 0; o < outer; o++) {
+    for (let j = 0; j < k; j++) {
+      const from = (o * inSize + picks[j]) * inner;
+      y.set(x.subarray(from, from + inner), (o * k + j) * inner);
+    }
+  }
+  return y;
+}
+
 function sliceLength(start: number, end: number, step: number): number {
   return Math.max(0, Math.ceil((end - start) / step));
 }
@@ -210,16 +224,8 @@ export const slice: OpDef<"slice"> = {
   reference({ node, inputs: [x], inputShapes: [xs], shape }) {
     const a = node.attrs;
     const axis = axisOf(a.axis, xs.length);
-    const [outer, inSize, inner] = around(xs, axis);
-    const length = shape[axis];
-    const y = new Float32Array(numel(shape));
-    for (let o = 0; o < outer; o++) {
-      for (let j = 0; j < length; j++) {
-        const from = (o * inSize + a.start + j * a.step) * inner;
-        y.set(x.subarray(from, from + inner), (o * length + j) * inner);
-      }
-    }
-    return y;
+    const picks = Array.from({ length: shape[axis] }, (_, j) => a.start + j * a.step);
+    return takeAlong(x, xs, axis, picks);
   },
 };
 
@@ -272,20 +278,11 @@ export const gather: OpDef<"gather"> = {
     const out = { ...x, c: constant(a.indices.length) };
     return none(out, { input: elements(out) });
   },
-  reference({ node, inputs: [x], inputShapes: [xs], shape }) {
+  reference({ node, inputs: [x], inputShapes: [xs] }) {
     const a = node.attrs;
     const axis = axisOf(a.axis, xs.length);
-    const [outer, inSize, inner] = around(xs, axis);
-    const k = a.indices.length;
-    const y = new Float32Array(numel(shape));
-    for (let o = 0; o < outer; o++) {
-      for (let j = 0; j < k; j++) {
-        const idx = a.indices[j] < 0 ? a.indices[j] + inSize : a.indices[j];
-        const from = (o * inSize + idx) * inner;
-        y.set(x.subarray(from, from + inner), (o * k + j) * inner);
-      }
-    }
-    return y;
+    const inSize = xs[axis];
+    return takeAlong(x, xs, axis, a.indices.map((i) => (i < 0 ? i + inSize : i)));
   },
 };
 
