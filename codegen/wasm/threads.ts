@@ -96,57 +96,67 @@ export function splitStep(spec: KernelSpec, n: number): Part[] | undefined {
  * Int32 slots per worker in the control block: generation, job (step
  * index), done (the last generation it finished), claim (the last generation
  * whose part someone took: the worker, or the main thread when the worker had
- * not started it by the time the main thread finished its own part).
+ * not started it by the time the main thread finished its own part), failed
+ * (the last generation whose part threw in the worker).
  */
-export const CTRL_SLOTS = 4;
+export const CTRL_SLOTS = 5;
 /** Generations count modulo 2^30 (never {@link CLOSED}). */
 export const GEN_MASK = 0x3fffffff;
-/** A worker's generation slot holds this once it has exited (idle or disposed). */
+/** A worker's generation slot holds this once the module is disposed: the worker exits. */
 export const CLOSED = -1;
 /** Spins before `Atomics.wait` (a few microseconds). */
 export const SPINS = 2000;
-/** Milliseconds a worker waits for a job before it exits (the next run restarts it). */
-export const IDLE_MS = 250;
 
 /**
- * The worker body (plain JavaScript, an ES module loaded from a data URL).
+ * The worker body: plain JavaScript that runs both as a `node:worker_threads`
+ * worker (evaluated source, CommonJS: it takes its messages from
+ * `require("node:worker_threads").parentPort`) and as a module Web Worker
+ * loaded from a data URL (`self.onmessage`).
+ *
  * It receives `{ memory, code, jobs, ctrl, k, seen }`: the shared memory, the
- * kernels' binary, its kernel call per step index (`[name, x, y, w, r]` byte
- * addresses, or null), the control block's Int32 index, its worker number and
- * the generation it starts from. It spins then waits on its generation slot,
- * claims the generation (a compare-exchange the main thread may win first:
- * then the main thread runs the part, so a descheduled worker never holds up
- * a step), runs the step the main thread wrote in its job slot, publishes the
- * generation in its done slot, and exits after {@link IDLE_MS} without work
- * (closing the slot with a compare-exchange, so a job is never lost), which
- * lets a script that imports the module exit.
+ * kernels' binary, its kernel call per step index (`[name, x, y, w, r, label]`,
+ * byte addresses, or null), the control block's Int32 index, its worker
+ * number and the generation it starts from. It spins then waits (without a
+ * timeout: it lives as long as the module) on its generation slot, claims the
+ * generation (a compare-exchange the main thread may win first: then the main
+ * thread runs the part, so a descheduled or not yet started worker never
+ * holds up a step), runs the step the main thread wrote in its job slot, and
+ * publishes the generation in its done slot. A part that throws (a kernel
+ * trap) publishes the generation in its failed slot before its done slot, so
+ * the main thread wakes and throws instead of waiting forever. It exits when
+ * its generation slot holds {@link CLOSED} (`dispose()`).
  */
 export function workerSource(): string {
   return [
-    "self.onmessage = (e) => {",
-    "  const { memory, code, jobs, ctrl, k } = e.data;",
-    "  let seen = e.data.seen;",
+    "const start = (d) => {",
+    "  const { memory, code, jobs, ctrl, k } = d;",
+    "  let seen = d.seen;",
     "  const K = new WebAssembly.Instance(new WebAssembly.Module(code), { env: { memory } }).exports;",
     "  const I = new Int32Array(memory.buffer);",
-    `  const gen = ctrl + ${CTRL_SLOTS} * k, job = gen + 1, done = gen + 2, claim = gen + 3;`,
+    `  const gen = ctrl + ${CTRL_SLOTS} * k, job = gen + 1, done = gen + 2, claim = gen + 3, failed = gen + 4;`,
     "  for (;;) {",
     "    let g = Atomics.load(I, gen);",
     `    for (let s = 0; g === seen && s < ${SPINS}; s++) g = Atomics.load(I, gen);`,
     "    if (g === seen) {",
-    `      if (Atomics.wait(I, gen, seen, ${IDLE_MS}) === "timed-out" &&`,
-    `        Atomics.compareExchange(I, gen, seen, ${CLOSED}) === seen) break;`,
+    "      Atomics.wait(I, gen, seen);",
     "      continue;",
     "    }",
     `    if (g === ${CLOSED}) break;`,
     "    seen = g;",
     `    const p = (g - 1) & ${GEN_MASK};`,
     "    if (Atomics.compareExchange(I, claim, p, g) !== p) continue;",
-    "    const j = jobs[Atomics.load(I, job)];",
-    "    K[j[0]](j[1], j[2], j[3], j[4]);",
+    "    try {",
+    "      const j = jobs[Atomics.load(I, job)];",
+    "      K[j[0]](j[1], j[2], j[3], j[4]);",
+    "    } catch {",
+    "      Atomics.store(I, failed, g);",
+    "    }",
     "    Atomics.store(I, done, g);",
     "    Atomics.notify(I, done);",
     "  }",
-    "  self.close();",
+    '  if (typeof close === "function") close();',
     "};",
+    'if (typeof require === "function") require("node:worker_threads").parentPort.once("message", start);',
+    "else self.onmessage = (e) => start(e.data);",
   ].join("\n");
 }
