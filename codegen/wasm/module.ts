@@ -67,11 +67,11 @@ import {
 import { poolWasm } from "./pool.ts";
 import { type Blocking, pwBlocking, pwconvWasm, pwconvWasmWith } from "./pointwise.ts";
 import {
+  ACTIVE_SPINS,
   CLOSED,
   CTRL_SLOTS,
   GEN_MASK,
   type Part,
-  SPINS,
   splitStep,
   workerSource,
 } from "./threads.ts";
@@ -236,7 +236,9 @@ export function emitWasmModule(
   });
   // The threads' control block (Int32 slots, codegen/wasm/threads.ts) after the slack.
   const ctrlAt = ioAt + SLACK;
-  const totalFloats = ctrlAt + CTRL_SLOTS * Math.max(0, threads - 1);
+  // Then one slot that is 1 while an inference runs (the threads spin longer then).
+  const activeAt = ctrlAt + CTRL_SLOTS * Math.max(0, threads - 1);
+  const totalFloats = activeAt + (threads > 1 ? 1 : 0);
   const pages = Math.ceil((totalFloats * 4) / 65536);
   if (pages > MAX_PAGES) {
     throw new CodegenError(
@@ -546,7 +548,7 @@ export function emitWasmModule(
         );
         w.writeLine("let canWait = true;");
         w.writeLine(
-          `const CTRL = ${ctrlAt}, SLOTS = ${CTRL_SLOTS}, CLOSED = ${CLOSED}, SPINS = ${SPINS}, GEN_MASK = ${GEN_MASK};`,
+          `const CTRL = ${ctrlAt}, ACTIVE = ${activeAt}, SLOTS = ${CTRL_SLOTS}, CLOSED = ${CLOSED}, SPINS = ${ACTIVE_SPINS}, GEN_MASK = ${GEN_MASK};`,
         );
         w.writeLine(
           "/** Starts the workers, once: `node:worker_threads` ones, unref()'d, where the platform has them, else module Web Workers (they live as long as the page). A worker that fails to start never claims a part, so the main thread runs its parts. */",
@@ -556,7 +558,7 @@ export function emitWasmModule(
           w.writeLine("started = true;");
           block(w, "for (let k = 0; k < lastGen.length; k++)", () => {
             w.writeLine(
-              "const data = { memory, code: CODE, jobs: JOBS[k], ctrl: CTRL, k, seen: lastGen[k] };",
+              "const data = { memory, code: CODE, jobs: JOBS[k], ctrl: CTRL, active: ACTIVE, k, seen: lastGen[k] };",
             );
             block(w, "if (nodeThreads)", () => {
               w.writeLine(
@@ -717,20 +719,37 @@ export function emitWasmModule(
         "Runs every kernel on checked arrays, in graph order of inputs and outputs: each sample's inputs are copied into the module's memory and its outputs out of it.",
       ],
       statements: (w) => {
-        if (threaded) w.writeLine("if (!started && ++inferences > 1) startWorkers();");
-        block(w, `for (let n = 0; n < ${plan.batch}; n++)`, () => {
-          plan.inputs.forEach((_, k) => {
-            const n = sampleIns[k];
-            w.writeLine(`M.set(inputs[${k}].subarray(n * ${n}, (n + 1) * ${n}), ${inputAt[k]});`);
+        const samples = () =>
+          block(w, `for (let n = 0; n < ${plan.batch}; n++)`, () => {
+            plan.inputs.forEach((_, k) => {
+              const n = sampleIns[k];
+              w.writeLine(
+                `M.set(inputs[${k}].subarray(n * ${n}, (n + 1) * ${n}), ${inputAt[k]});`,
+              );
+            });
+            writeSteps(w);
+            plan.outputs.forEach((_, k) => {
+              const n = sampleOuts[k];
+              w.writeLine(
+                `outputs[${k}].set(M.subarray(${outputAt[k]}, ${outputAt[k] + n}), n * ${n});`,
+              );
+            });
           });
-          writeSteps(w);
-          plan.outputs.forEach((_, k) => {
-            const n = sampleOuts[k];
-            w.writeLine(
-              `outputs[${k}].set(M.subarray(${outputAt[k]}, ${outputAt[k] + n}), n * ${n});`,
-            );
-          });
+        if (!threaded) return samples();
+        w.writeLine("if (!started && ++inferences > 1) startWorkers();");
+        w.writeLine(
+          "// The workers spin while this inference runs; a sleeping one is woken now, so it is up",
+        );
+        w.writeLine("// by the first split step (waking takes tens of microseconds).");
+        block(w, "if (parallel)", () => {
+          w.writeLine("Atomics.store(I, ACTIVE, 1);");
+          w.writeLine(
+            "for (let k = 0; k < lastGen.length; k++) Atomics.notify(I, CTRL + SLOTS * k);",
+          );
         });
+        w.write("try ").inlineBlock(samples);
+        w.write(" finally ").inlineBlock(() => w.writeLine("Atomics.store(I, ACTIVE, 0);"));
+        w.newLine();
       },
     },
     ...apiStatements(plan),

@@ -12,13 +12,15 @@
  *   they read the same packed weights);
  * - depthwise: channels (each channel is independent; its weights are
  *   contiguous, `[bias, taps]`);
- * - general conv (one group) and linear: output channels in whole register
- *   blocks (an output's sum runs over the same inputs in the same order
- *   whatever block it sits in; the packed weights are per block);
+ * - general conv: bands of output rows (a band is the same convolution on the
+ *   input rows it reads, see below);
+ * - linear: output channels in whole register blocks (an output's sum runs
+ *   over the same inputs in the same order whatever block it sits in; the
+ *   packed weights are per block);
  * - max/average pooling and the plane kernels (add, mul, act, copy): channels.
  *
  * Steps smaller than {@link MIN_SPLIT_WORK} (a split would cost more than it
- * saves), grouped general convs, affine and global average pooling steps, and
+ * saves), affine and global average pooling steps, and
  * every step running a TypeScript kernel, run on the main thread only.
  *
  * @module
@@ -36,7 +38,7 @@ import type {
   PoolSpec,
   PwconvSpec,
 } from "../spec.ts";
-import { CONV_OB } from "./conv.ts";
+import { interior } from "../_window.ts";
 import { LINEAR_OB } from "./elementwise.ts";
 import { PW_BLOCKINGS } from "./pointwise.ts";
 
@@ -145,15 +147,28 @@ const SPLITS: { [F in KernelSpec["family"]]?: (s: never, n: number) => Part[] | 
     );
   },
   conv: (s: ConvSpec, n) => {
-    // Output channels in blocks of the kernel's register block; each output channel's sum
-    // runs over the same inputs and taps in the same order whatever block it sits in.
-    if (s.groups !== 1) return undefined;
-    const k = s.cin * s.win.kernel[0] * s.win.kernel[1];
-    return byBlocks(s.cout, CONV_OB, k, n, windowWork(s.cout * s.cin, s), s.ycs, (cout) => ({
-      ...s,
-      cout,
-      ygs: cout * s.ycs,
-    }));
+    // Bands of output rows. A band after the first starts below the top border rows, so
+    // none of its windows reaches the top padding: it is the same convolution on the input
+    // from its first window's row (no top padding, the rows below it), whose taps, border
+    // rows and columns are exactly the original's for those outputs.
+    const { win } = s;
+    const [sh] = win.stride;
+    const pt = win.padding[0];
+    const [oy0] = interior(win);
+    const work = windowWork((s.cout * s.cin) / s.groups, s);
+    if (win.oh < n || work < MIN_SPLIT_WORK) return undefined;
+    const b = bounds(win.oh, n);
+    if (b.some((r, k) => k > 0 && (r === b[k - 1] || r < oy0))) return undefined;
+    return b.slice(1).map((r1, k) => {
+      const r0 = b[k];
+      const skip = k === 0 ? 0 : r0 * sh - pt;
+      const [, pl, pb, pr] = win.padding;
+      const band: ConvSpec = {
+        ...s,
+        win: { ...win, padding: [k === 0 ? pt : 0, pl, pb, pr], h: win.h - skip, oh: r1 - r0 },
+      };
+      return { spec: band, dx: skip * win.w, dy: r0 * win.ow, dw: 0, dr: r0 * win.ow };
+    });
   },
   maxpool: (s: PoolSpec, n) => poolSplit(s, n),
   avgpool: (s: PoolSpec, n) => poolSplit(s, n),
@@ -210,8 +225,15 @@ export const CTRL_SLOTS = 5;
 export const GEN_MASK = 0x3fffffff;
 /** A worker's generation slot holds this once the module is disposed: the worker exits. */
 export const CLOSED = -1;
-/** Spins before `Atomics.wait` (a few microseconds). */
+/** Spins before `Atomics.wait` between inferences (some tens of microseconds). */
 export const SPINS = 2000;
+/**
+ * Spins before `Atomics.wait` while an inference runs (the main thread sets
+ * the control block's active slot for its duration): waking a thread from
+ * `Atomics.wait` costs tens of microseconds, more than most steps' imbalance,
+ * so during an inference both sides spin, up to some milliseconds.
+ */
+export const ACTIVE_SPINS = 1 << 20;
 
 /**
  * The worker body: plain JavaScript that runs both as a `node:worker_threads`
@@ -219,10 +241,12 @@ export const SPINS = 2000;
  * `require("node:worker_threads").parentPort`) and as a module Web Worker
  * loaded from a data URL (`self.onmessage`).
  *
- * It receives `{ memory, code, jobs, ctrl, k, seen }`: the shared memory, the
- * kernels' binary, its kernel call per step index (`[name, x, y, w, r, label]`,
- * byte addresses, or null), the control block's Int32 index, its worker
- * number and the generation it starts from. It spins then waits (without a
+ * It receives `{ memory, code, jobs, ctrl, active, k, seen }`: the shared
+ * memory, the kernels' binary, its kernel call per step index (`[name, x, y,
+ * w, r, label]`, byte addresses, or null), the Int32 index of the control
+ * block and of its active slot, its worker number and the generation it
+ * starts from. It spins (longer while an inference runs, see
+ * {@link ACTIVE_SPINS}) then waits (without a
  * timeout: it lives as long as the module) on its generation slot, claims the
  * generation (a compare-exchange the main thread may win first: then the main
  * thread runs the part, so a descheduled or not yet started worker never
@@ -235,14 +259,16 @@ export const SPINS = 2000;
 export function workerSource(): string {
   return [
     "const start = (d) => {",
-    "  const { memory, code, jobs, ctrl, k } = d;",
+    "  const { memory, code, jobs, ctrl, active, k } = d;",
     "  let seen = d.seen;",
     "  const K = new WebAssembly.Instance(new WebAssembly.Module(code), { env: { memory } }).exports;",
     "  const I = new Int32Array(memory.buffer);",
     `  const gen = ctrl + ${CTRL_SLOTS} * k, job = gen + 1, done = gen + 2, claim = gen + 3, failed = gen + 4;`,
     "  for (;;) {",
     "    let g = Atomics.load(I, gen);",
-    `    for (let s = 0; g === seen && s < ${SPINS}; s++) g = Atomics.load(I, gen);`,
+    `    for (let s = 0; g === seen && (s < ${SPINS} || (s < ${ACTIVE_SPINS} && Atomics.load(I, active) === 1)); s++) {`,
+    "      g = Atomics.load(I, gen);",
+    "    }",
     "    if (g === seen) {",
     "      Atomics.wait(I, gen, seen);",
     "      continue;",
