@@ -211,12 +211,19 @@ Deno.test("a part that traps in a worker makes infer() throw an Error naming the
   try {
     const input = randomInput(graph.inputs[0].shape, 1);
     // The main thread runs a part the worker has not claimed yet (then the trap is its own,
-    // a RuntimeError); by the last step the worker is spinning and claims it first.
+    // a RuntimeError), or the whole step when it has gone on alone (the worker lagging: the
+    // corrupted call is the worker's only); by the last step the worker is spinning and
+    // claims its part first.
     const messages: string[] = [];
-    for (let i = 0; i < 40 && !messages.some((t) => t.startsWith("Worker")); i++) {
+    for (let i = 0; i < 60 && !messages.some((t) => t.startsWith("Worker")); i++) {
       await new Promise((r) => setTimeout(r, 5));
-      assert.throws(() => m.infer(input), (e: Error) => (messages.push(e.message), true));
+      try {
+        m.infer(input);
+      } catch (e) {
+        messages.push((e as Error).message);
+      }
     }
+    for (const t of messages) assert.match(t, /^Worker 1 failed in |out of bounds/);
     const worker = messages.find((t) => t.startsWith("Worker"));
     assert.ok(worker, `the worker never claimed its part: ${messages.join("; ")}`);
     assert.equal(

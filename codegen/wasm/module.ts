@@ -71,6 +71,7 @@ import {
   CLOSED,
   CTRL_SLOTS,
   GEN_MASK,
+  LOSSES,
   type Part,
   splitStep,
   workerSource,
@@ -535,10 +536,22 @@ export function emitWasmModule(
           "/** Whether the workers have been started (or the module disposed: it never starts them then). */",
         );
         w.writeLine("let started = false;");
+        w.writeLine("/** Whether the workers run (started, not disposed). */");
+        w.writeLine("let live = false;");
         w.writeLine(
-          "/** Whether split steps are handed to the workers (started, not disposed). */",
+          "/** Whether split steps are handed to the workers in this inference (see `join`). */",
         );
         w.writeLine("let parallel = false;");
+        w.writeLine(
+          "/** Parts of the workers' the main thread ran in a row (they were not claimed in time). */",
+        );
+        w.writeLine("let lost = 0;");
+        w.writeLine(
+          "/** `Atomics.pause` where the engine has it (a polite spin: it frees the core's pipeline). */",
+        );
+        w.writeLine(
+          'const pause: () => void = typeof (Atomics as { pause?: () => void }).pause === "function" ? (Atomics as unknown as { pause: () => void }).pause : () => {};',
+        );
         w.writeLine(
           "/** Inferences run so far (the workers start by the second one at the latest). */",
         );
@@ -548,7 +561,7 @@ export function emitWasmModule(
         );
         w.writeLine("let canWait = true;");
         w.writeLine(
-          `const CTRL = ${ctrlAt}, ACTIVE = ${activeAt}, SLOTS = ${CTRL_SLOTS}, CLOSED = ${CLOSED}, SPINS = ${ACTIVE_SPINS}, GEN_MASK = ${GEN_MASK};`,
+          `const CTRL = ${ctrlAt}, ACTIVE = ${activeAt}, SLOTS = ${CTRL_SLOTS}, CLOSED = ${CLOSED}, SPINS = ${ACTIVE_SPINS}, GEN_MASK = ${GEN_MASK}, LOSSES = ${LOSSES};`,
         );
         w.writeLine(
           "/** Starts the workers, once: `node:worker_threads` ones, unref()'d, where the platform has them, else module Web Workers (they live as long as the page). A worker that fails to start never claims a part, so the main thread runs its parts. */",
@@ -578,7 +591,7 @@ export function emitWasmModule(
               w.writeLine("workers[k] = worker;");
             });
           });
-          w.writeLine("parallel = true;");
+          w.writeLine("live = true;");
         });
         w.writeLine("/** Hands step `i` to every worker: its job, then a new generation. */");
         block(w, "function dispatch(i: number): void", () => {
@@ -600,14 +613,25 @@ export function emitWasmModule(
             block(w, "if (Atomics.compareExchange(I, base + 3, p, g) === p)", () => {
               w.writeLine("const j = JOBS[k][i]!;");
               w.writeLine("try { K[j[0]](j[1], j[2], j[3], j[4]); } catch (e) { error ??= e; }");
+              w.writeLine(
+                "// The worker is not getting a core (another process has it): finish this inference",
+              );
+              w.writeLine(
+                "// here alone, the worker back asleep, rather than compete with it for the cores.",
+              );
+              block(w, "if (++lost >= LOSSES)", () => {
+                w.writeLine("parallel = false;");
+                w.writeLine("Atomics.store(I, ACTIVE, 0);");
+              });
               w.writeLine("continue;");
             });
+            w.writeLine("lost = 0;");
             w.writeLine("let spins = 0;");
             block(
               w,
               "for (let v = Atomics.load(I, base + 2); v !== g; v = Atomics.load(I, base + 2))",
               () => {
-                w.writeLine("if (spins < SPINS || !canWait) { spins++; continue; }");
+                w.writeLine("if (spins < SPINS || !canWait) { spins++; pause(); continue; }");
                 w.writeLine("try { Atomics.wait(I, base + 2, v, 50); } catch { canWait = false; }");
               },
             );
@@ -646,6 +670,7 @@ export function emitWasmModule(
     statements: (w) => {
       if (!threaded) return;
       w.writeLine("started = true;");
+      w.writeLine("live = false;");
       w.writeLine("parallel = false;");
       block(w, "for (let k = 0; k < lastGen.length; k++)", () => {
         w.writeLine("Atomics.store(I, CTRL + SLOTS * k, CLOSED);");
@@ -741,6 +766,8 @@ export function emitWasmModule(
           "// The workers spin while this inference runs; a sleeping one is woken now, so it is up",
         );
         w.writeLine("// by the first split step (waking takes tens of microseconds).");
+        w.writeLine("parallel = live;");
+        w.writeLine("lost = 0;");
         block(w, "if (parallel)", () => {
           w.writeLine("Atomics.store(I, ACTIVE, 1);");
           w.writeLine(

@@ -234,6 +234,13 @@ export const SPINS = 2000;
  * so during an inference both sides spin, up to some milliseconds.
  */
 export const ACTIVE_SPINS = 1 << 20;
+/**
+ * Parts of a worker's in a row the main thread ran itself (the worker had not
+ * claimed them when the main thread finished its own) after which the main
+ * thread finishes the inference alone: the worker is not getting a core, and
+ * spinning against it would only slow the main thread down.
+ */
+export const LOSSES = 3;
 
 /**
  * The worker body: plain JavaScript that runs both as a `node:worker_threads`
@@ -263,10 +270,12 @@ export function workerSource(): string {
     "  let seen = d.seen;",
     "  const K = new WebAssembly.Instance(new WebAssembly.Module(code), { env: { memory } }).exports;",
     "  const I = new Int32Array(memory.buffer);",
+    '  const pause = typeof Atomics.pause === "function" ? Atomics.pause : () => {};',
     `  const gen = ctrl + ${CTRL_SLOTS} * k, job = gen + 1, done = gen + 2, claim = gen + 3, failed = gen + 4;`,
     "  for (;;) {",
     "    let g = Atomics.load(I, gen);",
     `    for (let s = 0; g === seen && (s < ${SPINS} || (s < ${ACTIVE_SPINS} && Atomics.load(I, active) === 1)); s++) {`,
+    "      pause();",
     "      g = Atomics.load(I, gen);",
     "    }",
     "    if (g === seen) {",
