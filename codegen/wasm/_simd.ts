@@ -5,14 +5,16 @@
  *
  * Kernel ABI: every kernel takes four i32 byte addresses into the module's
  * memory, `(x, y, w, r)`: input, output, packed weights, second tensor
- * (residual); unused ones are passed as 0. Every size, stride and channel
- * offset is baked into the body, mostly as load/store offsets.
+ * (residual); unused ones are passed as 0. Every size and stride is baked
+ * into the body, mostly as load/store offsets; per-channel offset tables
+ * are data after the step's weights (`w`), so one kernel serves every step
+ * that differs only in its tables.
  *
  * @module
  */
 
 import { type Fn, I32, type ValType } from "./binary.ts";
-import type { Act, Epilogue, KernelSpec } from "../spec.ts";
+import type { Act, Epilogue, KernelSpec, OffsetTables } from "../spec.ts";
 
 /** Parameter indices of the kernel ABI. */
 export const X = 0, Y = 1, W = 2, R = 3;
@@ -29,8 +31,12 @@ export interface WasmOptions {
 export interface WasmEmitter<S extends KernelSpec> {
   /** Why this spec has no WebAssembly kernel (then the TypeScript kernel runs), or undefined. */
   unsupported(s: S): string | undefined;
-  /** Packed weights this kernel reads, from the TypeScript target's packing. */
-  pack?(s: S, packed: Float32Array): Float32Array;
+  /**
+   * Packed weights this kernel reads, from the TypeScript target's packing,
+   * followed by whatever else of the step's data it reads through `w` (the
+   * step's offset tables).
+   */
+  pack?(s: S, packed: Float32Array, tables?: OffsetTables): Float32Array;
   /** Writes the body into `f` (parameters {@link KERNEL_PARAMS}). */
   body(s: S, f: Fn, o: WasmOptions): void;
   /** A name suffix for the blocking chosen (kernels of two blockings differ). */
