@@ -44,6 +44,8 @@ import {
   optionsText,
   sizeConstants,
   sourceString,
+  tableArgs,
+  tableStatements,
   tsKernelStatements,
   writeEntryHelpers,
   writeEntryInputs,
@@ -199,7 +201,10 @@ export function emitWasmModule(
         parts: undefined as (Part & { name: string })[] | undefined,
       };
     }
-    const weights = step.weights && e.pack ? e.pack(step.spec, step.weights) : step.weights;
+    // A step's offset tables follow its packed weights: the call passes them with `w`.
+    const weights = step.weights && e.pack
+      ? e.pack(step.spec, step.weights, step.tables)
+      : step.weights;
     const parts = splitStep(step.spec, threads);
     if (parts && step.spec.family === "pwconv") {
       for (const p of parts) forced.set(p.spec, baseBlocking(step.spec));
@@ -441,13 +446,15 @@ export function emitWasmModule(
   ];
 
   statements.push(
+    ...tableStatements(
+      plan.steps.filter((_, i) => !chosen[i].wasm),
+      tsEmitterOf,
+      "Channel offsets (an argument of a TypeScript kernel).",
+    ),
     ...tsKernelStatements(
       [...tsKernels].map(([name, { spec }]) => [name, spec]),
       tsEmitterOf,
-      {
-        table: "Channel offsets.",
-        kernel: (d) => d + " (TypeScript kernel on the module's memory).",
-      },
+      { kernel: (d) => d + " (TypeScript kernel on the module's memory)." },
     ),
   );
 
@@ -655,6 +662,7 @@ export function emitWasmModule(
         const args = ["M", String(addr(step.x)), "M", String(addr(step.y))];
         if (e.weighted) args.push("M", String(weightAt[i]));
         if (e.second(step.spec)) args.push("M", String(addr(step.r)));
+        args.push(...tableArgs(step, e));
         w.writeLine(`${c.name}(${args.join(", ")});`);
       }
       if (info.profile) w.writeLine(`stepMs[${i}] += performance.now() - t;`);
