@@ -195,41 +195,43 @@ Deno.test("a part that traps in a worker makes infer() throw an Error naming the
     target: "wasm",
     wasm: { threads: 2 },
   });
-  // Corrupt the worker's part of the last split step: its input address points past the
-  // end of memory, so its kernel traps ("memory access out of bounds") wherever it runs.
+  // Corrupt every part of the worker's: its input address points past the end of memory,
+  // so its kernel traps ("memory access out of bounds") wherever it runs.
   const line = /^const JOBS: [^=]+= (.+);$/m.exec(source);
   assert.ok(line, "no JOBS table in the module");
   const jobs = JSON.parse(line[1]) as ([string, number, number, number, number, string] | null)[][];
-  const last = jobs[0].findLastIndex((j) => j !== null);
-  const label = `step ${last} (${plan.steps[last].layers.join(", ")})`;
-  jobs[0][last]![1] = 0x7ffffff0;
-  const m = await loadModule(
-    source.slice(0, line.index) + line[0].replace(line[1], JSON.stringify(jobs)) +
-      source.slice(line.index + line[0].length),
-  );
+  for (const j of jobs[0]) if (j) j[1] = 0x7ffffff0;
+  // And hold the main thread 50 ms before it joins the first split step, so the worker
+  // (unless it has not started yet) claims its part of that step first, however busy the
+  // machine.
+  const first = /\bjoin\((\d+)\);/.exec(source)!;
+  const hold = "((t) => { while (performance.now() - t < 50); })(performance.now()), ";
+  const corrupted = source.slice(0, line.index) +
+    line[0].replace(line[1], JSON.stringify(jobs)) +
+    source.slice(line.index + line[0].length, first.index) + hold +
+    source.slice(first.index);
+  const m = await loadModule(corrupted);
   const control = m as unknown as Threaded;
   try {
     const input = randomInput(graph.inputs[0].shape, 1);
-    // The main thread runs a part the worker has not claimed yet (then the trap is its own,
-    // a RuntimeError), or the whole step when it has gone on alone (the worker lagging: the
-    // corrupted call is the worker's only); by the last step the worker is spinning and
-    // claims its part first.
+    // A part the worker has not claimed when the main thread finishes its own is run by the
+    // main thread (then the trap is its own, a RuntimeError: the worker had not started); a
+    // part the worker claimed traps in the worker, and the main thread throws once the step
+    // is done.
     const messages: string[] = [];
-    for (let i = 0; i < 60 && !messages.some((t) => t.startsWith("Worker")); i++) {
-      await new Promise((r) => setTimeout(r, 5));
-      try {
-        m.infer(input);
-      } catch (e) {
-        messages.push((e as Error).message);
-      }
+    const fromWorker = () => messages.find((t) => t.startsWith("Worker"));
+    for (let i = 0; i < 40 && !fromWorker(); i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      assert.throws(() => m.infer(input), (e: Error) => (messages.push(e.message), true));
     }
-    for (const t of messages) assert.match(t, /^Worker 1 failed in |out of bounds/);
-    const worker = messages.find((t) => t.startsWith("Worker"));
-    assert.ok(worker, `the worker never claimed its part: ${messages.join("; ")}`);
+    for (const t of messages) assert.match(t, /^Worker 1 failed in step \d+ |out of bounds/);
+    const worker = fromWorker();
+    assert.ok(worker, `the worker never claimed a part: ${messages.join("; ")}`);
+    const i = Number(/^Worker 1 failed in step (\d+) /.exec(worker)![1]);
     assert.equal(
       worker,
-      `Worker 1 failed in ${label}: its kernel "${
-        jobs[0][last]![0]
+      `Worker 1 failed in step ${i} (${plan.steps[i].layers.join(", ")}): its kernel "${
+        jobs[0][i]![0]
       }" threw; this inference has no result`,
     );
   } finally {

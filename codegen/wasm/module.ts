@@ -37,11 +37,15 @@ import { type MemoryPlan, planMemory } from "../memory.ts";
 import { base64Bytes, EMITTERS, entryPrinting, type ModuleInfo } from "../module.ts";
 import {
   apiStatements,
+  base64ChunksLiteral,
+  base64DecoderStatement,
   constant,
   interfaceConstants,
   optionsText,
   sizeConstants,
   sourceString,
+  tableArgs,
+  tableStatements,
   tsKernelStatements,
   writeEntryHelpers,
   writeEntryInputs,
@@ -198,7 +202,10 @@ export function emitWasmModule(
         parts: undefined as (Part & { name: string })[] | undefined,
       };
     }
-    const weights = step.weights && e.pack ? e.pack(step.spec, step.weights) : step.weights;
+    // A step's offset tables follow its packed weights: the call passes them with `w`.
+    const weights = step.weights && e.pack
+      ? e.pack(step.spec, step.weights, step.tables)
+      : step.weights;
     const parts = splitStep(step.spec, threads);
     if (parts && step.spec.family === "pwconv") {
       for (const p of parts) forced.set(p.spec, baseBlocking(step.spec));
@@ -311,12 +318,14 @@ export function emitWasmModule(
   // The base64 literals are top-level constants, first: the engine scans a
   // multi-megabyte literal once there, while a function returning it is
   // scanned again when first called (about 0.2 s for MobileNetV2's weights).
+  // The weights are in chunks (`base64ChunksLiteral`), decoded straight into
+  // the memory.
   const statements: (StatementStructures | WriterFunction)[] = [
     constant(
-      "WEIGHTS_BASE64",
-      "string",
+      "WEIGHTS",
+      "readonly string[]",
       placeholder("weights"),
-      "The packed weights, base64 of float32 little-endian, as laid out in memory.",
+      "The packed weights, float32 little-endian as laid out in memory, as base64 in chunks.",
       false,
     ),
     constant(
@@ -364,31 +373,7 @@ export function emitWasmModule(
       String(pages * 65536),
       "Bytes of the module's WebAssembly memory (weights, arena, one sample's input and output).",
     ),
-    {
-      kind: StructureKind.Function,
-      name: "fromBase64",
-      parameters: [{ name: "b64", type: "string" }, { name: "into", type: "Uint8Array" }],
-      returnType: "void",
-      docs: ["Decodes base64 into `into`, checking the length."],
-      statements: (w) => {
-        w.writeLine(
-          "const native = (Uint8Array as unknown as { fromBase64?: (s: string) => Uint8Array }).fromBase64;",
-        );
-        block(w, "if (native)", () => {
-          w.writeLine("const bytes = native(b64);");
-          w.writeLine(
-            "if (bytes.length !== into.length) throw new Error(`Embedded data holds ${bytes.length} bytes, expected ${into.length}`);",
-          );
-          w.writeLine("into.set(bytes);");
-          w.writeLine("return;");
-        });
-        w.writeLine("const bin = atob(b64);");
-        w.writeLine(
-          "if (bin.length !== into.length) throw new Error(`Embedded data holds ${bin.length} bytes, expected ${into.length}`);",
-        );
-        w.writeLine("for (let i = 0; i < bin.length; i++) into[i] = bin.charCodeAt(i);");
-      },
-    },
+    base64DecoderStatement(),
     {
       kind: StructureKind.Function,
       name: "bytesOf",
@@ -397,7 +382,7 @@ export function emitWasmModule(
       docs: ["Decodes base64 into a new array of `length` bytes."],
       statements: (w) => {
         w.writeLine("const out = new Uint8Array(length);");
-        w.writeLine("fromBase64(b64, out);");
+        w.writeLine("decodeBase64Chunks([b64], out);");
         w.writeLine("return out;");
       },
     },
@@ -464,13 +449,15 @@ export function emitWasmModule(
   ];
 
   statements.push(
+    ...tableStatements(
+      plan.steps.filter((_, i) => !chosen[i].wasm),
+      tsEmitterOf,
+      "Channel offsets (an argument of a TypeScript kernel).",
+    ),
     ...tsKernelStatements(
       [...tsKernels].map(([name, { spec }]) => [name, spec]),
       tsEmitterOf,
-      {
-        table: "Channel offsets.",
-        kernel: (d) => d + " (TypeScript kernel on the module's memory).",
-      },
+      { kernel: (d) => d + " (TypeScript kernel on the module's memory)." },
     ),
   );
 
@@ -702,6 +689,7 @@ export function emitWasmModule(
         const args = ["M", String(addr(step.x)), "M", String(addr(step.y))];
         if (e.weighted) args.push("M", String(weightAt[i]));
         if (e.second(step.spec)) args.push("M", String(addr(step.r)));
+        args.push(...tableArgs(step, e));
         w.writeLine(`${c.name}(${args.join(", ")});`);
       }
       if (info.profile) w.writeLine(`stepMs[${i}] += performance.now() - t;`);
@@ -721,7 +709,7 @@ export function emitWasmModule(
   statements.push(
     (w: CodeBlockWriter) => {
       w.writeLine(
-        `fromBase64(WEIGHTS_BASE64, new Uint8Array(memory.buffer, ${
+        `decodeBase64Chunks(WEIGHTS, new Uint8Array(memory.buffer, ${
           GUARD * 4
         }, ${constBytes.length}));`,
       );
@@ -730,7 +718,7 @@ export function emitWasmModule(
       "loadMs",
       "number",
       "performance.now() - t0",
-      "Milliseconds the module took to load: weights decoded into memory, kernels compiled.",
+      "Milliseconds the module took to load once the engine had parsed its source: weights decoded into memory, kernels compiled and instantiated.",
     ),
     {
       kind: StructureKind.Function,
@@ -833,12 +821,12 @@ export function emitWasmModule(
     statements: [...statements, mainBlock],
   });
   let text = file.getFullText();
-  const fill = (key: string, value: string) => {
+  const fill = (key: string, value: string, literal = `"${value}"`) => {
     const p = placeholder(key);
     const i = text.lastIndexOf(p);
-    text = text.slice(0, i) + `"${value}"` + text.slice(i + p.length);
+    text = text.slice(0, i) + literal + text.slice(i + p.length);
   };
-  fill("weights", base64Bytes(constBytes));
+  fill("weights", "", base64ChunksLiteral(base64Bytes(constBytes)));
   fill("relaxed", base64Bytes(relaxedCode));
   fill("plain", base64Bytes(plainCode));
   if (threaded) {
