@@ -53,7 +53,7 @@ import { callerRoot, CodegenError, type KernelPlan, type Operand } from "../plan
 import { type Family, kernelName, type KernelSpec, type PwconvSpec, specKey } from "../spec.ts";
 import { encodeModule, Fn, type ModuleFunction } from "./binary.ts";
 import { KERNEL_PARAMS, type WasmEmitter } from "./_simd.ts";
-import { convWasm } from "./conv.ts";
+import { type ConvBlocking, convBlocking, convWasm, convWasmWith } from "./conv.ts";
 import { dwconvWasm } from "./depthwise.ts";
 import {
   actWasm,
@@ -132,6 +132,11 @@ export interface WasmModuleOptions {
    */
   pwBlocking?: ReadonlyMap<string, Blocking>;
   /**
+   * The register blocking of each general conv kernel, by its TypeScript
+   * kernel name; missing ones take {@link convBlocking}.
+   */
+  convBlocking?: ReadonlyMap<string, ConvBlocking>;
+  /**
    * Threads (default 1): with N > 1 the module's memory is shared, N - 1
    * workers run their part of each split step (codegen/wasm/threads.ts), and
    * the module runs on one thread where shared memory or workers are missing.
@@ -166,6 +171,7 @@ export function emitWasmModule(
   const emitters = {
     ...WASM_EMITTERS,
     pwconv: pwconvWasmWith((s) => forced.get(s) ?? baseBlocking(s)),
+    conv: convWasmWith((s) => wasmOptions.convBlocking?.get(kernelName(s)) ?? convBlocking(s)),
   };
   const wasmEmitterOf = (spec: KernelSpec) =>
     emitters[spec.family] as WasmEmitter<KernelSpec> | undefined;
@@ -234,6 +240,14 @@ export function emitWasmModule(
     ioAt = align4(ioAt + n);
     return a;
   });
+  // One scratch area, reused by every kernel that asks for one (steps run one after another;
+  // a step that uses it is never split between threads).
+  const scratchFloats = Math.max(
+    0,
+    ...plan.steps.map((step, i) => chosen[i].wasm?.scratch?.(step.spec) ?? 0),
+  );
+  const scratchAt = ioAt;
+  ioAt = align4(ioAt + scratchFloats);
   // The threads' control block (Int32 slots, codegen/wasm/threads.ts) after the slack.
   const ctrlAt = ioAt + SLACK;
   const totalFloats = ctrlAt + CTRL_SLOTS * Math.max(0, threads - 1);
@@ -290,7 +304,7 @@ export function emitWasmModule(
     const funcs: ModuleFunction[] = [];
     for (const [name, { spec, e }] of wasmKernels) {
       const f = new Fn([...KERNEL_PARAMS]);
-      e.body(spec, f, { relaxed });
+      e.body(spec, f, { relaxed, scratch: 4 * scratchAt });
       funcs.push({ fn: f, export: name });
     }
     return encodeModule(funcs, { memoryPages: pages, shared, maxPages: pages });
