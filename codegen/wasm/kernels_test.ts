@@ -79,8 +79,9 @@ for (const c of DW) {
   });
 }
 
-// conv: the stem (3 -> 10 channels, off the 8-channel block, stride 2), a
-// grouped 3x3, a 1x5 kernel, a stride-2 1x1 (not pointwise), a narrow input.
+// conv: the stem (3 -> 10 channels, off the channel block, stride 2), a
+// grouped 3x3, a 1x5 kernel, a stride-2 1x1 (not pointwise), a narrow input;
+// conv_test.ts has the general conv kernel's edge shapes.
 const CONV: {
   cin: number;
   cout: number;
