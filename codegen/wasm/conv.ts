@@ -58,11 +58,11 @@ export interface ConvBlocking {
   pv: number;
 }
 
-/** Every blocking `--tune` tries (channels x pixels): 4x8, 3x12, 2x16, 6x8, 8x4. */
+/** Every blocking `--tune` tries (channels x pixels): 2x16, 4x8, 3x12, 6x8, 8x4. */
 export const CONV_BLOCKINGS: readonly ConvBlocking[] = [
+  { ob: 2, pv: 4 },
   { ob: 4, pv: 2 },
   { ob: 3, pv: 3 },
-  { ob: 2, pv: 4 },
   { ob: 6, pv: 2 },
   { ob: 8, pv: 1 },
 ];
@@ -70,8 +70,7 @@ export const CONV_BLOCKINGS: readonly ConvBlocking[] = [
 /** The default blocking, deterministic. */
 export function convBlocking(s: ConvSpec): ConvBlocking {
   const coutG = s.cout / s.groups;
-  const b = s.win.ow >= 8 ? { ob: 4, pv: 2 } : { ob: 8, pv: 1 };
-  return { ob: Math.min(b.ob, coutG), pv: b.pv };
+  return { ob: Math.min(2, coutG), pv: 4 };
 }
 
 /** The blockings `--tune` times for `s`: those whose channel block fits its groups. */
@@ -237,8 +236,16 @@ function copyInput(s: ConvSpec, f: Fn, S: number): void {
   });
 }
 
-/** Input channels per step of the reduction loop: enough taps per step to hide the loop. */
-function channelUnroll(kk: number): number {
+/** Most window taps of a fully unrolled reduction (a 3-channel stem's 3 x 3 x 3). */
+const UNROLLED_TAPS = 36;
+
+/**
+ * Input channels per step of the reduction loop: all of them when they are
+ * few (a stem's loop of 3 would cost about 3% of its time), else enough that
+ * a step has at least 4 taps.
+ */
+function channelUnroll(kk: number, cinG: number): number {
+  if (cinG * kk <= UNROLLED_TAPS) return cinG;
   return kk >= 4 ? 1 : Math.ceil(4 / kk);
 }
 
@@ -256,7 +263,7 @@ function body(s: ConvSpec, f: Fn, o: WasmOptions, blocking: ConvBlocking): void 
   const OB = Math.min(blocking.ob, coutG);
   const PV = blocking.pv;
   const PB = 4 * PV;
-  const U = channelUnroll(kk);
+  const U = channelUnroll(kk, cinG);
   const ow = win.ow;
 
   const [xg, xr, yr, rr, wb, yb, rb, xp, yp, rp, xc, wc] = locals(f, I32, 12);
@@ -329,7 +336,12 @@ function body(s: ConvSpec, f: Fn, o: WasmOptions, blocking: ConvBlocking): void 
     f.localGet(yb).localSet(yp);
     f.localGet(rb).localSet(rp);
     if (ow < 4) return pixelBlock(ob, [0], ow);
-    const nb = Math.floor(ow / PB);
+    // Vectors left after the full blocks; fewer than half a block join the last full
+    // block and the two are split evenly (a block of 1-2 vectors splats as many
+    // weights per multiply-add as it loads inputs).
+    const tv = Math.ceil((ow % PB) / 4);
+    const merge = tv > 0 && 2 * tv <= PV && ow >= PB;
+    const nb = Math.floor(ow / PB) - (merge ? 1 : 0);
     const vecs = Array.from({ length: PV }, (_, v) => 4 * v);
     counted(f, nb, () => {
       pixelBlock(ob, vecs);
@@ -337,17 +349,18 @@ function body(s: ConvSpec, f: Fn, o: WasmOptions, blocking: ConvBlocking): void 
       bump(f, yp, 4 * PB);
       bump(f, rp, 4 * PB);
     });
-    const rem = ow - nb * PB;
-    if (rem === 0) return;
+    const last = (merge ? PV : 0) + tv;
+    if (last === 0) return;
     // The last vectors, from the row's start; the last one ends at the row's end.
     f.localGet(xr).localSet(xp);
     f.localGet(yb).localSet(yp);
     f.localGet(rb).localSet(rp);
-    const tail = Array.from(
-      { length: Math.ceil(rem / 4) },
-      (_, v) => Math.min(nb * PB + 4 * v, ow - 4),
-    );
-    pixelBlock(ob, tail);
+    const tail = Array.from({ length: last }, (_, v) => Math.min(nb * PB + 4 * v, ow - 4));
+    if (merge) {
+      const half = Math.ceil(last / 2);
+      pixelBlock(ob, tail.slice(0, half));
+      pixelBlock(ob, tail.slice(half));
+    } else pixelBlock(ob, tail);
   };
 
   f.i32Const(o.scratch).localSet(xg);

@@ -70,6 +70,7 @@ const CASES: Case[] = [
   { cin: 3, cout: 64, h: 31, w: 31, k: 3, s: 2, p: 0, act: "relu" },
   // Fire expand3x3: pad 1, stride 1, widths off the block, channels off the block.
   { cin: 16, cout: 13, h: 13, w: 13, k: 3, s: 1, p: 1 },
+  { cin: 8, cout: 6, h: 5, w: 21, k: 3, s: 1, p: 1 }, // a block, then 2 + 2 vectors
   { cin: 5, cout: 7, h: 15, w: 15, k: 3, s: 1, p: 1, act: "hardswish" },
   { cin: 4, cout: 6, h: 7, w: 5, k: 3, s: 2, p: 1, act: "clip" },
   // Rows narrower than a vector (lane stores), and a 1-pixel plane.
