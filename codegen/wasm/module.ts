@@ -204,7 +204,8 @@ export function emitWasmModule(
       };
     }
     const weights = step.weights && e.pack ? e.pack(step.spec, step.weights) : step.weights;
-    const parts = splitStep(step.spec, threads);
+    // A kernel using the module's one scratch area runs whole: parts would race on it.
+    const parts = e.scratch ? undefined : splitStep(step.spec, threads);
     if (parts && step.spec.family === "pwconv") {
       for (const p of parts) forced.set(p.spec, baseBlocking(step.spec));
     }
