@@ -17,10 +17,10 @@ import {
 } from "ts-morph";
 import { imageEntrySource } from "../interop/image_entry.ts";
 import { numel } from "../lib/ir/ops.ts";
-import { block, type Emitter, kernelParams } from "./_emit.ts";
+import { block, type Emitter, kernelParams, type TableParam } from "./_emit.ts";
 import type { MemoryPlan } from "./memory.ts";
 import { OUTPUT_SUMMARY_SOURCE } from "./_summary.ts";
-import type { KernelPlan } from "./plan.ts";
+import type { KernelPlan, Step } from "./plan.ts";
 import { type KernelSpec, offsetTable } from "./spec.ts";
 
 /**
@@ -171,21 +171,35 @@ export function interfaceConstants(
   ];
 }
 
+/** The table a step passes for a kernel's table parameter. */
+function stepTable(step: Step, param: TableParam): number[] {
+  const t = param === "xt" ? step.tables?.x : step.tables?.y;
+  if (!t) throw new Error(`A step of "${step.layers[0]}" has no table for its kernel's "${param}"`);
+  return t;
+}
+
 /**
- * The offset tables and functions of TypeScript kernels, each named once
- * (`kernels` maps a kernel name to its spec); `describe` turns an emitter's
- * description into the kernel's doc comment.
+ * The arguments a TypeScript kernel call passes for its offset tables: the
+ * module-level constants {@link tableStatements} declares.
  */
-export function tsKernelStatements(
-  kernels: Iterable<[string, KernelSpec]>,
+export function tableArgs(step: Step, e: Emitter<KernelSpec>): string[] {
+  return (e.tables?.(step.spec) ?? []).map((p) => offsetTable(stepTable(step, p)));
+}
+
+/**
+ * The channel offset tables the TypeScript kernel calls of `steps` pass, each
+ * declared once as a module-level `Int32Array` named by its contents.
+ */
+export function tableStatements(
+  steps: Iterable<Step>,
   emitterOf: (spec: KernelSpec) => Emitter<KernelSpec>,
-  docs: { table: string; kernel: (description: string) => string },
+  doc: string,
 ): StatementStructures[] {
-  const list = [...kernels];
   const statements: StatementStructures[] = [];
   const tables = new Map<string, string>();
-  for (const [, spec] of list) {
-    for (const t of emitterOf(spec).tables?.(spec) ?? []) {
+  for (const step of steps) {
+    for (const p of emitterOf(step.spec).tables?.(step.spec) ?? []) {
+      const t = stepTable(step, p);
       const name = offsetTable(t);
       const text = t.join(", ");
       const seen = tables.get(name);
@@ -194,15 +208,29 @@ export function tsKernelStatements(
       }
       if (seen !== undefined) continue;
       tables.set(name, text);
-      statements.push(constant(name, "Int32Array", `new Int32Array([${text}])`, docs.table, false));
+      statements.push(constant(name, "Int32Array", `new Int32Array([${text}])`, doc, false));
     }
   }
-  for (const [name, spec] of list) {
+  return statements;
+}
+
+/**
+ * The functions of TypeScript kernels, each named once (`kernels` maps a
+ * kernel name to its spec); `describe` turns an emitter's description into
+ * the kernel's doc comment.
+ */
+export function tsKernelStatements(
+  kernels: Iterable<[string, KernelSpec]>,
+  emitterOf: (spec: KernelSpec) => Emitter<KernelSpec>,
+  docs: { kernel: (description: string) => string },
+): StatementStructures[] {
+  const statements: StatementStructures[] = [];
+  for (const [name, spec] of kernels) {
     const e = emitterOf(spec);
     statements.push({
       kind: StructureKind.Function,
       name,
-      parameters: kernelParams(e.weighted, e.second(spec)).map((p) => ({
+      parameters: kernelParams(e.weighted, e.second(spec), e.tables?.(spec)).map((p) => ({
         name: p.name,
         type: p.type,
       })),
@@ -531,4 +559,95 @@ export function writeEntryReport(
     if (r.randomNote) w.writeLine(r.randomNote);
     w.writeLine(r.timingLine);
   });
+}
+
+/**
+ * Base64 characters per chunk of an embedded array of chunks: a multiple of 4,
+ * so each chunk decodes on its own to 3/4 as many bytes. One multi-megabyte
+ * string literal parses about twice as slowly in Deno as the same text in
+ * chunks (measured on MobileNetV1's 22 MB: about 250 vs 110 ms without a code
+ * cache), and a file of short lines stays readable by editors and diff tools.
+ */
+export const BASE64_CHUNK = 65536;
+
+/**
+ * The text of an array literal holding `b64` (base64) in chunks of
+ * {@link BASE64_CHUNK} characters, one per line, for
+ * {@link base64DecoderStatement}'s `decodeBase64Chunks`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BASE64_CHUNK, base64ChunksLiteral } from "./_api.ts";
+ * const b64 = "QUJD".repeat(BASE64_CHUNK / 4) + "RA==";
+ * const lit = base64ChunksLiteral(b64);
+ * assert.deepEqual(JSON.parse(lit), [b64.slice(0, BASE64_CHUNK), "RA=="]);
+ * assert.equal(base64ChunksLiteral(""), "[]");
+ * ```
+ */
+export function base64ChunksLiteral(b64: string): string {
+  if (b64.length === 0) return "[]";
+  const lines: string[] = [];
+  for (let at = 0; at < b64.length; at += BASE64_CHUNK) {
+    lines.push(`"${b64.slice(at, at + BASE64_CHUNK)}"`);
+  }
+  return `[\n${lines.join(",\n")}\n]`;
+}
+
+/**
+ * The module's `decodeBase64Chunks(chunks, into)`: decodes the chunks (from
+ * {@link base64ChunksLiteral}) straight into `into` (for the WebAssembly
+ * target, a view of the module's memory), checking that they fill it
+ * exactly. It uses the engine's native decoder where there is one
+ * (`Uint8Array.prototype.setFromBase64`: Deno 2, recent browsers; else Node's
+ * `Buffer`), else `atob`, so the module runs everywhere; each path gives the
+ * same bytes (a test runs each).
+ */
+export function base64DecoderStatement(): StatementStructures {
+  return {
+    kind: StructureKind.Function,
+    name: "decodeBase64Chunks",
+    parameters: [{ name: "chunks", type: "readonly string[]" }, {
+      name: "into",
+      type: "Uint8Array",
+    }],
+    returnType: "void",
+    docs: [
+      "Decodes base64 chunks into `into` (native `setFromBase64` where the engine has it, else Node's `Buffer`, else `atob`), checking that they fill it exactly.",
+    ],
+    statements: (w) => {
+      w.writeLine(
+        "const setFrom = (into as unknown as { setFromBase64?: (s: string) => { read: number; written: number } }).setFromBase64;",
+      );
+      w.writeLine(
+        "const buffer = (globalThis as unknown as { Buffer?: { from(s: string, e: string): Uint8Array } }).Buffer;",
+      );
+      w.writeLine("let at = 0;");
+      block(w, "for (const chunk of chunks)", () => {
+        block(w, "if (setFrom)", () => {
+          w.writeLine("const r = setFrom.call(into.subarray(at), chunk);");
+          w.writeLine("at += r.written;");
+          w.writeLine("if (r.read === chunk.length) continue;");
+          w.writeLine(
+            "throw new Error(`Embedded data holds more than the ${into.length} bytes expected`);",
+          );
+        });
+        w.writeLine(
+          'const bytes: ArrayLike<number> = buffer ? buffer.from(chunk, "base64") : Uint8Array.from(atob(chunk), (c) => c.charCodeAt(0));',
+        );
+        block(w, "if (at + bytes.length > into.length)", () => {
+          w.writeLine(
+            "throw new Error(`Embedded data holds more than the ${into.length} bytes expected`);",
+          );
+        });
+        w.writeLine("into.set(bytes, at);");
+        w.writeLine("at += bytes.length;");
+      });
+      block(w, "if (at !== into.length)", () => {
+        w.writeLine(
+          "throw new Error(`Embedded data holds ${at} bytes, expected ${into.length}`);",
+        );
+      });
+    },
+  };
 }

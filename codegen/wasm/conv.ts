@@ -75,10 +75,17 @@ export const CONV_BLOCKINGS: readonly ConvBlocking[] = [
   { ob: 8, pv: 1 },
 ];
 
-/** The default blocking, deterministic. */
+/**
+ * Output channels per block of the default blocking; `--threads` cuts a
+ * general conv's output channels at multiples of it (codegen/wasm/threads.ts),
+ * and a split conv keeps it whatever `--tune` chose.
+ */
+export const CONV_OB = 2;
+
+/** The default blocking, deterministic: {@link CONV_OB} channels x 16 pixels. */
 export function convBlocking(s: ConvSpec): ConvBlocking {
   const coutG = s.cout / s.groups;
-  return { ob: Math.min(2, coutG), pv: 4 };
+  return { ob: Math.min(CONV_OB, coutG), pv: 4 };
 }
 
 /** The blockings `--tune` times for `s`: those whose channel block fits its groups. */

@@ -18,10 +18,12 @@ import { GraphBuilder, type Tensor } from "../../lib/ir/builder.ts";
 import type { Graph } from "../../lib/ir/graph.ts";
 import type { Pads } from "../../lib/ir/ops.ts";
 import { randomWeights } from "../../lib/runtime/weights.ts";
-import { differential } from "../_testing.ts";
-import { compile, type CompileOptions } from "../compile.ts";
+import { differential, TOL } from "../_testing.ts";
+import { compile, type CompileOptions, loadModule } from "../compile.ts";
+import { runReferenceOutputs } from "../../lib/runtime/reference.ts";
+import { maxAbs, maxAbsDiff, randomInput } from "../../lib/runtime/tensor.ts";
 import { kernelName } from "../spec.ts";
-import { CONV_BLOCKINGS, convScratch } from "./conv.ts";
+import { CONV_BLOCKINGS, CONV_OB, convScratch } from "./conv.ts";
 
 type Act = "none" | "hardswish" | "clip" | "relu";
 
@@ -144,4 +146,33 @@ Deno.test("convScratch() keeps only the padded rows and columns some window read
   // one phase, rows rounded up to whole vectors (60 floats).
   assert.deepEqual([sc.rows, sc.len, sc.rowStride], [57, 57, 60]);
   assert.equal(sc.floats, 16 * 57 * 60 + 8); // every input channel, then slack for over-reads
+});
+
+Deno.test("wasm conv on 2 threads: each part its own scratch, a tuned blocking cut back to CONV_OB", async () => {
+  // 3 x 12 tuned: parts are cut at multiples of CONV_OB channels, so the split step packs and
+  // runs blocks of CONV_OB (keeping 12 pixels); outputs match the reference, bit for bit the
+  // single-thread module's with that blocking.
+  const g = convGraph({ cin: 5, cout: 21, h: 40, w: 37, k: 3, s: 1, p: 1, act: "clip" });
+  const w = randomWeights(g, 7);
+  const name = kernelName(compile(g, w, { target: "wasm" }).plan.steps[0].spec);
+  const options = (threads: number, ob: number) => ({
+    target: "wasm" as const,
+    wasm: { threads, convBlocking: new Map([[name, { ob, pv: 3 }]]) },
+  });
+  const compiled = compile(g, w, options(2, 3));
+  assert.equal(compiled.splitSteps, 1);
+  assert.match(compiled.source, new RegExp(`_b${CONV_OB}x12_s1\\(`)); // part 1, scratch area 1
+  const two = await loadModule(compiled.source);
+  const one = await loadModule(compile(g, w, options(1, CONV_OB)).source);
+  try {
+    const x = randomInput(g.inputs[0].shape, 8);
+    const want = runReferenceOutputs(g, w, { input: x })[g.outputs[0].name];
+    for (let i = 0; i < 10; i++) {
+      const got = two.infer(x);
+      assert.ok(maxAbsDiff(got, want) <= TOL * maxAbs(want));
+      assert.deepEqual(new Uint32Array(got.buffer), new Uint32Array(one.infer(x).buffer));
+    }
+  } finally {
+    (two as unknown as { dispose(): void }).dispose();
+  }
 });

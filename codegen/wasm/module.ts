@@ -37,11 +37,15 @@ import { type MemoryPlan, planMemory } from "../memory.ts";
 import { base64Bytes, EMITTERS, entryPrinting, type ModuleInfo } from "../module.ts";
 import {
   apiStatements,
+  base64ChunksLiteral,
+  base64DecoderStatement,
   constant,
   interfaceConstants,
   optionsText,
   sizeConstants,
   sourceString,
+  tableArgs,
+  tableStatements,
   tsKernelStatements,
   writeEntryHelpers,
   writeEntryInputs,
@@ -50,10 +54,17 @@ import {
   writeHeader,
 } from "../_api.ts";
 import { callerRoot, CodegenError, type KernelPlan, type Operand } from "../plan.ts";
-import { type Family, kernelName, type KernelSpec, type PwconvSpec, specKey } from "../spec.ts";
+import {
+  type ConvSpec,
+  type Family,
+  kernelName,
+  type KernelSpec,
+  type PwconvSpec,
+  specKey,
+} from "../spec.ts";
 import { encodeModule, Fn, type ModuleFunction } from "./binary.ts";
 import { KERNEL_PARAMS, type WasmEmitter } from "./_simd.ts";
-import { type ConvBlocking, convBlocking, convWasm, convWasmWith } from "./conv.ts";
+import { CONV_OB, type ConvBlocking, convBlocking, convWasm, convWasmWith } from "./conv.ts";
 import { dwconvWasm } from "./depthwise.ts";
 import {
   actWasm,
@@ -165,13 +176,17 @@ export function emitWasmModule(
   if (!Number.isInteger(threads) || threads < 1) {
     throw new CodegenError(`Invalid threads ${threads}: expected an integer >= 1`);
   }
-  // A part of a split pointwise step keeps its parent's blocking (it reads the same packed weights).
+  // A part of a split pointwise or conv step keeps its parent's blocking (it reads the same
+  // packed weights).
   const forced = new Map<KernelSpec, Blocking>();
+  const forcedConv = new Map<KernelSpec, ConvBlocking>();
   const baseBlocking = (s: PwconvSpec) => tuned?.get(kernelName(s)) ?? pwBlocking(s);
+  const baseConv = (s: ConvSpec) =>
+    forcedConv.get(s) ?? wasmOptions.convBlocking?.get(kernelName(s)) ?? convBlocking(s);
   const emitters = {
     ...WASM_EMITTERS,
     pwconv: pwconvWasmWith((s) => forced.get(s) ?? baseBlocking(s)),
-    conv: convWasmWith((s) => wasmOptions.convBlocking?.get(kernelName(s)) ?? convBlocking(s)),
+    conv: convWasmWith(baseConv),
   };
   const wasmEmitterOf = (spec: KernelSpec) =>
     emitters[spec.family] as WasmEmitter<KernelSpec> | undefined;
@@ -200,21 +215,35 @@ export function emitWasmModule(
         wasm: undefined,
         name: kernelName(step.spec),
         weights: step.weights,
-        parts: undefined as (Part & { name: string })[] | undefined,
+        parts: undefined as (Part & { name: string; slot: number })[] | undefined,
       };
     }
-    const weights = step.weights && e.pack ? e.pack(step.spec, step.weights) : step.weights;
-    // A kernel using the module's one scratch area runs whole: parts would race on it.
-    const parts = e.scratch ? undefined : splitStep(step.spec, threads);
+    const parts = splitStep(step.spec, threads);
     if (parts && step.spec.family === "pwconv") {
       for (const p of parts) forced.set(p.spec, baseBlocking(step.spec));
     }
+    if (parts && step.spec.family === "conv") {
+      // threads.ts cuts a conv's output channels at multiples of CONV_OB: the parent's
+      // packed blocks (and so its parts') are CONV_OB channels.
+      const b = { ob: CONV_OB, pv: baseConv(step.spec).pv };
+      forcedConv.set(step.spec, b);
+      for (const p of parts) forcedConv.set(p.spec, b);
+    }
+    // A step's offset tables follow its packed weights: the call passes them with `w`.
+    const weights = step.weights && e.pack
+      ? e.pack(step.spec, step.weights, step.tables)
+      : step.weights;
     const nameOf = (spec: KernelSpec) => kernelName(spec) + (e.variant?.(spec) ?? "");
     return {
       wasm: e,
       name: nameOf(step.spec),
       weights,
-      parts: parts?.map((p) => ({ ...p, name: nameOf(p.spec) })),
+      // Part j of a step using scratch has scratch area j (parts run at the same time).
+      parts: parts?.map((p, j) => ({
+        ...p,
+        name: nameOf(p.spec) + (e.scratch && j > 0 ? `_s${j}` : ""),
+        slot: e.scratch ? j : 0,
+      })),
     };
   });
   const splitSteps = chosen.filter((c) => c.parts).length;
@@ -241,14 +270,18 @@ export function emitWasmModule(
     ioAt = align4(ioAt + n);
     return a;
   });
-  // One scratch area, reused by every kernel that asks for one (steps run one after another;
-  // a step that uses it is never split between threads).
-  const scratchFloats = Math.max(
+  // Scratch areas, reused by every kernel that asks for one (steps run one after another):
+  // one per part of the most split step using scratch, each sized for the largest need.
+  const scratchFloats = align4(Math.max(
     0,
     ...plan.steps.map((step, i) => chosen[i].wasm?.scratch?.(step.spec) ?? 0),
+  ));
+  const scratchAreas = Math.max(
+    1,
+    ...chosen.map((c) => (c.wasm?.scratch ? c.parts?.length ?? 1 : 1)),
   );
   const scratchAt = ioAt;
-  ioAt = align4(ioAt + scratchFloats);
+  ioAt = align4(ioAt + scratchAreas * scratchFloats);
   // The threads' control block (Int32 slots, codegen/wasm/threads.ts) after the slack.
   const ctrlAt = ioAt + SLACK;
   const totalFloats = ctrlAt + CTRL_SLOTS * Math.max(0, threads - 1);
@@ -277,13 +310,14 @@ export function emitWasmModule(
   // Kernels, deduplicated by name.
   const wasmKernels = new Map<
     string,
-    { spec: KernelSpec; key: string; e: WasmEmitter<KernelSpec> }
+    { spec: KernelSpec; key: string; e: WasmEmitter<KernelSpec>; slot: number }
   >();
   const tsKernels = new Map<string, { spec: KernelSpec; key: string }>();
   const register = (
     name: string,
     spec: KernelSpec,
     e: WasmEmitter<KernelSpec> | undefined,
+    slot = 0,
   ) => {
     const key = specKey(spec);
     const seen = (e ? wasmKernels : tsKernels).get(name);
@@ -293,19 +327,19 @@ export function emitWasmModule(
       );
     }
     if (seen) return;
-    if (e) wasmKernels.set(name, { spec, key, e });
+    if (e) wasmKernels.set(name, { spec, key, e, slot });
     else tsKernels.set(name, { spec, key });
   };
   plan.steps.forEach((step, i) => {
     const c = chosen[i];
-    if (c.parts) { for (const p of c.parts) register(p.name, p.spec, c.wasm); }
+    if (c.parts) { for (const p of c.parts) register(p.name, p.spec, c.wasm, p.slot); }
     else register(c.name, step.spec, c.wasm);
   });
   const code = (relaxed: boolean, shared = false) => {
     const funcs: ModuleFunction[] = [];
-    for (const [name, { spec, e }] of wasmKernels) {
+    for (const [name, { spec, e, slot }] of wasmKernels) {
       const f = new Fn([...KERNEL_PARAMS]);
-      e.body(spec, f, { relaxed, scratch: 4 * scratchAt });
+      e.body(spec, f, { relaxed, scratch: 4 * (scratchAt + slot * scratchFloats) });
       funcs.push({ fn: f, export: name });
     }
     return encodeModule(funcs, { memoryPages: pages, shared, maxPages: pages });
@@ -323,12 +357,14 @@ export function emitWasmModule(
   // The base64 literals are top-level constants, first: the engine scans a
   // multi-megabyte literal once there, while a function returning it is
   // scanned again when first called (about 0.2 s for MobileNetV2's weights).
+  // The weights are in chunks (`base64ChunksLiteral`), decoded straight into
+  // the memory.
   const statements: (StatementStructures | WriterFunction)[] = [
     constant(
-      "WEIGHTS_BASE64",
-      "string",
+      "WEIGHTS",
+      "readonly string[]",
       placeholder("weights"),
-      "The packed weights, base64 of float32 little-endian, as laid out in memory.",
+      "The packed weights, float32 little-endian as laid out in memory, as base64 in chunks.",
       false,
     ),
     constant(
@@ -376,31 +412,7 @@ export function emitWasmModule(
       String(pages * 65536),
       "Bytes of the module's WebAssembly memory (weights, arena, one sample's input and output).",
     ),
-    {
-      kind: StructureKind.Function,
-      name: "fromBase64",
-      parameters: [{ name: "b64", type: "string" }, { name: "into", type: "Uint8Array" }],
-      returnType: "void",
-      docs: ["Decodes base64 into `into`, checking the length."],
-      statements: (w) => {
-        w.writeLine(
-          "const native = (Uint8Array as unknown as { fromBase64?: (s: string) => Uint8Array }).fromBase64;",
-        );
-        block(w, "if (native)", () => {
-          w.writeLine("const bytes = native(b64);");
-          w.writeLine(
-            "if (bytes.length !== into.length) throw new Error(`Embedded data holds ${bytes.length} bytes, expected ${into.length}`);",
-          );
-          w.writeLine("into.set(bytes);");
-          w.writeLine("return;");
-        });
-        w.writeLine("const bin = atob(b64);");
-        w.writeLine(
-          "if (bin.length !== into.length) throw new Error(`Embedded data holds ${bin.length} bytes, expected ${into.length}`);",
-        );
-        w.writeLine("for (let i = 0; i < bin.length; i++) into[i] = bin.charCodeAt(i);");
-      },
-    },
+    base64DecoderStatement(),
     {
       kind: StructureKind.Function,
       name: "bytesOf",
@@ -409,16 +421,27 @@ export function emitWasmModule(
       docs: ["Decodes base64 into a new array of `length` bytes."],
       statements: (w) => {
         w.writeLine("const out = new Uint8Array(length);");
-        w.writeLine("fromBase64(b64, out);");
+        w.writeLine("decodeBase64Chunks([b64], out);");
         w.writeLine("return out;");
       },
     },
     constant("t0", "number", "performance.now()", "Load start.", false),
+    ...(threaded
+      ? [
+        constant(
+          "nodeThreads",
+          "NodeThreads | undefined",
+          'await (async () => { try { const name = "node:worker_threads"; return (await import(name)) as NodeThreads; } catch { return undefined; } })()',
+          "`node:worker_threads` where the platform has it (Deno, Node, Bun): its workers, unlike Web Workers, can be unref()'d, so they never keep the process alive. Imported by a computed name, so a browser or a bundler never resolves it.",
+          false,
+        ),
+      ]
+      : []),
     constant(
       "threads",
       "number",
       threaded
-        ? `(() => { try { if (typeof Worker !== "function" || typeof SharedArrayBuffer !== "function") return 1; new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }); return ${threads}; } catch { return 1; } })()`
+        ? `(() => { try { if (typeof SharedArrayBuffer !== "function" || (!nodeThreads && typeof Worker !== "function")) return 1; new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }); return ${threads}; } catch { return 1; } })()`
         : "1",
       threaded
         ? `Threads the kernels run on: ${threads} (generated with --threads ${threads}), or 1 where shared memory or workers are missing.`
@@ -465,13 +488,15 @@ export function emitWasmModule(
   ];
 
   statements.push(
+    ...tableStatements(
+      plan.steps.filter((_, i) => !chosen[i].wasm),
+      tsEmitterOf,
+      "Channel offsets (an argument of a TypeScript kernel).",
+    ),
     ...tsKernelStatements(
       [...tsKernels].map(([name, { spec }]) => [name, spec]),
       tsEmitterOf,
-      {
-        table: "Channel offsets.",
-        kernel: (d) => d + " (TypeScript kernel on the module's memory).",
-      },
+      { kernel: (d) => d + " (TypeScript kernel on the module's memory)." },
     ),
   );
 
@@ -486,27 +511,33 @@ export function emitWasmModule(
     ].map((a) => a * 4);
   };
   if (threaded) {
-    // Each worker's kernel call per step index (null where it has no part).
+    // Each worker's kernel call per step index (null where it has no part), with the step's label.
     const jobs = Array.from(
       { length: threads - 1 },
       (_, k) =>
         chosen.map((c, i) =>
-          c.parts ? [c.parts[k + 1].name, ...partArgs(i, c.parts[k + 1])] : null
+          c.parts
+            ? [
+              c.parts[k + 1].name,
+              ...partArgs(i, c.parts[k + 1]),
+              `step ${i} (${plan.steps[i].layers.join(", ")})`,
+            ]
+            : null
         ),
     );
     statements.push(
       constant(
-        "WORKER_URL",
+        "WORKER_SOURCE",
         "string",
-        `"data:text/javascript," + encodeURIComponent(${JSON.stringify(workerSource())})`,
-        "The workers' body (plain JavaScript, codegen/wasm/threads.ts), as a data URL.",
+        JSON.stringify(workerSource()),
+        "The workers' body (plain JavaScript for both worker kinds, codegen/wasm/threads.ts).",
         false,
       ),
       constant(
         "JOBS",
-        "readonly (readonly [string, number, number, number, number] | null)[][]",
+        "readonly (readonly [string, number, number, number, number, string] | null)[][]",
         JSON.stringify(jobs),
-        "Each worker's kernel call (name, byte addresses) per step index, null where it has none.",
+        "Each worker's kernel call (name, byte addresses, step label) per step index, null where it has none.",
         false,
       ),
       constant(
@@ -516,15 +547,29 @@ export function emitWasmModule(
         "Int32 view of the memory (the threads' control block).",
         false,
       ),
-      constant(
-        "workers",
-        "(Worker | undefined)[]",
-        "[]",
-        "The running workers (an idle one exits; the next step restarts it).",
-        false,
-      ),
-      constant("lastGen", "number[]", `new Array(${threads - 1}).fill(0)`, "", false),
       (w: CodeBlockWriter) => {
+        w.writeLine(
+          "/** The part of `node:worker_threads` the module uses (typed here: the module imports nothing). */",
+        );
+        w.writeLine(
+          'type NodeThreads = { Worker: new (source: string, options: { eval: true }) => { postMessage(m: unknown): void; unref(): void; on(event: "error", f: (e: unknown) => void): void; terminate(): unknown } };',
+        );
+        w.writeLine("/** The workers, once started (`terminate()` is all `dispose` needs). */");
+        w.writeLine("const workers: ({ terminate(): unknown } | undefined)[] = [];");
+        w.writeLine("/** The last generation handed to each worker. */");
+        w.writeLine(`const lastGen: number[] = new Array(${threads - 1}).fill(0);`);
+        w.writeLine(
+          "/** Whether the workers have been started (or the module disposed: it never starts them then). */",
+        );
+        w.writeLine("let started = false;");
+        w.writeLine(
+          "/** Whether split steps are handed to the workers (started, not disposed). */",
+        );
+        w.writeLine("let parallel = false;");
+        w.writeLine(
+          "/** Inferences run so far (the workers start by the second one at the latest). */",
+        );
+        w.writeLine("let inferences = 0;");
         w.writeLine(
           "/** Whether `Atomics.wait` may block this thread (not a browser's main thread). */",
         );
@@ -532,61 +577,87 @@ export function emitWasmModule(
         w.writeLine(
           `const CTRL = ${ctrlAt}, SLOTS = ${CTRL_SLOTS}, CLOSED = ${CLOSED}, SPINS = ${SPINS}, GEN_MASK = ${GEN_MASK};`,
         );
-        w.writeLine("/** Starts worker k from generation `lastGen[k]`. */");
-        block(w, "function startWorker(k: number): void", () => {
-          w.writeLine("Atomics.store(I, CTRL + SLOTS * k, lastGen[k]);");
-          w.writeLine('const worker = new Worker(WORKER_URL, { type: "module" });');
-          w.writeLine(
-            "worker.postMessage({ memory, code: CODE, jobs: JOBS[k], ctrl: CTRL, k, seen: lastGen[k] });",
-          );
-          w.writeLine("workers[k] = worker;");
+        w.writeLine(
+          "/** Starts the workers, once: `node:worker_threads` ones, unref()'d, where the platform has them, else module Web Workers (they live as long as the page). A worker that fails to start never claims a part, so the main thread runs its parts. */",
+        );
+        block(w, "function startWorkers(): void", () => {
+          w.writeLine("if (started) return;");
+          w.writeLine("started = true;");
+          block(w, "for (let k = 0; k < lastGen.length; k++)", () => {
+            w.writeLine(
+              "const data = { memory, code: CODE, jobs: JOBS[k], ctrl: CTRL, k, seen: lastGen[k] };",
+            );
+            block(w, "if (nodeThreads)", () => {
+              w.writeLine(
+                "const worker = new nodeThreads.Worker(WORKER_SOURCE, { eval: true });",
+              );
+              w.writeLine('worker.on("error", () => {});');
+              w.writeLine("worker.unref();");
+              w.writeLine("worker.postMessage(data);");
+              w.writeLine("workers[k] = worker;");
+            });
+            block(w, "else", () => {
+              w.writeLine(
+                'const worker = new Worker("data:text/javascript," + encodeURIComponent(WORKER_SOURCE), { type: "module" });',
+              );
+              w.writeLine("worker.onerror = (e) => e.preventDefault();");
+              w.writeLine("worker.postMessage(data);");
+              w.writeLine("workers[k] = worker;");
+            });
+          });
+          w.writeLine("parallel = true;");
         });
-        w.writeLine("/** Hands step `i` to every worker, restarting one that has exited. */");
+        w.writeLine("/** Hands step `i` to every worker: its job, then a new generation. */");
         block(w, "function dispatch(i: number): void", () => {
           block(w, "for (let k = 0; k < lastGen.length; k++)", () => {
-            w.writeLine("const gen = CTRL + SLOTS * k;");
+            w.writeLine("const gen = CTRL + SLOTS * k, next = (lastGen[k] + 1) & GEN_MASK;");
+            w.writeLine("lastGen[k] = next;");
             w.writeLine("Atomics.store(I, gen + 1, i);");
-            block(w, "for (;;)", () => {
-              w.writeLine("const g = Atomics.load(I, gen);");
-              block(w, "if (g === CLOSED || workers[k] === undefined)", () => {
-                w.writeLine("workers[k]?.terminate();");
-                w.writeLine("startWorker(k);");
-                w.writeLine("continue;");
-              });
-              w.writeLine("const next = (g + 1) & GEN_MASK;");
-              block(w, "if (Atomics.compareExchange(I, gen, g, next) === g)", () => {
-                w.writeLine("lastGen[k] = next;");
-                w.writeLine("Atomics.notify(I, gen);");
-                w.writeLine("break;");
-              });
-            });
+            w.writeLine("Atomics.store(I, gen, next);");
+            w.writeLine("Atomics.notify(I, gen);");
           });
         });
         w.writeLine(
-          "/** Runs each worker's part of step `i` that it has not claimed yet, then waits (spin, then `Atomics.wait`) for the parts the workers took. */",
+          "/** Runs each worker's part of step `i` that it has not claimed yet, then waits (spin, then `Atomics.wait`) for the parts the workers took; throws, once every part has finished, if one of them threw. */",
         );
         block(w, "function join(i: number): void", () => {
+          w.writeLine("let error: unknown;");
           block(w, "for (let k = 0; k < lastGen.length; k++)", () => {
-            w.writeLine("const g = lastGen[k], p = (g - 1) & GEN_MASK;");
-            block(w, "if (Atomics.compareExchange(I, CTRL + SLOTS * k + 3, p, g) === p)", () => {
+            w.writeLine("const base = CTRL + SLOTS * k, g = lastGen[k], p = (g - 1) & GEN_MASK;");
+            block(w, "if (Atomics.compareExchange(I, base + 3, p, g) === p)", () => {
               w.writeLine("const j = JOBS[k][i]!;");
-              w.writeLine("K[j[0]](j[1], j[2], j[3], j[4]);");
+              w.writeLine("try { K[j[0]](j[1], j[2], j[3], j[4]); } catch (e) { error ??= e; }");
               w.writeLine("continue;");
             });
-            w.writeLine("const done = CTRL + SLOTS * k + 2;");
             w.writeLine("let spins = 0;");
             block(
               w,
-              "for (let v = Atomics.load(I, done); v !== lastGen[k]; v = Atomics.load(I, done))",
+              "for (let v = Atomics.load(I, base + 2); v !== g; v = Atomics.load(I, base + 2))",
               () => {
                 w.writeLine("if (spins < SPINS || !canWait) { spins++; continue; }");
-                w.writeLine("try { Atomics.wait(I, done, v, 50); } catch { canWait = false; }");
+                w.writeLine("try { Atomics.wait(I, base + 2, v, 50); } catch { canWait = false; }");
               },
             );
+            block(w, "if (Atomics.load(I, base + 4) === g && error === undefined)", () => {
+              w.writeLine("const j = JOBS[k][i]!;");
+              w.writeLine(
+                'error = new Error(`Worker ${k + 1} failed in ${j[5]}: its kernel "${j[0]}" threw; this inference has no result`);',
+              );
+            });
           });
+          w.writeLine("if (error !== undefined) throw error;");
         });
-        w.writeLine("// The workers start at load (an idle one exits; `dispatch` restarts it).");
-        w.writeLine("if (threads > 1) for (let k = 0; k < lastGen.length; k++) startWorker(k);");
+        w.writeLine(
+          "// The workers start on the first event-loop turn after load, or at the second inference if",
+        );
+        w.writeLine(
+          "// that comes first: creating one blocks this thread (tens of ms in Deno) and it needs longer",
+        );
+        w.writeLine(
+          "// than a first inference to boot, so the first inference runs every part here.",
+        );
+        w.writeLine("if (threads > 1) setTimeout(startWorkers, 0);");
+        w.writeLine("else started = true;");
       },
     );
   }
@@ -597,11 +668,13 @@ export function emitWasmModule(
     parameters: [],
     returnType: "void",
     docs: [
-      "Stops the worker threads now (an idle worker also exits by itself after a moment); the next inference restarts them. Without threads, does nothing.",
+      "Stops the worker threads now; later inferences run every part on the main thread, with the same outputs. Not needed for a script to exit (the workers never keep it alive where `node:worker_threads` exists); frees them in a browser. Without threads, does nothing.",
     ],
     statements: (w) => {
       if (!threaded) return;
-      block(w, "for (let k = 0; k < workers.length; k++)", () => {
+      w.writeLine("started = true;");
+      w.writeLine("parallel = false;");
+      block(w, "for (let k = 0; k < lastGen.length; k++)", () => {
         w.writeLine("Atomics.store(I, CTRL + SLOTS * k, CLOSED);");
         w.writeLine("Atomics.notify(I, CTRL + SLOTS * k);");
         w.writeLine("workers[k]?.terminate();");
@@ -618,10 +691,11 @@ export function emitWasmModule(
       if (info.profile) w.writeLine("t = performance.now();");
       if (c.parts) {
         const call = (p: Part & { name: string }) => `K.${p.name}(${partArgs(i, p).join(", ")});`;
-        w.writeLine(`if (threads > 1) dispatch(${i});`);
-        w.writeLine(call(c.parts[0]));
-        w.writeLine(`if (threads > 1) join(${i});`);
-        block(w, "else", () => c.parts!.slice(1).forEach((p) => w.writeLine(call(p))));
+        block(w, "if (parallel)", () => {
+          w.writeLine(`dispatch(${i});`);
+          w.writeLine(`try { ${call(c.parts![0])} } finally { join(${i}); }`);
+        });
+        block(w, "else", () => c.parts!.forEach((p) => w.writeLine(call(p))));
       } else if (c.wasm) {
         const args = [addr(step.x), addr(step.y), step.weights ? weightAt[i] : 0, addr(step.r)];
         w.writeLine(`K.${c.name}(${args.map((a) => a * 4).join(", ")});`);
@@ -630,6 +704,7 @@ export function emitWasmModule(
         const args = ["M", String(addr(step.x)), "M", String(addr(step.y))];
         if (e.weighted) args.push("M", String(weightAt[i]));
         if (e.second(step.spec)) args.push("M", String(addr(step.r)));
+        args.push(...tableArgs(step, e));
         w.writeLine(`${c.name}(${args.join(", ")});`);
       }
       if (info.profile) w.writeLine(`stepMs[${i}] += performance.now() - t;`);
@@ -649,7 +724,7 @@ export function emitWasmModule(
   statements.push(
     (w: CodeBlockWriter) => {
       w.writeLine(
-        `fromBase64(WEIGHTS_BASE64, new Uint8Array(memory.buffer, ${
+        `decodeBase64Chunks(WEIGHTS, new Uint8Array(memory.buffer, ${
           GUARD * 4
         }, ${constBytes.length}));`,
       );
@@ -658,7 +733,7 @@ export function emitWasmModule(
       "loadMs",
       "number",
       "performance.now() - t0",
-      "Milliseconds the module took to load: weights decoded into memory, kernels compiled.",
+      "Milliseconds the module took to load once the engine had parsed its source: weights decoded into memory, kernels compiled and instantiated.",
     ),
     {
       kind: StructureKind.Function,
@@ -672,6 +747,7 @@ export function emitWasmModule(
         "Runs every kernel on checked arrays, in graph order of inputs and outputs: each sample's inputs are copied into the module's memory and its outputs out of it.",
       ],
       statements: (w) => {
+        if (threaded) w.writeLine("if (!started && ++inferences > 1) startWorkers();");
         block(w, `for (let n = 0; n < ${plan.batch}; n++)`, () => {
           plan.inputs.forEach((_, k) => {
             const n = sampleIns[k];
@@ -716,7 +792,9 @@ export function emitWasmModule(
         timingLine:
           'console.log(`${ms.toFixed(2)} ms/inference (${runs} runs, ${threads === 1 ? "one thread" : `${threads} threads`}, WebAssembly SIMD${relaxed ? " relaxed" : ""}); load ${loadMs.toFixed(1)} ms, first inference ${firstMs.toFixed(1)} ms`);',
       });
-      w.writeLine("// Stop the workers: the process exits now, not when they idle out.");
+      w.writeLine(
+        "// Stop the workers (in a browser or without node:worker_threads they keep running).",
+      );
       w.writeLine("dispose();");
     });
   };
@@ -739,12 +817,12 @@ export function emitWasmModule(
     statements: [...statements, mainBlock],
   });
   let text = file.getFullText();
-  const fill = (key: string, value: string) => {
+  const fill = (key: string, value: string, literal = `"${value}"`) => {
     const p = placeholder(key);
     const i = text.lastIndexOf(p);
-    text = text.slice(0, i) + `"${value}"` + text.slice(i + p.length);
+    text = text.slice(0, i) + literal + text.slice(i + p.length);
   };
-  fill("weights", base64Bytes(constBytes));
+  fill("weights", "", base64ChunksLiteral(base64Bytes(constBytes)));
   fill("relaxed", base64Bytes(relaxedCode));
   fill("plain", base64Bytes(plainCode));
   if (threaded) {
