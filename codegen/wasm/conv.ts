@@ -25,10 +25,11 @@
  * their input channels once; dilation is a tap offset); only a sigmoid
  * epilogue falls back to the TypeScript kernel.
  *
- * Measured on SqueezeNet 1.1 (one process, interleaved): 2 x 16 is the
- * fastest of the candidate blockings on all nine 3x3 layers (a tap's splatted
- * weights cost more than its input loads, so fewer channels and more pixels
- * win); skipping the copy changes nothing measurable; a layout with one plane
+ * Measured on SqueezeNet 1.1 (one process, interleaved): 2 channels x 16 or
+ * 24 pixels are the fastest candidate blockings on all nine 3x3 layers (a
+ * tap's splatted weights cost more than its input loads, so fewer channels
+ * and more pixels win, up to the 15 v128 locals that do not spill); skipping
+ * the copy changes nothing measurable; a layout with one plane
  * per kernel column, which walks a stride-1 output plane as one run of pixels
  * (no overlapping last vectors on 13-pixel rows), was 1-2% slower overall:
  * a row's taps `kx` reuse the same cache lines, the planes' do not.
@@ -66,26 +67,36 @@ export interface ConvBlocking {
   pv: number;
 }
 
-/** Every blocking `--tune` tries (channels x pixels): 2x16, 4x8, 3x12, 6x8, 8x4. */
+/** Every blocking `--tune` tries (channels x pixels): 2x24, 2x16, 4x8, 3x12, 8x4. */
 export const CONV_BLOCKINGS: readonly ConvBlocking[] = [
+  { ob: 2, pv: 6 },
   { ob: 2, pv: 4 },
   { ob: 4, pv: 2 },
   { ob: 3, pv: 3 },
-  { ob: 6, pv: 2 },
   { ob: 8, pv: 1 },
 ];
 
 /**
- * Output channels per block of the default blocking; `--threads` cuts a
- * general conv's output channels at multiples of it (codegen/wasm/threads.ts),
- * and a split conv keeps it whatever `--tune` chose.
+ * The default blocking, deterministic, by vectors per output row (measured,
+ * one process: 3x3 convs of 128 channels at widths 1-19 and SqueezeNet 1.1's
+ * 3x3 layers): narrower than a vector, 8 channels (a block stores its lanes
+ * one by one); 1-2 vectors, 4 x 8; 3 vectors, 3 x 12; wider, 2 x 24 (with
+ * `pv > ob` the kernel keeps a tap's `ob` weights live and streams its input
+ * vectors, 15 v128 locals at most). `--threads` cuts a general conv's output
+ * channels at multiples of this `ob` (codegen/wasm/threads.ts), and a split
+ * conv runs this blocking whatever `--tune` chose.
  */
-export const CONV_OB = 2;
-
-/** The default blocking, deterministic: {@link CONV_OB} channels x 16 pixels. */
 export function convBlocking(s: ConvSpec): ConvBlocking {
   const coutG = s.cout / s.groups;
-  return { ob: Math.min(CONV_OB, coutG), pv: 4 };
+  const nv = Math.ceil(s.win.ow / 4);
+  const b = s.win.ow < 4
+    ? { ob: 8, pv: 1 }
+    : nv <= 2
+    ? { ob: 4, pv: 2 }
+    : nv === 3
+    ? { ob: 3, pv: 3 }
+    : { ob: 2, pv: 6 };
+  return { ob: Math.min(b.ob, coutG), pv: b.pv };
 }
 
 /** The blockings `--tune` times for `s`: those whose channel block fits its groups. */
@@ -285,6 +296,7 @@ function body(s: ConvSpec, f: Fn, o: WasmOptions, blocking: ConvBlocking): void 
   const acc = locals(f, V128, OB * PV);
   const xv = locals(f, V128, PV);
   const ws = f.local(V128);
+  const wv = locals(f, V128, OB);
   const lane = f.local(F32);
 
   /** Float offset in the scratch of tap (ky, kx) for the output column at the block pointer. */
@@ -307,6 +319,19 @@ function body(s: ConvSpec, f: Fn, o: WasmOptions, blocking: ConvBlocking): void 
       for (let ky = 0; ky < kh; ky++) {
         for (let kx = 0; kx < kw; kx++) {
           const at = u * g.chanStride + tapOff(ky, kx);
+          if (ob < pv) {
+            // Fewer channels than vectors: the tap's weights stay live, inputs stream.
+            for (let j = 0; j < ob; j++) {
+              f.localGet(wc).v128Load32Splat(4 * ((u * kk + ky * kw + kx) * ob + j)).localSet(
+                wv[j],
+              );
+            }
+            for (let v = 0; v < pv; v++) {
+              f.localGet(xc).v128Load(4 * (at + pos[v])).localSet(xv[0]);
+              for (let j = 0; j < ob; j++) madd(f, o, xv[0], wv[j], acc[j * pv + v]);
+            }
+            continue;
+          }
           for (let v = 0; v < pv; v++) f.localGet(xc).v128Load(4 * (at + pos[v])).localSet(xv[v]);
           for (let j = 0; j < ob; j++) {
             f.localGet(wc).v128Load32Splat(4 * ((u * kk + ky * kw + kx) * ob + j)).localSet(ws);

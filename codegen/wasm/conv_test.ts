@@ -23,7 +23,7 @@ import { compile, type CompileOptions, loadModule } from "../compile.ts";
 import { runReferenceOutputs } from "../../lib/runtime/reference.ts";
 import { maxAbs, maxAbsDiff, randomInput } from "../../lib/runtime/tensor.ts";
 import { kernelName } from "../spec.ts";
-import { CONV_BLOCKINGS, CONV_OB, convScratch } from "./conv.ts";
+import { CONV_BLOCKINGS, convBlocking, convScratch } from "./conv.ts";
 
 type Act = "none" | "hardswish" | "clip" | "relu";
 
@@ -72,7 +72,9 @@ const CASES: Case[] = [
   { cin: 3, cout: 64, h: 31, w: 31, k: 3, s: 2, p: 0, act: "relu" },
   // Fire expand3x3: pad 1, stride 1, widths off the block, channels off the block.
   { cin: 16, cout: 13, h: 13, w: 13, k: 3, s: 1, p: 1 },
-  { cin: 8, cout: 6, h: 5, w: 21, k: 3, s: 1, p: 1 }, // a block, then 2 + 2 vectors
+  { cin: 8, cout: 6, h: 5, w: 21, k: 3, s: 1, p: 1 }, // one block of 6 vectors, the last overlapping
+  { cin: 4, cout: 5, h: 3, w: 27, k: 3, s: 1, p: 1 }, // 7 vectors: a block and 1 split 4 + 3
+  { cin: 3, cout: 3, h: 2, w: 55, k: 3, s: 1, p: 1 }, // 14 vectors: 6, then 6 + 2 split 4 + 4
   { cin: 5, cout: 7, h: 15, w: 15, k: 3, s: 1, p: 1, act: "hardswish" },
   { cin: 4, cout: 6, h: 7, w: 5, k: 3, s: 2, p: 1, act: "clip" },
   // Rows narrower than a vector (lane stores), and a 1-pixel plane.
@@ -148,22 +150,26 @@ Deno.test("convScratch() keeps only the padded rows and columns some window read
   assert.equal(sc.floats, 16 * 57 * 60 + 8); // every input channel, then slack for over-reads
 });
 
-Deno.test("wasm conv on 2 threads: each part its own scratch, a tuned blocking cut back to CONV_OB", async () => {
-  // 3 x 12 tuned: parts are cut at multiples of CONV_OB channels, so the split step packs and
-  // runs blocks of CONV_OB (keeping 12 pixels); outputs match the reference, bit for bit the
-  // single-thread module's with that blocking.
+Deno.test("wasm conv on 2 threads: each part its own scratch, the default blocking over a tuned one", async () => {
+  // 3 x 12 tuned: parts are cut at multiples of the default blocking's channels, so the split
+  // step packs and runs the default blocking (2 x 24 on 37-pixel rows); outputs match the
+  // reference, bit for bit the single-thread module's with that blocking.
   const g = convGraph({ cin: 5, cout: 21, h: 40, w: 37, k: 3, s: 1, p: 1, act: "clip" });
   const w = randomWeights(g, 7);
-  const name = kernelName(compile(g, w, { target: "wasm" }).plan.steps[0].spec);
-  const options = (threads: number, ob: number) => ({
+  const spec = compile(g, w, { target: "wasm" }).plan.steps[0].spec;
+  assert.equal(spec.family, "conv");
+  const name = kernelName(spec);
+  const def = convBlocking(spec as Parameters<typeof convBlocking>[0]);
+  assert.deepEqual(def, { ob: 2, pv: 6 });
+  const options = (threads: number, blocking: { ob: number; pv: number }) => ({
     target: "wasm" as const,
-    wasm: { threads, convBlocking: new Map([[name, { ob, pv: 3 }]]) },
+    wasm: { threads, convBlocking: new Map([[name, blocking]]) },
   });
-  const compiled = compile(g, w, options(2, 3));
+  const compiled = compile(g, w, options(2, { ob: 3, pv: 3 }));
   assert.equal(compiled.splitSteps, 1);
-  assert.match(compiled.source, new RegExp(`_b${CONV_OB}x12_s1\\(`)); // part 1, scratch area 1
+  assert.match(compiled.source, /_b2x24_s1\(/); // part 1, scratch area 1
   const two = await loadModule(compiled.source);
-  const one = await loadModule(compile(g, w, options(1, CONV_OB)).source);
+  const one = await loadModule(compile(g, w, options(1, def)).source);
   try {
     const x = randomInput(g.inputs[0].shape, 8);
     const want = runReferenceOutputs(g, w, { input: x })[g.outputs[0].name];

@@ -64,7 +64,7 @@ import {
 } from "../spec.ts";
 import { encodeModule, Fn, type ModuleFunction } from "./binary.ts";
 import { KERNEL_PARAMS, type WasmEmitter } from "./_simd.ts";
-import { CONV_OB, type ConvBlocking, convBlocking, convWasm, convWasmWith } from "./conv.ts";
+import { type ConvBlocking, convBlocking, convWasm, convWasmWith } from "./conv.ts";
 import { dwconvWasm } from "./depthwise.ts";
 import {
   actWasm,
@@ -223,9 +223,9 @@ export function emitWasmModule(
       for (const p of parts) forced.set(p.spec, baseBlocking(step.spec));
     }
     if (parts && step.spec.family === "conv") {
-      // threads.ts cuts a conv's output channels at multiples of CONV_OB: the parent's
-      // packed blocks (and so its parts') are CONV_OB channels.
-      const b = { ob: CONV_OB, pv: baseConv(step.spec).pv };
+      // threads.ts cuts a conv's output channels at multiples of the default blocking's
+      // channels: the parent and its parts run the default blocking (packed per block).
+      const b = convBlocking(step.spec);
       forcedConv.set(step.spec, b);
       for (const p of parts) forcedConv.set(p.spec, b);
     }
