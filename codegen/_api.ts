@@ -17,10 +17,10 @@ import {
 } from "ts-morph";
 import { imageEntrySource } from "../interop/image_entry.ts";
 import { numel } from "../lib/ir/ops.ts";
-import { block, type Emitter, kernelParams } from "./_emit.ts";
+import { block, type Emitter, kernelParams, type TableParam } from "./_emit.ts";
 import type { MemoryPlan } from "./memory.ts";
 import { OUTPUT_SUMMARY_SOURCE } from "./_summary.ts";
-import type { KernelPlan } from "./plan.ts";
+import type { KernelPlan, Step } from "./plan.ts";
 import { type KernelSpec, offsetTable } from "./spec.ts";
 
 /**
@@ -171,21 +171,35 @@ export function interfaceConstants(
   ];
 }
 
+/** The table a step passes for a kernel's table parameter. */
+function stepTable(step: Step, param: TableParam): number[] {
+  const t = param === "xt" ? step.tables?.x : step.tables?.y;
+  if (!t) throw new Error(`A step of "${step.layers[0]}" has no table for its kernel's "${param}"`);
+  return t;
+}
+
 /**
- * The offset tables and functions of TypeScript kernels, each named once
- * (`kernels` maps a kernel name to its spec); `describe` turns an emitter's
- * description into the kernel's doc comment.
+ * The arguments a TypeScript kernel call passes for its offset tables: the
+ * module-level constants {@link tableStatements} declares.
  */
-export function tsKernelStatements(
-  kernels: Iterable<[string, KernelSpec]>,
+export function tableArgs(step: Step, e: Emitter<KernelSpec>): string[] {
+  return (e.tables?.(step.spec) ?? []).map((p) => offsetTable(stepTable(step, p)));
+}
+
+/**
+ * The channel offset tables the TypeScript kernel calls of `steps` pass, each
+ * declared once as a module-level `Int32Array` named by its contents.
+ */
+export function tableStatements(
+  steps: Iterable<Step>,
   emitterOf: (spec: KernelSpec) => Emitter<KernelSpec>,
-  docs: { table: string; kernel: (description: string) => string },
+  doc: string,
 ): StatementStructures[] {
-  const list = [...kernels];
   const statements: StatementStructures[] = [];
   const tables = new Map<string, string>();
-  for (const [, spec] of list) {
-    for (const t of emitterOf(spec).tables?.(spec) ?? []) {
+  for (const step of steps) {
+    for (const p of emitterOf(step.spec).tables?.(step.spec) ?? []) {
+      const t = stepTable(step, p);
       const name = offsetTable(t);
       const text = t.join(", ");
       const seen = tables.get(name);
@@ -194,15 +208,29 @@ export function tsKernelStatements(
       }
       if (seen !== undefined) continue;
       tables.set(name, text);
-      statements.push(constant(name, "Int32Array", `new Int32Array([${text}])`, docs.table, false));
+      statements.push(constant(name, "Int32Array", `new Int32Array([${text}])`, doc, false));
     }
   }
-  for (const [name, spec] of list) {
+  return statements;
+}
+
+/**
+ * The functions of TypeScript kernels, each named once (`kernels` maps a
+ * kernel name to its spec); `describe` turns an emitter's description into
+ * the kernel's doc comment.
+ */
+export function tsKernelStatements(
+  kernels: Iterable<[string, KernelSpec]>,
+  emitterOf: (spec: KernelSpec) => Emitter<KernelSpec>,
+  docs: { kernel: (description: string) => string },
+): StatementStructures[] {
+  const statements: StatementStructures[] = [];
+  for (const [name, spec] of kernels) {
     const e = emitterOf(spec);
     statements.push({
       kind: StructureKind.Function,
       name,
-      parameters: kernelParams(e.weighted, e.second(spec)).map((p) => ({
+      parameters: kernelParams(e.weighted, e.second(spec), e.tables?.(spec)).map((p) => ({
         name: p.name,
         type: p.type,
       })),

@@ -14,8 +14,11 @@ import type { Act, Epilogue, KernelSpec } from "./spec.ts";
 /** One parameter of a generated kernel. */
 export interface Param {
   name: string;
-  type: "Float32Array" | "number";
+  type: "Float32Array" | "Int32Array" | "number";
 }
+
+/** A channel offset table a kernel takes: `xt` for its input, `yt` for its output. */
+export type TableParam = "xt" | "yt";
 
 /** How to emit one kernel family: its parameters, its body, and its weight packing. */
 export interface Emitter<S extends KernelSpec> {
@@ -27,12 +30,19 @@ export interface Emitter<S extends KernelSpec> {
   second(s: S): boolean;
   /** Writes the body with every size baked in as a literal. */
   body(s: S, w: CodeBlockWriter): void;
-  /** Channel offset tables the body reads (module-level `Int32Array`s named by `offsetTable`). */
-  tables?(s: S): number[][];
+  /**
+   * The channel offset tables the kernel takes as `Int32Array` parameters
+   * (each call passes its step's table, see `OffsetTables` in spec.ts).
+   */
+  tables?(s: S): TableParam[];
 }
 
-/** Kernel parameters in the fixed order every call site follows. */
-export function kernelParams(weighted: boolean, second: boolean): Param[] {
+/** Kernel parameters in the fixed order every call site follows (tables last). */
+export function kernelParams(
+  weighted: boolean,
+  second: boolean,
+  tables: readonly TableParam[] = [],
+): Param[] {
   const p: Param[] = [
     { name: "x", type: "Float32Array" },
     { name: "xo", type: "number" },
@@ -41,6 +51,7 @@ export function kernelParams(weighted: boolean, second: boolean): Param[] {
   ];
   if (weighted) p.push({ name: "w", type: "Float32Array" }, { name: "wo", type: "number" });
   if (second) p.push({ name: "r", type: "Float32Array" }, { name: "ro", type: "number" });
+  for (const t of tables) p.push({ name: t, type: "Int32Array" });
   return p;
 }
 

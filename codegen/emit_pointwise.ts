@@ -14,8 +14,8 @@
  */
 
 import type { CodeBlockWriter } from "ts-morph";
-import { block, type Emitter, plus, writeStore } from "./_emit.ts";
-import { offsetTable, type PwconvSpec } from "./spec.ts";
+import { block, type Emitter, plus, type TableParam, writeStore } from "./_emit.ts";
+import type { PwconvSpec } from "./spec.ts";
 
 /** Output channels per register block. */
 export const PW_OB = 3;
@@ -54,11 +54,12 @@ export function packPwconv(s: PwconvSpec, weight: Float32Array, bias?: Float32Ar
 /** One block of `ob` output channels starting at the variable `o`. */
 function writeBlock(w: CodeBlockWriter, s: PwconvSpec, ob: number): void {
   const cinG = s.cin / s.groups;
-  const xm = s.xmap ? offsetTable(s.xmap) : undefined;
+  // Offset tables are parameters: input channel c at `xi + xt[c]`, output o at `yg + yt[o]`.
+  const xm = s.xtable ? "xt" : undefined;
   const js = range(ob);
   w.writeLine(`const wb = wg + o * ${1 + cinG};`);
   // Output channel j of the block starts at `y${j}` (a table lookup) or `yb + j * ycs`.
-  const ym = s.ymap ? offsetTable(s.ymap) : undefined;
+  const ym = s.ytable ? "yt" : undefined;
   if (ym) w.writeLine(`const ${js.map((j) => `y${j} = yg + ${ym}[${plus("o", j)}]`).join(", ")};`);
   else w.writeLine(`const yb = yg + o * ${s.ycs};`);
   if (s.epi.residual) w.writeLine(`const rb = rg + o * ${s.rcs};`);
@@ -121,7 +122,9 @@ export const pwconvEmitter: Emitter<PwconvSpec> = {
     } on ${s.h}x${s.w}, ${PW_OB} channels x ${PW_PB} pixels per register block`,
   weighted: true,
   second: (s) => s.epi.residual,
-  tables: (s) => [s.xmap, s.ymap].filter((t) => t !== undefined),
+  tables: (
+    s,
+  ): TableParam[] => [...(s.xtable ? ["xt" as const] : []), ...(s.ytable ? ["yt" as const] : [])],
   body(s, w) {
     const cinG = s.cin / s.groups;
     const coutG = s.cout / s.groups;
@@ -148,7 +151,9 @@ export const pwconvEmitter: Emitter<PwconvSpec> = {
       inner();
       return;
     }
-    if (s.xmap || s.ymap) throw new RangeError(`A grouped pointwise conv takes no offset table`);
+    if (s.xtable || s.ytable) {
+      throw new RangeError(`A grouped pointwise conv takes no offset table`);
+    }
     block(w, `for (let g = 0; g < ${s.groups}; g++)`, () => {
       w.writeLine(`const xg = xo + g * ${cinG * s.xcs};`);
       w.writeLine(`const yg = yo + g * ${s.ygs};`);

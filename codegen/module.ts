@@ -33,6 +33,8 @@ import {
   optionsText,
   sizeConstants,
   sourceString,
+  tableArgs,
+  tableStatements,
   tsKernelStatements,
   writeEntryHelpers,
   writeEntryInputs,
@@ -271,13 +273,15 @@ export function emitModule(plan: KernelPlan, memory: MemoryPlan, info: ModuleInf
     );
   }
   statements.push(
+    ...tableStatements(
+      plan.steps,
+      emitterOf,
+      "Channel offsets of a tensor no single stride describes (a kernel argument).",
+    ),
     ...tsKernelStatements(
       [...kernels].map(([name, { spec }]) => [name, spec]),
       emitterOf,
-      {
-        table: "Channel offsets of a tensor no single stride describes.",
-        kernel: (d) => d + ".",
-      },
+      { kernel: (d) => d + "." },
     ),
   );
 
@@ -317,6 +321,7 @@ export function emitModule(plan: KernelPlan, memory: MemoryPlan, info: ModuleInf
             const args = [...operand(step.x, memory), ...operand(step.y, memory)];
             if (e.weighted) args.push("W", String(weightOffsets[i]));
             if (e.second(step.spec)) args.push(...operand(step.r!, memory));
+            args.push(...tableArgs(step, e));
             w.writeLine(`// ${step.layers.map(sourceString).join(", ")}`);
             if (info.profile) w.writeLine("t = performance.now();");
             w.writeLine(`${kernelName(step.spec)}(${args.join(", ")});`);

@@ -47,7 +47,14 @@ import { packAffine } from "./emit_elementwise.ts";
 import { packLinear } from "./emit_linear.ts";
 import { packPwconv } from "./emit_pointwise.ts";
 import { sampleShape } from "./emit_general.ts";
-import { type Act, type Epilogue, type KernelSpec, NO_ACT, type Window } from "./spec.ts";
+import {
+  type Act,
+  type Epilogue,
+  type KernelSpec,
+  NO_ACT,
+  type OffsetTables,
+  type Window,
+} from "./spec.ts";
 
 /** Root id of the caller's (first) input array. */
 export const INPUT_ROOT = -1;
@@ -90,6 +97,8 @@ export interface Step {
   r?: Operand;
   /** Packed weights in the layout of the spec's emitter. */
   weights?: Float32Array;
+  /** Channel offset tables the kernel reads (a pointwise spec with `xtable` / `ytable`). */
+  tables?: OffsetTables;
   /** The graph nodes this step computes (fused), in order. */
   layers: string[];
 }
@@ -1031,10 +1040,11 @@ function lowerGroup(
           w: xs[3],
           epi,
           ...grouped,
-          ...(x.map ? { xmap: x.map } : {}),
-          ...(layout.map ? { ymap: layout.map } : {}),
+          ...(x.map ? { xtable: true as const } : {}),
+          ...(layout.map ? { ytable: true as const } : {}),
         };
-        return [{ ...base, spec, weights: packPwconv(spec, weight, bias) }];
+        const tables = x.map || layout.map ? { tables: { x: x.map, y: layout.map } } : {};
+        return [{ ...base, spec, ...tables, weights: packPwconv(spec, weight, bias) }];
       }
       const spec = {
         family: "conv" as const,

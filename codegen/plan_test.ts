@@ -86,8 +86,13 @@ Deno.test("planKernels() writes ShuffleNet V2 pass-through channels once, where 
   assert.equal(plan.steps.filter((s) => s.spec.family === "copy").length, 0);
   // three shuffles deep, the stem's and the branches' channels land in no single stride:
   // the 1x1 convs write and read them through offset tables
-  const pw = plan.steps.map((s) => s.spec).filter((s) => s.family === "pwconv");
-  assert.ok(pw.some((s) => s.ymap !== undefined));
-  assert.ok(pw.some((s) => s.xmap !== undefined));
+  // (the spec says that its kernel reads one, the step carries the table itself)
+  const pw = plan.steps.filter((s) => s.spec.family === "pwconv");
+  const flagged = (s: (typeof pw)[number], k: "x" | "y") =>
+    s.spec.family === "pwconv" && s.spec[k === "x" ? "xtable" : "ytable"] === true;
+  for (const k of ["x", "y"] as const) {
+    assert.ok(pw.some((s) => s.tables?.[k] !== undefined), `some step reads a ${k} table`);
+    for (const s of pw) assert.equal(flagged(s, k), s.tables?.[k] !== undefined);
+  }
   await differential(b.build(x));
 });

@@ -11,9 +11,12 @@
  * (`xcs`, `ycs`, `rcs`: elements between consecutive channels), so a kernel
  * can read a channel slice (split) or write into every other channel of a
  * larger buffer (concat followed by a channel shuffle) without any copy. A
- * pointwise conv also takes per-channel offset tables (`xmap`, `ymap`) for
- * layouts no single stride describes (ShuffleNet V2's pass-through channels,
- * written once where the last shuffle wants them).
+ * pointwise conv also reads per-channel offset tables for layouts no single
+ * stride describes (ShuffleNet V2's pass-through channels, written once where
+ * the last shuffle wants them). A table changes addresses, not instructions:
+ * the spec only says that the kernel reads one (`xtable`, `ytable`), and each
+ * call passes its own ({@link OffsetTables}), so the layers of a stage that
+ * differ only in their tables share one kernel.
  *
  * @module
  */
@@ -75,12 +78,22 @@ export interface PwconvSpec extends Strides {
   epi: Epilogue;
   rcs: number;
   /**
-   * Per-input-channel offsets from `xo` when the input channels are not
-   * affine (then `xcs` is unused and left at the plane size); see {@link offsetTable}.
+   * The input channels are not affine: each call passes a table of their
+   * offsets ({@link OffsetTables.x}; `xcs` is then unused and left at the plane size).
    */
-  xmap?: number[];
-  /** Per-output-channel offsets from `yo` when the output slots are not affine (`groups` 1). */
-  ymap?: number[];
+  xtable?: true;
+  /** The output slots are not affine (`groups` 1): each call passes {@link OffsetTables.y}. */
+  ytable?: true;
+}
+
+/**
+ * Per-channel element offsets a pointwise step passes its kernel: input
+ * channel `c` starts at `xo + x[c]`, output channel `o` at `yo + y[o]`.
+ * Data of the call, not of the kernel (see the module doc).
+ */
+export interface OffsetTables {
+  x?: number[];
+  y?: number[];
 }
 
 /** Depthwise convolution: one filter per channel (groups = in = out channels). */
@@ -280,9 +293,9 @@ function extraStride(tag: string, v: number, plane: number): string {
 
 /**
  * FNV-1a hash of a list of integers, as 8 hex digits: names a channel offset
- * table in kernel names (`_xm1a2b3c4d`) and in the module (`T_1a2b3c4d`).
- * Not injective by itself: `module.ts` rejects two different specs under one
- * name and two different tables under one table name.
+ * table in the module (`T_1a2b3c4d`) and a general kernel. Not injective by
+ * itself: `module.ts` rejects two different specs under one name and
+ * `_api.ts` two different tables under one table name.
  *
  * @example
  * ```ts
@@ -307,8 +320,9 @@ export function offsetTable(values: readonly number[]): string {
   return `T_${mapHash(values)}`;
 }
 
-function mapTag(s: { xmap?: number[]; ymap?: number[] }): string {
-  return (s.xmap ? `_xm${mapHash(s.xmap)}` : "") + (s.ymap ? `_ym${mapHash(s.ymap)}` : "");
+/** `_xt` / `_yt` when the kernel reads an input / output offset table (whichever the call passes). */
+function tableTag(s: PwconvSpec): string {
+  return (s.xtable ? "_xt" : "") + (s.ytable ? "_yt" : "");
 }
 
 /**
@@ -337,7 +351,7 @@ export function kernelName(s: KernelSpec): string {
       const g = s.groups === 1 ? "" : `_g${s.groups}`;
       return `f32_pwconv_c${s.cin}o${s.cout}${g}_h${s.h}w${s.w}${epiTag(s.epi)}` +
         strideTag(s, { x: hw, y: hw }) + extraStride("yg", s.ygs, (s.cout / s.groups) * s.ycs) +
-        (s.epi.residual ? extraStride("rs", s.rcs, hw) : "") + mapTag(s);
+        (s.epi.residual ? extraStride("rs", s.rcs, hw) : "") + tableTag(s);
     }
     case "dwconv": {
       const o = s.win.oh * s.win.ow;

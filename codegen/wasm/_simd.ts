@@ -5,14 +5,16 @@
  *
  * Kernel ABI: every kernel takes four i32 byte addresses into the module's
  * memory, `(x, y, w, r)`: input, output, packed weights, second tensor
- * (residual); unused ones are passed as 0. Every size, stride and channel
- * offset is baked into the body, mostly as load/store offsets.
+ * (residual); unused ones are passed as 0. Every size and stride is baked
+ * into the body, mostly as load/store offsets; per-channel offset tables
+ * are data after the step's weights (`w`), so one kernel serves every step
+ * that differs only in its tables.
  *
  * @module
  */
 
 import { type Fn, I32, type ValType } from "./binary.ts";
-import type { Act, Epilogue, KernelSpec } from "../spec.ts";
+import type { Act, Epilogue, KernelSpec, OffsetTables } from "../spec.ts";
 
 /** Parameter indices of the kernel ABI. */
 export const X = 0, Y = 1, W = 2, R = 3;
@@ -29,8 +31,12 @@ export interface WasmOptions {
 export interface WasmEmitter<S extends KernelSpec> {
   /** Why this spec has no WebAssembly kernel (then the TypeScript kernel runs), or undefined. */
   unsupported(s: S): string | undefined;
-  /** Packed weights this kernel reads, from the TypeScript target's packing. */
-  pack?(s: S, packed: Float32Array): Float32Array;
+  /**
+   * Packed weights this kernel reads, from the TypeScript target's packing,
+   * followed by whatever else of the step's data it reads through `w` (the
+   * step's offset tables).
+   */
+  pack?(s: S, packed: Float32Array, tables?: OffsetTables): Float32Array;
   /** Writes the body into `f` (parameters {@link KERNEL_PARAMS}). */
   body(s: S, f: Fn, o: WasmOptions): void;
   /** A name suffix for the blocking chosen (kernels of two blockings differ). */
@@ -57,16 +63,28 @@ export function simdEpilogue(e: Epilogue): boolean {
 
 interface Lanes {
   splat(f: Fn, v: number): void;
-  max(f: Fn): void;
-  min(f: Fn): void;
+  /** `max(a, c)` for the constant `c` on the stack; `signed` when `a` may be -0. */
+  max(f: Fn, c: number, signed: boolean): void;
+  /** `min(a, c)` for the constant `c` on the stack. */
+  min(f: Fn, c: number): void;
   add(f: Fn): void;
   mul(f: Fn): void;
 }
 
 const VEC: Lanes = {
   splat: (f, v) => f.v128Const([v, v, v, v]),
-  max: (f) => f.f32x4Max(),
-  min: (f) => f.f32x4Min(),
+  // `f32x4.max`/`min` propagate NaN and order -0 below +0 in software (about eight
+  // x86 instructions each); against a constant `c`, `pmax(a, c) = a < c ? c : a` (one
+  // `maxps`) gives the same result for every `a`, NaN included, except `max(-0, +0)`,
+  // which the `+ 0` turns into +0 (`x + 0 = x` for every other x). A -0 constant keeps
+  // the IEEE instruction.
+  max(f, c, signed) {
+    if (Object.is(c, -0)) return void f.f32x4Max();
+    f.f32x4Pmax();
+    if (signed && Object.is(c, 0)) f.v128Const([0, 0, 0, 0]).f32x4Add();
+  },
+  // `pmin(a, c) = c < a ? c : a` equals `min(a, c)` for every `a` unless `c` is -0.
+  min: (f, c) => (Object.is(c, -0) ? f.f32x4Min() : f.f32x4Pmin()),
   add: (f) => f.f32x4Add(),
   mul: (f) => f.f32x4Mul(),
 };
@@ -81,35 +99,35 @@ const SCALAR: Lanes = {
 
 /**
  * Applies `act` to the local `v` in place (a v128 when `vector`, else an
- * f32). `max`/`min` follow IEEE semantics like the reference's comparisons
- * on finite values.
+ * f32), with IEEE `max`/`min` results like the reference's comparisons.
  */
 export function applyAct(f: Fn, act: Act, v: number, vector: boolean): void {
   const L = vector ? VEC : SCALAR;
-  const clamp = (lo: number, hi: number) => {
-    if (lo !== -Infinity) L.splat(f, lo), L.max(f);
-    if (hi !== Infinity) L.splat(f, hi), L.min(f);
+  // `signed`: the value may be -0 (a sum `x + c` is -0 only when both are).
+  const clamp = (lo: number, hi: number, signed: boolean) => {
+    if (lo !== -Infinity) L.splat(f, lo), L.max(f, lo, signed);
+    if (hi !== Infinity) L.splat(f, hi), L.min(f, hi);
   };
   switch (act.kind) {
     case "none":
       return;
     case "relu":
-      f.localGet(v), clamp(0, Infinity);
+      f.localGet(v), clamp(0, Infinity, true);
       break;
     case "relu6":
-      f.localGet(v), clamp(0, 6);
+      f.localGet(v), clamp(0, 6, true);
       break;
     case "clip":
-      f.localGet(v), clamp(act.min, act.max);
+      f.localGet(v), clamp(act.min, act.max, true);
       break;
     case "hardswish":
       // v * relu6(v + 3) / 6
-      f.localGet(v), L.splat(f, 3), L.add(f), clamp(0, 6);
+      f.localGet(v), L.splat(f, 3), L.add(f), clamp(0, 6, false);
       f.localGet(v), L.mul(f), L.splat(f, 1 / 6), L.mul(f);
       break;
     case "hardsigmoid":
       f.localGet(v), L.splat(f, act.alpha), L.mul(f), L.splat(f, act.beta), L.add(f);
-      clamp(0, 1);
+      clamp(0, 1, Object.is(act.beta, -0));
       break;
     case "sigmoid":
       throw new RangeError("sigmoid has no WebAssembly form here");

@@ -264,6 +264,14 @@ export class Fn {
   f32x4Max(): this {
     return this.simd(0xe9);
   }
+  /** Pseudo-minimum `b < a ? b : a` (one `minps` on x86, where `f32x4.min` takes several). */
+  f32x4Pmin(): this {
+    return this.simd(0xea);
+  }
+  /** Pseudo-maximum `a < b ? b : a` (one `maxps` on x86). */
+  f32x4Pmax(): this {
+    return this.simd(0xeb);
+  }
   /** `a * b + c` with one or two roundings (relaxed SIMD); stack `a b c`. */
   f32x4RelaxedMadd(): this {
     return this.simd(0x105);

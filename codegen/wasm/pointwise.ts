@@ -11,10 +11,11 @@
  * before it (it recomputes a few outputs rather than running a scalar tail;
  * the output never aliases the input or residual, see memory.ts).
  *
- * Input channels whose offsets no single stride describes (an offset table,
- * ShuffleNet V2's pass-through layout) are split into affine runs, each with
- * its own loop; output tables unroll the output blocks with the table's
- * offsets baked into the stores.
+ * Channels whose offsets no single stride describes (ShuffleNet V2's
+ * pass-through layout) are addressed through the step's offset tables, which
+ * the call passes after its packed weights (i32 byte offsets): the kernel
+ * bakes in only that it reads a table, so steps that differ only in their
+ * tables share it.
  *
  * Packed weights (per group, per block of `ob` output channels): `[bias(ob)]
  * [cin/groups x ob]`, input-channel major, as the TypeScript kernel with its
@@ -25,7 +26,7 @@
 
 import { F32, type Fn, I32, V128 } from "./binary.ts";
 import { PW_OB } from "../emit_pointwise.ts";
-import type { PwconvSpec } from "../spec.ts";
+import type { OffsetTables, PwconvSpec } from "../spec.ts";
 import {
   bump,
   counted,
@@ -136,56 +137,46 @@ export function repackBlocks(
   return out;
 }
 
-/** A run of input channels `c0..c0+n-1` at element offsets `start + k * stride`. */
-export interface Run {
-  c0: number;
-  n: number;
-  start: number;
-  stride: number;
-}
-
-/** Splits channel offsets into maximal affine runs. */
-export function affineRuns(offsets: readonly number[]): Run[] {
-  const runs: Run[] = [];
-  let c = 0;
-  while (c < offsets.length) {
-    const stride = c + 1 < offsets.length ? offsets[c + 1] - offsets[c] : 0;
-    let n = 1;
-    while (c + n < offsets.length && offsets[c + n] - offsets[c + n - 1] === stride) n++;
-    runs.push({ c0: c, n, start: offsets[c], stride: n > 1 ? stride : 0 });
-    c += n;
-  }
-  return runs;
-}
-
-/** Most affine runs of an input offset table written as loops; more read the table. */
-export const MAX_RUNS = 2;
-
 /**
- * Where the offset tables sit after the packed weights (in floats from the
- * weights' start), when the kernel reads them from memory: the input table
- * when its channels form more than {@link MAX_RUNS} affine runs, the output
- * table always (its output blocks then loop instead of unrolling).
+ * Where a step's offset tables sit after its packed weights (in 4-byte
+ * words from the weights' start), and where the data the call passes ends:
+ * the input table, then the output table.
  */
 export function tableLayout(s: PwconvSpec): { x?: number; y?: number; floats: number } {
   let at = s.cout * (1 + s.cin / s.groups);
-  const x = s.xmap && affineRuns(s.xmap).length > MAX_RUNS ? at : undefined;
-  if (x !== undefined) at += s.xmap!.length;
-  const y = s.ymap ? at : undefined;
-  if (y !== undefined) at += s.ymap!.length;
+  const x = s.xtable ? at : undefined;
+  if (s.xtable) at += s.cin;
+  const y = s.ytable ? at : undefined;
+  if (s.ytable) at += s.cout;
   return { x, y, floats: at };
 }
 
-/** The packed weights followed by the offset tables of {@link tableLayout}, as i32 byte offsets. */
-function packWithTables(s: PwconvSpec, packed: Float32Array, ob: number): Float32Array {
+/** The packed weights followed by the step's offset tables ({@link tableLayout}), as i32 byte offsets. */
+function packWithTables(
+  s: PwconvSpec,
+  packed: Float32Array,
+  ob: number,
+  tables: OffsetTables | undefined,
+): Float32Array {
   const t = tableLayout(s);
   const out = new Float32Array(t.floats);
   out.set(
     repackBlocks(s.groups, s.cout / s.groups, s.cin / s.groups, packed, PW_OB, ob),
   );
   const ints = new Int32Array(out.buffer);
-  if (t.x !== undefined) s.xmap!.forEach((v, c) => (ints[t.x! + c] = 4 * v));
-  if (t.y !== undefined) s.ymap!.forEach((v, c) => (ints[t.y! + c] = 4 * v));
+  const put = (at: number | undefined, values: number[] | undefined, n: number, what: string) => {
+    if (at === undefined) return;
+    if (values?.length !== n) {
+      throw new RangeError(
+        `A pointwise step's ${what} offset table has ${
+          values?.length ?? "no"
+        } entries, expected ${n}`,
+      );
+    }
+    values.forEach((v, c) => (ints[at + c] = 4 * v));
+  };
+  put(t.x, tables?.x, s.cin, "input");
+  put(t.y, tables?.y, s.cout, "output");
   return out;
 }
 
@@ -257,11 +248,6 @@ function body(s: PwconvSpec, f: Fn, o: WasmOptions, blocking: Blocking): void {
   const hw = s.h * s.w;
   const cinG = s.cin / s.groups;
   const coutG = s.cout / s.groups;
-  const runs = s.xmap ? affineRuns(s.xmap) : [{ c0: 0, n: cinG, start: 0, stride: s.xcs }];
-  // Table offsets may be negative (relative to the first channel); loads and stores take
-  // non-negative offsets from base pointers moved back by the smallest.
-  const xMin = Math.min(0, ...runs.map((r) => Math.min(r.start, r.start + (r.n - 1) * r.stride)));
-  const yMin = s.ymap ? Math.min(0, ...s.ymap) : 0;
   const nb = Math.floor(hw / PB);
   // The last pixels: the fewest vectors that cover them, overlapping the block before.
   const pvTail = Math.ceil((hw % PB) / 4);
@@ -308,25 +294,24 @@ function body(s: PwconvSpec, f: Fn, o: WasmOptions, blocking: Blocking): void {
       });
       for (let u = 0; u < cinG % UNROLL; u++) step(u);
     }
-    for (const run of xTable ? [] : runs) {
-      setPlus(f, xc, xp, 4 * xMin);
+    if (!xTable) {
+      f.localGet(xp).localSet(xc);
       f.localGet(wb).localSet(wc);
       const step = (u: number) => {
         for (let v = 0; v < PV; v++) {
-          f.localGet(xc).v128Load(4 * (run.start - xMin + u * run.stride) + 16 * v).localSet(xv[v]);
+          f.localGet(xc).v128Load(4 * u * s.xcs + 16 * v).localSet(xv[v]);
         }
         for (let j = 0; j < ob; j++) {
-          f.localGet(wc).v128Load32Splat(4 * (ob + (run.c0 + u) * ob + j)).localSet(ws);
+          f.localGet(wc).v128Load32Splat(4 * (ob + u * ob + j)).localSet(ws);
           for (let v = 0; v < PV; v++) madd(f, o, xv[v], ws, acc[j * PV + v]);
         }
       };
-      const iters = Math.floor(run.n / UNROLL);
-      counted(f, iters, () => {
+      counted(f, Math.floor(cinG / UNROLL), () => {
         for (let u = 0; u < UNROLL; u++) step(u);
-        bump(f, xc, 4 * UNROLL * run.stride);
+        bump(f, xc, 4 * UNROLL * s.xcs);
         bump(f, wc, 4 * UNROLL * ob);
       });
-      for (let u = 0; u < run.n % UNROLL; u++) step(u);
+      for (let u = 0; u < cinG % UNROLL; u++) step(u);
     }
     for (let j = 0; j < ob; j++) {
       // Output channel j at yp + its offset, or at yp + table[o + j] (bytes).
@@ -379,17 +364,6 @@ function body(s: PwconvSpec, f: Fn, o: WasmOptions, blocking: Blocking): void {
       if (full < coutG) outBlock(coutG - full, () => 0, blocks, tail);
       return;
     }
-    if (s.ymap) {
-      const ymap = s.ymap;
-      for (let oc = 0; oc < coutG; oc += OB) {
-        const ob = Math.min(OB, coutG - oc);
-        setPlus(f, yb, Y, 4 * yMin);
-        setPlus(f, rb, R, 4 * oc * s.rcs);
-        outBlock(ob, (j) => 4 * (ymap[oc + j] - yMin), blocks, tail);
-        bump(f, wb, 4 * ob * (1 + cinG));
-      }
-      return;
-    }
     f.localGet(Y).localSet(yb);
     counted(f, full / OB, () => {
       outBlock(OB, (j) => 4 * j * s.ycs, blocks, tail);
@@ -420,13 +394,14 @@ function body(s: PwconvSpec, f: Fn, o: WasmOptions, blocking: Blocking): void {
 export function pwconvWasmWith(choose: (s: PwconvSpec) => Blocking): WasmEmitter<PwconvSpec> {
   return {
     unsupported(s) {
-      if (s.h * s.w < 4 && (s.xmap || s.ymap)) {
+      if (s.h * s.w < 4 && (s.xtable || s.ytable)) {
         return `an offset table on a plane of ${s.h * s.w} < 4 pixels`;
       }
       if (!simdEpilogue(s.epi)) return "a sigmoid epilogue";
       return undefined;
     },
-    pack: (s, packed) => packWithTables(s, packed, s.h * s.w < 4 ? SMALL_OB : choose(s).ob),
+    pack: (s, packed, tables) =>
+      packWithTables(s, packed, s.h * s.w < 4 ? SMALL_OB : choose(s).ob, tables),
     body: (s, f, o) => (s.h * s.w < 4 ? smallBody(s, f, o) : body(s, f, o, choose(s))),
     variant(s) {
       const b = choose(s);
