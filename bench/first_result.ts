@@ -10,8 +10,9 @@
  * - onnxruntime-node and onnxruntime-web: the `.onnx` file, written beforehand
  *   (package import, native library or WebAssembly load, session creation,
  *   first inference; exporting the ONNX is not counted);
- * - tfjs and the reference executor, which load from a graph: building the
- *   zoo graph and its seeded weights is left out, the rest counted.
+ * - tfjs, which loads from a graph: building the zoo graph and its seeded
+ *   weights is left out, the rest counted (the reference executor, an
+ *   oracle rather than a runtime to ship, is not measured).
  *
  * The first process per runtime is untimed: it fills Deno's caches for the
  * files it loads (dependency analysis, V8's code cache), as a user's first
@@ -19,13 +20,20 @@
  * first, cold run's time is kept too (`coldMs`). The timed runs go
  * round-robin over the runtimes; the figure is their median.
  *
+ * Run directly, it times given files the same way, side by side:
+ *
+ * ```sh
+ * deno run -A bench/first_result.ts --runs 7 build/mobilenetv1.gen.js mobilenetv1.onnx
+ * ```
+ *
  * @module
  */
 
+import { parseArgs } from "node:util";
 import { compile } from "../codegen/compile.ts";
+import { EXIT, guard, UsageError } from "../lib/_io.ts";
 import { exportOnnx } from "../interop/onnx_export.ts";
 import type { Graph } from "../lib/ir/graph.ts";
-import { numel } from "../lib/ir/ops.ts";
 import type { Knobs } from "../lib/models/registry.ts";
 import type { Weights } from "../lib/runtime/weights.ts";
 import type { FirstResultRequest } from "./first_result_child.ts";
@@ -78,8 +86,7 @@ export async function firstResultJob(
       wasm: target === "wasm" ? { threads } : undefined,
     });
     await Deno.writeTextFile(`${stem}.gen.js`, source);
-    const inputLength = numel(m.graph.inputs[0].shape);
-    return { runtime, request: { kind: "module", path: `${stem}.gen.js`, inputLength } };
+    return { runtime, request: { kind: "module", path: `${stem}.gen.js` } };
   }
   if (runtime === "ort-node" || runtime === "ort-web") {
     await Deno.writeFile(`${stem}.onnx`, exportOnnx(m.graph, m.weights));
@@ -148,3 +155,86 @@ export async function firstResults(
   }
   return figures;
 }
+
+const HELP = `Usage: deno run -A bench/first_result.ts [options] FILE...
+
+Times the first result of each FILE the way \`deno task bench\` does: fresh
+\`deno run\` processes, one untimed (Deno's caches cold for a new file) and
+then --runs timed ones, round-robin over the files; prints each file's median
+wall time from process start to the first output, its timed runs and the
+cold one, and the machine's load average.
+
+FILE: a generated module (.js or .ts; run on an input of its inputShape),
+or an .onnx file run in onnxruntime-node.
+
+Options:
+  --runs N             timed processes per file (default 5)
+  --input-shape S      the .onnx files' input shape (default 1x3x224x224)
+  -h, --help           this help
+`;
+
+function loadAverage(): string {
+  try {
+    return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+  } catch {
+    return "unknown";
+  }
+}
+
+/** The command line: times the given files; returns an exit code. */
+export function main(args: string[]): Promise<number> {
+  return guard(async () => {
+    const { values, positionals } = parseArgs({
+      args,
+      options: {
+        runs: { type: "string", default: "5" },
+        "input-shape": { type: "string", default: "1x3x224x224" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+      allowPositionals: true,
+    });
+    if (values.help) {
+      console.log(HELP);
+      return EXIT.ok;
+    }
+    const runs = Number(values.runs);
+    if (!Number.isInteger(runs) || runs < 1) {
+      throw new UsageError(`Invalid --runs "${values.runs}": expected a positive integer`);
+    }
+    const inputShape = values["input-shape"]!.split("x").map(Number);
+    if (!inputShape.every((d) => Number.isInteger(d) && d > 0)) {
+      throw new UsageError(
+        `Invalid --input-shape "${values["input-shape"]}": expected sizes like 1x3x224x224`,
+      );
+    }
+    if (positionals.length === 0) throw new UsageError("Expected at least one FILE (see --help)");
+    const jobs = positionals.map((file): FirstResultJob => {
+      let path: string;
+      try {
+        path = Deno.realPathSync(file);
+      } catch {
+        throw new UsageError(`Cannot read "${file}": no such file`);
+      }
+      if (/\.onnx$/i.test(path)) {
+        return { runtime: file, request: { kind: "onnx", flavor: "ort-node", path, inputShape } };
+      }
+      if (/\.(js|mjs|ts)$/.test(path)) return { runtime: file, request: { kind: "module", path } };
+      throw new UsageError(`Cannot time "${file}": expected a .js, .ts or .onnx file`);
+    });
+    console.log(`load average before: ${loadAverage()}`);
+    const figures = await firstResults(jobs, runs, (l) => console.error(l));
+    for (const [i, f] of figures.entries()) {
+      console.log(
+        f.ms === undefined
+          ? `${jobs[i].runtime}: failed: ${f.error}`
+          : `${jobs[i].runtime}: median ${f.ms.toFixed(0)} ms (runs ${
+            f.runs.map((r) => r.toFixed(0)).join(" ")
+          }; cold ${f.coldMs?.toFixed(0)} ms)`,
+      );
+    }
+    console.log(`load average after: ${loadAverage()}`);
+    return figures.every((f) => f.ms !== undefined) ? EXIT.ok : EXIT.failed;
+  });
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -9,8 +9,8 @@
  * graph rather than from a file).
  *
  * The request is one of
- * - `{ kind: "module", path, inputLength }`: a generated module (`--emit
- *   js`), imported from its file;
+ * - `{ kind: "module", path }`: a generated module (`--emit js`, or `.ts`),
+ *   imported from its file, run on an input of its `inputShape`;
  * - `{ kind: "onnx", flavor, path, inputShape }`: ONNX Runtime (node or
  *   web), imported, a session created from the `.onnx` file;
  * - `{ kind: "build", runtime, model, knobs }`: any runtime of
@@ -26,7 +26,7 @@ import type { Knobs } from "../lib/models/registry.ts";
 
 /** What the child loads and runs. */
 export type FirstResultRequest =
-  | { kind: "module"; path: string; inputLength: number }
+  | { kind: "module"; path: string }
   | { kind: "onnx"; flavor: "ort-node" | "ort-web"; path: string; inputShape: number[] }
   | { kind: "build"; runtime: string; model: string; knobs: Knobs };
 
@@ -38,7 +38,8 @@ function input(length: number): Float32Array {
 async function sample(req: FirstResultRequest): Promise<number> {
   if (req.kind === "module") {
     const m = await import(new URL(`file://${req.path}`).href);
-    const out: Float32Array = m.infer(input(req.inputLength));
+    const length = (m.inputShape as number[]).reduce((a, b) => a * b, 1);
+    const out: Float32Array = m.infer(input(length));
     const t = performance.now();
     if (!(out instanceof Float32Array)) throw new TypeError("The module returned no Float32Array");
     m.dispose?.();

@@ -46,7 +46,7 @@ Deno.test("firstResults() reports a process that fails, naming its error", async
   const figures = await firstResults(
     [{
       runtime: "generated-wasm",
-      request: { kind: "module", path: "/nonexistent/model.gen.js", inputLength: 1 },
+      request: { kind: "module", path: "/nonexistent/model.gen.js" },
     }],
     1,
     () => {},
