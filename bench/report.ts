@@ -603,7 +603,11 @@ export function renderReport(results: BenchResults): string {
         "library load, session creation, one inference), tfjs from the graph (building the graph",
         "and its seeded weights left out); generating or exporting the files is not counted. One",
         `untimed process per runtime first fills Deno's caches, as a user's first run does; the`,
-        `figure is the median of the ${results.firstRuns} timed processes after it (bench/results.json`,
+        `figure is ${
+          results.firstRuns === 1
+            ? "that of the one timed process"
+            : `the median of the ${results.firstRuns} timed processes`
+        } after it (bench/results.json`,
         "also keeps that first, cold process's time). The reference executor's is not measured.",
         "",
       ]
