@@ -163,6 +163,18 @@ function packWithTables(
   out.set(
     repackBlocks(s.groups, s.cout / s.groups, s.cin / s.groups, packed, PW_OB, ob),
   );
+  // A bias of -0 becomes +0: an accumulator that starts anywhere but -0 never becomes -0
+  // (in round-to-nearest, a sum is -0 only when both terms are), so the stores skip the
+  // `+ 0` a ReLU needs for -0 (see applyAct). The result differs only where the
+  // accumulator would have been -0 with no activation after it: +0 instead.
+  const coutG = s.cout / s.groups;
+  for (let g = 0, at = 0; g < s.groups; g++) {
+    for (let o = 0; o < coutG; o += ob) {
+      const n = Math.min(ob, coutG - o);
+      for (let j = 0; j < n; j++) out[at + j] += 0;
+      at += n * (1 + s.cin / s.groups);
+    }
+  }
   const ints = new Int32Array(out.buffer);
   const put = (at: number | undefined, values: number[] | undefined, n: number, what: string) => {
     if (at === undefined) return;
@@ -326,6 +338,7 @@ function body(s: PwconvSpec, f: Fn, o: WasmOptions, blocking: Blocking): void {
           (yTable ? 0 : yOff(j)) + 16 * v,
           rp,
           4 * j * s.rcs + 16 * v,
+          false, // the packed bias is never -0, so neither is the accumulator
         );
       }
     }
