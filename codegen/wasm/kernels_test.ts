@@ -208,3 +208,19 @@ Deno.test("a plan whose memory exceeds WebAssembly's 4 GiB is a clear codegen er
     /Cannot generate the wasm target: .* bytes of memory, above WebAssembly's 4294967296 \(use --target ts\)/,
   );
 });
+
+Deno.test("wasm pwconv: a -0 bias and zero products give +0, as IEEE max(-0, 0) and the reference do", async () => {
+  // relu(-0 + sum of (-1 * +0)) = relu(-0) = +0; without the ReLU the packed +0 bias gives +0 too.
+  for (const relu of [true, false]) {
+    const b = new GraphBuilder("negzero", [1, 3, 4, 5]);
+    const y = b.conv2d(b.input, { out: 5, kernel: 1, bias: true }, "c");
+    const g = b.build(relu ? b.relu(y) : y);
+    const weights = new Map([
+      ["c.weight", new Float32Array(15).fill(-1)],
+      ["c.bias", new Float32Array(5).fill(-0)],
+    ]);
+    const m = await loadModule(compile(g, weights, { target: "wasm" }).source);
+    const out = m.infer(new Float32Array(60));
+    assert.ok(out.every((v) => Object.is(v, 0)), `relu=${relu}: ${[...out.slice(0, 4)]}`);
+  }
+});
