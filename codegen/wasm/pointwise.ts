@@ -28,6 +28,7 @@ import { F32, type Fn, I32, V128 } from "./binary.ts";
 import { PW_OB } from "../emit_pointwise.ts";
 import type { OffsetTables, PwconvSpec } from "../spec.ts";
 import {
+  applyAct,
   bump,
   counted,
   locals,
@@ -192,14 +193,21 @@ function packWithTables(
   return out;
 }
 
-/** Output channels per block on planes of fewer than 4 pixels (four f32x4 accumulators). */
-export const SMALL_OB = 16;
+/**
+ * Output channels per block on planes of fewer than 4 pixels: eight f32x4
+ * accumulators, so eight independent multiply-add chains cover the latency
+ * (four chains left half the issue slots idle).
+ */
+export const SMALL_OB = 32;
 
 /**
  * A plane of fewer than 4 pixels (squeeze-excite 1x1 convs on 1x1 planes):
- * a matrix-vector product per pixel, vectorized over 16 output channels, each
- * input splatted once per block; lanes are stored one by one through the
- * scalar epilogue (channel strides need not be 1).
+ * a matrix-vector product per pixel, vectorized over {@link SMALL_OB} output
+ * channels, each input splatted once per block, the reduction unrolled
+ * {@link UNROLL}x; the activation runs on the accumulators, then lanes are
+ * stored one by one (channel strides need not be 1), through the scalar
+ * epilogue when a residual follows. Each output's sum runs over the input
+ * channels in order, as in the other blockings.
  */
 function smallBody(s: PwconvSpec, f: Fn, o: WasmOptions): void {
   const hw = s.h * s.w;
@@ -216,18 +224,28 @@ function smallBody(s: PwconvSpec, f: Fn, o: WasmOptions): void {
     for (let v = 0; v < nv; v++) f.localGet(wb).v128Load(16 * v).localSet(acc[v]);
     setPlus(f, xc, X, 4 * p);
     setPlus(f, wc, wb, 4 * ob);
-    counted(f, cinG, () => {
-      f.localGet(xc).v128Load32Splat(0).localSet(xs);
+    const step = (u: number) => {
+      f.localGet(xc).v128Load32Splat(4 * u * s.xcs).localSet(xs);
       for (let v = 0; v < nv; v++) {
-        f.localGet(wc).v128Load(16 * v).localSet(tmp);
+        f.localGet(wc).v128Load(4 * u * ob + 16 * v).localSet(tmp);
         madd(f, o, tmp, xs, acc[v]);
       }
-      bump(f, xc, 4 * s.xcs);
-      bump(f, wc, 4 * ob);
+    };
+    counted(f, Math.floor(cinG / UNROLL), () => {
+      for (let u = 0; u < UNROLL; u++) step(u);
+      bump(f, xc, 4 * UNROLL * s.xcs);
+      bump(f, wc, 4 * UNROLL * ob);
     });
+    for (let u = 0; u < cinG % UNROLL; u++) step(u);
+    // The packed bias is never -0, so neither is an accumulator (see packWithTables).
+    for (let v = 0; v < nv; v++) applyAct(f, s.epi.act, acc[v], true, false);
     for (let j = 0; j < ob; j++) {
       f.localGet(acc[j >> 2]).f32x4ExtractLane(j & 3).localSet(lane);
-      storeEpilogue(f, s.epi, lane, false, yb, 4 * (j * s.ycs + p), rb, 4 * (j * s.rcs + p));
+      if (s.epi.residual) {
+        f.localGet(lane).localGet(rb).f32Load(4 * (j * s.rcs + p)).f32Add().localSet(lane);
+        applyAct(f, s.epi.act2, lane, false);
+      }
+      f.localGet(yb).localGet(lane).f32Store(4 * (j * s.ycs + p));
     }
   };
   counted(f, s.groups, () => {
