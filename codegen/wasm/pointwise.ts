@@ -57,17 +57,99 @@ export const L2_INPUT_BYTES = 256 * 1024;
 /** Input channels per step of the reduction loop. */
 export const UNROLL = 4;
 
+/** Vector multiply-adds and vector loads issued per cycle (two FMA pipes, two load ports). */
+const FMAS_PER_CYCLE = 2;
+const LOADS_PER_CYCLE = 2;
+/** Cycles per output vector of a block's epilogue (activation, store) and per block of set-up. */
+const STORE_CYCLES = 1;
+const BLOCK_CYCLES = 4;
 /**
- * The default blocking, deterministic: 3 channels x 12 pixels (9
- * accumulators) on planes of 12 pixels or more, 6 x 8 on planes of 8-11, else
- * 8 x 4. `--tune` chose 3 x 12 for 18 of MobileNetV2's 19 pointwise kernels
- * and 17 of ShuffleNetV2's 36 (2 x 16 for the others, within a few percent),
- * on this machine class.
+ * Live v128 values past which the engine spills: 15 live values (6 x 8's 12
+ * accumulators, 2 input vectors and a weight) ran at 12.5 flop/cycle instead
+ * of 16 (issue 10's measurements on this machine class).
+ */
+const MAX_LIVE = 14;
+const SPILL_SLOWDOWN = 16 / 12.5;
+
+/**
+ * Estimated cycles of a pointwise layer in a blocking: every register block
+ * it runs (full ones, the partial output-channel block when `ob` does not
+ * divide the channels, the overlapping last pixel block), each costing per
+ * input channel the larger of its multiply-adds (`ob * pv`) and its loads
+ * (`pv` input vectors, `ob` splatted weights) at their issue rates (slower
+ * when its live vectors spill), plus its stores and set-up. A model to rank blockings, not a prediction of time:
+ * what it captures is tail waste (a 1-channel block does a third of a 3-channel
+ * block's work for about half its time) and loads per multiply-add.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { blockingCost } from "./pointwise.ts";
+ * import { epilogue } from "../spec.ts";
+ * const spec = {
+ *   family: "pwconv" as const, cin: 16, cout: 16, groups: 1, ygs: 16 * 3136, h: 56, w: 56,
+ *   epi: epilogue(), rcs: 3136, xcs: 3136, ycs: 3136,
+ * };
+ * // 16 = 5 x 3 + 1 channels: 3 x 12 runs a 1-channel block; 2 x 16 divides both sizes.
+ * assert.ok(blockingCost(spec, { ob: 2, pv: 4 }) < blockingCost(spec, { ob: 3, pv: 3 }));
+ * ```
+ */
+export function blockingCost(s: PwconvSpec, b: Blocking): number {
+  const hw = s.h * s.w;
+  const cinG = s.cin / s.groups;
+  const coutG = s.cout / s.groups;
+  const pb = 4 * b.pv;
+  const pixelBlocks = [[Math.floor(hw / pb), b.pv]];
+  if (hw % pb !== 0) pixelBlocks.push([1, Math.ceil((hw % pb) / 4)]);
+  const channelBlocks = [[Math.floor(coutG / b.ob), b.ob]];
+  if (coutG % b.ob !== 0) channelBlocks.push([1, coutG % b.ob]);
+  let cycles = 0;
+  for (const [nc, ob] of channelBlocks) {
+    for (const [np, pv] of pixelBlocks) {
+      const live = ob * pv + pv + 1;
+      const step = Math.max((ob * pv) / FMAS_PER_CYCLE, (ob + pv) / LOADS_PER_CYCLE) *
+        (live > MAX_LIVE ? SPILL_SLOWDOWN : 1);
+      cycles += nc * np * (cinG * step + ob * pv * STORE_CYCLES + BLOCK_CYCLES);
+    }
+  }
+  return s.groups * cycles;
+}
+
+/**
+ * The default's candidates on planes of 16 pixels or more, the preferred
+ * first: 3 x 12 (measured best on most layers) and 2 x 16 (as good per
+ * multiply-add, with no partial block on an even channel count). The other
+ * blockings rank well in {@link blockingCost} yet measured slower on these
+ * planes (5 x 8 on MobileNetV2's 7x7 layers: 10% slower), so they stay
+ * `--tune`'s to pick.
+ */
+const DEFAULT_BLOCKINGS: readonly Blocking[] = [{ ob: 3, pv: 3 }, { ob: 2, pv: 4 }];
+
+/**
+ * The default blocking, deterministic: on planes of 16 pixels or more whose
+ * input is not walked in tiles, the one of {@link DEFAULT_BLOCKINGS} of least
+ * {@link blockingCost}, 3 x 12 unless 2 x 16 is estimated at least 1% cheaper
+ * (`--tune` chose 3 x 12 for most of MobileNetV2's and ShuffleNetV2's
+ * pointwise kernels on this machine class, 2 x 16 mostly where the channels
+ * are not a multiple of 3); 3 x 12 on a tiled input (each output block
+ * re-reads the tile, and 2 channels per block measured 10% slower on
+ * MobileNetV2's 32 -> 16 at 112x112) and on 12-15 pixels, 6 x 8 on 8-11,
+ * 8 x 4 on 4-7 and 32 channels x 1 pixel below.
  */
 export function pwBlocking(s: PwconvSpec): Blocking {
   const hw = s.h * s.w;
   if (hw < 4) return { ob: SMALL_OB, pv: 0 };
-  return hw >= 12 ? { ob: 3, pv: 3 } : hw >= 8 ? { ob: 6, pv: 2 } : { ob: 8, pv: 1 };
+  if (hw < 8) return { ob: 8, pv: 1 };
+  if (hw < 12) return { ob: 6, pv: 2 };
+  if (hw < 16 || (s.cin / s.groups) * hw * 4 > L2_INPUT_BYTES) return { ob: 3, pv: 3 };
+  const [preferred, ...others] = DEFAULT_BLOCKINGS;
+  let best = preferred;
+  let bestCost = 0.99 * blockingCost(s, preferred);
+  for (const b of others) {
+    const cost = blockingCost(s, b);
+    if (cost < bestCost) [best, bestCost] = [b, cost];
+  }
+  return best;
 }
 
 /**
