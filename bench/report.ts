@@ -20,7 +20,7 @@ export const RUNTIME_DESCRIPTIONS: Record<string, string> = {
     "kernels, relaxed FMA where the engine has it), one thread; both generated modules are " +
     "imported as their `--emit js` JavaScript",
   "generated-wasm-2t": "the same `--target wasm` module generated with `--threads 2` (shared " +
-    "memory, one worker; 1x1 layers split by output rows, depthwise layers by channels)",
+    "memory, one worker; 1x1 layers split by output rows, other layers by channels)",
   reference: "our reference executor (lib/runtime/reference.ts, plain loops)",
   "tfjs-cpu": "@tensorflow/tfjs-core + tfjs-backend-cpu (pure JS), network built from tfjs ops " +
     "(BatchNorm folded, bias and ReLU/ReLU6 fused into tf.fused.conv2d / depthwiseConv2d, grouped " +

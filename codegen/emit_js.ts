@@ -27,8 +27,9 @@ const LONG = 4096;
  * ```
  */
 export function toJavaScript(source: string): string {
-  // The literals are returned (`return "<base64>";`, module.ts) or assigned
-  // (`NAME: string = "<base64>";`, wasm/module.ts).
+  // The literals are returned (`return "<base64>";`, module.ts), assigned
+  // (`NAME: string = "<base64>";`, wasm/module.ts) or chunks of an array, one
+  // per line (`_api.ts`'s base64ChunksLiteral).
   const saved: string[] = [];
   let masked = "";
   let at = 0;
@@ -36,7 +37,7 @@ export function toJavaScript(source: string): string {
     const close = source.indexOf('"', open + 1);
     if (close < 0) break;
     const before = source.slice(Math.max(0, open - 8), open);
-    const long = close - open - 1 >= LONG && /(return |= )$/.test(before) &&
+    const long = close - open - 1 >= LONG && /(return |= |\n)$/.test(before) &&
       /^[A-Za-z0-9+/=]*$/.test(source.slice(open + 1, open + 65));
     masked += source.slice(at, open + 1) +
       (long

@@ -4,8 +4,9 @@
  * (max |a - b| <= 1e-4 * max |b|, same top-1); the same holds for each model
  * written the way torch.onnx exports it and imported back (BatchNorm folded,
  * Constant weights, shape subgraphs, h-swish as arithmetic, dynamic batch).
- * Our generated module agrees with onnxruntime on every zoo model's export,
- * and on torch.onnx-style files after import. Reduced resolution keeps the
+ * Our generated modules (TypeScript and WebAssembly targets) agree with
+ * onnxruntime on every zoo model's export, and on torch.onnx-style files after
+ * import. Reduced resolution keeps the
  * reference executor fast; one model runs at 224.
  */
 import assert from "node:assert/strict";
@@ -121,13 +122,15 @@ function buildSmall(name: string): Graph {
 for (const m of MODELS) {
   const graph = buildSmall(m.name);
   const label = `${m.name}@${graph.inputs[0].shape[2]} (${formatKnobs(graph)})`;
-  Deno.test(`the generated module of ${label} agrees with onnxruntime on its export`, async () => {
+  Deno.test(`the generated modules (ts, wasm) of ${label} agree with onnxruntime on its export`, async () => {
     const weights = randomWeights(graph, 9);
     const input = randomInput(graph.inputs[0].shape, 5);
     const want = await runOrt(exportOnnx(graph, weights), input, graph.inputs[0].shape);
-    const module = await loadModule(compile(graph, weights).source);
-    const got = module.infer(input);
-    agree(got, want, label, want.length / graph.inputs[0].shape[0]);
+    for (const target of ["ts", "wasm"] as const) {
+      const module = await loadModule(compile(graph, weights, { target }).source);
+      const got = module.infer(input);
+      agree(got, want, `${label} (${target})`, want.length / graph.inputs[0].shape[0]);
+    }
   });
 }
 
@@ -138,8 +141,10 @@ for (const name of ["mobilenetv3_small", "shufflenetv2", "squeezenet1_1"]) {
     const imported = importOnnx(bytes, { inputShape: graph.inputs[0].shape });
     const input = randomInput(graph.inputs[0].shape, 6);
     const want = await runOrt(bytes, input, graph.inputs[0].shape);
-    const module = await loadModule(compile(imported.graph, imported.weights).source);
-    agree(module.infer(input), want, name, want.length);
+    for (const target of ["ts", "wasm"] as const) {
+      const module = await loadModule(compile(imported.graph, imported.weights, { target }).source);
+      agree(module.infer(input), want, `${name} (${target})`, want.length);
+    }
   });
 }
 

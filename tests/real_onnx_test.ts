@@ -14,8 +14,8 @@
  *   that make an op the identity (`x * 1`, `x / 1`, `x + 0`, `x - 0`: dropped)
  *   and those of h-swish / h-sigmoid arithmetic around a Clip (attributes of
  *   the hardswish / hardsigmoid op they become);
- * - the reference executor and the generated module agree with onnxruntime on
- *   every output within 1e-4 x max |onnxruntime| on a seeded input (a
+ * - the reference executor and the generated module (TypeScript and WebAssembly
+ *   targets) agree with onnxruntime on every output within 1e-4 x max |onnxruntime| on a seeded input (a
  *   synthetic text page for the text detector, which answers ~0 to noise).
  *
  * A model that does not import yet is registered with `ignore: true` and a
@@ -385,23 +385,27 @@ for (const m of MODELS) {
     },
   });
 
-  Deno.test({
-    name: `${m.file}: the generated module agrees with onnxruntime on every output${
-      m.codegenBlocker && !ignore ? ` [blocked: ${m.codegenBlocker}]` : run
-    }`,
-    ignore: ignore || skip || m.codegenBlocker !== undefined,
-    fn: async () => {
-      const { model, imported, inputs, ort } = await load(m);
-      const module = await loadModule(compile(imported.graph, imported.weights).source);
-      const feed = inputs.size === 1
-        ? [...inputs.values()][0].data
-        : Object.fromEntries([...inputs].map(([k, v]) => [k, v.data]));
-      const got = module.inferAll(feed);
-      const outs = outputNames(model);
-      assert.deepEqual([...module.outputNames].sort(), [...outs].sort(), "output names");
-      for (const o of outs) agree(got[o], ort.get(o)!.data, `${m.file} output "${o}"`);
-    },
-  });
+  for (const target of ["ts", "wasm"] as const) {
+    Deno.test({
+      name: `${m.file}: the generated ${target} module agrees with onnxruntime on every output${
+        m.codegenBlocker && !ignore ? ` [blocked: ${m.codegenBlocker}]` : run
+      }`,
+      ignore: ignore || skip || m.codegenBlocker !== undefined,
+      fn: async () => {
+        const { model, imported, inputs, ort } = await load(m);
+        const module = await loadModule(
+          compile(imported.graph, imported.weights, { target }).source,
+        );
+        const feed = inputs.size === 1
+          ? [...inputs.values()][0].data
+          : Object.fromEntries([...inputs].map(([k, v]) => [k, v.data]));
+        const got = module.inferAll(feed);
+        const outs = outputNames(model);
+        assert.deepEqual([...module.outputNames].sort(), [...outs].sort(), "output names");
+        for (const o of outs) agree(got[o], ort.get(o)!.data, `${m.file} output "${o}"`);
+      },
+    });
+  }
 }
 
 Deno.test("a tarball whose SHA-256 differs from the pin is refused with a one-line error", async () => {

@@ -167,38 +167,40 @@ for (const name of MODELS) {
 
   // Codegen gains kinds during development: a model it cannot compile yet says why in its title.
   const { graph, weights } = await readTfjsModel(await modelPath(name));
-  let source: string | undefined;
-  let blocker: string | undefined;
-  try {
-    source = compile(graph, weights).source;
-  } catch (e) {
-    if (!(e instanceof CodegenError)) throw e;
-    blocker = e.message;
-  }
-  Deno.test({
-    name: `real tfjs: ${name}: the generated module agrees with tfjs${
-      blocker ? ` [blocked: ${blocker}]` : ""
-    }`,
-    ignore: blocker !== undefined,
-    async fn() {
-      const { model, json } = await tfjsModel(await modelPath(name));
-      const inputs = Object.fromEntries(
-        graph.inputs.map((i, k) => [i.name, randomInput(i.shape, 100 + k)]),
-      );
-      const m = await loadModule(source!);
-      const got = m.inferAll(graph.inputs.length === 1 ? inputs[graph.inputs[0].name] : inputs);
-      const feed = graph.inputs.map((i) => tf.tensor(inputs[i.name], [...i.shape]));
-      const names = graph.outputs.map((o) => tfjsOutputName(json, o.name));
-      const theirs = model.execute(feed.length === 1 ? feed[0] : feed, names);
-      const list = Array.isArray(theirs) ? theirs : [theirs];
-      graph.outputs.forEach((o, k) => {
-        const expected = list[k].dataSync() as Float32Array;
-        assert.ok(
-          maxAbsDiff(got[o.name], expected) <= 1e-4 * maxAbs(expected),
-          `output ${o.name}: max |diff| ${maxAbsDiff(got[o.name], expected)}`,
+  for (const target of ["ts", "wasm"] as const) {
+    let source: string | undefined;
+    let blocker: string | undefined;
+    try {
+      source = compile(graph, weights, { target }).source;
+    } catch (e) {
+      if (!(e instanceof CodegenError)) throw e;
+      blocker = e.message;
+    }
+    Deno.test({
+      name: `real tfjs: ${name}: the generated ${target} module agrees with tfjs${
+        blocker ? ` [blocked: ${blocker}]` : ""
+      }`,
+      ignore: blocker !== undefined,
+      async fn() {
+        const { model, json } = await tfjsModel(await modelPath(name));
+        const inputs = Object.fromEntries(
+          graph.inputs.map((i, k) => [i.name, randomInput(i.shape, 100 + k)]),
         );
-      });
-      tf.dispose([...feed, ...list]);
-    },
-  });
+        const m = await loadModule(source!);
+        const got = m.inferAll(graph.inputs.length === 1 ? inputs[graph.inputs[0].name] : inputs);
+        const feed = graph.inputs.map((i) => tf.tensor(inputs[i.name], [...i.shape]));
+        const names = graph.outputs.map((o) => tfjsOutputName(json, o.name));
+        const theirs = model.execute(feed.length === 1 ? feed[0] : feed, names);
+        const list = Array.isArray(theirs) ? theirs : [theirs];
+        graph.outputs.forEach((o, k) => {
+          const expected = list[k].dataSync() as Float32Array;
+          assert.ok(
+            maxAbsDiff(got[o.name], expected) <= 1e-4 * maxAbs(expected),
+            `output ${o.name}: max |diff| ${maxAbsDiff(got[o.name], expected)}`,
+          );
+        });
+        tf.dispose([...feed, ...list]);
+      },
+    });
+  }
 }

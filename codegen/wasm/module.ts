@@ -37,6 +37,8 @@ import { type MemoryPlan, planMemory } from "../memory.ts";
 import { base64Bytes, EMITTERS, entryPrinting, type ModuleInfo } from "../module.ts";
 import {
   apiStatements,
+  base64ChunksLiteral,
+  base64DecoderStatement,
   constant,
   interfaceConstants,
   optionsText,
@@ -313,12 +315,14 @@ export function emitWasmModule(
   // The base64 literals are top-level constants, first: the engine scans a
   // multi-megabyte literal once there, while a function returning it is
   // scanned again when first called (about 0.2 s for MobileNetV2's weights).
+  // The weights are in chunks (`base64ChunksLiteral`), decoded straight into
+  // the memory.
   const statements: (StatementStructures | WriterFunction)[] = [
     constant(
-      "WEIGHTS_BASE64",
-      "string",
+      "WEIGHTS",
+      "readonly string[]",
       placeholder("weights"),
-      "The packed weights, base64 of float32 little-endian, as laid out in memory.",
+      "The packed weights, float32 little-endian as laid out in memory, as base64 in chunks.",
       false,
     ),
     constant(
@@ -366,31 +370,7 @@ export function emitWasmModule(
       String(pages * 65536),
       "Bytes of the module's WebAssembly memory (weights, arena, one sample's input and output).",
     ),
-    {
-      kind: StructureKind.Function,
-      name: "fromBase64",
-      parameters: [{ name: "b64", type: "string" }, { name: "into", type: "Uint8Array" }],
-      returnType: "void",
-      docs: ["Decodes base64 into `into`, checking the length."],
-      statements: (w) => {
-        w.writeLine(
-          "const native = (Uint8Array as unknown as { fromBase64?: (s: string) => Uint8Array }).fromBase64;",
-        );
-        block(w, "if (native)", () => {
-          w.writeLine("const bytes = native(b64);");
-          w.writeLine(
-            "if (bytes.length !== into.length) throw new Error(`Embedded data holds ${bytes.length} bytes, expected ${into.length}`);",
-          );
-          w.writeLine("into.set(bytes);");
-          w.writeLine("return;");
-        });
-        w.writeLine("const bin = atob(b64);");
-        w.writeLine(
-          "if (bin.length !== into.length) throw new Error(`Embedded data holds ${bin.length} bytes, expected ${into.length}`);",
-        );
-        w.writeLine("for (let i = 0; i < bin.length; i++) into[i] = bin.charCodeAt(i);");
-      },
-    },
+    base64DecoderStatement(),
     {
       kind: StructureKind.Function,
       name: "bytesOf",
@@ -399,16 +379,27 @@ export function emitWasmModule(
       docs: ["Decodes base64 into a new array of `length` bytes."],
       statements: (w) => {
         w.writeLine("const out = new Uint8Array(length);");
-        w.writeLine("fromBase64(b64, out);");
+        w.writeLine("decodeBase64Chunks([b64], out);");
         w.writeLine("return out;");
       },
     },
     constant("t0", "number", "performance.now()", "Load start.", false),
+    ...(threaded
+      ? [
+        constant(
+          "nodeThreads",
+          "NodeThreads | undefined",
+          'await (async () => { try { const name = "node:worker_threads"; return (await import(name)) as NodeThreads; } catch { return undefined; } })()',
+          "`node:worker_threads` where the platform has it (Deno, Node, Bun): its workers, unlike Web Workers, can be unref()'d, so they never keep the process alive. Imported by a computed name, so a browser or a bundler never resolves it.",
+          false,
+        ),
+      ]
+      : []),
     constant(
       "threads",
       "number",
       threaded
-        ? `(() => { try { if (typeof Worker !== "function" || typeof SharedArrayBuffer !== "function") return 1; new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }); return ${threads}; } catch { return 1; } })()`
+        ? `(() => { try { if (typeof SharedArrayBuffer !== "function" || (!nodeThreads && typeof Worker !== "function")) return 1; new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }); return ${threads}; } catch { return 1; } })()`
         : "1",
       threaded
         ? `Threads the kernels run on: ${threads} (generated with --threads ${threads}), or 1 where shared memory or workers are missing.`
@@ -478,27 +469,33 @@ export function emitWasmModule(
     ].map((a) => a * 4);
   };
   if (threaded) {
-    // Each worker's kernel call per step index (null where it has no part).
+    // Each worker's kernel call per step index (null where it has no part), with the step's label.
     const jobs = Array.from(
       { length: threads - 1 },
       (_, k) =>
         chosen.map((c, i) =>
-          c.parts ? [c.parts[k + 1].name, ...partArgs(i, c.parts[k + 1])] : null
+          c.parts
+            ? [
+              c.parts[k + 1].name,
+              ...partArgs(i, c.parts[k + 1]),
+              `step ${i} (${plan.steps[i].layers.join(", ")})`,
+            ]
+            : null
         ),
     );
     statements.push(
       constant(
-        "WORKER_URL",
+        "WORKER_SOURCE",
         "string",
-        `"data:text/javascript," + encodeURIComponent(${JSON.stringify(workerSource())})`,
-        "The workers' body (plain JavaScript, codegen/wasm/threads.ts), as a data URL.",
+        JSON.stringify(workerSource()),
+        "The workers' body (plain JavaScript for both worker kinds, codegen/wasm/threads.ts).",
         false,
       ),
       constant(
         "JOBS",
-        "readonly (readonly [string, number, number, number, number] | null)[][]",
+        "readonly (readonly [string, number, number, number, number, string] | null)[][]",
         JSON.stringify(jobs),
-        "Each worker's kernel call (name, byte addresses) per step index, null where it has none.",
+        "Each worker's kernel call (name, byte addresses, step label) per step index, null where it has none.",
         false,
       ),
       constant(
@@ -508,15 +505,29 @@ export function emitWasmModule(
         "Int32 view of the memory (the threads' control block).",
         false,
       ),
-      constant(
-        "workers",
-        "(Worker | undefined)[]",
-        "[]",
-        "The running workers (an idle one exits; the next step restarts it).",
-        false,
-      ),
-      constant("lastGen", "number[]", `new Array(${threads - 1}).fill(0)`, "", false),
       (w: CodeBlockWriter) => {
+        w.writeLine(
+          "/** The part of `node:worker_threads` the module uses (typed here: the module imports nothing). */",
+        );
+        w.writeLine(
+          'type NodeThreads = { Worker: new (source: string, options: { eval: true }) => { postMessage(m: unknown): void; unref(): void; on(event: "error", f: (e: unknown) => void): void; terminate(): unknown } };',
+        );
+        w.writeLine("/** The workers, once started (`terminate()` is all `dispose` needs). */");
+        w.writeLine("const workers: ({ terminate(): unknown } | undefined)[] = [];");
+        w.writeLine("/** The last generation handed to each worker. */");
+        w.writeLine(`const lastGen: number[] = new Array(${threads - 1}).fill(0);`);
+        w.writeLine(
+          "/** Whether the workers have been started (or the module disposed: it never starts them then). */",
+        );
+        w.writeLine("let started = false;");
+        w.writeLine(
+          "/** Whether split steps are handed to the workers (started, not disposed). */",
+        );
+        w.writeLine("let parallel = false;");
+        w.writeLine(
+          "/** Inferences run so far (the workers start by the second one at the latest). */",
+        );
+        w.writeLine("let inferences = 0;");
         w.writeLine(
           "/** Whether `Atomics.wait` may block this thread (not a browser's main thread). */",
         );
@@ -524,61 +535,87 @@ export function emitWasmModule(
         w.writeLine(
           `const CTRL = ${ctrlAt}, SLOTS = ${CTRL_SLOTS}, CLOSED = ${CLOSED}, SPINS = ${SPINS}, GEN_MASK = ${GEN_MASK};`,
         );
-        w.writeLine("/** Starts worker k from generation `lastGen[k]`. */");
-        block(w, "function startWorker(k: number): void", () => {
-          w.writeLine("Atomics.store(I, CTRL + SLOTS * k, lastGen[k]);");
-          w.writeLine('const worker = new Worker(WORKER_URL, { type: "module" });');
-          w.writeLine(
-            "worker.postMessage({ memory, code: CODE, jobs: JOBS[k], ctrl: CTRL, k, seen: lastGen[k] });",
-          );
-          w.writeLine("workers[k] = worker;");
+        w.writeLine(
+          "/** Starts the workers, once: `node:worker_threads` ones, unref()'d, where the platform has them, else module Web Workers (they live as long as the page). A worker that fails to start never claims a part, so the main thread runs its parts. */",
+        );
+        block(w, "function startWorkers(): void", () => {
+          w.writeLine("if (started) return;");
+          w.writeLine("started = true;");
+          block(w, "for (let k = 0; k < lastGen.length; k++)", () => {
+            w.writeLine(
+              "const data = { memory, code: CODE, jobs: JOBS[k], ctrl: CTRL, k, seen: lastGen[k] };",
+            );
+            block(w, "if (nodeThreads)", () => {
+              w.writeLine(
+                "const worker = new nodeThreads.Worker(WORKER_SOURCE, { eval: true });",
+              );
+              w.writeLine('worker.on("error", () => {});');
+              w.writeLine("worker.unref();");
+              w.writeLine("worker.postMessage(data);");
+              w.writeLine("workers[k] = worker;");
+            });
+            block(w, "else", () => {
+              w.writeLine(
+                'const worker = new Worker("data:text/javascript," + encodeURIComponent(WORKER_SOURCE), { type: "module" });',
+              );
+              w.writeLine("worker.onerror = (e) => e.preventDefault();");
+              w.writeLine("worker.postMessage(data);");
+              w.writeLine("workers[k] = worker;");
+            });
+          });
+          w.writeLine("parallel = true;");
         });
-        w.writeLine("/** Hands step `i` to every worker, restarting one that has exited. */");
+        w.writeLine("/** Hands step `i` to every worker: its job, then a new generation. */");
         block(w, "function dispatch(i: number): void", () => {
           block(w, "for (let k = 0; k < lastGen.length; k++)", () => {
-            w.writeLine("const gen = CTRL + SLOTS * k;");
+            w.writeLine("const gen = CTRL + SLOTS * k, next = (lastGen[k] + 1) & GEN_MASK;");
+            w.writeLine("lastGen[k] = next;");
             w.writeLine("Atomics.store(I, gen + 1, i);");
-            block(w, "for (;;)", () => {
-              w.writeLine("const g = Atomics.load(I, gen);");
-              block(w, "if (g === CLOSED || workers[k] === undefined)", () => {
-                w.writeLine("workers[k]?.terminate();");
-                w.writeLine("startWorker(k);");
-                w.writeLine("continue;");
-              });
-              w.writeLine("const next = (g + 1) & GEN_MASK;");
-              block(w, "if (Atomics.compareExchange(I, gen, g, next) === g)", () => {
-                w.writeLine("lastGen[k] = next;");
-                w.writeLine("Atomics.notify(I, gen);");
-                w.writeLine("break;");
-              });
-            });
+            w.writeLine("Atomics.store(I, gen, next);");
+            w.writeLine("Atomics.notify(I, gen);");
           });
         });
         w.writeLine(
-          "/** Runs each worker's part of step `i` that it has not claimed yet, then waits (spin, then `Atomics.wait`) for the parts the workers took. */",
+          "/** Runs each worker's part of step `i` that it has not claimed yet, then waits (spin, then `Atomics.wait`) for the parts the workers took; throws, once every part has finished, if one of them threw. */",
         );
         block(w, "function join(i: number): void", () => {
+          w.writeLine("let error: unknown;");
           block(w, "for (let k = 0; k < lastGen.length; k++)", () => {
-            w.writeLine("const g = lastGen[k], p = (g - 1) & GEN_MASK;");
-            block(w, "if (Atomics.compareExchange(I, CTRL + SLOTS * k + 3, p, g) === p)", () => {
+            w.writeLine("const base = CTRL + SLOTS * k, g = lastGen[k], p = (g - 1) & GEN_MASK;");
+            block(w, "if (Atomics.compareExchange(I, base + 3, p, g) === p)", () => {
               w.writeLine("const j = JOBS[k][i]!;");
-              w.writeLine("K[j[0]](j[1], j[2], j[3], j[4]);");
+              w.writeLine("try { K[j[0]](j[1], j[2], j[3], j[4]); } catch (e) { error ??= e; }");
               w.writeLine("continue;");
             });
-            w.writeLine("const done = CTRL + SLOTS * k + 2;");
             w.writeLine("let spins = 0;");
             block(
               w,
-              "for (let v = Atomics.load(I, done); v !== lastGen[k]; v = Atomics.load(I, done))",
+              "for (let v = Atomics.load(I, base + 2); v !== g; v = Atomics.load(I, base + 2))",
               () => {
                 w.writeLine("if (spins < SPINS || !canWait) { spins++; continue; }");
-                w.writeLine("try { Atomics.wait(I, done, v, 50); } catch { canWait = false; }");
+                w.writeLine("try { Atomics.wait(I, base + 2, v, 50); } catch { canWait = false; }");
               },
             );
+            block(w, "if (Atomics.load(I, base + 4) === g && error === undefined)", () => {
+              w.writeLine("const j = JOBS[k][i]!;");
+              w.writeLine(
+                'error = new Error(`Worker ${k + 1} failed in ${j[5]}: its kernel "${j[0]}" threw; this inference has no result`);',
+              );
+            });
           });
+          w.writeLine("if (error !== undefined) throw error;");
         });
-        w.writeLine("// The workers start at load (an idle one exits; `dispatch` restarts it).");
-        w.writeLine("if (threads > 1) for (let k = 0; k < lastGen.length; k++) startWorker(k);");
+        w.writeLine(
+          "// The workers start on the first event-loop turn after load, or at the second inference if",
+        );
+        w.writeLine(
+          "// that comes first: creating one blocks this thread (tens of ms in Deno) and it needs longer",
+        );
+        w.writeLine(
+          "// than a first inference to boot, so the first inference runs every part here.",
+        );
+        w.writeLine("if (threads > 1) setTimeout(startWorkers, 0);");
+        w.writeLine("else started = true;");
       },
     );
   }
@@ -589,11 +626,13 @@ export function emitWasmModule(
     parameters: [],
     returnType: "void",
     docs: [
-      "Stops the worker threads now (an idle worker also exits by itself after a moment); the next inference restarts them. Without threads, does nothing.",
+      "Stops the worker threads now; later inferences run every part on the main thread, with the same outputs. Not needed for a script to exit (the workers never keep it alive where `node:worker_threads` exists); frees them in a browser. Without threads, does nothing.",
     ],
     statements: (w) => {
       if (!threaded) return;
-      block(w, "for (let k = 0; k < workers.length; k++)", () => {
+      w.writeLine("started = true;");
+      w.writeLine("parallel = false;");
+      block(w, "for (let k = 0; k < lastGen.length; k++)", () => {
         w.writeLine("Atomics.store(I, CTRL + SLOTS * k, CLOSED);");
         w.writeLine("Atomics.notify(I, CTRL + SLOTS * k);");
         w.writeLine("workers[k]?.terminate();");
@@ -610,10 +649,11 @@ export function emitWasmModule(
       if (info.profile) w.writeLine("t = performance.now();");
       if (c.parts) {
         const call = (p: Part & { name: string }) => `K.${p.name}(${partArgs(i, p).join(", ")});`;
-        w.writeLine(`if (threads > 1) dispatch(${i});`);
-        w.writeLine(call(c.parts[0]));
-        w.writeLine(`if (threads > 1) join(${i});`);
-        block(w, "else", () => c.parts!.slice(1).forEach((p) => w.writeLine(call(p))));
+        block(w, "if (parallel)", () => {
+          w.writeLine(`dispatch(${i});`);
+          w.writeLine(`try { ${call(c.parts![0])} } finally { join(${i}); }`);
+        });
+        block(w, "else", () => c.parts!.forEach((p) => w.writeLine(call(p))));
       } else if (c.wasm) {
         const args = [addr(step.x), addr(step.y), step.weights ? weightAt[i] : 0, addr(step.r)];
         w.writeLine(`K.${c.name}(${args.map((a) => a * 4).join(", ")});`);
@@ -642,7 +682,7 @@ export function emitWasmModule(
   statements.push(
     (w: CodeBlockWriter) => {
       w.writeLine(
-        `fromBase64(WEIGHTS_BASE64, new Uint8Array(memory.buffer, ${
+        `decodeBase64Chunks(WEIGHTS, new Uint8Array(memory.buffer, ${
           GUARD * 4
         }, ${constBytes.length}));`,
       );
@@ -651,7 +691,7 @@ export function emitWasmModule(
       "loadMs",
       "number",
       "performance.now() - t0",
-      "Milliseconds the module took to load: weights decoded into memory, kernels compiled.",
+      "Milliseconds the module took to load once the engine had parsed its source: weights decoded into memory, kernels compiled and instantiated.",
     ),
     {
       kind: StructureKind.Function,
@@ -665,6 +705,7 @@ export function emitWasmModule(
         "Runs every kernel on checked arrays, in graph order of inputs and outputs: each sample's inputs are copied into the module's memory and its outputs out of it.",
       ],
       statements: (w) => {
+        if (threaded) w.writeLine("if (!started && ++inferences > 1) startWorkers();");
         block(w, `for (let n = 0; n < ${plan.batch}; n++)`, () => {
           plan.inputs.forEach((_, k) => {
             const n = sampleIns[k];
@@ -709,7 +750,9 @@ export function emitWasmModule(
         timingLine:
           'console.log(`${ms.toFixed(2)} ms/inference (${runs} runs, ${threads === 1 ? "one thread" : `${threads} threads`}, WebAssembly SIMD${relaxed ? " relaxed" : ""}); load ${loadMs.toFixed(1)} ms, first inference ${firstMs.toFixed(1)} ms`);',
       });
-      w.writeLine("// Stop the workers: the process exits now, not when they idle out.");
+      w.writeLine(
+        "// Stop the workers (in a browser or without node:worker_threads they keep running).",
+      );
       w.writeLine("dispose();");
     });
   };
@@ -732,12 +775,12 @@ export function emitWasmModule(
     statements: [...statements, mainBlock],
   });
   let text = file.getFullText();
-  const fill = (key: string, value: string) => {
+  const fill = (key: string, value: string, literal = `"${value}"`) => {
     const p = placeholder(key);
     const i = text.lastIndexOf(p);
-    text = text.slice(0, i) + `"${value}"` + text.slice(i + p.length);
+    text = text.slice(0, i) + literal + text.slice(i + p.length);
   };
-  fill("weights", base64Bytes(constBytes));
+  fill("weights", "", base64ChunksLiteral(base64Bytes(constBytes)));
   fill("relaxed", base64Bytes(relaxedCode));
   fill("plain", base64Bytes(plainCode));
   if (threaded) {

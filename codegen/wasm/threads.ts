@@ -11,15 +11,33 @@
  *   same order whatever the pixel block; parts keep the parent's blocking so
  *   they read the same packed weights);
  * - depthwise: channels (each channel is independent; its weights are
- *   contiguous, `[bias, taps]`).
+ *   contiguous, `[bias, taps]`);
+ * - general conv (one group) and linear: output channels in whole register
+ *   blocks (an output's sum runs over the same inputs in the same order
+ *   whatever block it sits in; the packed weights are per block);
+ * - max/average pooling and the plane kernels (add, mul, act, copy): channels.
  *
- * Other steps, and every step running a TypeScript kernel, run on the main
- * thread only.
+ * Steps smaller than {@link MIN_SPLIT_WORK} (a split would cost more than it
+ * saves), grouped general convs, affine and global average pooling steps, and
+ * every step running a TypeScript kernel, run on the main thread only.
  *
  * @module
  */
 
-import type { DwconvSpec, KernelSpec, PwconvSpec } from "../spec.ts";
+import type {
+  ActSpec,
+  AddSpec,
+  ConvSpec,
+  CopySpec,
+  DwconvSpec,
+  KernelSpec,
+  LinearSpec,
+  MulSpec,
+  PoolSpec,
+  PwconvSpec,
+} from "../spec.ts";
+import { CONV_OB } from "./conv.ts";
+import { LINEAR_OB } from "./elementwise.ts";
 import { PW_BLOCKINGS } from "./pointwise.ts";
 
 /** Pixels of the largest pointwise block, default or tuned (4 pixels per vector). */
@@ -39,6 +57,68 @@ function bounds(total: number, n: number): number[] {
   return Array.from({ length: n + 1 }, (_, k) => Math.round((k * total) / n));
 }
 
+/**
+ * Multiply-adds (or element operations) below which a step runs whole on the
+ * main thread: a split costs a dispatch and a barrier, about a microsecond
+ * each when the worker is spinning, more when it has to be woken; a step this
+ * small takes a few microseconds in all.
+ */
+export const MIN_SPLIT_WORK = 16384;
+
+/**
+ * A split into ranges of `c` channels (each channel independent, its data at
+ * a fixed stride per operand), or undefined when a part would be empty or the
+ * step is too small to pay for the barrier.
+ */
+function byChannels(
+  c: number,
+  n: number,
+  work: number,
+  strides: { x: number; y: number; w?: number; r?: number },
+  spec: (c: number) => KernelSpec,
+): Part[] | undefined {
+  if (c < n || work < MIN_SPLIT_WORK) return undefined;
+  const b = bounds(c, n);
+  return b.slice(1).map((e, k) => ({
+    spec: spec(e - b[k]),
+    dx: b[k] * strides.x,
+    dy: b[k] * strides.y,
+    dw: b[k] * (strides.w ?? 0),
+    dr: b[k] * (strides.r ?? 0),
+  }));
+}
+
+/**
+ * A split into ranges of output channels made of whole blocks of `ob` (the
+ * packed weights are per block: `[bias(ob)][k][ob]`, so a part starting on a
+ * block boundary reads its weights `c0 * (1 + k)` floats in), the last part
+ * taking the partial block.
+ */
+function byBlocks(
+  cout: number,
+  ob: number,
+  k: number,
+  n: number,
+  work: number,
+  ycs: number,
+  spec: (cout: number) => KernelSpec,
+): Part[] | undefined {
+  const blocks = Math.ceil(cout / ob);
+  if (blocks < n || work < MIN_SPLIT_WORK) return undefined;
+  const b = bounds(blocks, n).map((x) => Math.min(cout, x * ob));
+  return b.slice(1).map((e, j) => ({
+    spec: spec(e - b[j]),
+    dx: 0,
+    dy: b[j] * ycs,
+    dw: b[j] * (1 + k),
+    dr: 0,
+  }));
+}
+
+/** Outputs of a sliding window step times its taps. */
+const windowWork = (c: number, s: { win: { oh: number; ow: number; kernel: readonly number[] } }) =>
+  c * s.win.oh * s.win.ow * s.win.kernel[0] * s.win.kernel[1];
+
 const SPLITS: { [F in KernelSpec["family"]]?: (s: never, n: number) => Part[] | undefined } = {
   pwconv: (s: PwconvSpec, n) => {
     // A part keeps its parent's pixel block, and a kernel covers its last pixels with
@@ -46,6 +126,7 @@ const SPLITS: { [F in KernelSpec["family"]]?: (s: never, n: number) => Part[] | 
     // would store before its own first pixel, into another thread's part or another
     // channel's plane. Every part holds at least the largest block any blocking uses.
     if (s.h < n || s.h * s.w < 4) return undefined;
+    if ((s.cin / s.groups) * s.cout * s.h * s.w < MIN_SPLIT_WORK) return undefined;
     const b = bounds(s.h, n);
     if (b.some((r, k) => k > 0 && (r - b[k - 1]) * s.w < MAX_PIXEL_BLOCK)) return undefined;
     return b.slice(1).map((r, k) => {
@@ -54,18 +135,43 @@ const SPLITS: { [F in KernelSpec["family"]]?: (s: never, n: number) => Part[] | 
     });
   },
   dwconv: (s: DwconvSpec, n) => {
-    if (s.c < n) return undefined;
     const taps = s.win.kernel[0] * s.win.kernel[1];
-    const b = bounds(s.c, n);
-    return b.slice(1).map((c, k) => ({
-      spec: { ...s, c: c - b[k] },
-      dx: b[k] * s.xcs,
-      dy: b[k] * s.ycs,
-      dw: b[k] * (1 + taps),
-      dr: b[k] * s.rcs,
+    return byChannels(
+      s.c,
+      n,
+      windowWork(s.c, s),
+      { x: s.xcs, y: s.ycs, w: 1 + taps, r: s.rcs },
+      (c) => ({ ...s, c }),
+    );
+  },
+  conv: (s: ConvSpec, n) => {
+    // Output channels in blocks of the kernel's register block; each output channel's sum
+    // runs over the same inputs and taps in the same order whatever block it sits in.
+    if (s.groups !== 1) return undefined;
+    const k = s.cin * s.win.kernel[0] * s.win.kernel[1];
+    return byBlocks(s.cout, CONV_OB, k, n, windowWork(s.cout * s.cin, s), s.ycs, (cout) => ({
+      ...s,
+      cout,
+      ygs: cout * s.ycs,
     }));
   },
+  maxpool: (s: PoolSpec, n) => poolSplit(s, n),
+  avgpool: (s: PoolSpec, n) => poolSplit(s, n),
+  linear: (s: LinearSpec, n) =>
+    byBlocks(s.cout, LINEAR_OB, s.cin, n, s.cout * s.cin, s.ycs, (cout) => ({ ...s, cout })),
+  add: (s: AddSpec, n) =>
+    byChannels(s.c, n, s.c * s.hw, { x: s.xcs, y: s.ycs, r: s.rcs }, (c) => ({ ...s, c })),
+  mul: (s: MulSpec, n) =>
+    byChannels(s.c, n, s.c * s.hw, { x: s.xcs, y: s.ycs, r: s.scs }, (c) => ({ ...s, c })),
+  act: (s: ActSpec, n) =>
+    byChannels(s.c, n, s.c * s.hw, { x: s.xcs, y: s.ycs }, (c) => ({ ...s, c })),
+  copy: (s: CopySpec, n) =>
+    byChannels(s.c, n, s.c * s.hw, { x: s.xcs, y: s.ycs }, (c) => ({ ...s, c })),
 };
+
+function poolSplit(s: PoolSpec, n: number): Part[] | undefined {
+  return byChannels(s.c, n, windowWork(s.c, s), { x: s.xcs, y: s.ycs }, (c) => ({ ...s, c }));
+}
 
 /**
  * The parts of a WebAssembly step on `n` threads, or undefined when it runs
@@ -77,7 +183,7 @@ const SPLITS: { [F in KernelSpec["family"]]?: (s: never, n: number) => Part[] | 
  * import { splitStep } from "./threads.ts";
  * import { epilogue } from "../spec.ts";
  * const spec = {
- *   family: "pwconv" as const, cin: 8, cout: 8, groups: 1, ygs: 8 * 49, h: 7, w: 7,
+ *   family: "pwconv" as const, cin: 32, cout: 32, groups: 1, ygs: 32 * 49, h: 7, w: 7,
  *   epi: epilogue({ kind: "relu" }), rcs: 49, xcs: 49, ycs: 49,
  * };
  * const parts = splitStep(spec, 2)!;
@@ -96,57 +202,67 @@ export function splitStep(spec: KernelSpec, n: number): Part[] | undefined {
  * Int32 slots per worker in the control block: generation, job (step
  * index), done (the last generation it finished), claim (the last generation
  * whose part someone took: the worker, or the main thread when the worker had
- * not started it by the time the main thread finished its own part).
+ * not started it by the time the main thread finished its own part), failed
+ * (the last generation whose part threw in the worker).
  */
-export const CTRL_SLOTS = 4;
+export const CTRL_SLOTS = 5;
 /** Generations count modulo 2^30 (never {@link CLOSED}). */
 export const GEN_MASK = 0x3fffffff;
-/** A worker's generation slot holds this once it has exited (idle or disposed). */
+/** A worker's generation slot holds this once the module is disposed: the worker exits. */
 export const CLOSED = -1;
 /** Spins before `Atomics.wait` (a few microseconds). */
 export const SPINS = 2000;
-/** Milliseconds a worker waits for a job before it exits (the next run restarts it). */
-export const IDLE_MS = 250;
 
 /**
- * The worker body (plain JavaScript, an ES module loaded from a data URL).
+ * The worker body: plain JavaScript that runs both as a `node:worker_threads`
+ * worker (evaluated source, CommonJS: it takes its messages from
+ * `require("node:worker_threads").parentPort`) and as a module Web Worker
+ * loaded from a data URL (`self.onmessage`).
+ *
  * It receives `{ memory, code, jobs, ctrl, k, seen }`: the shared memory, the
- * kernels' binary, its kernel call per step index (`[name, x, y, w, r]` byte
- * addresses, or null), the control block's Int32 index, its worker number and
- * the generation it starts from. It spins then waits on its generation slot,
- * claims the generation (a compare-exchange the main thread may win first:
- * then the main thread runs the part, so a descheduled worker never holds up
- * a step), runs the step the main thread wrote in its job slot, publishes the
- * generation in its done slot, and exits after {@link IDLE_MS} without work
- * (closing the slot with a compare-exchange, so a job is never lost), which
- * lets a script that imports the module exit.
+ * kernels' binary, its kernel call per step index (`[name, x, y, w, r, label]`,
+ * byte addresses, or null), the control block's Int32 index, its worker
+ * number and the generation it starts from. It spins then waits (without a
+ * timeout: it lives as long as the module) on its generation slot, claims the
+ * generation (a compare-exchange the main thread may win first: then the main
+ * thread runs the part, so a descheduled or not yet started worker never
+ * holds up a step), runs the step the main thread wrote in its job slot, and
+ * publishes the generation in its done slot. A part that throws (a kernel
+ * trap) publishes the generation in its failed slot before its done slot, so
+ * the main thread wakes and throws instead of waiting forever. It exits when
+ * its generation slot holds {@link CLOSED} (`dispose()`).
  */
 export function workerSource(): string {
   return [
-    "self.onmessage = (e) => {",
-    "  const { memory, code, jobs, ctrl, k } = e.data;",
-    "  let seen = e.data.seen;",
+    "const start = (d) => {",
+    "  const { memory, code, jobs, ctrl, k } = d;",
+    "  let seen = d.seen;",
     "  const K = new WebAssembly.Instance(new WebAssembly.Module(code), { env: { memory } }).exports;",
     "  const I = new Int32Array(memory.buffer);",
-    `  const gen = ctrl + ${CTRL_SLOTS} * k, job = gen + 1, done = gen + 2, claim = gen + 3;`,
+    `  const gen = ctrl + ${CTRL_SLOTS} * k, job = gen + 1, done = gen + 2, claim = gen + 3, failed = gen + 4;`,
     "  for (;;) {",
     "    let g = Atomics.load(I, gen);",
     `    for (let s = 0; g === seen && s < ${SPINS}; s++) g = Atomics.load(I, gen);`,
     "    if (g === seen) {",
-    `      if (Atomics.wait(I, gen, seen, ${IDLE_MS}) === "timed-out" &&`,
-    `        Atomics.compareExchange(I, gen, seen, ${CLOSED}) === seen) break;`,
+    "      Atomics.wait(I, gen, seen);",
     "      continue;",
     "    }",
     `    if (g === ${CLOSED}) break;`,
     "    seen = g;",
     `    const p = (g - 1) & ${GEN_MASK};`,
     "    if (Atomics.compareExchange(I, claim, p, g) !== p) continue;",
-    "    const j = jobs[Atomics.load(I, job)];",
-    "    K[j[0]](j[1], j[2], j[3], j[4]);",
+    "    try {",
+    "      const j = jobs[Atomics.load(I, job)];",
+    "      K[j[0]](j[1], j[2], j[3], j[4]);",
+    "    } catch {",
+    "      Atomics.store(I, failed, g);",
+    "    }",
     "    Atomics.store(I, done, g);",
     "    Atomics.notify(I, done);",
     "  }",
-    "  self.close();",
+    '  if (typeof close === "function") close();',
     "};",
+    'if (typeof require === "function") require("node:worker_threads").parentPort.once("message", start);',
+    "else self.onmessage = (e) => start(e.data);",
   ].join("\n");
 }

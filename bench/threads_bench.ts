@@ -1,0 +1,127 @@
+/**
+ * `--threads 2` against one thread, as `deno task bench` drives them: each
+ * module (`generated-wasm`, `generated-wasm-2t`) in its own bench worker
+ * (bench/worker.ts), timed inside it, interleaved round-robin in one process.
+ * Two patterns: back to back (`--burst` inferences per request), and one
+ * inference per request with an idle gap before each (drawn from `--gaps`,
+ * like the bench's round robin over eight runtimes leaves the others idle).
+ *
+ * ```sh
+ * deno run -A bench/threads_bench.ts shufflenetv2 mobilenetv2 --rounds 40
+ * ```
+ *
+ * Prints, per model and pattern, the median ms of each and the ratio
+ * one thread / two threads (above 1: two threads are faster).
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { RemoteRuntime } from "./remote.ts";
+
+const HELP = `Usage: deno run -A bench/threads_bench.ts [model...] [options]
+
+Times generated-wasm against generated-wasm-2t (zoo models at 224, default
+shufflenetv2 and mobilenetv2), each in its own bench worker, interleaved.
+
+Options:
+  --rounds N     rounds per pattern (default 30)
+  --burst N      inferences per request in the back-to-back pattern (default 10)
+  --gaps A,B     idle gap range before each request in ms (default 50,200)
+  -h, --help     this text`;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function positive(name: string, v: string | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) {
+    throw new RangeError(`Invalid --${name} "${v}": expected a number >= 0`);
+  }
+  return n;
+}
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: Deno.args,
+    allowPositionals: true,
+    options: {
+      rounds: { type: "string" },
+      burst: { type: "string" },
+      gaps: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return;
+  }
+  const rounds = Math.max(1, Math.round(positive("rounds", values.rounds, 30)));
+  const burst = Math.max(1, Math.round(positive("burst", values.burst, 10)));
+  const [gapMin, gapMax] = (values.gaps ?? "50,200").split(",").map((g) => positive("gaps", g, 0));
+  const models = positionals.length > 0 ? positionals : ["shufflenetv2", "mobilenetv2"];
+  const runtimes = ["generated-wasm", "generated-wasm-2t"];
+  console.log(`load: ${Deno.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+  let seed = 1;
+  const random = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+  for (const model of models) {
+    const remotes: RemoteRuntime[] = [];
+    for (const r of runtimes) remotes.push((await RemoteRuntime.load(r, model, {})).remote);
+    try {
+      // Warm both up (kernels tiered up, workers started) for about 2 s each.
+      for (const remote of remotes) {
+        const t0 = performance.now();
+        while (performance.now() - t0 < 2000) await remote.time(5);
+      }
+      const patterns: [string, () => Promise<number[][]>][] = [
+        ["back to back", async () => {
+          const ms: number[][] = remotes.map(() => []);
+          for (let r = 0; r < rounds; r++) {
+            for (let j = 0; j < remotes.length; j++) {
+              const k = (j + r) % remotes.length;
+              ms[k].push(...await remotes[k].time(burst));
+            }
+          }
+          return ms;
+        }],
+        [`gap ${gapMin}-${gapMax} ms`, async () => {
+          const ms: number[][] = remotes.map(() => []);
+          for (let r = 0; r < rounds; r++) {
+            for (let j = 0; j < remotes.length; j++) {
+              const k = (j + r) % remotes.length;
+              const gap = gapMin + random() * (gapMax - gapMin);
+              await new Promise((resolve) => setTimeout(resolve, gap));
+              ms[k].push(...await remotes[k].time(1));
+            }
+          }
+          return ms;
+        }],
+      ];
+      for (const [name, run] of patterns) {
+        const ms = await run();
+        const [one, two] = ms.map(median);
+        console.log(
+          `${model} 224, ${name}: 1 thread ${one.toFixed(2)} ms, 2 threads ${
+            two.toFixed(2)
+          } ms, ratio ${(one / two).toFixed(2)}x (medians of ${ms[0].length})`,
+        );
+      }
+    } finally {
+      for (const remote of remotes) await remote.close();
+    }
+  }
+  console.log(`load: ${Deno.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+}
+
+if (import.meta.main) {
+  try {
+    await main();
+  } catch (e) {
+    console.error(`error: ${e instanceof Error ? e.message : e}`);
+    Deno.exit(1);
+  }
+}
