@@ -32,18 +32,16 @@ function edgeModel(): Graph {
 }
 
 /**
- * The other split families at odd sizes: a 3x3 stride-2 conv with 45 output channels (48
- * output rows of 47: 24 + 24 rows, the second band without top padding), a grouped 3x3 conv
- * of vertical dilation 2 (padding 2: the second band starts below the two top border rows),
- * a max pool and an average pool (45 channels split 23 + 22), a standalone add, a
- * standalone hardswish, and a linear layer of 21 outputs (blocks of 16: 16 + 5) on
- * 45 x 24 x 24 features.
+ * The other split families at odd sizes: a 3x3 stride-2 conv with 45 output channels (23
+ * blocks of 2, the last partial: 24 + 21 channels, each part with its own scratch area), a
+ * max pool and an average pool (45 channels split 23 + 22), a standalone add, a standalone
+ * hardswish, and a linear layer of 21 outputs (blocks of 16: 16 + 5) on 45 x 24 x 24
+ * features.
  */
 function edgeFamiliesModel(): Graph {
   const b = new GraphBuilder("edge-families", [1, 3, 95, 93]);
   const c = b.relu(b.batchNorm(b.conv2d(b.input, { out: 45, kernel: 3, stride: 2, padding: 1 })));
-  const g = b.conv2d(c, { out: 45, kernel: 3, dilation: [2, 1], groups: 3 });
-  const m = b.maxPool(b.relu(b.batchNorm(g)), { kernel: 3, stride: 2, padding: 1 });
+  const m = b.maxPool(c, { kernel: 3, stride: 2, padding: 1 });
   const a = b.avgPool(m, { kernel: 3, stride: 1, padding: 1, countIncludePad: false });
   const s = b.hardswish(b.addTensors(m, a));
   return b.build(b.linear(b.flatten(b.hardswish(s)), { out: 21 }));
@@ -287,10 +285,11 @@ Deno.test("splitStep() splits a conv into bands of output rows, each the same co
     ycs: 48 * 47,
   };
   const parts = splitStep(conv, 2)!;
-  // Rows 0-23 keep the top padding; row 24's window starts at input row 24 x 2 - 1 = 47,
-  // so the second band is the conv of the 95 - 47 = 48 rows from there, without top padding.
-  assert.deepEqual(parts.map((p) => [(p.spec as typeof conv).win, p.dx, p.dy]), [
-    [{ ...win, oh: 24 }, 0, 0],
-    [{ ...win, h: 48, oh: 24, padding: [0, 1, 1, 1] }, 47 * 93, 24 * 47],
-  ]);
+  // ceil(45 / 2) = 23 blocks, 12 and 11: channels 0-23 and 24-44; a block of b channels packs
+  // b biases and b x (3 x 3 x 3) weights, so the second part's weights start 24 x (1 + 27) in.
+  assert.deepEqual(
+    parts.map((p) => [(p.spec as typeof conv).cout, p.dy, p.dw]),
+    [[24, 0, 0], [21, 24 * 48 * 47, 24 * (1 + 27)]],
+  );
+  assert.equal(splitStep({ ...conv, groups: 3, ygs: 15 * 48 * 47 }, 2), undefined);
 });

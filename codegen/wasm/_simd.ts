@@ -25,6 +25,12 @@ export const KERNEL_PARAMS = [I32, I32, I32, I32] as const;
 export interface WasmOptions {
   /** Use `f32x4.relaxed_madd` (one FMA) instead of `f32x4.mul` + `f32x4.add`. */
   relaxed: boolean;
+  /**
+   * Byte address of the module's scratch area (at least the largest
+   * {@link WasmEmitter.scratch} of its kernels; one per module, reused by
+   * every step), when some kernel asks for one.
+   */
+  scratch?: number;
 }
 
 /** A WebAssembly kernel family. */
@@ -37,6 +43,8 @@ export interface WasmEmitter<S extends KernelSpec> {
    * step's offset tables).
    */
   pack?(s: S, packed: Float32Array, tables?: OffsetTables): Float32Array;
+  /** Floats of scratch memory the kernel needs at {@link WasmOptions.scratch}, if any. */
+  scratch?(s: S): number;
   /** Writes the body into `f` (parameters {@link KERNEL_PARAMS}). */
   body(s: S, f: Fn, o: WasmOptions): void;
   /** A name suffix for the blocking chosen (kernels of two blockings differ). */
@@ -100,8 +108,16 @@ const SCALAR: Lanes = {
 /**
  * Applies `act` to the local `v` in place (a v128 when `vector`, else an
  * f32), with IEEE `max`/`min` results like the reference's comparisons.
+ * `mayBeNegZero` false promises `v` is never -0 (saves a vector add per
+ * ReLU; see the pointwise kernel's accumulators).
  */
-export function applyAct(f: Fn, act: Act, v: number, vector: boolean): void {
+export function applyAct(
+  f: Fn,
+  act: Act,
+  v: number,
+  vector: boolean,
+  mayBeNegZero = true,
+): void {
   const L = vector ? VEC : SCALAR;
   // `signed`: the value may be -0 (a sum `x + c` is -0 only when both are).
   const clamp = (lo: number, hi: number, signed: boolean) => {
@@ -112,13 +128,13 @@ export function applyAct(f: Fn, act: Act, v: number, vector: boolean): void {
     case "none":
       return;
     case "relu":
-      f.localGet(v), clamp(0, Infinity, true);
+      f.localGet(v), clamp(0, Infinity, mayBeNegZero);
       break;
     case "relu6":
-      f.localGet(v), clamp(0, 6, true);
+      f.localGet(v), clamp(0, 6, mayBeNegZero);
       break;
     case "clip":
-      f.localGet(v), clamp(act.min, act.max, true);
+      f.localGet(v), clamp(act.min, act.max, mayBeNegZero);
       break;
     case "hardswish":
       // v * relu6(v + 3) / 6
@@ -138,7 +154,7 @@ export function applyAct(f: Fn, act: Act, v: number, vector: boolean): void {
 /**
  * The epilogue of accumulator `v` (v128 or f32), then its store:
  * `[y + yOff] = act2(act(v) + [r + rOff])`; `y`/`r` are locals holding
- * byte addresses.
+ * byte addresses; `mayBeNegZero` as in {@link applyAct}, for `v`.
  */
 export function storeEpilogue(
   f: Fn,
@@ -149,8 +165,9 @@ export function storeEpilogue(
   yOff: number,
   r: number,
   rOff: number,
+  mayBeNegZero = true,
 ): void {
-  applyAct(f, e.act, v, vector);
+  applyAct(f, e.act, v, vector, mayBeNegZero);
   if (e.residual) {
     f.localGet(v).localGet(r);
     if (vector) f.v128Load(rOff).f32x4Add();

@@ -29,7 +29,7 @@ async function wasm(graph: Graph, families: Family[]): Promise<void> {
 }
 
 // pwconv: 3 x 12 blocks (planes >= 12 pixels), 6 x 8 (8-11), 8 x 4 (4-7) or
-// 16 channels per pixel (1-3 pixels, squeeze-excite), an
+// 32 channels per pixel (1-3 pixels, squeeze-excite), an
 // overlapping last block, output channels off the block, cache tiles (17 x 19
 // pixels of 64 channels is 3 tiles and a partial one), groups, residual.
 const PW: { cin: number; cout: number; groups: number; h: number; w: number }[] = [
@@ -40,6 +40,8 @@ const PW: { cin: number; cout: number; groups: number; h: number; w: number }[] 
   { cin: 4, cout: 4, groups: 1, h: 1, w: 4 },
   { cin: 40, cout: 21, groups: 1, h: 1, w: 1 }, // squeeze-excite: a matrix-vector product
   { cin: 6, cout: 36, groups: 2, h: 1, w: 3 },
+  // 1-3 pixels: two full blocks of 32 outputs and one of 6, 37 inputs (4x unroll, 1 left)
+  { cin: 37, cout: 70, groups: 1, h: 1, w: 2 },
 ];
 for (const c of PW) {
   Deno.test(`wasm pwconv ${JSON.stringify(c)} matches the reference`, async () => {
@@ -50,9 +52,12 @@ for (const c of PW) {
 }
 
 Deno.test("wasm pwconv: a fused residual add, hardswish before and relu after it", async () => {
-  const b = new GraphBuilder("res", [1, 7, 6, 5]);
-  const y = b.hardswish(b.batchNorm(b.conv2d(b.input, { out: 7, kernel: 1 })));
-  await wasm(b.build(b.relu(b.addTensors(b.input, y))), ["pwconv"]);
+  // 6 x 5 pixels (register blocks) and 1 x 3 (the matrix-vector kernel, 35 outputs)
+  for (const [c, h, w] of [[7, 6, 5], [35, 1, 3]]) {
+    const b = new GraphBuilder("res", [1, c, h, w]);
+    const y = b.hardswish(b.batchNorm(b.conv2d(b.input, { out: c, kernel: 1 })));
+    await wasm(b.build(b.relu(b.addTensors(b.input, y))), ["pwconv"]);
+  }
 });
 
 // dwconv: stride 1 and 2 with odd sizes, asymmetric padding, 5x5 (weights
@@ -79,8 +84,9 @@ for (const c of DW) {
   });
 }
 
-// conv: the stem (3 -> 10 channels, off the 8-channel block, stride 2), a
-// grouped 3x3, a 1x5 kernel, a stride-2 1x1 (not pointwise), a narrow input.
+// conv: the stem (3 -> 10 channels, off the channel block, stride 2), a
+// grouped 3x3, a 1x5 kernel, a stride-2 1x1 (not pointwise), a narrow input;
+// conv_test.ts has the general conv kernel's edge shapes.
 const CONV: {
   cin: number;
   cout: number;
@@ -173,13 +179,18 @@ Deno.test("wasm pwconv: every tuning candidate blocking matches the reference", 
   }
 });
 
-Deno.test("wasm --tune picks one candidate per pointwise kernel and the result stays correct", async () => {
+Deno.test("wasm --tune picks one candidate per pointwise and conv kernel and the result stays correct", async () => {
   const b = new GraphBuilder("tune", [1, 8, 6, 6]);
-  const g = b.build(b.relu(b.conv2d(b.input, { out: 12, kernel: 1, bias: true }, "pw")));
+  const pw = b.relu(b.conv2d(b.input, { out: 12, kernel: 1, bias: true }, "pw"));
+  const g = b.build(b.conv2d(pw, { out: 6, kernel: 3, padding: 1, bias: true }, "conv"));
   const t = await tuneWasm(g, randomWeights(g, 3), 2);
   assert.equal(t.pwBlocking.size, 1);
+  assert.equal(t.convBlocking.size, 1);
   assert.ok(t.tunedMs <= t.defaultMs, `${t.tunedMs} > ${t.defaultMs}`);
-  await differential(g, 3, { target: "wasm", wasm: { pwBlocking: t.pwBlocking } });
+  await differential(g, 3, {
+    target: "wasm",
+    wasm: { pwBlocking: t.pwBlocking, convBlocking: t.convBlocking },
+  });
 });
 
 Deno.test("a step without a wasm kernel runs its TypeScript kernel on the module's memory, named in fallbacks", async () => {
@@ -207,4 +218,20 @@ Deno.test("a plan whose memory exceeds WebAssembly's 4 GiB is a clear codegen er
     () => emitWasmModule(plan, planMemory(plan), info),
     /Cannot generate the wasm target: .* bytes of memory, above WebAssembly's 4294967296 \(use --target ts\)/,
   );
+});
+
+Deno.test("wasm pwconv: a -0 bias and zero products give +0, as IEEE max(-0, 0) and the reference do", async () => {
+  // relu(-0 + sum of (-1 * +0)) = relu(-0) = +0; without the ReLU the packed +0 bias gives +0 too.
+  for (const relu of [true, false]) {
+    const b = new GraphBuilder("negzero", [1, 3, 4, 5]);
+    const y = b.conv2d(b.input, { out: 5, kernel: 1, bias: true }, "c");
+    const g = b.build(relu ? b.relu(y) : y);
+    const weights = new Map([
+      ["c.weight", new Float32Array(15).fill(-1)],
+      ["c.bias", new Float32Array(5).fill(-0)],
+    ]);
+    const m = await loadModule(compile(g, weights, { target: "wasm" }).source);
+    const out = m.infer(new Float32Array(60));
+    assert.ok(out.every((v) => Object.is(v, 0)), `relu=${relu}: ${[...out.slice(0, 4)]}`);
+  }
 });

@@ -28,6 +28,7 @@ import { F32, type Fn, I32, V128 } from "./binary.ts";
 import { PW_OB } from "../emit_pointwise.ts";
 import type { OffsetTables, PwconvSpec } from "../spec.ts";
 import {
+  applyAct,
   bump,
   counted,
   locals,
@@ -56,17 +57,99 @@ export const L2_INPUT_BYTES = 256 * 1024;
 /** Input channels per step of the reduction loop. */
 export const UNROLL = 4;
 
+/** Vector multiply-adds and vector loads issued per cycle (two FMA pipes, two load ports). */
+const FMAS_PER_CYCLE = 2;
+const LOADS_PER_CYCLE = 2;
+/** Cycles per output vector of a block's epilogue (activation, store) and per block of set-up. */
+const STORE_CYCLES = 1;
+const BLOCK_CYCLES = 4;
 /**
- * The default blocking, deterministic: 3 channels x 12 pixels (9
- * accumulators) on planes of 12 pixels or more, 6 x 8 on planes of 8-11, else
- * 8 x 4. `--tune` chose 3 x 12 for 18 of MobileNetV2's 19 pointwise kernels
- * and 17 of ShuffleNetV2's 36 (2 x 16 for the others, within a few percent),
- * on this machine class.
+ * Live v128 values past which the engine spills: 15 live values (6 x 8's 12
+ * accumulators, 2 input vectors and a weight) ran at 12.5 flop/cycle instead
+ * of 16 (issue 10's measurements on this machine class).
+ */
+const MAX_LIVE = 14;
+const SPILL_SLOWDOWN = 16 / 12.5;
+
+/**
+ * Estimated cycles of a pointwise layer in a blocking: every register block
+ * it runs (full ones, the partial output-channel block when `ob` does not
+ * divide the channels, the overlapping last pixel block), each costing per
+ * input channel the larger of its multiply-adds (`ob * pv`) and its loads
+ * (`pv` input vectors, `ob` splatted weights) at their issue rates (slower
+ * when its live vectors spill), plus its stores and set-up. A model to rank blockings, not a prediction of time:
+ * what it captures is tail waste (a 1-channel block does a third of a 3-channel
+ * block's work for about half its time) and loads per multiply-add.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { blockingCost } from "./pointwise.ts";
+ * import { epilogue } from "../spec.ts";
+ * const spec = {
+ *   family: "pwconv" as const, cin: 16, cout: 16, groups: 1, ygs: 16 * 3136, h: 56, w: 56,
+ *   epi: epilogue(), rcs: 3136, xcs: 3136, ycs: 3136,
+ * };
+ * // 16 = 5 x 3 + 1 channels: 3 x 12 runs a 1-channel block; 2 x 16 divides both sizes.
+ * assert.ok(blockingCost(spec, { ob: 2, pv: 4 }) < blockingCost(spec, { ob: 3, pv: 3 }));
+ * ```
+ */
+export function blockingCost(s: PwconvSpec, b: Blocking): number {
+  const hw = s.h * s.w;
+  const cinG = s.cin / s.groups;
+  const coutG = s.cout / s.groups;
+  const pb = 4 * b.pv;
+  const pixelBlocks = [[Math.floor(hw / pb), b.pv]];
+  if (hw % pb !== 0) pixelBlocks.push([1, Math.ceil((hw % pb) / 4)]);
+  const channelBlocks = [[Math.floor(coutG / b.ob), b.ob]];
+  if (coutG % b.ob !== 0) channelBlocks.push([1, coutG % b.ob]);
+  let cycles = 0;
+  for (const [nc, ob] of channelBlocks) {
+    for (const [np, pv] of pixelBlocks) {
+      const live = ob * pv + pv + 1;
+      const step = Math.max((ob * pv) / FMAS_PER_CYCLE, (ob + pv) / LOADS_PER_CYCLE) *
+        (live > MAX_LIVE ? SPILL_SLOWDOWN : 1);
+      cycles += nc * np * (cinG * step + ob * pv * STORE_CYCLES + BLOCK_CYCLES);
+    }
+  }
+  return s.groups * cycles;
+}
+
+/**
+ * The default's candidates on planes of 16 pixels or more, the preferred
+ * first: 3 x 12 (measured best on most layers) and 2 x 16 (as good per
+ * multiply-add, with no partial block on an even channel count). The other
+ * blockings rank well in {@link blockingCost} yet measured slower on these
+ * planes (5 x 8 on MobileNetV2's 7x7 layers: 10% slower), so they stay
+ * `--tune`'s to pick.
+ */
+const DEFAULT_BLOCKINGS: readonly Blocking[] = [{ ob: 3, pv: 3 }, { ob: 2, pv: 4 }];
+
+/**
+ * The default blocking, deterministic: on planes of 16 pixels or more whose
+ * input is not walked in tiles, the one of {@link DEFAULT_BLOCKINGS} of least
+ * {@link blockingCost}, 3 x 12 unless 2 x 16 is estimated at least 1% cheaper
+ * (`--tune` chose 3 x 12 for most of MobileNetV2's and ShuffleNetV2's
+ * pointwise kernels on this machine class, 2 x 16 mostly where the channels
+ * are not a multiple of 3); 3 x 12 on a tiled input (each output block
+ * re-reads the tile, and 2 channels per block measured 10% slower on
+ * MobileNetV2's 32 -> 16 at 112x112) and on 12-15 pixels, 6 x 8 on 8-11,
+ * 8 x 4 on 4-7 and 32 channels x 1 pixel below.
  */
 export function pwBlocking(s: PwconvSpec): Blocking {
   const hw = s.h * s.w;
   if (hw < 4) return { ob: SMALL_OB, pv: 0 };
-  return hw >= 12 ? { ob: 3, pv: 3 } : hw >= 8 ? { ob: 6, pv: 2 } : { ob: 8, pv: 1 };
+  if (hw < 8) return { ob: 8, pv: 1 };
+  if (hw < 12) return { ob: 6, pv: 2 };
+  if (hw < 16 || (s.cin / s.groups) * hw * 4 > L2_INPUT_BYTES) return { ob: 3, pv: 3 };
+  const [preferred, ...others] = DEFAULT_BLOCKINGS;
+  let best = preferred;
+  let bestCost = 0.99 * blockingCost(s, preferred);
+  for (const b of others) {
+    const cost = blockingCost(s, b);
+    if (cost < bestCost) [best, bestCost] = [b, cost];
+  }
+  return best;
 }
 
 /**
@@ -163,6 +246,18 @@ function packWithTables(
   out.set(
     repackBlocks(s.groups, s.cout / s.groups, s.cin / s.groups, packed, PW_OB, ob),
   );
+  // A bias of -0 becomes +0: an accumulator that starts anywhere but -0 never becomes -0
+  // (in round-to-nearest, a sum is -0 only when both terms are), so the stores skip the
+  // `+ 0` a ReLU needs for -0 (see applyAct). The result differs only where the
+  // accumulator would have been -0 with no activation after it: +0 instead.
+  const coutG = s.cout / s.groups;
+  for (let g = 0, at = 0; g < s.groups; g++) {
+    for (let o = 0; o < coutG; o += ob) {
+      const n = Math.min(ob, coutG - o);
+      for (let j = 0; j < n; j++) out[at + j] += 0;
+      at += n * (1 + s.cin / s.groups);
+    }
+  }
   const ints = new Int32Array(out.buffer);
   const put = (at: number | undefined, values: number[] | undefined, n: number, what: string) => {
     if (at === undefined) return;
@@ -180,14 +275,21 @@ function packWithTables(
   return out;
 }
 
-/** Output channels per block on planes of fewer than 4 pixels (four f32x4 accumulators). */
-export const SMALL_OB = 16;
+/**
+ * Output channels per block on planes of fewer than 4 pixels: eight f32x4
+ * accumulators, so eight independent multiply-add chains cover the latency
+ * (four chains left half the issue slots idle).
+ */
+export const SMALL_OB = 32;
 
 /**
  * A plane of fewer than 4 pixels (squeeze-excite 1x1 convs on 1x1 planes):
- * a matrix-vector product per pixel, vectorized over 16 output channels, each
- * input splatted once per block; lanes are stored one by one through the
- * scalar epilogue (channel strides need not be 1).
+ * a matrix-vector product per pixel, vectorized over {@link SMALL_OB} output
+ * channels, each input splatted once per block, the reduction unrolled
+ * {@link UNROLL}x; the activation runs on the accumulators, then lanes are
+ * stored one by one (channel strides need not be 1), through the scalar
+ * epilogue when a residual follows. Each output's sum runs over the input
+ * channels in order, as in the other blockings.
  */
 function smallBody(s: PwconvSpec, f: Fn, o: WasmOptions): void {
   const hw = s.h * s.w;
@@ -204,18 +306,28 @@ function smallBody(s: PwconvSpec, f: Fn, o: WasmOptions): void {
     for (let v = 0; v < nv; v++) f.localGet(wb).v128Load(16 * v).localSet(acc[v]);
     setPlus(f, xc, X, 4 * p);
     setPlus(f, wc, wb, 4 * ob);
-    counted(f, cinG, () => {
-      f.localGet(xc).v128Load32Splat(0).localSet(xs);
+    const step = (u: number) => {
+      f.localGet(xc).v128Load32Splat(4 * u * s.xcs).localSet(xs);
       for (let v = 0; v < nv; v++) {
-        f.localGet(wc).v128Load(16 * v).localSet(tmp);
+        f.localGet(wc).v128Load(4 * u * ob + 16 * v).localSet(tmp);
         madd(f, o, tmp, xs, acc[v]);
       }
-      bump(f, xc, 4 * s.xcs);
-      bump(f, wc, 4 * ob);
+    };
+    counted(f, Math.floor(cinG / UNROLL), () => {
+      for (let u = 0; u < UNROLL; u++) step(u);
+      bump(f, xc, 4 * UNROLL * s.xcs);
+      bump(f, wc, 4 * UNROLL * ob);
     });
+    for (let u = 0; u < cinG % UNROLL; u++) step(u);
+    // The packed bias is never -0, so neither is an accumulator (see packWithTables).
+    for (let v = 0; v < nv; v++) applyAct(f, s.epi.act, acc[v], true, false);
     for (let j = 0; j < ob; j++) {
       f.localGet(acc[j >> 2]).f32x4ExtractLane(j & 3).localSet(lane);
-      storeEpilogue(f, s.epi, lane, false, yb, 4 * (j * s.ycs + p), rb, 4 * (j * s.rcs + p));
+      if (s.epi.residual) {
+        f.localGet(lane).localGet(rb).f32Load(4 * (j * s.rcs + p)).f32Add().localSet(lane);
+        applyAct(f, s.epi.act2, lane, false);
+      }
+      f.localGet(yb).localGet(lane).f32Store(4 * (j * s.ycs + p));
     }
   };
   counted(f, s.groups, () => {
@@ -326,6 +438,7 @@ function body(s: PwconvSpec, f: Fn, o: WasmOptions, blocking: Blocking): void {
           (yTable ? 0 : yOff(j)) + 16 * v,
           rp,
           4 * j * s.rcs + 16 * v,
+          false, // the packed bias is never -0, so neither is the accumulator
         );
       }
     }

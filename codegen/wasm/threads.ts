@@ -12,15 +12,13 @@
  *   they read the same packed weights);
  * - depthwise: channels (each channel is independent; its weights are
  *   contiguous, `[bias, taps]`);
- * - general conv: bands of output rows (a band is the same convolution on the
- *   input rows it reads, see below);
- * - linear: output channels in whole register blocks (an output's sum runs
- *   over the same inputs in the same order whatever block it sits in; the
- *   packed weights are per block);
+ * - general conv (one group) and linear: output channels in whole register
+ *   blocks (an output's sum runs over the same inputs in the same order
+ *   whatever block it sits in; the packed weights are per block);
  * - max/average pooling and the plane kernels (add, mul, act, copy): channels.
  *
  * Steps smaller than {@link MIN_SPLIT_WORK} (a split would cost more than it
- * saves), affine and global average pooling steps, and
+ * saves), grouped general convs, affine and global average pooling steps, and
  * every step running a TypeScript kernel, run on the main thread only.
  *
  * @module
@@ -38,7 +36,7 @@ import type {
   PoolSpec,
   PwconvSpec,
 } from "../spec.ts";
-import { interior } from "../_window.ts";
+import { convBlocking } from "./conv.ts";
 import { LINEAR_OB } from "./elementwise.ts";
 import { PW_BLOCKINGS } from "./pointwise.ts";
 
@@ -147,28 +145,23 @@ const SPLITS: { [F in KernelSpec["family"]]?: (s: never, n: number) => Part[] | 
     );
   },
   conv: (s: ConvSpec, n) => {
-    // Bands of output rows. A band after the first starts below the top border rows, so
-    // none of its windows reaches the top padding: it is the same convolution on the input
-    // from its first window's row (no top padding, the rows below it), whose taps, border
-    // rows and columns are exactly the original's for those outputs.
-    const { win } = s;
-    const [sh] = win.stride;
-    const pt = win.padding[0];
-    const [oy0] = interior(win);
-    const work = windowWork((s.cout * s.cin) / s.groups, s);
-    if (win.oh < n || work < MIN_SPLIT_WORK) return undefined;
-    const b = bounds(win.oh, n);
-    if (b.some((r, k) => k > 0 && (r === b[k - 1] || r < oy0))) return undefined;
-    return b.slice(1).map((r1, k) => {
-      const r0 = b[k];
-      const skip = k === 0 ? 0 : r0 * sh - pt;
-      const [, pl, pb, pr] = win.padding;
-      const band: ConvSpec = {
+    // Output channels in blocks of the kernel's register block; each output channel's sum
+    // runs over the same inputs and taps in the same order whatever block it sits in.
+    if (s.groups !== 1) return undefined;
+    const k = s.cin * s.win.kernel[0] * s.win.kernel[1];
+    return byBlocks(
+      s.cout,
+      convBlocking(s).ob,
+      k,
+      n,
+      windowWork(s.cout * s.cin, s),
+      s.ycs,
+      (cout) => ({
         ...s,
-        win: { ...win, padding: [k === 0 ? pt : 0, pl, pb, pr], h: win.h - skip, oh: r1 - r0 },
-      };
-      return { spec: band, dx: skip * win.w, dy: r0 * win.ow, dw: 0, dr: r0 * win.ow };
-    });
+        cout,
+        ygs: cout * s.ycs,
+      }),
+    );
   },
   maxpool: (s: PoolSpec, n) => poolSplit(s, n),
   avgpool: (s: PoolSpec, n) => poolSplit(s, n),
