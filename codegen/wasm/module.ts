@@ -83,6 +83,7 @@ import {
   CTRL_SLOTS,
   GEN_MASK,
   LOSSES,
+  MAX_SKIP,
   type Part,
   splitStep,
   WAKE_LOSSES,
@@ -581,6 +582,10 @@ export function emitWasmModule(
         );
         w.writeLine("let awake = false;");
         w.writeLine(
+          "/** Whether this inference went on alone (see `join`); then the next `skip` run alone too, `skip` doubling (up to MAX_SKIP) while it keeps happening. */",
+        );
+        w.writeLine("let alone = false, skip = 0, backoff = 0;");
+        w.writeLine(
           "/** `Atomics.pause` where the engine has it (a polite spin: it frees the core's pipeline). */",
         );
         w.writeLine(
@@ -595,7 +600,7 @@ export function emitWasmModule(
         );
         w.writeLine("let canWait = true;");
         w.writeLine(
-          `const CTRL = ${ctrlAt}, ACTIVE = ${activeAt}, SLOTS = ${CTRL_SLOTS}, CLOSED = ${CLOSED}, SPINS = ${ACTIVE_SPINS}, GEN_MASK = ${GEN_MASK}, LOSSES = ${LOSSES}, WAKE_LOSSES = ${WAKE_LOSSES};`,
+          `const CTRL = ${ctrlAt}, ACTIVE = ${activeAt}, SLOTS = ${CTRL_SLOTS}, CLOSED = ${CLOSED}, SPINS = ${ACTIVE_SPINS}, GEN_MASK = ${GEN_MASK}, LOSSES = ${LOSSES}, WAKE_LOSSES = ${WAKE_LOSSES}, MAX_SKIP = ${MAX_SKIP};`,
         );
         w.writeLine(
           "/** Starts the workers, once: `node:worker_threads` ones, unref()'d, where the platform has them, else module Web Workers (they live as long as the page). A worker that fails to start never claims a part, so the main thread runs its parts. */",
@@ -655,6 +660,7 @@ export function emitWasmModule(
               );
               block(w, "if (++lost >= (awake ? LOSSES : WAKE_LOSSES))", () => {
                 w.writeLine("parallel = false;");
+                w.writeLine("alone = true;");
                 w.writeLine("Atomics.store(I, ACTIVE, 0);");
               });
               w.writeLine("continue;");
@@ -799,12 +805,23 @@ export function emitWasmModule(
         if (!threaded) return samples();
         w.writeLine("if (!started && ++inferences > 1) startWorkers();");
         w.writeLine(
+          "// A worker that missed its parts in the last inference was not getting a core; waking it",
+        );
+        w.writeLine(
+          "// again now would take this thread's core (the scheduler runs the woken thread here when",
+        );
+        w.writeLine(
+          "// the other core is busy), so the next inferences run alone, fewer as it recovers.",
+        );
+        w.writeLine("parallel = live && skip === 0;");
+        w.writeLine("if (skip > 0) skip--;");
+        w.writeLine("alone = false;");
+        w.writeLine("lost = 0;");
+        w.writeLine("awake = false;");
+        w.writeLine(
           "// The workers spin while this inference runs; a sleeping one is woken now, so it is up",
         );
         w.writeLine("// by the first split step (waking takes tens of microseconds).");
-        w.writeLine("parallel = live;");
-        w.writeLine("lost = 0;");
-        w.writeLine("awake = false;");
         block(w, "if (parallel)", () => {
           w.writeLine("Atomics.store(I, ACTIVE, 1);");
           w.writeLine(
@@ -812,7 +829,11 @@ export function emitWasmModule(
           );
         });
         w.write("try ").inlineBlock(samples);
-        w.write(" finally ").inlineBlock(() => w.writeLine("Atomics.store(I, ACTIVE, 0);"));
+        w.write(" finally ").inlineBlock(() => {
+          w.writeLine("Atomics.store(I, ACTIVE, 0);");
+          w.writeLine("if (alone) skip = backoff = Math.min(MAX_SKIP, 2 * backoff + 1);");
+          w.writeLine("else if (parallel) backoff = 0;");
+        });
         w.newLine();
       },
     },

@@ -239,6 +239,13 @@ export const LOSSES = 3;
  * waking up (after an idle gap, tens of microseconds to a millisecond).
  */
 export const WAKE_LOSSES = 8;
+/**
+ * Most inferences run alone after one that went on alone (1, 3, 7, ... while
+ * it keeps happening): waking a worker that does not get a core costs the main
+ * thread its own (the scheduler runs the woken thread in its place), so the
+ * module probes less often while another process holds the other core.
+ */
+export const MAX_SKIP = 63;
 
 /**
  * The worker body: plain JavaScript that runs both as a `node:worker_threads`
