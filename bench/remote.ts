@@ -46,14 +46,14 @@ export class RemoteRuntime {
     runtime: string,
     model: string,
     knobs: Knobs,
-  ): Promise<{ remote: RemoteRuntime; output: Float32Array; firstResultMs: number }> {
+  ): Promise<{ remote: RemoteRuntime; output: Float32Array }> {
     const remote = new RemoteRuntime(runtime);
     const r = await remote.#ask({ type: "load", runtime, model, knobs });
     if (r.type !== "loaded") {
       remote.terminate();
       throw new Error(r.type === "error" ? r.message : `unexpected reply "${r.type}"`);
     }
-    return { remote, output: r.output, firstResultMs: r.firstResultMs };
+    return { remote, output: r.output };
   }
 
   /** `n` timed inferences, timed inside the worker (ms each). */

@@ -594,6 +594,24 @@ export function renderReport(results: BenchResults): string {
     "runs each, interleaved round-robin (the order rotates each round) so load from",
     "other processes on a shared machine falls on every runtime alike.",
     "",
+    ...(results.firstRuns
+      ? [
+        "First result: wall time from process start to the first output, measured the same way",
+        "for every runtime in fresh `deno run` processes (bench/first_result.ts), each loading what",
+        "a user ships: our modules from their `--emit js` file (import, weights decode, WebAssembly",
+        "compile, one inference), ONNX Runtime from the `.onnx` file (package and native or wasm",
+        "library load, session creation, one inference), tfjs from the graph (building the graph",
+        "and its seeded weights left out); generating or exporting the files is not counted. One",
+        `untimed process per runtime first fills Deno's caches, as a user's first run does; the`,
+        `figure is ${
+          results.firstRuns === 1
+            ? "that of the one timed process"
+            : `the median of the ${results.firstRuns} timed processes`
+        } after it (bench/results.json`,
+        "also keeps that first, cold process's time). The reference executor's is not measured.",
+        "",
+      ]
+      : []),
     "## Machine and versions",
     "",
     table(["", ""], [

@@ -21,10 +21,14 @@ export interface RuntimeResult {
   /** Median time of this runtime / median time of the generated module. */
   ratioToGenerated?: number;
   /**
-   * Load plus first inference in a fresh worker, ms: imports, backend init,
-   * session creation or module import and compilation (not codegen itself).
+   * Wall time from process start to the first output, ms, median of fresh
+   * processes with Deno's caches warm (bench/first_result.ts): imports,
+   * backend init, session creation or module import and compilation, one
+   * inference (not codegen or ONNX export). Absent for the reference executor.
    */
   firstResultMs?: number;
+  /** The same in the first process, Deno's caches of a new artifact cold. */
+  firstResultColdMs?: number;
   /** Why it was not timed (load error, failed check). */
   error?: string;
 }
@@ -90,6 +94,8 @@ export interface BenchResults {
   /** Minimum untimed time per runtime before timing, ms. */
   warmupMs?: number;
   runs: number;
+  /** Timed fresh processes per runtime behind each first result (absent in older results). */
+  firstRuns?: number;
   tolerance: number;
   machine: MachineInfo;
   versions: Record<string, string>;

@@ -44,6 +44,8 @@ Options:
   --runs N             timed runs per runtime (default 30; quick 5)
   --warmup N           untimed runs per runtime first, at least (default 5, and at
                        least 2 s of them; quick 1)
+  --first-runs N       timed fresh processes per runtime for the first-result
+                       column, after one untimed one (default 3; quick 1; 0 skips)
   --models a,b         zoo models to run (default: all six; e.g. shufflenetv2)
   --runtimes a,b       runtimes to run (default: ${RUNTIMES.join(",")})
   --tolerance X        max|a-b| / max|ref| accepted (default ${DEFAULT_TOLERANCE})
@@ -80,6 +82,7 @@ export function main(args: string[]): Promise<number> {
         quick: { type: "boolean", default: false },
         runs: { type: "string" },
         warmup: { type: "string" },
+        "first-runs": { type: "string" },
         models: { type: "string" },
         runtimes: { type: "string" },
         tolerance: { type: "string" },
@@ -113,6 +116,9 @@ export function main(args: string[]): Promise<number> {
     const quick = values.quick!;
     const runs = positiveInt("runs", values.runs, quick ? 5 : 30);
     const warmup = positiveInt("warmup", values.warmup, quick ? 1 : 5);
+    const firstRuns = values["first-runs"] === "0"
+      ? 0
+      : positiveInt("first-runs", values["first-runs"], quick ? 1 : 3);
     // At least 2 s of untimed runs per runtime: the generated modules reach
     // steady speed after about 8 inferences (V8 optimizes kernel by kernel).
     const warmupMs = quick ? 0 : 2000;
@@ -208,7 +214,14 @@ export function main(args: string[]): Promise<number> {
     for (const spec of models) {
       log(`bench: ${spec.label}: reference output, loading runtimes`);
       const m = prepareModel(spec);
-      const r = await benchModel(m, runtimes, { warmup, warmupMs, runs, tolerance, log });
+      const r = await benchModel(m, runtimes, {
+        warmup,
+        warmupMs,
+        runs,
+        firstRuns,
+        tolerance,
+        log,
+      });
       results.push(r);
       for (const rt of r.runtimes) {
         if (rt.timing) {
@@ -294,6 +307,7 @@ export function main(args: string[]): Promise<number> {
       warmup,
       warmupMs,
       runs,
+      firstRuns,
       tolerance,
       machine,
       versions,

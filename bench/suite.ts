@@ -16,6 +16,7 @@ import { runReference } from "../lib/runtime/reference.ts";
 import { randomInput } from "../lib/runtime/tensor.ts";
 import { randomWeights, type Weights } from "../lib/runtime/weights.ts";
 import { RemoteRuntime } from "./remote.ts";
+import { type FirstResultJob, firstResultJob, firstResults } from "./first_result.ts";
 import { INPUT_SEED, WEIGHT_SEED } from "./seeds.ts";
 import type { ModelResult, RuntimeResult } from "./results.ts";
 import { gflops } from "./stats.ts";
@@ -64,6 +65,8 @@ export interface BenchModelOptions {
   /** Minimum untimed time per runtime, ms (see TimingOptions.warmupMs). */
   warmupMs?: number;
   runs: number;
+  /** Timed first-result processes per runtime (bench/first_result.ts); 0 skips them. */
+  firstRuns: number;
   tolerance: number;
   log: (line: string) => void;
 }
@@ -97,7 +100,6 @@ export async function benchModel(
       options.log(`  ${runtime}: ${result.error}`);
       continue;
     }
-    result.firstResultMs = loaded.firstResultMs;
     result.check = checkOutput(loaded.output, m.expected, options.tolerance);
     if (!result.check.ok) {
       result.error = `wrong output: ${result.check.reason}`;
@@ -106,6 +108,35 @@ export async function benchModel(
       continue;
     }
     live.push({ remote: loaded.remote, result });
+  }
+  if (options.firstRuns > 0 && live.length > 0) {
+    options.log(`  first result: fresh processes, 1 untimed + ${options.firstRuns} timed each`);
+    const dir = await Deno.makeTempDir({ prefix: "lightnets-first-" });
+    try {
+      const jobs: FirstResultJob[] = [];
+      const owners: RuntimeResult[] = [];
+      for (const l of live) {
+        const job = await firstResultJob(l.result.runtime, { ...m.spec, ...m }, dir);
+        if (job) {
+          jobs.push(job);
+          owners.push(l.result);
+        }
+      }
+      const figures = await firstResults(jobs, options.firstRuns, options.log);
+      figures.forEach((f, i) => {
+        owners[i].firstResultMs = f.ms;
+        owners[i].firstResultColdMs = f.coldMs;
+        if (f.ms !== undefined) {
+          options.log(
+            `  ${owners[i].runtime.padEnd(10)} first result ${f.ms.toFixed(0)} ms (cold ${
+              f.coldMs?.toFixed(0)
+            } ms)`,
+          );
+        }
+      });
+    } finally {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
   }
   try {
     if (live.length > 0) {

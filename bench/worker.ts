@@ -6,11 +6,10 @@
  * workers one at a time, so each runtime still has one thread to itself.
  *
  * Protocol (main -> worker -> main):
- * - `{ type: "load", runtime, model, knobs }` -> `{ type: "loaded", output,
- *   firstResultMs }`: builds the zoo model with the benchmark's seeded weights
- *   and input, loads it, runs it once and returns the output for checking and
- *   the time from the start of loading to that first output (in a fresh
- *   isolate; graph building and codegen left out);
+ * - `{ type: "load", runtime, model, knobs }` -> `{ type: "loaded", output }`:
+ *   builds the zoo model with the benchmark's seeded weights and input, loads
+ *   it, runs it once and returns the output for checking (the first-result
+ *   time is measured in fresh processes instead, bench/first_result.ts);
  * - `{ type: "time", n }` -> `{ type: "times", ms }`: `n` timed inferences;
  * - `{ type: "close" }` -> `{ type: "closed" }`;
  * - any failure -> `{ type: "error", message }`.
@@ -36,7 +35,7 @@ export type WorkerRequest =
 
 /** A reply from the worker. */
 export type WorkerReply =
-  | { type: "loaded"; output: Float32Array; firstResultMs: number }
+  | { type: "loaded"; output: Float32Array }
   | { type: "times"; ms: number[] }
   | { type: "closed" }
   | { type: "error"; message: string };
@@ -52,19 +51,14 @@ self.onmessage = async (e: MessageEvent<WorkerRequest>) => {
   const req = e.data;
   try {
     if (req.type === "load") {
-      const t0 = performance.now();
       if (!isRuntime(req.runtime)) throw new RangeError(`Unknown runtime "${req.runtime}"`);
       const graph = zoo.build(req.model, req.knobs);
       const weights = randomWeights(graph, WEIGHT_SEED);
       const input = randomInput(graph.inputs[0].shape, INPUT_SEED);
-      const setupMs = performance.now() - t0;
       runner = await createRunner(req.runtime, graph, weights);
       prepared = runner.prepare(input);
       const output = await runner.run(prepared);
-      // Load (imports, backend init, session creation, module import) and first
-      // inference, without building the graph and weights or generating source.
-      const firstResultMs = performance.now() - t0 - (runner.codegenMs ?? 0) - setupMs;
-      reply({ type: "loaded", output, firstResultMs });
+      reply({ type: "loaded", output });
     } else if (req.type === "time") {
       if (!runner || !prepared) throw new Error("Nothing loaded to time");
       const ms: number[] = [];

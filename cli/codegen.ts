@@ -69,9 +69,9 @@ Options:
   --emit E         ts (default): DIR/<model>.gen.ts; js: DIR/<model>.gen.js, the
                    same module as a JavaScript ES module (runs in Node 20 and
                    browsers too)
-  --tune           wasm target: time each 1x1 layer's register blocking
-                   candidates on this machine and keep the fastest (default:
-                   a fixed, deterministic blocking)
+  --tune           wasm target: time each 1x1 and general conv layer's
+                   register blocking candidates on this machine and keep the
+                   fastest (default: a fixed, deterministic blocking)
   --threads N      wasm target: run on N threads (integer >= 1, default 1):
                    shared memory, N - 1 workers; each 1x1 layer split by
                    output rows, each depthwise layer by channels (same
@@ -160,7 +160,7 @@ export function run(args: string[]): Promise<number> {
       const { tuneWasm } = await import("../codegen/wasm/tune.ts");
       const t = await tuneWasm(loaded.graph, weights, 15, (line) => console.error(line));
       tuning = { defaultMs: t.defaultMs, tunedMs: t.tunedMs };
-      wasm = { threads, pwBlocking: t.pwBlocking };
+      wasm = { threads, pwBlocking: t.pwBlocking, convBlocking: t.convBlocking };
     }
     const out = compile(loaded.graph, weights, {
       model: loaded.model,

@@ -45,7 +45,7 @@ export interface CompileOptions {
    * (an ES module without types, for Node and browsers; see emit_js.ts).
    */
   emit?: "ts" | "js";
-  /** Wasm target: per-layer pointwise blockings (see `tuneWasm` in codegen/wasm/tune.ts). */
+  /** Wasm target: per-layer pointwise and conv blockings (see `tuneWasm` in codegen/wasm/tune.ts), threads. */
   wasm?: WasmModuleOptions;
 }
 

@@ -1,7 +1,8 @@
 /**
  * What a JavaScript engine can hold, checked before a module is emitted: a
  * generated module keeps its activations in one `Float32Array` arena and its
- * weights in one base64 string literal, so a model whose arena or weights
+ * weights as base64 in its source, which the engine holds as one string, so
+ * a model whose arena or weights
  * exceed those limits would compile to a module that dies at import with a
  * `RangeError`. `compile()` refuses such a model with one line naming the
  * size, or (with `allowLarge`) returns a warning and emits it anyway.
@@ -21,11 +22,12 @@ export const MAX_ARENA_BYTES = 2 ** 32;
 
 /**
  * Longest string V8 builds (2^29 - 24 UTF-16 units, `String::kMaxLength` on
- * 64-bit): the weights literal is base64, 4 characters per 3 bytes.
+ * 64-bit), the module's source among them: its weights are base64 (in
+ * chunks), 4 characters per 3 bytes.
  */
 export const MAX_STRING_LENGTH = 2 ** 29 - 24;
 
-/** Largest weights, in float32 values, whose base64 literal fits {@link MAX_STRING_LENGTH}. */
+/** Largest weights, in float32 values, whose base64 fits {@link MAX_STRING_LENGTH}. */
 export const MAX_WEIGHT_FLOATS = Math.floor(MAX_STRING_LENGTH / 4) * 3 / 4;
 
 /** A model a JS engine cannot hold as a generated module. */

@@ -4,7 +4,8 @@
  * return type and docs; only bodies are written imperatively with the writer.
  *
  * The module imports nothing. Weights are embedded as base64 of float32
- * little-endian, decoded once at load. Every identifier is generated (kernel
+ * little-endian in chunks (`_api.ts`'s `base64ChunksLiteral`), a top-level
+ * constant decoded once at load. Every identifier is generated (kernel
  * names from specs, fixed names elsewhere); names from the graph (model and
  * layer paths) only appear inside string literals and comments, escaped by
  * {@link sourceString} so no quote, `*\/`, backtick, newline or other
@@ -25,6 +26,8 @@ import { numel } from "../lib/ir/ops.ts";
 import { block, type Emitter } from "./_emit.ts";
 import {
   apiStatements,
+  base64ChunksLiteral,
+  base64DecoderStatement,
   constant,
   interfaceConstants,
   optionsText,
@@ -206,27 +209,37 @@ export function emitModule(plan: KernelPlan, memory: MemoryPlan, info: ModuleInf
   const options = optionsText(info.options);
 
   const statements: StatementStructures[] = [
+    // First and top-level: the engine scans the multi-megabyte literal once.
+    constant(
+      "WEIGHTS",
+      "readonly string[]",
+      WEIGHTS_PLACEHOLDER,
+      "The packed weights, float32 little-endian, as base64 in chunks.",
+      false,
+    ),
     ...interfaceConstants(plan, info.model, info.cost),
     ...sizeConstants(
       memory,
       weightCount,
       "Bytes of the activation arena (one sample; the input and output live in the caller's arrays).",
     ),
+    base64DecoderStatement(),
     {
       kind: StructureKind.Function,
       name: "decodeWeights",
-      parameters: [{ name: "b64", type: "string" }, { name: "count", type: "number" }],
+      parameters: [{ name: "chunks", type: "readonly string[]" }, {
+        name: "count",
+        type: "number",
+      }],
       returnType: "Float32Array",
-      docs: ["Decodes base64 float32 little-endian weights, checking their count."],
+      docs: ["Decodes the base64 chunks of `count` float32 little-endian weights."],
       statements: (w) => {
-        w.writeLine("const bin = atob(b64);");
-        block(w, "if (bin.length !== count * 4)", () => {
-          w.writeLine(
-            "throw new Error(`Embedded weights hold ${bin.length} bytes, expected ${count * 4}`);",
-          );
+        w.writeLine("const bytes = new Uint8Array(count * 4);");
+        w.writeLine("decodeBase64Chunks(chunks, bytes);");
+        w.writeLine("// A Float32Array reads the host's byte order; the bytes are little-endian.");
+        block(w, "if (new Uint8Array(new Uint16Array([1]).buffer)[0] === 1)", () => {
+          w.writeLine("return new Float32Array(bytes.buffer);");
         });
-        w.writeLine("const bytes = new Uint8Array(bin.length);");
-        w.writeLine("for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);");
         w.writeLine("const view = new DataView(bytes.buffer);");
         w.writeLine("const out = new Float32Array(count);");
         w.writeLine("for (let i = 0; i < count; i++) out[i] = view.getFloat32(4 * i, true);");
@@ -236,7 +249,7 @@ export function emitModule(plan: KernelPlan, memory: MemoryPlan, info: ModuleInf
     constant(
       "W",
       "Float32Array",
-      `decodeWeights(weightsBase64(), ${weightCount})`,
+      `decodeWeights(WEIGHTS, ${weightCount})`,
       "Packed weights.",
       false,
     ),
@@ -318,17 +331,6 @@ export function emitModule(plan: KernelPlan, memory: MemoryPlan, info: ModuleInf
       },
     },
     ...apiStatements(plan),
-    {
-      kind: StructureKind.Function,
-      name: "weightsBase64",
-      parameters: [],
-      returnType: "string",
-      docs: ["The packed weights, base64 of float32 little-endian."],
-      // A placeholder keeps the multi-megabyte literal out of ts-morph's parser; it is
-      // substituted in the printed text. The quotes make it unforgeable: graph
-      // names only reach the text through sourceString, which escapes quotes.
-      statements: (w) => w.writeLine(WEIGHTS_PLACEHOLDER),
-    },
   );
 
   const mainBlock = (w: CodeBlockWriter) => {
@@ -372,9 +374,12 @@ export function emitModule(plan: KernelPlan, memory: MemoryPlan, info: ModuleInf
     statements: [...statements, mainBlock],
   });
   const text = file.getFullText();
-  const at = text.lastIndexOf(WEIGHTS_PLACEHOLDER);
-  return text.slice(0, at) + `return "${base64Floats(all)}";` +
+  const at = text.indexOf(WEIGHTS_PLACEHOLDER);
+  return text.slice(0, at) + base64ChunksLiteral(base64Floats(all)) +
     text.slice(at + WEIGHTS_PLACEHOLDER.length);
 }
 
-const WEIGHTS_PLACEHOLDER = 'return "@weights@";';
+// A placeholder keeps the multi-megabyte literal out of ts-morph's parser; it is
+// substituted in the printed text. The quotes make it unforgeable: graph names
+// only reach the text through sourceString, which escapes quotes.
+const WEIGHTS_PLACEHOLDER = '"@weights@"';

@@ -42,6 +42,8 @@ for (const spec of SMOKE_MODELS) {
       const r = await benchModel(m, RUNTIMES, {
         warmup: 0,
         runs: 1,
+        // tests/bench_first_result_test.ts covers the first-result processes.
+        firstRuns: 0,
         tolerance: DEFAULT_TOLERANCE,
         log: (l) => lines.push(l),
       });
@@ -59,6 +61,8 @@ for (const spec of SMOKE_MODELS) {
         quick: true,
         warmup: 0,
         runs: 1,
+        // tests/bench_first_result_test.ts covers the first-result processes.
+        firstRuns: 0,
         tolerance: DEFAULT_TOLERANCE,
         machine: machineInfo(),
         versions: {},

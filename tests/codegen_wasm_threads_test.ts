@@ -32,8 +32,8 @@ function edgeModel(): Graph {
 }
 
 /**
- * The other split families at odd sizes: a 3x3 stride-2 conv with 45 output channels (six
- * blocks of 8, the last partial: 24 + 21 channels), a max pool and an average pool (45
+ * The other split families at odd sizes: a 3x3 stride-2 conv with 45 output channels (23
+ * blocks of 2, the last partial: 24 + 21 channels, each part with its own scratch area), a max pool and an average pool (45
  * channels split 23 + 22), a standalone add, a standalone hardswish, and a linear layer of
  * 21 outputs (blocks of 16: 16 + 5) on 45 x 24 x 24 features.
  */
@@ -274,7 +274,7 @@ Deno.test("splitStep() splits a conv on whole blocks of output channels, its wei
     ycs: 48 * 47,
   };
   const parts = splitStep(conv, 2)!;
-  // ceil(45 / 8) = 6 blocks, 3 each: channels 0-23 and 24-44; a block of b channels packs
+  // ceil(45 / 2) = 23 blocks, 12 and 11: channels 0-23 and 24-44; a block of b channels packs
   // b biases and b x (3 x 3 x 3) weights, so the second part's weights start 24 x (1 + 27) in.
   assert.deepEqual(
     parts.map((p) => [(p.spec as typeof conv).cout, p.dy, p.dw]),

@@ -25,6 +25,12 @@ export const KERNEL_PARAMS = [I32, I32, I32, I32] as const;
 export interface WasmOptions {
   /** Use `f32x4.relaxed_madd` (one FMA) instead of `f32x4.mul` + `f32x4.add`. */
   relaxed: boolean;
+  /**
+   * Byte address of the module's scratch area (at least the largest
+   * {@link WasmEmitter.scratch} of its kernels; one per module, reused by
+   * every step), when some kernel asks for one.
+   */
+  scratch?: number;
 }
 
 /** A WebAssembly kernel family. */
@@ -37,6 +43,8 @@ export interface WasmEmitter<S extends KernelSpec> {
    * step's offset tables).
    */
   pack?(s: S, packed: Float32Array, tables?: OffsetTables): Float32Array;
+  /** Floats of scratch memory the kernel needs at {@link WasmOptions.scratch}, if any. */
+  scratch?(s: S): number;
   /** Writes the body into `f` (parameters {@link KERNEL_PARAMS}). */
   body(s: S, f: Fn, o: WasmOptions): void;
   /** A name suffix for the blocking chosen (kernels of two blockings differ). */

@@ -87,8 +87,9 @@ for (const c of DW) {
   });
 }
 
-// conv: the stem (3 -> 10 channels, off the 8-channel block, stride 2), a
-// grouped 3x3, a 1x5 kernel, a stride-2 1x1 (not pointwise), a narrow input.
+// conv: the stem (3 -> 10 channels, off the channel block, stride 2), a
+// grouped 3x3, a 1x5 kernel, a stride-2 1x1 (not pointwise), a narrow input;
+// conv_test.ts has the general conv kernel's edge shapes.
 const CONV: {
   cin: number;
   cout: number;
@@ -181,13 +182,18 @@ Deno.test("wasm pwconv: every tuning candidate blocking matches the reference", 
   }
 });
 
-Deno.test("wasm --tune picks one candidate per pointwise kernel and the result stays correct", async () => {
+Deno.test("wasm --tune picks one candidate per pointwise and conv kernel and the result stays correct", async () => {
   const b = new GraphBuilder("tune", [1, 8, 6, 6]);
-  const g = b.build(b.relu(b.conv2d(b.input, { out: 12, kernel: 1, bias: true }, "pw")));
+  const pw = b.relu(b.conv2d(b.input, { out: 12, kernel: 1, bias: true }, "pw"));
+  const g = b.build(b.conv2d(pw, { out: 6, kernel: 3, padding: 1, bias: true }, "conv"));
   const t = await tuneWasm(g, randomWeights(g, 3), 2);
   assert.equal(t.pwBlocking.size, 1);
+  assert.equal(t.convBlocking.size, 1);
   assert.ok(t.tunedMs <= t.defaultMs, `${t.tunedMs} > ${t.defaultMs}`);
-  await differential(g, 3, { target: "wasm", wasm: { pwBlocking: t.pwBlocking } });
+  await differential(g, 3, {
+    target: "wasm",
+    wasm: { pwBlocking: t.pwBlocking, convBlocking: t.convBlocking },
+  });
 });
 
 Deno.test("a step without a wasm kernel runs its TypeScript kernel on the module's memory, named in fallbacks", async () => {

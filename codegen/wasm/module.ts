@@ -54,10 +54,17 @@ import {
   writeHeader,
 } from "../_api.ts";
 import { callerRoot, CodegenError, type KernelPlan, type Operand } from "../plan.ts";
-import { type Family, kernelName, type KernelSpec, type PwconvSpec, specKey } from "../spec.ts";
+import {
+  type ConvSpec,
+  type Family,
+  kernelName,
+  type KernelSpec,
+  type PwconvSpec,
+  specKey,
+} from "../spec.ts";
 import { encodeModule, Fn, type ModuleFunction } from "./binary.ts";
 import { KERNEL_PARAMS, type WasmEmitter } from "./_simd.ts";
-import { convWasm } from "./conv.ts";
+import { type ConvBlocking, convBlocking, convWasm, convWasmWith } from "./conv.ts";
 import { dwconvWasm } from "./depthwise.ts";
 import {
   actWasm,
@@ -136,6 +143,11 @@ export interface WasmModuleOptions {
    */
   pwBlocking?: ReadonlyMap<string, Blocking>;
   /**
+   * The register blocking of each general conv kernel, by its TypeScript
+   * kernel name; missing ones take {@link convBlocking}.
+   */
+  convBlocking?: ReadonlyMap<string, ConvBlocking>;
+  /**
    * Threads (default 1): with N > 1 the module's memory is shared, N - 1
    * workers run their part of each split step (codegen/wasm/threads.ts), and
    * the module runs on one thread where shared memory or workers are missing.
@@ -164,12 +176,17 @@ export function emitWasmModule(
   if (!Number.isInteger(threads) || threads < 1) {
     throw new CodegenError(`Invalid threads ${threads}: expected an integer >= 1`);
   }
-  // A part of a split pointwise step keeps its parent's blocking (it reads the same packed weights).
+  // A part of a split pointwise or conv step keeps its parent's blocking (it reads the same
+  // packed weights).
   const forced = new Map<KernelSpec, Blocking>();
+  const forcedConv = new Map<KernelSpec, ConvBlocking>();
   const baseBlocking = (s: PwconvSpec) => tuned?.get(kernelName(s)) ?? pwBlocking(s);
+  const baseConv = (s: ConvSpec) =>
+    forcedConv.get(s) ?? wasmOptions.convBlocking?.get(kernelName(s)) ?? convBlocking(s);
   const emitters = {
     ...WASM_EMITTERS,
     pwconv: pwconvWasmWith((s) => forced.get(s) ?? baseBlocking(s)),
+    conv: convWasmWith(baseConv),
   };
   const wasmEmitterOf = (spec: KernelSpec) =>
     emitters[spec.family] as WasmEmitter<KernelSpec> | undefined;
@@ -198,23 +215,35 @@ export function emitWasmModule(
         wasm: undefined,
         name: kernelName(step.spec),
         weights: step.weights,
-        parts: undefined as (Part & { name: string })[] | undefined,
+        parts: undefined as (Part & { name: string; slot: number })[] | undefined,
       };
+    }
+    const parts = splitStep(step.spec, threads);
+    if (parts && step.spec.family === "pwconv") {
+      for (const p of parts) forced.set(p.spec, baseBlocking(step.spec));
+    }
+    if (parts && step.spec.family === "conv") {
+      // threads.ts cuts a conv's output channels at multiples of the default blocking's
+      // channels: the parent and its parts run the default blocking (packed per block).
+      const b = convBlocking(step.spec);
+      forcedConv.set(step.spec, b);
+      for (const p of parts) forcedConv.set(p.spec, b);
     }
     // A step's offset tables follow its packed weights: the call passes them with `w`.
     const weights = step.weights && e.pack
       ? e.pack(step.spec, step.weights, step.tables)
       : step.weights;
-    const parts = splitStep(step.spec, threads);
-    if (parts && step.spec.family === "pwconv") {
-      for (const p of parts) forced.set(p.spec, baseBlocking(step.spec));
-    }
     const nameOf = (spec: KernelSpec) => kernelName(spec) + (e.variant?.(spec) ?? "");
     return {
       wasm: e,
       name: nameOf(step.spec),
       weights,
-      parts: parts?.map((p) => ({ ...p, name: nameOf(p.spec) })),
+      // Part j of a step using scratch has scratch area j (parts run at the same time).
+      parts: parts?.map((p, j) => ({
+        ...p,
+        name: nameOf(p.spec) + (e.scratch && j > 0 ? `_s${j}` : ""),
+        slot: e.scratch ? j : 0,
+      })),
     };
   });
   const splitSteps = chosen.filter((c) => c.parts).length;
@@ -241,6 +270,18 @@ export function emitWasmModule(
     ioAt = align4(ioAt + n);
     return a;
   });
+  // Scratch areas, reused by every kernel that asks for one (steps run one after another):
+  // one per part of the most split step using scratch, each sized for the largest need.
+  const scratchFloats = align4(Math.max(
+    0,
+    ...plan.steps.map((step, i) => chosen[i].wasm?.scratch?.(step.spec) ?? 0),
+  ));
+  const scratchAreas = Math.max(
+    1,
+    ...chosen.map((c) => (c.wasm?.scratch ? c.parts?.length ?? 1 : 1)),
+  );
+  const scratchAt = ioAt;
+  ioAt = align4(ioAt + scratchAreas * scratchFloats);
   // The threads' control block (Int32 slots, codegen/wasm/threads.ts) after the slack.
   const ctrlAt = ioAt + SLACK;
   const totalFloats = ctrlAt + CTRL_SLOTS * Math.max(0, threads - 1);
@@ -269,13 +310,14 @@ export function emitWasmModule(
   // Kernels, deduplicated by name.
   const wasmKernels = new Map<
     string,
-    { spec: KernelSpec; key: string; e: WasmEmitter<KernelSpec> }
+    { spec: KernelSpec; key: string; e: WasmEmitter<KernelSpec>; slot: number }
   >();
   const tsKernels = new Map<string, { spec: KernelSpec; key: string }>();
   const register = (
     name: string,
     spec: KernelSpec,
     e: WasmEmitter<KernelSpec> | undefined,
+    slot = 0,
   ) => {
     const key = specKey(spec);
     const seen = (e ? wasmKernels : tsKernels).get(name);
@@ -285,19 +327,19 @@ export function emitWasmModule(
       );
     }
     if (seen) return;
-    if (e) wasmKernels.set(name, { spec, key, e });
+    if (e) wasmKernels.set(name, { spec, key, e, slot });
     else tsKernels.set(name, { spec, key });
   };
   plan.steps.forEach((step, i) => {
     const c = chosen[i];
-    if (c.parts) { for (const p of c.parts) register(p.name, p.spec, c.wasm); }
+    if (c.parts) { for (const p of c.parts) register(p.name, p.spec, c.wasm, p.slot); }
     else register(c.name, step.spec, c.wasm);
   });
   const code = (relaxed: boolean, shared = false) => {
     const funcs: ModuleFunction[] = [];
-    for (const [name, { spec, e }] of wasmKernels) {
+    for (const [name, { spec, e, slot }] of wasmKernels) {
       const f = new Fn([...KERNEL_PARAMS]);
-      e.body(spec, f, { relaxed });
+      e.body(spec, f, { relaxed, scratch: 4 * (scratchAt + slot * scratchFloats) });
       funcs.push({ fn: f, export: name });
     }
     return encodeModule(funcs, { memoryPages: pages, shared, maxPages: pages });
@@ -726,8 +768,10 @@ export function emitWasmModule(
 
   const mainBlock = (w: CodeBlockWriter) => {
     writeEntryHelpers(w, [
-      "// values), the time per inference, the load time and the first inference's; --json",
-      "// prints the same as JSON; --help lists the options.",
+      "// values), the time per inference, the load time, the first inference's and when the",
+      "// first output came (ms since the runtime started, performance.now(): that includes",
+      "// parsing this file, which loadMs cannot see); --json prints the same as JSON; --help",
+      "// lists the options.",
     ]);
     const printing = entryPrinting(plan, info);
     block(w, "if (import.meta.main)", () => {
@@ -739,16 +783,18 @@ export function emitWasmModule(
       w.writeLine("const f0 = performance.now();");
       w.writeLine("const outputs = inferAll(input);");
       w.writeLine("const firstMs = performance.now() - f0;");
+      w.writeLine("const firstResultMs = performance.now();");
       writeEntryTiming(w, {
         why: "Warm up (the engine tiers hot kernels up in the background), then time.",
         runs: 20,
         ms: 2000,
       }, printing.probabilities);
       writeEntryReport(w, {
-        jsonFields: "target, msPerInference: ms, runs, threads, loadMs, firstInferenceMs: firstMs",
+        jsonFields:
+          "target, msPerInference: ms, runs, threads, loadMs, firstInferenceMs: firstMs, firstResultMs",
         randomNote: printing.randomNote,
         timingLine:
-          'console.log(`${ms.toFixed(2)} ms/inference (${runs} runs, ${threads === 1 ? "one thread" : `${threads} threads`}, WebAssembly SIMD${relaxed ? " relaxed" : ""}); load ${loadMs.toFixed(1)} ms, first inference ${firstMs.toFixed(1)} ms`);',
+          'console.log(`${ms.toFixed(2)} ms/inference (${runs} runs, ${threads === 1 ? "one thread" : `${threads} threads`}, WebAssembly SIMD${relaxed ? " relaxed" : ""}); load ${loadMs.toFixed(1)} ms, first inference ${firstMs.toFixed(1)} ms, first output ${firstResultMs.toFixed(0)} ms after start`);',
       });
       w.writeLine(
         "// Stop the workers (in a browser or without node:worker_threads they keep running).",

@@ -36,7 +36,7 @@ import type {
   PoolSpec,
   PwconvSpec,
 } from "../spec.ts";
-import { CONV_OB } from "./conv.ts";
+import { convBlocking } from "./conv.ts";
 import { LINEAR_OB } from "./elementwise.ts";
 import { PW_BLOCKINGS } from "./pointwise.ts";
 
@@ -149,11 +149,19 @@ const SPLITS: { [F in KernelSpec["family"]]?: (s: never, n: number) => Part[] | 
     // runs over the same inputs and taps in the same order whatever block it sits in.
     if (s.groups !== 1) return undefined;
     const k = s.cin * s.win.kernel[0] * s.win.kernel[1];
-    return byBlocks(s.cout, CONV_OB, k, n, windowWork(s.cout * s.cin, s), s.ycs, (cout) => ({
-      ...s,
-      cout,
-      ygs: cout * s.ycs,
-    }));
+    return byBlocks(
+      s.cout,
+      convBlocking(s).ob,
+      k,
+      n,
+      windowWork(s.cout * s.cin, s),
+      s.ycs,
+      (cout) => ({
+        ...s,
+        cout,
+        ygs: cout * s.ycs,
+      }),
+    );
   },
   maxpool: (s: PoolSpec, n) => poolSplit(s, n),
   avgpool: (s: PoolSpec, n) => poolSplit(s, n),

@@ -1,19 +1,20 @@
 /**
- * The WebAssembly module's load path: the embedded weights (base64 in
- * chunks) decode to the same bytes through each of the module's decoders
- * (native `setFromBase64`, Node's `Buffer`, `atob`), checked by running the
- * module against the reference executor with each one; and embedded data of
- * the wrong length fails the load with a clear error.
+ * The embedded weights both targets share (`base64ChunksLiteral`,
+ * `base64DecoderStatement`): base64 in chunks decodes to the same bytes
+ * through each of the module's decoders (native `setFromBase64`, Node's
+ * `Buffer`, `atob`), checked by running each target's module against the
+ * reference executor with each one; and embedded data of the wrong length
+ * fails the load with a clear error.
  */
 
 import assert from "node:assert/strict";
-import { zoo } from "../../lib/models/zoo.ts";
-import { runReference } from "../../lib/runtime/reference.ts";
-import { maxAbs, maxAbsDiff, randomInput } from "../../lib/runtime/tensor.ts";
-import { randomWeights } from "../../lib/runtime/weights.ts";
-import { BASE64_CHUNK } from "../_api.ts";
-import { TOL } from "../_testing.ts";
-import { compile, loadModule } from "../compile.ts";
+import { zoo } from "../lib/models/zoo.ts";
+import { runReference } from "../lib/runtime/reference.ts";
+import { maxAbs, maxAbsDiff, randomInput } from "../lib/runtime/tensor.ts";
+import { randomWeights } from "../lib/runtime/weights.ts";
+import { BASE64_CHUNK } from "./_api.ts";
+import { TOL } from "./_testing.ts";
+import { compile, loadModule } from "./compile.ts";
 
 /** Runs `fn` with `Uint8Array.prototype.setFromBase64` and/or `globalThis.Buffer` hidden. */
 async function without<T>(
@@ -41,9 +42,13 @@ const graph = zoo.build("squeezenet1_1", { resolution: 64 });
 const weights = randomWeights(graph, 3);
 const input = randomInput(graph.inputs[0].shape, 4);
 const want = runReference(graph, weights, input);
-const { source } = compile(graph, weights, { target: "wasm" });
+const sources = {
+  ts: compile(graph, weights).source,
+  wasm: compile(graph, weights, { target: "wasm" }).source,
+};
+const source = sources.wasm;
 
-Deno.test("the wasm module's weights span several base64 chunks, the last one partial", () => {
+Deno.test("a module's weights span several base64 chunks, the last one partial", () => {
   const chunks = source.match(/^"[A-Za-z0-9+/=]+"/gm) ?? [];
   assert.ok(chunks.length > 2, `${chunks.length} chunks`);
   assert.ok(chunks.slice(0, -1).every((c) => c.length === BASE64_CHUNK + 2));
@@ -57,11 +62,13 @@ for (
     ["atob (neither setFromBase64 nor Buffer)", { setFromBase64: true, buffer: true }],
   ] as const
 ) {
-  Deno.test(`the wasm module decodes its weights through ${name} and agrees with the reference`, async () => {
-    const m = await without(hide, () => loadModule(source));
-    const got = m.infer(input);
-    assert.ok(maxAbsDiff(got, want) <= TOL * maxAbs(want));
-  });
+  for (const target of ["ts", "wasm"] as const) {
+    Deno.test(`the ${target} module decodes its weights through ${name} and agrees with the reference`, async () => {
+      const m = await without(hide, () => loadModule(sources[target]));
+      const got = m.infer(input);
+      assert.ok(maxAbsDiff(got, want) <= TOL * maxAbs(want));
+    });
+  }
 }
 
 Deno.test("a wasm module whose embedded weights are short or long fails to load, naming the byte counts", async () => {

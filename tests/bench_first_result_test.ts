@@ -1,0 +1,56 @@
+/**
+ * CI smoke test of the first-result harness (bench/first_result.ts): one
+ * runtime of each kind of request (a generated module's `--emit js` file, an
+ * `.onnx` file in onnxruntime-node, tfjs loaded from the graph), each in
+ * fresh processes, one untimed and one timed. No speed is asserted: only that
+ * every process loaded its runtime, ran it and reported a time.
+ */
+
+import assert from "node:assert/strict";
+import { type FirstResultJob, firstResultJob, firstResults } from "../bench/first_result.ts";
+import { zoo } from "../lib/models/zoo.ts";
+import { randomWeights } from "../lib/runtime/weights.ts";
+
+Deno.test({
+  name: "firstResults() times a generated module, onnxruntime-node and tfjs in fresh processes",
+  sanitizeResources: false,
+  fn: async () => {
+    const model = "mobilenetv3_small";
+    const knobs = { resolution: 64, classes: 10 };
+    const graph = zoo.build(model, knobs);
+    const m = { model, knobs, graph, weights: randomWeights(graph, 1) };
+    const dir = await Deno.makeTempDir({ prefix: "lightnets-first-test-" });
+    try {
+      // The reference executor is an oracle, not a runtime to ship: no job.
+      assert.equal(await firstResultJob("reference", m, dir), undefined);
+      const jobs: FirstResultJob[] = [];
+      for (const runtime of ["generated-wasm", "ort-node", "tfjs-cpu"]) {
+        jobs.push((await firstResultJob(runtime, m, dir))!);
+      }
+      assert.deepEqual(jobs.map((j) => j.request.kind), ["module", "onnx", "build"]);
+      const lines: string[] = [];
+      const figures = await firstResults(jobs, 1, (l) => lines.push(l));
+      figures.forEach((f, i) => {
+        assert.equal(f.error, undefined, `${jobs[i].runtime}: ${f.error}`);
+        assert.equal(f.runs.length, 1);
+        assert.ok(f.ms! > 0 && f.coldMs! > 0, `${jobs[i].runtime}: ${JSON.stringify(f)}`);
+      });
+      assert.deepEqual(lines, []);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("firstResults() reports a process that fails, naming its error", async () => {
+  const figures = await firstResults(
+    [{
+      runtime: "generated-wasm",
+      request: { kind: "module", path: "/nonexistent/model.gen.js" },
+    }],
+    1,
+    () => {},
+  );
+  assert.equal(figures[0].ms, undefined);
+  assert.match(figures[0].error ?? "", /nonexistent/);
+});
