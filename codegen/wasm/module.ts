@@ -75,6 +75,7 @@ import {
   linearWasm,
   mulWasm,
 } from "./elementwise.ts";
+import { generalWasm } from "./general.ts";
 import { poolWasm } from "./pool.ts";
 import { type Blocking, pwBlocking, pwconvWasm, pwconvWasmWith } from "./pointwise.ts";
 import {
@@ -102,6 +103,7 @@ export const WASM_EMITTERS: { [F in Family]?: WasmEmitter<Extract<KernelSpec, { 
   act: actWasm,
   affine: affineWasm,
   copy: copyWasm,
+  general: generalWasm,
 };
 
 /** Floats of the guard before the weights (64 KiB). */

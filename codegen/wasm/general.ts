@@ -1,0 +1,546 @@
+/**
+ * WebAssembly SIMD kernels for the general family (codegen/emit_general.ts):
+ * the ops real third-party models run outside the specialized families.
+ * A table keyed by op kind ({@link GENERAL_WASM}); an op missing there, or a
+ * case its entry declines, keeps the TypeScript general kernel (named in
+ * codegen's summary as a fallback).
+ *
+ * - element-wise unary ops: the exp family (`exp`, `sigmoid`, `tanh`,
+ *   `silu`, `elu`, polynomial `exp` of `_exp.ts`), the clamp family (`relu`,
+ *   `relu6`, `clip`, `hardswish`, `hardsigmoid`), `leaky_relu`, `neg`, `abs`,
+ *   `sqrt`, `reciprocal`, `dropout`;
+ * - `prelu` and `affine`: parameters per channel of axis 1 (or one shared),
+ *   splatted per plane;
+ * - broadcasting binaries (`add`, `sub`, `mul`, `div`, `max`, `min`): the
+ *   output's dimensions merged as the TypeScript kernel merges them, vectors
+ *   along the innermost one where each operand moves by one element or stays
+ *   (a per-channel or scalar operand is splatted), scalar lanes otherwise;
+ * - `linear` on `[rows, in]`: blocks of 4 rows x 8 outputs (eight f32x4
+ *   accumulators), weights repacked per block of 8 outputs as
+ *   `[bias(8)] [in x 8]`;
+ * - `pad` (constant, edge, reflect) as row copies;
+ * - `transpose`: nested copy loops over the merged dimensions.
+ *
+ * Contiguous runs are processed four elements per f32x4; a run whose length
+ * is not a multiple of four computes its last (overlapping) vector first and
+ * stores it last, so a step whose output is its input (in place) stays right.
+ * Runs shorter than four are done one lane at a time.
+ *
+ * @module
+ */
+
+import { type Fn, I32, V128 } from "./binary.ts";
+import { applyAct, bump, counted, locals, madd, R, W, type WasmEmitter, X, Y } from "./_simd.ts";
+import { expFamily, isExpKind } from "./_exp.ts";
+import type { Act, GeneralSpec } from "../spec.ts";
+import { broadcastSteps, mergeDims, stridesOf } from "../emit_general.ts";
+
+const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+const splat = (f: Fn, v: number) => f.v128Const([v, v, v, v]);
+
+/** What one op kind's WebAssembly kernel needs. */
+interface GeneralWasm {
+  /** Why this spec is declined (then the TypeScript kernel runs), or undefined. */
+  unsupported?(s: GeneralSpec): string | undefined;
+  pack?(s: GeneralSpec, packed: Float32Array): Float32Array;
+  body(s: GeneralSpec, f: Fn, o: { relaxed: boolean }): void;
+}
+
+/**
+ * Runs `op` over `n` contiguous elements: `op(v)` turns the v128 local `v`
+ * (loaded from `x + 4i`) into the value stored at `y + 4i`. `x`/`y` are i32
+ * locals of byte addresses (left unchanged); `extra` loads any other operand
+ * for element offset `i` (bytes) into its own locals first.
+ */
+function run(
+  f: Fn,
+  n: number,
+  x: number,
+  y: number,
+  op: (v: number, at: (base: number, scalar: boolean) => void) => void,
+): void {
+  const v = f.local(V128);
+  const p = f.local(I32);
+  // `at(base, scalar)` pushes the value of operand `base` at the current element(s).
+  let scalarOff = 0;
+  let scalarMode = false;
+  const at = (base: number, scalarOperand: boolean) => {
+    if (scalarOperand) {
+      f.localGet(base).v128Load32Splat(0);
+      return;
+    }
+    f.localGet(base).localGet(p).i32Add();
+    if (scalarMode) f.v128Load32Splat(scalarOff);
+    else f.v128Load(0);
+  };
+  if (n < 4) {
+    scalarMode = true;
+    f.i32Const(0).localSet(p);
+    for (let i = 0; i < n; i++) {
+      scalarOff = 4 * i;
+      f.localGet(x).localGet(p).i32Add().v128Load32Splat(4 * i).localSet(v);
+      op(v, at);
+      f.localGet(y).localGet(v).f32x4ExtractLane(0).f32Store(4 * i);
+    }
+    return;
+  }
+  const tail = n % 4 !== 0 ? f.local(V128) : -1;
+  if (tail >= 0) {
+    f.i32Const(4 * (n - 4)).localSet(p);
+    f.localGet(x).localGet(p).i32Add().v128Load(0).localSet(v);
+    op(v, at);
+    f.localGet(v).localSet(tail);
+  }
+  f.i32Const(0).localSet(p);
+  counted(f, Math.floor(n / 4), () => {
+    f.localGet(x).localGet(p).i32Add().v128Load(0).localSet(v);
+    op(v, at);
+    f.localGet(y).localGet(p).i32Add().localGet(v).v128Store(0);
+    bump(f, p, 16);
+  });
+  if (tail >= 0) f.localGet(y).i32Const(4 * (n - 4)).i32Add().localGet(tail).v128Store(0);
+}
+
+/**
+ * Nested counted loops over `dims` (outermost first): operand `k` starts at
+ * the i32 local `bases[k]` and moves `steps[k][d]` elements per step of
+ * dimension `d`; `inner` gets each operand's pointer local.
+ */
+function nestLoops(
+  f: Fn,
+  dims: readonly number[],
+  steps: readonly (readonly number[])[],
+  bases: readonly number[],
+  inner: (ptrs: number[]) => void,
+): void {
+  const level = (d: number, ptrs: number[]) => {
+    if (d === dims.length) return inner(ptrs);
+    const mine = ptrs.map((b) => {
+      const l = f.local(I32);
+      f.localGet(b).localSet(l);
+      return l;
+    });
+    counted(f, dims[d], () => {
+      level(d + 1, mine);
+      mine.forEach((l, k) => bump(f, l, 4 * steps[k][d]));
+    });
+  };
+  level(0, [...bases]);
+}
+
+/** The activation a clamp-family unary op is, or undefined. */
+function actOf(s: GeneralSpec): Act | undefined {
+  const a = s.attrs as Record<string, number>;
+  switch (s.op) {
+    case "relu":
+    case "relu6":
+    case "hardswish":
+      return { kind: s.op };
+    case "clip":
+      return { kind: "clip", min: a.min, max: a.max };
+    case "hardsigmoid":
+      return { kind: "hardsigmoid", alpha: a.alpha, beta: a.beta };
+  }
+  return undefined;
+}
+
+/** `v = op(v)` for a unary kind of {@link UNARY_KINDS}. */
+function unaryOp(f: Fn, s: GeneralSpec, v: number): void {
+  const a = s.attrs as Record<string, number>;
+  if (isExpKind(s.op)) return expFamily(f, s.op, v, a.alpha ?? 1);
+  const act = actOf(s);
+  if (act) return applyAct(f, act, v, true);
+  switch (s.op) {
+    case "neg":
+      f.localGet(v).f32x4Neg().localSet(v);
+      return;
+    case "abs":
+      f.localGet(v).f32x4Abs().localSet(v);
+      return;
+    case "sqrt":
+      f.localGet(v).f32x4Sqrt().localSet(v);
+      return;
+    case "reciprocal":
+      splat(f, 1).localGet(v).f32x4Div().localSet(v);
+      return;
+    case "leaky_relu":
+      // v >= 0 ? v : alpha * v (NaN compares false: alpha * NaN is NaN)
+      f.localGet(v).localGet(v);
+      splat(f, a.alpha).f32x4Mul().localGet(v);
+      splat(f, 0).f32x4Ge().v128Bitselect().localSet(v);
+      return;
+    case "dropout":
+      return;
+  }
+  throw new RangeError(`No WebAssembly form of unary op "${s.op}"`);
+}
+
+/** Unary kinds with a WebAssembly kernel. */
+const UNARY_KINDS = [
+  "exp",
+  "sigmoid",
+  "tanh",
+  "silu",
+  "elu",
+  "relu",
+  "relu6",
+  "clip",
+  "hardswish",
+  "hardsigmoid",
+  "leaky_relu",
+  "neg",
+  "abs",
+  "sqrt",
+  "reciprocal",
+  "dropout",
+] as const;
+
+const unary: GeneralWasm = {
+  body(s, f) {
+    run(f, size(s.ys), X, Y, (v) => unaryOp(f, s, v));
+  },
+};
+
+/** `[outer, c, inner]` around axis 1 (the whole tensor as one channel below rank 2). */
+function channels(shape: readonly number[]): [number, number, number] {
+  if (shape.length < 2) return [1, 1, size(shape)];
+  return [shape[0], shape[1], size(shape.slice(2))];
+}
+
+/**
+ * A per-channel op on axis 1: `op(v, a, d)` with `a` (and `d`) the splatted
+ * parameters `first` (and `second`) of the channel, or the single shared pair
+ * when the op has one channel.
+ */
+function perChannel(
+  first: string,
+  second: string | undefined,
+  op: (f: Fn, v: number, a: number, d: number) => void,
+): GeneralWasm {
+  return {
+    body(s, f) {
+      const shared = (s.attrs as { channels: number }).channels === 1;
+      const [outer, c, inner] = channels(s.xs[0]);
+      const w0 = f.local(I32);
+      f.localGet(W).i32Const(4 * s.params[first]).i32Add().localSet(w0);
+      const [a, d] = locals(f, V128, 2);
+      const gap = second === undefined ? 0 : 4 * (s.params[second] - s.params[first]);
+      nestLoops(
+        f,
+        [outer, c],
+        [[c * inner, inner], [c * inner, inner], [0, shared ? 0 : 1]],
+        [X, Y, w0],
+        ([x, y, w]) => {
+          f.localGet(w).v128Load32Splat(0).localSet(a);
+          if (second !== undefined) f.localGet(w).v128Load32Splat(gap).localSet(d);
+          run(f, inner, x, y, (v) => op(f, v, a, d));
+        },
+      );
+    },
+  };
+}
+
+/** `x >= 0 ? x : slope[c] * x`. */
+const prelu = perChannel("weight", undefined, (f, v, a) => {
+  f.localGet(v).localGet(v).localGet(a).f32x4Mul().localGet(v);
+  splat(f, 0).f32x4Ge().v128Bitselect().localSet(v);
+});
+
+/** `x * weight[c] + bias[c]` (an unfolded BatchNorm of any rank). */
+const affine = perChannel("weight", "bias", (f, v, a, d) => {
+  f.localGet(v).localGet(a).f32x4Mul().localGet(d).f32x4Add().localSet(v);
+});
+
+const BINARY: Record<string, (f: Fn) => void> = {
+  add: (f) => f.f32x4Add(),
+  sub: (f) => f.f32x4Sub(),
+  mul: (f) => f.f32x4Mul(),
+  div: (f) => f.f32x4Div(),
+  // IEEE max/min like Math.max/min: NaN propagates, -0 < +0.
+  max: (f) => f.f32x4Max(),
+  min: (f) => f.f32x4Min(),
+};
+
+/** Numpy-broadcasting `y = x op r`. */
+const binary: GeneralWasm = {
+  body(s, f) {
+    const combine = BINARY[s.op];
+    const { dims, steps } = mergeDims(s.ys, [
+      broadcastSteps(s.xs[0], s.ys),
+      broadcastSteps(s.xs[1], s.ys),
+      stridesOf(s.ys),
+    ]);
+    if (dims.length === 0) dims.push(1), steps.forEach((st) => st.push(1));
+    const last = dims.length - 1;
+    const [xs, rs] = [steps[0][last], steps[1][last]];
+    const contiguous = (k: number) => k === 0 || k === 1;
+    const outer = dims.slice(0, last);
+    const outerSteps = steps.map((st) => st.slice(0, last));
+    nestLoops(f, outer, outerSteps, [X, R, Y], ([x, r, y]) => {
+      if (contiguous(xs) && contiguous(rs)) {
+        // x walks with y or is splatted; r is read through `at`.
+        run(f, dims[last], xs === 1 ? x : y, y, (v, at) => {
+          if (xs === 0) f.localGet(x).v128Load32Splat(0).localSet(v);
+          f.localGet(v);
+          at(r, rs === 0);
+          combine(f);
+          f.localSet(v);
+        });
+        return;
+      }
+      // A strided innermost operand (a broadcast that merges no further): one lane at a time.
+      const [xp, rp, yp] = locals(f, I32, 3);
+      f.localGet(x).localSet(xp).localGet(r).localSet(rp).localGet(y).localSet(yp);
+      counted(f, dims[last], () => {
+        f.localGet(yp).localGet(xp).v128Load32Splat(0).localGet(rp).v128Load32Splat(0);
+        combine(f);
+        f.f32x4ExtractLane(0).f32Store(0);
+        bump(f, xp, 4 * xs);
+        bump(f, rp, 4 * rs);
+        bump(f, yp, 4);
+      });
+    });
+  },
+};
+
+/** Outputs per block of the general linear kernel (two f32x4). */
+const LIN_OB = 8;
+/** Rows per block of the general linear kernel. */
+const LIN_RB = 4;
+
+/** `y[n, o] = bias[o] + sum_i x[n, i] w[o, i]`, blocks of 4 rows x 8 outputs. */
+const linear: GeneralWasm = {
+  pack(s, packed) {
+    const a = s.attrs as { inFeatures: number; outFeatures: number; bias: boolean };
+    const [nin, nout] = [a.inFeatures, a.outFeatures];
+    const blocks = Math.ceil(nout / LIN_OB);
+    const out = new Float32Array(blocks * LIN_OB * (1 + nin));
+    for (let b = 0; b < blocks; b++) {
+      const base = b * LIN_OB * (1 + nin);
+      for (let j = 0; j < LIN_OB && b * LIN_OB + j < nout; j++) {
+        const o = b * LIN_OB + j;
+        out[base + j] = a.bias ? packed[s.params.bias + o] : 0;
+        for (let i = 0; i < nin; i++) {
+          out[base + LIN_OB * (1 + i) + j] = packed[s.params.weight + o * nin + i];
+        }
+      }
+    }
+    return out;
+  },
+  body(s, f, o) {
+    const a = s.attrs as { inFeatures: number; outFeatures: number };
+    const [nin, nout] = [a.inFeatures, a.outFeatures];
+    const rows = size(s.xs[0]) / nin;
+    const acc = locals(f, V128, LIN_RB * 2);
+    const [wb, xb, yb, wc, xc] = locals(f, I32, 5);
+    const [wv0, wv1, xs] = locals(f, V128, 3);
+    const tile = (rb: number, ob: number) => {
+      const nv = Math.ceil(ob / 4);
+      for (let r = 0; r < rb; r++) {
+        for (let v = 0; v < nv; v++) f.localGet(wb).v128Load(16 * v).localSet(acc[2 * r + v]);
+      }
+      f.localGet(wb).i32Const(4 * LIN_OB).i32Add().localSet(wc);
+      f.localGet(xb).localSet(xc);
+      counted(f, nin, () => {
+        f.localGet(wc).v128Load(0).localSet(wv0);
+        if (nv > 1) f.localGet(wc).v128Load(16).localSet(wv1);
+        for (let r = 0; r < rb; r++) {
+          f.localGet(xc).v128Load32Splat(4 * r * nin).localSet(xs);
+          madd(f, o, wv0, xs, acc[2 * r]);
+          if (nv > 1) madd(f, o, wv1, xs, acc[2 * r + 1]);
+        }
+        bump(f, wc, 4 * LIN_OB);
+        bump(f, xc, 4);
+      });
+      for (let r = 0; r < rb; r++) {
+        for (let v = 0; v < nv; v++) {
+          const lanes = Math.min(4, ob - 4 * v);
+          const off = 4 * (r * nout + 4 * v);
+          if (lanes === 4) f.localGet(yb).localGet(acc[2 * r + v]).v128Store(off);
+          else {
+            for (let l = 0; l < lanes; l++) {
+              f.localGet(yb).localGet(acc[2 * r + v]).f32x4ExtractLane(l).f32Store(off + 4 * l);
+            }
+          }
+        }
+      }
+    };
+    const rowBlocks = (ob: number) => {
+      f.localGet(X).localSet(xb);
+      counted(f, Math.floor(rows / LIN_RB), () => {
+        tile(LIN_RB, ob);
+        bump(f, xb, 4 * LIN_RB * nin);
+        bump(f, yb, 4 * LIN_RB * nout);
+      });
+      if (rows % LIN_RB) tile(rows % LIN_RB, ob);
+    };
+    const ybase = f.local(I32);
+    f.localGet(W).localSet(wb);
+    f.localGet(Y).localSet(ybase);
+    const full = Math.floor(nout / LIN_OB);
+    counted(f, full, () => {
+      f.localGet(ybase).localSet(yb);
+      rowBlocks(LIN_OB);
+      bump(f, wb, 4 * LIN_OB * (1 + nin));
+      bump(f, ybase, 4 * LIN_OB);
+    });
+    if (nout % LIN_OB) {
+      f.localGet(ybase).localSet(yb);
+      rowBlocks(nout % LIN_OB);
+    }
+  },
+};
+
+/** Most copies of the innermost row code a pad kernel may hold (3 per edge/reflect-padded axis). */
+const PAD_MAX_BODIES = 81;
+
+/**
+ * Writes `count` copies of the constant `value` at the output cursor `yp`
+ * (vectors, then lanes), advancing it.
+ */
+function fill(f: Fn, yp: number, count: number, value: number): void {
+  if (count >= 4) {
+    counted(f, Math.floor(count / 4), () => {
+      f.localGet(yp);
+      splat(f, value).v128Store(0);
+      bump(f, yp, 16);
+    });
+  }
+  for (let i = 0; i < count % 4; i++) f.localGet(yp).f32Const(value).f32Store(4 * i);
+  bump(f, yp, 4 * (count % 4));
+}
+
+/** The input coordinate of output coordinate `o` on a padded axis (edge or reflect). */
+function padSource(mode: string, o: number, begin: number, n: number): number {
+  const c = o - begin;
+  if (mode === "edge") return Math.min(Math.max(c, 0), n - 1);
+  if (n === 1) return 0;
+  const period = 2 * (n - 1);
+  const m = ((c % period) + period) % period;
+  return m >= n ? period - m : m;
+}
+
+/**
+ * ONNX Pad as copies, the output written in order through one cursor: per
+ * axis, the `begin` padding (constant: one fill of the whole block; edge and
+ * reflect: the inner code run on the border or mirrored input blocks), the
+ * input's `n` blocks, then the `end` padding; the last axis copies its row
+ * with vectors and writes its few border elements one by one.
+ */
+const pad: GeneralWasm = {
+  unsupported(s) {
+    const a = s.attrs as { pads: readonly number[]; mode: string };
+    const r = s.xs[0].length;
+    const padded = s.xs[0].slice(0, r - 1).filter((_, d) => a.pads[d] + a.pads[d + r] > 0);
+    if (a.mode !== "constant" && 3 ** padded.length > PAD_MAX_BODIES) {
+      return `${a.mode} padding on ${padded.length + 1} axes`;
+    }
+    return undefined;
+  },
+  body(s, f) {
+    const a = s.attrs as { pads: readonly number[]; mode: string; value: number };
+    const xs = s.xs[0];
+    const r = xs.length;
+    const xstr = stridesOf(xs);
+    const ystr = stridesOf(s.ys);
+    const yp = f.local(I32);
+    f.localGet(Y).localSet(yp);
+    const constant = a.mode === "constant";
+    const axis = (d: number, x: number) => {
+      const [begin, end, n] = [a.pads[d], a.pads[d + r], xs[d]];
+      if (d === r - 1) {
+        const border = (from: number, count: number) => {
+          if (constant) return fill(f, yp, count, a.value);
+          for (let j = 0; j < count; j++) {
+            const c = padSource(a.mode, from + j, begin, n);
+            f.localGet(yp).localGet(x).f32Load(4 * c).f32Store(4 * j);
+          }
+          bump(f, yp, 4 * count);
+        };
+        border(0, begin);
+        run(f, n, x, yp, () => {});
+        bump(f, yp, 4 * n);
+        border(begin + n, end);
+        return;
+      }
+      // Blocks of axis d from input block `c0`, moving `step` input blocks each.
+      const blocks = (count: number, c0: number, step: number) => {
+        if (count === 0) return;
+        const xl = f.local(I32);
+        f.localGet(x);
+        if (c0 !== 0) f.i32Const(4 * c0 * xstr[d]).i32Add();
+        f.localSet(xl);
+        counted(f, count, () => {
+          axis(d + 1, xl);
+          bump(f, xl, 4 * step * xstr[d]);
+        });
+      };
+      const side = (count: number, first: number) => {
+        if (count === 0) return;
+        if (constant) return fill(f, yp, count * ystr[d], a.value);
+        if (a.mode === "edge") return blocks(count, padSource("edge", first, begin, n), 0);
+        // reflect: consecutive output blocks read consecutive input blocks backwards
+        blocks(count, padSource("reflect", first, begin, n), -1);
+      };
+      side(begin, 0);
+      blocks(n, 0, 1);
+      side(end, begin + n);
+    };
+    axis(0, X);
+  },
+};
+
+/**
+ * numpy transpose as nested copy loops over the output's merged dimensions:
+ * vectors where the innermost one reads consecutive inputs, else one element
+ * at a time, four per loop turn.
+ */
+const transpose: GeneralWasm = {
+  body(s, f) {
+    const perm = (s.attrs as { perm: readonly number[] }).perm;
+    const xstr = stridesOf(s.xs[0]);
+    const { dims, steps } = mergeDims(s.ys, [perm.map((p) => xstr[p]), stridesOf(s.ys)]);
+    if (dims.length === 0) dims.push(1), steps.forEach((st) => st.push(1));
+    const last = dims.length - 1;
+    const [n, xs] = [dims[last], steps[0][last]];
+    nestLoops(f, dims.slice(0, last), steps.map((st) => st.slice(0, last)), [X, Y], ([x, y]) => {
+      if (xs === 1) return run(f, n, x, y, () => {});
+      const [xp, yp] = locals(f, I32, 2);
+      f.localGet(x).localSet(xp).localGet(y).localSet(yp);
+      const copies = (count: number) => {
+        for (let j = 0; j < count; j++) {
+          f.localGet(yp).localGet(xp).f32Load(4 * j * xs).f32Store(4 * j);
+        }
+      };
+      counted(f, Math.floor(n / 4), () => {
+        copies(4);
+        bump(f, xp, 16 * xs);
+        bump(f, yp, 16);
+      });
+      copies(n % 4);
+    });
+  },
+};
+
+/** WebAssembly kernels of the general family, by op kind. */
+export const GENERAL_WASM: Record<string, GeneralWasm> = {
+  ...Object.fromEntries(UNARY_KINDS.map((k) => [k, unary])),
+  prelu,
+  affine,
+  ...Object.fromEntries(Object.keys(BINARY).map((k) => [k, binary])),
+  linear,
+  pad,
+  transpose,
+};
+
+/** The general family's WebAssembly emitter: {@link GENERAL_WASM}'s entry for the op. */
+export const generalWasm: WasmEmitter<GeneralSpec> = {
+  unsupported(s) {
+    const k = GENERAL_WASM[s.op];
+    if (!k) return `no WebAssembly ${s.op} kernel yet`;
+    if (s.part) return "a concat part";
+    return k.unsupported?.(s);
+  },
+  pack: (s, packed) => GENERAL_WASM[s.op].pack?.(s, packed) ?? packed,
+  body: (s, f, o) => GENERAL_WASM[s.op].body(s, f, o),
+};
