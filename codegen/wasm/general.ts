@@ -19,7 +19,8 @@
  *   accumulators), weights repacked per block of 8 outputs as
  *   `[bias(8)] [in x 8]`;
  * - `pad` (constant, edge, reflect) as row copies;
- * - `transpose`: nested copy loops over the merged dimensions.
+ * - `transpose`: nested copy loops over the merged dimensions;
+ * - `conv_transpose2d` whose windows tile the output (kernel = stride).
  *
  * Contiguous runs are processed four elements per f32x4; a run whose length
  * is not a multiple of four computes its last (overlapping) vector first and
@@ -522,6 +523,144 @@ const transpose: GeneralWasm = {
   },
 };
 
+interface ConvTransposeAttrs {
+  outChannels: number;
+  kernel: readonly [number, number];
+  stride: readonly [number, number];
+  padding: readonly number[];
+  outputPadding: readonly [number, number];
+  dilation: readonly [number, number];
+  groups: number;
+  bias: boolean;
+}
+
+/** Widest kernel row of the conv_transpose2d kernel (one accumulator per kernel column). */
+const CT_MAX_KW = 8;
+
+/**
+ * Transposed convolution whose windows tile the output (kernel = stride,
+ * no padding, dilation 1, one group: the upsampling of detection heads).
+ * Output pixel `(iy s + ky, ix s + kx)` of channel `oc` is
+ * `bias[oc] + sum_ic w[ic, oc, ky, kx] x[ic, iy, ix]`: per output channel,
+ * input row and kernel row, four input pixels at a time, one accumulator
+ * per kernel column; stride 2 interleaves the two columns with shuffles
+ * into two vector stores, other strides store lane by lane. Weights
+ * repacked as `[bias(cout)]`, then `[oc][ky][ic][kx]`.
+ */
+const convTranspose: GeneralWasm = {
+  unsupported(s) {
+    const a = s.attrs as unknown as ConvTransposeAttrs;
+    if (a.groups !== 1) return "groups";
+    if (a.kernel[0] !== a.stride[0] || a.kernel[1] !== a.stride[1]) {
+      return "overlapping windows (kernel != stride)";
+    }
+    if (a.padding.some((v) => v !== 0) || a.outputPadding.some((v) => v !== 0)) {
+      return "padding";
+    }
+    if (a.dilation[0] !== 1 || a.dilation[1] !== 1) return "dilation";
+    if (a.kernel[1] > CT_MAX_KW) return `a kernel wider than ${CT_MAX_KW}`;
+    return undefined;
+  },
+  pack(s, packed) {
+    const a = s.attrs as unknown as ConvTransposeAttrs;
+    const [, cin] = s.xs[0];
+    const cout = a.outChannels;
+    const [kh, kw] = a.kernel;
+    const out = new Float32Array(cout + cout * kh * cin * kw);
+    for (let oc = 0; oc < cout; oc++) {
+      out[oc] = a.bias ? packed[s.params.bias + oc] : 0;
+      for (let ky = 0; ky < kh; ky++) {
+        for (let ic = 0; ic < cin; ic++) {
+          for (let kx = 0; kx < kw; kx++) {
+            out[cout + ((oc * kh + ky) * cin + ic) * kw + kx] =
+              packed[s.params.weight + ((ic * cout + oc) * kh + ky) * kw + kx];
+          }
+        }
+      }
+    }
+    return out;
+  },
+  body(s, f, o) {
+    const a = s.attrs as unknown as ConvTransposeAttrs;
+    const [, cin, h, w] = s.xs[0];
+    const cout = a.outChannels;
+    const [kh, kw] = a.kernel;
+    const ow = w * kw;
+    const acc = locals(f, V128, kw);
+    const [bias, xv, wv] = locals(f, V128, 3);
+    const [wo, yc, xr, yr, xc, wc, p] = locals(f, I32, 7);
+    // One block of four input pixels at byte offset `p` of the row (`lanes` of them valid).
+    const pixels = (ky: number, lanes: number) => {
+      for (let kx = 0; kx < kw; kx++) f.localGet(bias).localSet(acc[kx]);
+      f.localGet(xr).localGet(p).i32Add().localSet(xc);
+      f.localGet(wo).i32Const(4 * ky * cin * kw).i32Add().localSet(wc);
+      counted(f, cin, () => {
+        f.localGet(xc).v128Load(0).localSet(xv);
+        for (let kx = 0; kx < kw; kx++) {
+          f.localGet(wc).v128Load32Splat(4 * kx).localSet(wv);
+          madd(f, o, wv, xv, acc[kx]);
+        }
+        bump(f, xc, 4 * h * w);
+        bump(f, wc, 4 * kw);
+      });
+      // Output row iy * kh + ky from column ix * kw: p * kw bytes into the row.
+      const row = 4 * ky * ow;
+      if (kw === 2 && lanes === 4) {
+        for (
+          const [half, lanesOf] of [[0, [0, 4, 1, 5]], [16, [2, 6, 3, 7]]] as [
+            number,
+            [number, number, number, number],
+          ][]
+        ) {
+          f.localGet(yr).localGet(p).localGet(p).i32Add().i32Add();
+          f.localGet(acc[0]).localGet(acc[1]).f32x4Shuffle(lanesOf).v128Store(row + half);
+        }
+        return;
+      }
+      for (let l = 0; l < lanes; l++) {
+        for (let kx = 0; kx < kw; kx++) {
+          f.localGet(yr).localGet(p).i32Const(kw).i32Mul().i32Add();
+          f.localGet(acc[kx]).f32x4ExtractLane(l).f32Store(row + 4 * (l * kw + kx));
+        }
+      }
+    };
+    f.localGet(W).i32Const(4 * cout).i32Add().localSet(wo);
+    f.localGet(Y).localSet(yc);
+    const biasAt = f.local(I32);
+    f.localGet(W).localSet(biasAt);
+    counted(f, cout, () => {
+      f.localGet(biasAt).v128Load32Splat(0).localSet(bias);
+      f.localGet(X).localSet(xr);
+      f.localGet(yc).localSet(yr);
+      counted(f, h, () => {
+        for (let ky = 0; ky < kh; ky++) {
+          if (w < 4) {
+            // One vector whose lanes past the row are read (memory that exists) and ignored.
+            f.i32Const(0).localSet(p);
+            pixels(ky, w);
+            continue;
+          }
+          f.i32Const(0).localSet(p);
+          counted(f, Math.floor(w / 4), () => {
+            pixels(ky, 4);
+            bump(f, p, 16);
+          });
+          // The last four pixels again (stores only: same values).
+          if (w % 4 !== 0) {
+            f.i32Const(4 * (w - 4)).localSet(p);
+            pixels(ky, 4);
+          }
+        }
+        bump(f, xr, 4 * w);
+        bump(f, yr, 4 * kh * ow);
+      });
+      bump(f, biasAt, 4);
+      bump(f, wo, 4 * kh * cin * kw);
+      bump(f, yc, 4 * kh * ow * h);
+    });
+  },
+};
+
 /** WebAssembly kernels of the general family, by op kind. */
 export const GENERAL_WASM: Record<string, GeneralWasm> = {
   ...Object.fromEntries(UNARY_KINDS.map((k) => [k, unary])),
@@ -531,6 +670,7 @@ export const GENERAL_WASM: Record<string, GeneralWasm> = {
   linear,
   pad,
   transpose,
+  conv_transpose2d: convTranspose,
 };
 
 /** The general family's WebAssembly emitter: {@link GENERAL_WASM}'s entry for the op. */

@@ -142,3 +142,27 @@ Deno.test("wasm general transpose: NCHW <-> NHWC, swaps, rank 3, odd sizes", asy
     await wasmGeneral(b.build(b.transpose(b.input, perm)));
   }
 });
+
+Deno.test("wasm general conv_transpose2d (kernel = stride): 2x2, 3x3, 1x2, rows under a vector", async () => {
+  // [input shape, out channels, kernel = stride, bias]
+  const cases: [number[], number, [number, number], boolean][] = [
+    [[1, 5, 3, 6], 3, [2, 2], true],
+    [[1, 4, 2, 3], 2, [2, 2], false],
+    [[1, 3, 3, 5], 4, [3, 3], true],
+    [[1, 2, 4, 9], 1, [1, 2], true],
+  ];
+  for (const [shape, out, k, bias] of cases) {
+    const b = new GraphBuilder("deconv", shape);
+    const y = b.convTranspose2d(b.input, { out, kernel: k, stride: k, bias });
+    await wasmGeneral(b.build(y));
+  }
+  // Overlapping windows keep the TypeScript kernel, named with the reason.
+  const b = new GraphBuilder("deconv", [1, 2, 3, 3]);
+  const g = b.build(b.convTranspose2d(b.input, { out: 2, kernel: 3, stride: 2 }, "up"));
+  const { compiled } = await differential(g, 3, { target: "wasm", generalOnly: true });
+  assert.deepEqual(compiled.fallbacks, [{
+    layers: ["up"],
+    family: "general",
+    reason: "overlapping windows (kernel != stride)",
+  }]);
+});
