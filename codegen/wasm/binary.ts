@@ -234,6 +234,13 @@ export class Fn {
   f32x4Shuffle(l: [number, number, number, number]): this {
     return this.i8x16Shuffle(l.flatMap((k) => [4 * k, 4 * k + 1, 4 * k + 2, 4 * k + 3]));
   }
+  /** A v128 constant of four i32 lanes. */
+  i32x4Const(lanes: readonly number[]): this {
+    const b = new Uint8Array(16);
+    const view = new DataView(b.buffer);
+    lanes.forEach((v, i) => view.setInt32(4 * i, v, true));
+    return this.simd(0x0c, ...b);
+  }
   f32x4Splat(): this {
     return this.simd(0x13);
   }

@@ -20,7 +20,8 @@
  *   `[bias(8)] [in x 8]`;
  * - `pad` (constant, edge, reflect) as row copies;
  * - `transpose`: nested copy loops over the merged dimensions;
- * - `conv_transpose2d` whose windows tile the output (kernel = stride).
+ * - `conv_transpose2d` whose windows tile the output (kernel = stride);
+ * - `softmax` on any axis.
  *
  * Contiguous runs are processed four elements per f32x4; a run whose length
  * is not a multiple of four computes its last (overlapping) vector first and
@@ -661,6 +662,141 @@ const convTranspose: GeneralWasm = {
   },
 };
 
+/** Pushes the f32 of `op` over the four lanes of the v128 local `v` (`op` an f32 binary). */
+function horizontal(f: Fn, v: number, op: (f: Fn) => void): void {
+  f.localGet(v).f32x4ExtractLane(0).localGet(v).f32x4ExtractLane(1);
+  op(f);
+  f.localGet(v).f32x4ExtractLane(2).localGet(v).f32x4ExtractLane(3);
+  op(f);
+  op(f);
+}
+
+/**
+ * Softmax over `axis`, viewed as `[outer, n, inner]`: max, then `e^(x - max)`
+ * (the polynomial exp) stored and summed, then scaled by `1 / sum`. With
+ * `inner` 1 (the last axis) the vectors run along the axis, the last partial
+ * vector first, its overlapping lanes masked out of the max and the sum and
+ * stored last; otherwise four positions of `inner` at a time along the axis,
+ * the `inner % 4` last positions as single lanes. Sums in f32 (the reference
+ * sums in float64: within 1e-6 relative for any axis length here).
+ */
+const softmax: GeneralWasm = {
+  body(s, f) {
+    const rank = s.ys.length;
+    const raw = (s.attrs as { axis?: number }).axis ?? 1;
+    const axis = raw < 0 ? raw + rank : raw;
+    const outer = size(s.ys.slice(0, axis));
+    const n = s.ys[axis];
+    const inner = size(s.ys.slice(axis + 1));
+    const [m, e, sum, t] = locals(f, V128, 4);
+    const [xr, yr, q] = locals(f, I32, 3);
+    f.localGet(X).localSet(xr);
+    f.localGet(Y).localSet(yr);
+    if (inner === 1 && n >= 4) {
+      const full = Math.floor(n / 4);
+      const rest = n % 4;
+      // Lanes of the last vector (at n - 4) that the full vectors already cover.
+      const fresh = [0, 1, 2, 3].map((l) => (l >= 4 - rest ? -1 : 0));
+      const maskFresh = () => f.i32x4Const(fresh).v128And();
+      counted(f, outer, () => {
+        // max (a repeated lane changes no max)
+        f.localGet(xr).v128Load(0).localSet(m);
+        f.localGet(xr).localSet(q);
+        counted(f, full, () => {
+          f.localGet(m).localGet(q).v128Load(0).f32x4Max().localSet(m);
+          bump(f, q, 16);
+        });
+        if (rest) f.localGet(m).localGet(xr).v128Load(4 * (n - 4)).f32x4Max().localSet(m);
+        horizontal(f, m, (f) => f.f32Max());
+        f.f32x4Splat().localSet(m);
+        // e^(x - max), stored and summed: the last vector first (in place safe), kept in t
+        splat(f, 0).localSet(sum);
+        if (rest) {
+          f.localGet(xr).v128Load(4 * (n - 4)).localGet(m).f32x4Sub().localSet(t);
+          expFamily(f, "exp", t);
+          f.localGet(sum).localGet(t);
+          maskFresh();
+          f.f32x4Add().localSet(sum);
+        }
+        f.i32Const(0).localSet(q);
+        counted(f, full, () => {
+          f.localGet(xr).localGet(q).i32Add().v128Load(0).localGet(m).f32x4Sub().localSet(e);
+          expFamily(f, "exp", e);
+          f.localGet(yr).localGet(q).i32Add().localGet(e).v128Store(0);
+          f.localGet(sum).localGet(e).f32x4Add().localSet(sum);
+          bump(f, q, 16);
+        });
+        if (rest) f.localGet(yr).localGet(t).v128Store(4 * (n - 4));
+        splat(f, 1);
+        horizontal(f, sum, (f) => f.f32Add());
+        f.f32x4Splat().f32x4Div().localSet(sum);
+        run(f, n, yr, yr, (v) => f.localGet(v).localGet(sum).f32x4Mul().localSet(v));
+        bump(f, xr, 4 * n);
+        bump(f, yr, 4 * n);
+      });
+      return;
+    }
+    // Along the axis at `inner` positions, `lanes` of them (4, or 1 through lane 0).
+    const positions = (lanes: number) => {
+      const load = (base: number) => {
+        f.localGet(base);
+        if (lanes === 4) f.v128Load(0);
+        else f.v128Load32Splat(0);
+      };
+      f.localGet(xr).localSet(q);
+      load(q);
+      f.localSet(m);
+      counted(f, n - 1, () => {
+        bump(f, q, 4 * inner);
+        f.localGet(m);
+        load(q);
+        f.f32x4Max().localSet(m);
+      });
+      splat(f, 0).localSet(sum);
+      const yq = f.local(I32);
+      f.localGet(xr).localSet(q);
+      f.localGet(yr).localSet(yq);
+      counted(f, n, () => {
+        load(q);
+        f.localGet(m).f32x4Sub().localSet(e);
+        expFamily(f, "exp", e);
+        f.localGet(yq).localGet(e);
+        if (lanes === 4) f.v128Store(0);
+        else f.f32x4ExtractLane(0).f32Store(0);
+        f.localGet(sum).localGet(e).f32x4Add().localSet(sum);
+        bump(f, q, 4 * inner);
+        bump(f, yq, 4 * inner);
+      });
+      splat(f, 1).localGet(sum).f32x4Div().localSet(sum);
+      f.localGet(yr).localSet(yq);
+      counted(f, n, () => {
+        f.localGet(yq);
+        load(yq);
+        f.localGet(sum).f32x4Mul();
+        if (lanes === 4) f.v128Store(0);
+        else f.f32x4ExtractLane(0).f32Store(0);
+        bump(f, yq, 4 * inner);
+      });
+    };
+    counted(f, outer, () => {
+      const [x0, y0] = locals(f, I32, 2);
+      f.localGet(xr).localSet(x0).localGet(yr).localSet(y0);
+      counted(f, Math.floor(inner / 4), () => {
+        positions(4);
+        bump(f, xr, 16);
+        bump(f, yr, 16);
+      });
+      counted(f, inner % 4, () => {
+        positions(1);
+        bump(f, xr, 4);
+        bump(f, yr, 4);
+      });
+      f.localGet(x0).i32Const(4 * n * inner).i32Add().localSet(xr);
+      f.localGet(y0).i32Const(4 * n * inner).i32Add().localSet(yr);
+    });
+  },
+};
+
 /** WebAssembly kernels of the general family, by op kind. */
 export const GENERAL_WASM: Record<string, GeneralWasm> = {
   ...Object.fromEntries(UNARY_KINDS.map((k) => [k, unary])),
@@ -671,6 +807,7 @@ export const GENERAL_WASM: Record<string, GeneralWasm> = {
   pad,
   transpose,
   conv_transpose2d: convTranspose,
+  softmax,
 };
 
 /** The general family's WebAssembly emitter: {@link GENERAL_WASM}'s entry for the op. */

@@ -166,3 +166,22 @@ Deno.test("wasm general conv_transpose2d (kernel = stride): 2x2, 3x3, 1x2, rows 
     reason: "overlapping windows (kernel != stride)",
   }]);
 });
+
+Deno.test("wasm general softmax: last axis of 3 to 13, middle and channel axes with odd planes", async () => {
+  // [shape, axis]: inner 1 with n < 4, n = 4, n off a vector; inner 21 (five vectors and a
+  // lane), inner 4, inner 3 (lanes only).
+  const cases: [number[], number][] = [
+    [[1, 2, 3], 2],
+    [[1, 3, 4], -1],
+    [[1, 2, 13], 2],
+    [[1, 2, 5, 7], 3],
+    [[1, 5, 3, 7], 1],
+    [[1, 3, 2, 2], 1],
+    [[1, 2, 4, 3], 2],
+  ];
+  for (const [shape, axis] of cases) {
+    const b = new GraphBuilder("softmax", shape);
+    // A random scale and shift per channel: logits beyond [-1, 1].
+    await wasmGeneral(b.build(b.softmax(b.affine(b.input, shape[1]), undefined, axis)));
+  }
+});
