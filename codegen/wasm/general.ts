@@ -19,7 +19,9 @@
  *   accumulators), weights repacked per block of 8 outputs as
  *   `[bias(8)] [in x 8]`;
  * - `pad` (constant, edge, reflect) as row copies;
- * - `transpose`: nested copy loops over the merged dimensions;
+ * - copies (`transpose`, `channel_shuffle`, `split`, `slice`, a `concat`
+ *   part, `reshape`, `flatten`, `const`): nested loops over the merged
+ *   dimensions, vectors where both sides move by one element;
  * - `conv_transpose2d` whose windows tile the output (kernel = stride);
  * - `softmax` on any axis.
  *
@@ -493,34 +495,105 @@ const pad: GeneralWasm = {
 };
 
 /**
- * numpy transpose as nested copy loops over the output's merged dimensions:
- * vectors where the innermost one reads consecutive inputs, else one element
- * at a time, four per loop turn.
+ * Copies the positions of `shape` (dimensions merged as the TypeScript kernel
+ * merges them): input position at `X + xAt` moving `xsteps`, output at
+ * `Y + yAt` moving `ysteps` (elements). Vectors where the innermost merged
+ * dimension moves both by one element, else one element at a time, four per
+ * loop turn. `from` is the input's base local (`X`, or `W` for a constant).
  */
-const transpose: GeneralWasm = {
-  body(s, f) {
-    const perm = (s.attrs as { perm: readonly number[] }).perm;
-    const xstr = stridesOf(s.xs[0]);
-    const { dims, steps } = mergeDims(s.ys, [perm.map((p) => xstr[p]), stridesOf(s.ys)]);
-    if (dims.length === 0) dims.push(1), steps.forEach((st) => st.push(1));
-    const last = dims.length - 1;
-    const [n, xs] = [dims[last], steps[0][last]];
-    nestLoops(f, dims.slice(0, last), steps.map((st) => st.slice(0, last)), [X, Y], ([x, y]) => {
-      if (xs === 1) return run(f, n, x, y, () => {});
-      const [xp, yp] = locals(f, I32, 2);
-      f.localGet(x).localSet(xp).localGet(y).localSet(yp);
-      const copies = (count: number) => {
-        for (let j = 0; j < count; j++) {
-          f.localGet(yp).localGet(xp).f32Load(4 * j * xs).f32Store(4 * j);
-        }
-      };
-      counted(f, Math.floor(n / 4), () => {
-        copies(4);
-        bump(f, xp, 16 * xs);
-        bump(f, yp, 16);
-      });
-      copies(n % 4);
+function copyNest(
+  f: Fn,
+  shape: readonly number[],
+  xsteps: readonly number[],
+  ysteps: readonly number[],
+  xAt: number,
+  yAt: number,
+  from = X,
+): void {
+  const { dims, steps } = mergeDims(shape, [xsteps, ysteps]);
+  if (dims.length === 0) dims.push(1), steps.forEach((st) => st.push(1));
+  const last = dims.length - 1;
+  const [n, xs, ys] = [dims[last], steps[0][last], steps[1][last]];
+  const [x0, y0] = locals(f, I32, 2);
+  f.localGet(from).i32Const(4 * xAt).i32Add().localSet(x0);
+  f.localGet(Y).i32Const(4 * yAt).i32Add().localSet(y0);
+  nestLoops(f, dims.slice(0, last), steps.map((st) => st.slice(0, last)), [x0, y0], ([x, y]) => {
+    if (xs === 1 && ys === 1) return run(f, n, x, y, () => {});
+    const [xp, yp] = locals(f, I32, 2);
+    f.localGet(x).localSet(xp).localGet(y).localSet(yp);
+    const copies = (count: number) => {
+      for (let j = 0; j < count; j++) {
+        f.localGet(yp).localGet(xp).f32Load(4 * j * xs).f32Store(4 * j * ys);
+      }
+    };
+    counted(f, Math.floor(n / 4), () => {
+      copies(4);
+      bump(f, xp, 16 * xs);
+      bump(f, yp, 16 * ys);
     });
+    copies(n % 4);
+  });
+}
+
+/** A kernel that copies: `copy(s, f)` calls {@link copyNest}. */
+const copying = (copy: (s: GeneralSpec, f: Fn) => void): GeneralWasm => ({ body: copy });
+
+/** numpy transpose: output axis `d` is input axis `perm[d]`. */
+function permuted(f: Fn, xs: readonly number[], ys: readonly number[], perm: readonly number[]) {
+  const xstr = stridesOf(xs);
+  copyNest(f, ys, perm.map((p) => xstr[p]), stridesOf(ys), 0, 0);
+}
+
+const transpose = copying((s, f) =>
+  permuted(f, s.xs[0], s.ys, (s.attrs as { perm: readonly number[] }).perm)
+);
+
+/** ShuffleNet's shuffle: `[N, g, C / g, rest]` read as `[N, C / g, g, rest]`. */
+const channelShuffle = copying((s, f) => {
+  const [n, c] = s.xs[0];
+  const g = (s.attrs as { groups: number }).groups;
+  const rest = size(s.xs[0].slice(2));
+  permuted(f, [n, g, c / g, rest], [n, c / g, g, rest], [0, 2, 1, 3]);
+});
+
+/** Every element in order (reshape, flatten, dropout). */
+const copyAll = copying((s, f) => copyNest(f, [size(s.ys)], [1], [1], 0, 0));
+
+/** A stored constant: its packed `value` copied out. */
+const constant = copying((s, f) => copyNest(f, [size(s.ys)], [1], [1], s.params.value, 0, W));
+
+/** Elements `start, start + step, ...` of one axis (split: step 1 from `offset`). */
+function sliced(s: GeneralSpec, f: Fn, axis: number | undefined, start: number, step: number) {
+  const xs = s.xs[0];
+  const a = axis === undefined ? 1 : axis < 0 ? axis + xs.length : axis;
+  const xstr = stridesOf(xs);
+  copyNest(
+    f,
+    s.ys,
+    xstr.map((v, d) => (d === a ? v * step : v)),
+    stridesOf(s.ys),
+    start * xstr[a],
+    0,
+  );
+}
+
+const split = copying((s, f) => {
+  const a = s.attrs as { axis?: number; offset: number };
+  sliced(s, f, a.axis, a.offset, 1);
+});
+
+const slice = copying((s, f) => {
+  const a = s.attrs as { axis: number; start: number; step: number };
+  sliced(s, f, a.axis, a.start, a.step);
+});
+
+/** One input of a concat, written into its slice of the output (`spec.part`). */
+const concatPart: GeneralWasm = {
+  unsupported: (s) => (s.part ? undefined : "a concat without its part"),
+  body(s, f) {
+    const { axis, offset } = s.part!;
+    const ystr = stridesOf(s.ys);
+    copyNest(f, s.xs[0], stridesOf(s.xs[0]), ystr, 0, offset * ystr[axis]);
   },
 };
 
@@ -806,6 +879,13 @@ export const GENERAL_WASM: Record<string, GeneralWasm> = {
   linear,
   pad,
   transpose,
+  channel_shuffle: channelShuffle,
+  reshape: copyAll,
+  flatten: copyAll,
+  const: constant,
+  split,
+  slice,
+  concat: concatPart,
   conv_transpose2d: convTranspose,
   softmax,
 };
@@ -815,7 +895,6 @@ export const generalWasm: WasmEmitter<GeneralSpec> = {
   unsupported(s) {
     const k = GENERAL_WASM[s.op];
     if (!k) return `no WebAssembly ${s.op} kernel yet`;
-    if (s.part) return "a concat part";
     return k.unsupported?.(s);
   },
   pack: (s, packed) => GENERAL_WASM[s.op].pack?.(s, packed) ?? packed,

@@ -18,7 +18,9 @@ import { differential } from "../_testing.ts";
 async function wasmGeneral(graph: Graph, seed = 3): Promise<void> {
   const { compiled } = await differential(graph, seed, { target: "wasm", generalOnly: true });
   assert.deepEqual(compiled.fallbacks, [], "every step runs a WebAssembly kernel");
-  assert.ok(compiled.plan.steps.every((s) => s.spec.family === "general"));
+  // (a view written to a graph output is a plane copy)
+  const other = compiled.plan.steps.filter((s) => !["general", "copy"].includes(s.spec.family));
+  assert.deepEqual(other, []);
 }
 
 /** 1, 3 elements (scalar lanes), 4 (one vector), 7 and 105 (an overlapping last vector). */
@@ -184,4 +186,21 @@ Deno.test("wasm general softmax: last axis of 3 to 13, middle and channel axes w
     // A random scale and shift per channel: logits beyond [-1, 1].
     await wasmGeneral(b.build(b.softmax(b.affine(b.input, shape[1]), undefined, axis)));
   }
+});
+
+Deno.test("wasm general copies: split, slice with a step, concat on any axis, shuffle, reshape, const", async () => {
+  const b = new GraphBuilder("copies", [1, 6, 5, 7]);
+  const x = b.affine(b.input, 6);
+  const parts = {
+    split: b.split(x, 1, 3, "split"),
+    lastAxis: b.split(x, 2, 5, "splitw", 3),
+    slice: b.slice(x, 2, 1, 5, 2, "slice"),
+    concatH: b.concat([x, b.slice(x, 2, 0, 3, 1)], "concath", 2),
+    concatW: b.concat([b.slice(x, 3, 0, 3, 1), x], "concatw", 3),
+    shuffle: b.channelShuffle(x, 3, "shuffle"),
+    reshape: b.reshape(x, [1, 30, 7], "reshape"),
+    flat: b.flatten(x, "flat"),
+    konst: b.addTensors(x, b.constant([1, 6, 5, 7], "konst")),
+  };
+  await wasmGeneral(b.build(parts));
 });
