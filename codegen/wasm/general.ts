@@ -23,7 +23,8 @@
  *   part, `reshape`, `flatten`, `const`): nested loops over the merged
  *   dimensions, vectors where both sides move by one element;
  * - `conv_transpose2d` whose windows tile the output (kernel = stride);
- * - `softmax` on any axis.
+ * - `softmax` on any axis;
+ * - nearest `resize` (integer upscales as lane shuffles, other scales by index).
  *
  * Contiguous runs are processed four elements per f32x4; a run whose length
  * is not a multiple of four computes its last (overlapping) vector first and
@@ -37,7 +38,13 @@ import { type Fn, I32, V128 } from "./binary.ts";
 import { applyAct, bump, counted, locals, madd, R, W, type WasmEmitter, X, Y } from "./_simd.ts";
 import { expFamily, isExpKind } from "./_exp.ts";
 import type { Act, GeneralSpec } from "../spec.ts";
-import { broadcastSteps, mergeDims, stridesOf } from "../emit_general.ts";
+import {
+  broadcastSteps,
+  mergeDims,
+  nearestIndex,
+  resizeCoordinate,
+  stridesOf,
+} from "../emit_general.ts";
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 const splat = (f: Fn, v: number) => f.v128Const([v, v, v, v]);
@@ -870,6 +877,127 @@ const softmax: GeneralWasm = {
   },
 };
 
+interface ResizeAttrs {
+  mode: string;
+  coordinateTransformation: string;
+  nearestMode: string;
+  scales?: readonly number[];
+}
+
+/** Most output positions whose source indices are unrolled (the last axis; the outer ones together). */
+const RESIZE_MAX_UNROLLED = 64;
+
+/**
+ * Per axis of a nearest resize: `undefined` when the axis keeps its size,
+ * else the source index of each output position (the TypeScript kernel's
+ * rule, lib/ops/resize.ts) and, when every input repeats `repeat` times in
+ * order (an integer upscale), that factor.
+ */
+function resizeAxes(s: GeneralSpec): ({ idx: number[]; repeat?: number } | undefined)[] {
+  const a = s.attrs as unknown as ResizeAttrs;
+  return s.xs[0].map((n, d) => {
+    const m = s.ys[d];
+    if (n === m && (a.scales?.[d] ?? 1) === 1) return undefined;
+    const idx = Array.from({ length: m }, (_, o) =>
+      nearestIndex(
+        a.nearestMode,
+        resizeCoordinate(a.coordinateTransformation, o, n, m, a.scales?.[d]),
+        n,
+      ));
+    const f = m / n;
+    const repeat = Number.isInteger(f) && idx.every((i, o) => i === Math.floor(o / f));
+    return { idx, repeat: repeat ? f : undefined };
+  });
+}
+
+/**
+ * Nearest resize as copies, the output written in order through one cursor:
+ * an axis that keeps its size loops over its blocks; an integer upscale
+ * loops over the input blocks, each repeated; any other resized axis unrolls
+ * its source indices (at most {@link RESIZE_MAX_UNROLLED}). The last axis
+ * repeats each input vector's lanes with `i8x16.shuffle`s (an integer
+ * upscale), or copies element by element from its index table.
+ */
+const resize: GeneralWasm = {
+  unsupported(s) {
+    if ((s.attrs as unknown as ResizeAttrs).mode !== "nearest") return "linear interpolation";
+    const axes = resizeAxes(s);
+    const last = axes[axes.length - 1];
+    if (last && !last.repeat && last.idx.length > RESIZE_MAX_UNROLLED) {
+      return `a non-integer scale to ${last.idx.length} positions on the last axis`;
+    }
+    // Unrolled outer axes multiply: their product of positions bounds the code size.
+    const unrolled = axes.slice(0, -1).reduce((p, r) => p * (r && !r.repeat ? r.idx.length : 1), 1);
+    return unrolled > RESIZE_MAX_UNROLLED
+      ? `non-integer scales to ${unrolled} outer positions`
+      : undefined;
+  },
+  body(s, f) {
+    const axes = resizeAxes(s);
+    const xs = s.xs[0];
+    const r = xs.length;
+    const xstr = stridesOf(xs);
+    const yp = f.local(I32);
+    f.localGet(Y).localSet(yp);
+    const v = f.local(V128);
+    const row = (x: number) => {
+      const n = xs[r - 1];
+      const ax = axes[r - 1];
+      if (!ax) {
+        run(f, n, x, yp, () => {});
+        bump(f, yp, 4 * n);
+        return;
+      }
+      const k = ax.repeat;
+      const scalar = (from: number, to: number) => {
+        for (let o = from; o < to; o++) {
+          f.localGet(yp).localGet(x).f32Load(4 * ax.idx[o]).f32Store(4 * (o - from));
+        }
+        bump(f, yp, 4 * (to - from));
+      };
+      if (!k || n < 4) return scalar(0, ax.idx.length);
+      const xp = f.local(I32);
+      f.localGet(x).localSet(xp);
+      counted(f, Math.floor(n / 4), () => {
+        f.localGet(xp).v128Load(0).localSet(v);
+        for (let j = 0; j < k; j++) {
+          const lanes = [0, 1, 2, 3].map((l) => Math.floor((4 * j + l) / k)) as [
+            number,
+            number,
+            number,
+            number,
+          ];
+          f.localGet(yp).localGet(v).localGet(v).f32x4Shuffle(lanes).v128Store(16 * j);
+        }
+        bump(f, xp, 16);
+        bump(f, yp, 16 * k);
+      });
+      const done = 4 * Math.floor(n / 4) * k;
+      scalar(done, ax.idx.length);
+    };
+    const axis = (d: number, x: number) => {
+      if (d === r - 1) return row(x);
+      const ax = axes[d];
+      if (ax && !ax.repeat) {
+        for (const i of ax.idx) {
+          const xl = f.local(I32);
+          f.localGet(x).i32Const(4 * i * xstr[d]).i32Add().localSet(xl);
+          axis(d + 1, xl);
+        }
+        return;
+      }
+      const xl = f.local(I32);
+      f.localGet(x).localSet(xl);
+      counted(f, xs[d], () => {
+        if (ax) counted(f, ax.repeat!, () => axis(d + 1, xl));
+        else axis(d + 1, xl);
+        bump(f, xl, 4 * xstr[d]);
+      });
+    };
+    axis(0, X);
+  },
+};
+
 /** WebAssembly kernels of the general family, by op kind. */
 export const GENERAL_WASM: Record<string, GeneralWasm> = {
   ...Object.fromEntries(UNARY_KINDS.map((k) => [k, unary])),
@@ -888,6 +1016,7 @@ export const GENERAL_WASM: Record<string, GeneralWasm> = {
   concat: concatPart,
   conv_transpose2d: convTranspose,
   softmax,
+  resize,
 };
 
 /** The general family's WebAssembly emitter: {@link GENERAL_WASM}'s entry for the op. */

@@ -204,3 +204,25 @@ Deno.test("wasm general copies: split, slice with a step, concat on any axis, sh
   };
   await wasmGeneral(b.build(parts));
 });
+
+Deno.test("wasm general resize nearest: integer upscales (rows under and off a vector), other scales, modes", async () => {
+  // [input shape, output shape, coordinate transformation, nearest mode]
+  const cases: [number[], number[], string, string][] = [
+    [[1, 3, 2, 3], [1, 3, 4, 6], "asymmetric", "floor"],
+    [[1, 2, 5, 9], [1, 2, 10, 18], "asymmetric", "floor"],
+    [[1, 2, 3, 5], [1, 2, 9, 15], "asymmetric", "floor"],
+    [[1, 2, 4, 4], [1, 2, 8, 12], "half_pixel", "round_prefer_floor"],
+    [[1, 2, 5, 7], [1, 2, 8, 11], "asymmetric", "floor"],
+    [[1, 2, 5, 7], [1, 2, 8, 11], "half_pixel", "round_prefer_ceil"],
+    [[1, 2, 8, 9], [1, 2, 3, 5], "align_corners", "round_prefer_floor"],
+    [[1, 3, 4, 4], [1, 6, 4, 4], "asymmetric", "floor"],
+  ];
+  for (const [shape, out, coordinateTransformation, nearestMode] of cases) {
+    const b = new GraphBuilder("resize", shape);
+    const y = b.resize(b.input, out, {
+      coordinateTransformation: coordinateTransformation as "asymmetric",
+      nearestMode: nearestMode as "floor",
+    });
+    await wasmGeneral(b.build(y));
+  }
+});
