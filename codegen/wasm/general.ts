@@ -752,27 +752,27 @@ function horizontal(f: Fn, v: number, op: (f: Fn) => void): void {
 }
 
 /**
- * Softmax over `axis`, viewed as `[outer, n, inner]`: max, then `e^(x - max)`
- * (the polynomial exp) stored and summed, then scaled by `1 / sum`. With
- * `inner` 1 (the last axis) the vectors run along the axis, the last partial
- * vector first, its overlapping lanes masked out of the max and the sum and
- * stored last; otherwise four positions of `inner` at a time along the axis,
- * the `inner % 4` last positions as single lanes. Sums in f32 (the reference
- * sums in float64: within 1e-6 relative for any axis length here).
+ * Softmax along an axis viewed as `[outer, n, inner]`, consecutive positions
+ * along the axis `xcs` (input) and `ycs` (output) elements apart (`inner`
+ * for a dense tensor; the channel strides of the softmax family): max, then
+ * `e^(x - max)` (the polynomial exp) stored and summed, then scaled by
+ * `1 / sum`. With `inner` 1 and dense rows the vectors run along the axis,
+ * the last partial vector first, its overlapping lanes masked out of the max
+ * and the sum and stored last; otherwise four positions of `inner` at a time
+ * along the axis, the `inner % 4` last positions as single lanes. Sums in f32
+ * (the reference sums in float64).
  */
-const softmax: GeneralWasm = {
-  body(s, f) {
-    const rank = s.ys.length;
-    const raw = (s.attrs as { axis?: number }).axis ?? 1;
-    const axis = raw < 0 ? raw + rank : raw;
-    const outer = size(s.ys.slice(0, axis));
-    const n = s.ys[axis];
-    const inner = size(s.ys.slice(axis + 1));
+export function softmaxBody(
+  f: Fn,
+  g: { outer: number; n: number; inner: number; xcs: number; ycs: number },
+): void {
+  {
+    const { outer, n, inner, xcs, ycs } = g;
     const [m, e, sum, t] = locals(f, V128, 4);
     const [xr, yr, q] = locals(f, I32, 3);
     f.localGet(X).localSet(xr);
     f.localGet(Y).localSet(yr);
-    if (inner === 1 && n >= 4) {
+    if (inner === 1 && xcs === 1 && ycs === 1 && n >= 4) {
       const full = Math.floor(n / 4);
       const rest = n % 4;
       // Lanes of the last vector (at n - 4) that the full vectors already cover.
@@ -827,7 +827,7 @@ const softmax: GeneralWasm = {
       load(q);
       f.localSet(m);
       counted(f, n - 1, () => {
-        bump(f, q, 4 * inner);
+        bump(f, q, 4 * xcs);
         f.localGet(m);
         load(q);
         f.f32x4Max().localSet(m);
@@ -844,8 +844,8 @@ const softmax: GeneralWasm = {
         if (lanes === 4) f.v128Store(0);
         else f.f32x4ExtractLane(0).f32Store(0);
         f.localGet(sum).localGet(e).f32x4Add().localSet(sum);
-        bump(f, q, 4 * inner);
-        bump(f, yq, 4 * inner);
+        bump(f, q, 4 * xcs);
+        bump(f, yq, 4 * ycs);
       });
       splat(f, 1).localGet(sum).f32x4Div().localSet(sum);
       f.localGet(yr).localSet(yq);
@@ -855,7 +855,7 @@ const softmax: GeneralWasm = {
         f.localGet(sum).f32x4Mul();
         if (lanes === 4) f.v128Store(0);
         else f.f32x4ExtractLane(0).f32Store(0);
-        bump(f, yq, 4 * inner);
+        bump(f, yq, 4 * ycs);
       });
     };
     counted(f, outer, () => {
@@ -871,9 +871,19 @@ const softmax: GeneralWasm = {
         bump(f, xr, 4);
         bump(f, yr, 4);
       });
-      f.localGet(x0).i32Const(4 * n * inner).i32Add().localSet(xr);
-      f.localGet(y0).i32Const(4 * n * inner).i32Add().localSet(yr);
+      f.localGet(x0).i32Const(4 * n * xcs).i32Add().localSet(xr);
+      f.localGet(y0).i32Const(4 * n * ycs).i32Add().localSet(yr);
     });
+  }
+}
+
+const softmax: GeneralWasm = {
+  body(s, f) {
+    const raw = (s.attrs as { axis?: number }).axis ?? 1;
+    const axis = raw < 0 ? raw + s.ys.length : raw;
+    const inner = size(s.ys.slice(axis + 1));
+    const g = { outer: size(s.ys.slice(0, axis)), n: s.ys[axis], inner, xcs: inner, ycs: inner };
+    softmaxBody(f, g);
   },
 };
 

@@ -226,3 +226,15 @@ Deno.test("wasm general resize nearest: integer upscales (rows under and off a v
     await wasmGeneral(b.build(y));
   }
 });
+
+Deno.test("wasm softmax family: channels at 1 to 21 positions, the first half of a tensor's channels", async () => {
+  for (const [c, h, w] of [[5, 1, 1], [3, 1, 3], [7, 2, 2], [6, 3, 7]]) {
+    const b = new GraphBuilder("softmax", [1, 2 * c, h, w]);
+    const x = b.relu(b.conv2d(b.input, { out: 2 * c, kernel: 1, bias: true }));
+    // Softmax of the first half of the channels: the family reads a slice of x.
+    const y = b.softmax(b.split(x, 0, c));
+    const { compiled } = await differential(b.build({ y, x }), 4, { target: "wasm" });
+    assert.deepEqual(compiled.fallbacks, []);
+    assert.ok(compiled.plan.steps.some((s) => s.spec.family === "softmax"));
+  }
+});

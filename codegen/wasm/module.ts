@@ -74,6 +74,7 @@ import {
   gavgpoolWasm,
   linearWasm,
   mulWasm,
+  softmaxWasm,
 } from "./elementwise.ts";
 import { generalWasm } from "./general.ts";
 import { poolWasm } from "./pool.ts";
@@ -103,6 +104,7 @@ export const WASM_EMITTERS: { [F in Family]?: WasmEmitter<Extract<KernelSpec, { 
   act: actWasm,
   affine: affineWasm,
   copy: copyWasm,
+  softmax: softmaxWasm,
   general: generalWasm,
 };
 
