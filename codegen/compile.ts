@@ -182,21 +182,42 @@ export interface GeneratedModule {
 }
 
 /**
+ * One temporary path per importing isolate, reused by every
+ * {@link loadModule} call with a new query string: Deno caches a `.ts`
+ * module's transpiled JavaScript (with an inline source map, about 2.3 times
+ * the source) under the file's path, so a new path per call leaves one such
+ * entry in `$DENO_DIR/gen` per loaded module (gigabytes over a test suite);
+ * one path leaves one, overwritten. Calls run one at a time, so a later call
+ * never overwrites the file before the earlier import has read it.
+ */
+let loadDir: string | undefined;
+let loads = 0;
+let loading: Promise<unknown> = Promise.resolve();
+
+/**
  * Imports a generated module from its source text: writes it to a temporary
  * file (a `data:` URL of a multi-megabyte module imports several times
  * slower), imports it, and removes the file. Needs read and write permission
- * for the temp directory.
+ * for the temp directory. Deno's V8 code cache still keeps one entry per
+ * loaded module (about the source's size) in `$DENO_DIR/v8_code_cache_v2`;
+ * Deno has no switch to skip it for one import.
  */
-export async function loadModule(
+export function loadModule(
   source: string,
   ext: "ts" | "js" = "ts",
 ): Promise<GeneratedModule> {
-  const dir = await Deno.makeTempDir({ prefix: "lightnets-gen-" });
-  const path = `${dir}/model.gen.${ext}`;
-  try {
-    await Deno.writeTextFile(path, source);
-    return await import(new URL(`file://${path}`).href) as GeneratedModule;
-  } finally {
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  }
+  const load = async () => {
+    loadDir ??= await Deno.makeTempDir({ prefix: "lightnets-gen-" });
+    await Deno.mkdir(loadDir, { recursive: true });
+    const path = `${loadDir}/model.gen.${ext}`;
+    try {
+      await Deno.writeTextFile(path, source);
+      return await import(`${new URL(`file://${path}`).href}?load=${++loads}`) as GeneratedModule;
+    } finally {
+      await Deno.remove(loadDir, { recursive: true }).catch(() => {});
+    }
+  };
+  const result = loading.then(load, load);
+  loading = result.catch(() => {});
+  return result;
 }

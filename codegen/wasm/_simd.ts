@@ -14,6 +14,7 @@
  */
 
 import { type Fn, I32, type ValType } from "./binary.ts";
+import { expFamily, expFamilyScalar } from "./_exp.ts";
 import type { Act, Epilogue, KernelSpec, OffsetTables } from "../spec.ts";
 
 /** Parameter indices of the kernel ABI. */
@@ -59,9 +60,12 @@ export function madd(f: Fn, o: WasmOptions, a: number, b: number, acc: number): 
   f.localSet(acc);
 }
 
-/** Whether `act` has a SIMD form here (sigmoid needs `exp`, which WebAssembly lacks). */
-export function simdAct(act: Act): boolean {
-  return act.kind !== "sigmoid";
+/**
+ * Whether `act` has a SIMD form here: every activation does (sigmoid through
+ * the polynomial `exp` of `_exp.ts`); kept so that a future one without can say so.
+ */
+export function simdAct(_act: Act): boolean {
+  return true;
 }
 
 /** Whether an epilogue's activations all have SIMD forms. */
@@ -146,7 +150,10 @@ export function applyAct(
       clamp(0, 1, Object.is(act.beta, -0));
       break;
     case "sigmoid":
-      throw new RangeError("sigmoid has no WebAssembly form here");
+      // In place through the exp family's scratch locals.
+      if (vector) expFamily(f, "sigmoid", v);
+      else expFamilyScalar(f, "sigmoid", v);
+      return;
   }
   f.localSet(v);
 }

@@ -234,8 +234,19 @@ export class Fn {
   f32x4Shuffle(l: [number, number, number, number]): this {
     return this.i8x16Shuffle(l.flatMap((k) => [4 * k, 4 * k + 1, 4 * k + 2, 4 * k + 3]));
   }
+  /** A v128 constant of four i32 lanes. */
+  i32x4Const(lanes: readonly number[]): this {
+    const b = new Uint8Array(16);
+    const view = new DataView(b.buffer);
+    lanes.forEach((v, i) => view.setInt32(4 * i, v, true));
+    return this.simd(0x0c, ...b);
+  }
   f32x4Splat(): this {
     return this.simd(0x13);
+  }
+  /** Splats the i32 on the stack to four lanes. */
+  i32x4Splat(): this {
+    return this.simd(0x11);
   }
   f32x4ExtractLane(lane: number): this {
     return this.simd(0x1f, lane);
@@ -271,6 +282,57 @@ export class Fn {
   /** Pseudo-maximum `a < b ? b : a` (one `maxps` on x86). */
   f32x4Pmax(): this {
     return this.simd(0xeb);
+  }
+  f32x4Sqrt(): this {
+    return this.simd(0xe3);
+  }
+  /** Rounds each lane to the nearest integer, ties to even. */
+  f32x4Nearest(): this {
+    return this.simd(0x6a);
+  }
+  // Lane-wise f32 comparisons: all-ones lanes where true (NaN compares false, except `ne`).
+  f32x4Eq(): this {
+    return this.simd(0x41);
+  }
+  f32x4Lt(): this {
+    return this.simd(0x43);
+  }
+  f32x4Gt(): this {
+    return this.simd(0x44);
+  }
+  f32x4Ge(): this {
+    return this.simd(0x46);
+  }
+  v128And(): this {
+    return this.simd(0x4e);
+  }
+  v128Or(): this {
+    return this.simd(0x50);
+  }
+  v128Xor(): this {
+    return this.simd(0x51);
+  }
+  /** `(a & mask) | (b & ~mask)`; stack `a b mask`. */
+  v128Bitselect(): this {
+    return this.simd(0x52);
+  }
+  /** Shifts each i32 lane left by the i32 on the stack; stack `v n`. */
+  i32x4Shl(): this {
+    return this.simd(0xab);
+  }
+  i32x4Add(): this {
+    return this.simd(0xae);
+  }
+  /** f32 lanes to i32, truncated, saturating (NaN to 0). */
+  i32x4TruncSatF32x4S(): this {
+    return this.simd(0xf8);
+  }
+  f32x4ConvertI32x4S(): this {
+    return this.simd(0xfa);
+  }
+  /** Replaces f32 lane `lane` of the vector by the f32 on the stack; stack `v x`. */
+  f32x4ReplaceLane(lane: number): this {
+    return this.simd(0x20, lane);
   }
   /** `a * b + c` with one or two roundings (relaxed SIMD); stack `a b c`. */
   f32x4RelaxedMadd(): this {

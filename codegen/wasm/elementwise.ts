@@ -1,7 +1,7 @@
 /**
  * Element-wise, pooling and fully connected kernels as WebAssembly SIMD:
  * `add`, broadcast `mul`, activations, unfolded BatchNorm (`affine`), plane
- * copies, global average pooling, max and average pooling, and `linear`.
+ * copies, channel softmax, global average pooling, max and average pooling, and `linear`.
  *
  * Plane loops run four elements per f32x4 and end with a vector overlapping
  * the one before it (outputs never alias inputs); planes of fewer than four
@@ -26,6 +26,7 @@ import type {
   GavgpoolSpec,
   LinearSpec,
   MulSpec,
+  SoftmaxSpec,
 } from "../spec.ts";
 import {
   applyAct,
@@ -42,6 +43,7 @@ import {
   Y,
 } from "./_simd.ts";
 import { repackBlocks } from "./pointwise.ts";
+import { softmaxBody } from "./general.ts";
 
 /** Pushes the address `base + p` (vector) or `base` (scalar: the offset is in the memarg). */
 function at(f: Fn, base: number, vector: boolean, p: number): void {
@@ -180,6 +182,14 @@ export const affineWasm: WasmEmitter<AffineSpec> = {
         actOnStack(f, s.act, vector, vector ? tv : ts);
       },
     );
+  },
+};
+
+/** Softmax over channels at each of `hw` positions (the general kernel's body, channel strides). */
+export const softmaxWasm: WasmEmitter<SoftmaxSpec> = {
+  unsupported: () => undefined,
+  body(s, f) {
+    softmaxBody(f, { outer: 1, n: s.c, inner: s.hw, xcs: s.xcs, ycs: s.ycs });
   },
 };
 

@@ -40,6 +40,9 @@ const PW: { cin: number; cout: number; groups: number; h: number; w: number }[] 
   { cin: 4, cout: 4, groups: 1, h: 1, w: 4 },
   { cin: 40, cout: 21, groups: 1, h: 1, w: 1 }, // squeeze-excite: a matrix-vector product
   { cin: 6, cout: 36, groups: 2, h: 1, w: 3 },
+  // 49 pixels: the last vector of 10 blocks of 3 outputs runs 4 blocks at a time (2 groups,
+  // then 2 blocks), the 31st output's block alone
+  { cin: 9, cout: 31, groups: 1, h: 7, w: 7 },
   // 1-3 pixels: two full blocks of 32 outputs and one of 6, 37 inputs (4x unroll, 1 left)
   { cin: 37, cout: 70, groups: 1, h: 1, w: 2 },
 ];
@@ -196,12 +199,12 @@ Deno.test("wasm --tune picks one candidate per pointwise and conv kernel and the
 Deno.test("a step without a wasm kernel runs its TypeScript kernel on the module's memory, named in fallbacks", async () => {
   const b = new GraphBuilder("soft", [1, 5, 3, 4]);
   const y = b.relu(b.conv2d(b.input, { out: 6, kernel: 1, bias: true }, "pw"), "act");
-  const g = b.build(b.conv2d(b.softmax(y, "sm"), { out: 3, kernel: 3, padding: 1 }, "head"));
+  const g = b.build(b.conv2d(b.unary("erf", y, "erf"), { out: 3, kernel: 3, padding: 1 }, "head"));
   const { compiled } = await differential(g, 2, { target: "wasm" });
   assert.deepEqual(compiled.fallbacks, [{
-    layers: ["sm"],
-    family: "softmax",
-    reason: "no WebAssembly softmax kernel yet",
+    layers: ["erf"],
+    family: "general",
+    reason: "no WebAssembly erf kernel yet",
   }]);
 });
 

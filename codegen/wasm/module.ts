@@ -74,7 +74,9 @@ import {
   gavgpoolWasm,
   linearWasm,
   mulWasm,
+  softmaxWasm,
 } from "./elementwise.ts";
+import { generalWasm } from "./general.ts";
 import { poolWasm } from "./pool.ts";
 import { type Blocking, pwBlocking, pwconvWasm, pwconvWasmWith } from "./pointwise.ts";
 import {
@@ -104,6 +106,8 @@ export const WASM_EMITTERS: { [F in Family]?: WasmEmitter<Extract<KernelSpec, { 
   act: actWasm,
   affine: affineWasm,
   copy: copyWasm,
+  softmax: softmaxWasm,
+  general: generalWasm,
 };
 
 /** Floats of the guard before the weights (64 KiB). */

@@ -9,7 +9,8 @@
  * stays in L1 while each output block reads it); a plane whose size is not
  * a multiple of the pixel block ends with one block that overlaps the one
  * before it (it recomputes a few outputs rather than running a scalar tail;
- * the output never aliases the input or residual, see memory.ts).
+ * the output never aliases the input or residual, see memory.ts), run for
+ * several output blocks at once so that its multiply-add chains overlap.
  *
  * Channels whose offsets no single stride describes (ShuffleNet V2's
  * pass-through layout) are addressed through the step's offset tables, which
@@ -376,17 +377,36 @@ function body(s: PwconvSpec, f: Fn, o: WasmOptions, blocking: Blocking): void {
   const tables = tableLayout(s);
   const xTable = tables.x !== undefined;
   const yTable = tables.y !== undefined;
+  const full = coutG - (coutG % OB);
+  const blockBytes = 4 * OB * (1 + cinG);
+  // The overlapping last pixel block has few accumulators (3 x 1 vector in 3 x 12): alone,
+  // each of its multiply-add chains waits on the one before. Its pixels are instead
+  // computed after the tile's output blocks, for `tailBlocks` output blocks at once, as
+  // many independent chains as fit in registers (with its input vectors and a weight).
+  const tailBlocks = tailAt === undefined
+    ? 1
+    : Math.min(full / OB, Math.floor((MAX_LIVE - 1 - pvTail) / (OB * pvTail)));
+  const grouped = tailBlocks >= 2;
   const tb = f.local(I32);
   const [wb, yb, rb, xp, yp, rp, xc, wc, tp, ytp, xa, ya] = locals(f, I32, 12);
-  const acc = locals(f, V128, OB * PV);
+  const acc = locals(f, V128, Math.max(OB * PV, grouped ? tailBlocks * OB * pvTail : 0));
   const xv = locals(f, V128, PV);
   const ws = f.local(V128);
 
-  const pixelBlock = (ob: number, yOff: (j: number) => number, PV = blocking.pv) => {
-    for (let j = 0; j < ob; j++) {
-      f.localGet(wb).v128Load32Splat(4 * j).localSet(acc[j * PV]);
-      for (let v = 1; v < PV; v++) f.localGet(acc[j * PV]).localSet(acc[j * PV + v]);
+  // `n` output channels from `wb`, `yp`, `rp` (or `ytp`'s table entries) over `PV` pixel
+  // vectors from `xp`; channel q is channel `q % bw` of packed block `q / bw`.
+  const pixelBlock = (n: number, bw: number, PV: number) => {
+    const wAt = (q: number) => Math.floor(q / bw) * blockBytes + 4 * (q % bw);
+    for (let q = 0; q < n; q++) {
+      f.localGet(wb).v128Load32Splat(wAt(q)).localSet(acc[q * PV]);
+      for (let v = 1; v < PV; v++) f.localGet(acc[q * PV]).localSet(acc[q * PV + v]);
     }
+    const fmas = (u: number) => {
+      for (let q = 0; q < n; q++) {
+        f.localGet(wc).v128Load32Splat(wAt(q) + 4 * (bw + u * bw)).localSet(ws);
+        for (let v = 0; v < PV; v++) madd(f, o, xv[v], ws, acc[q * PV + v]);
+      }
+    };
     if (xTable) {
       // Input channel c starts at xp + table[c] (bytes), the table after the weights.
       setPlus(f, tp, W, 4 * tables.x!);
@@ -394,15 +414,12 @@ function body(s: PwconvSpec, f: Fn, o: WasmOptions, blocking: Blocking): void {
       const step = (u: number) => {
         f.localGet(xp).localGet(tp).i32Load(4 * u).i32Add().localSet(xa);
         for (let v = 0; v < PV; v++) f.localGet(xa).v128Load(16 * v).localSet(xv[v]);
-        for (let j = 0; j < ob; j++) {
-          f.localGet(wc).v128Load32Splat(4 * (ob + u * ob + j)).localSet(ws);
-          for (let v = 0; v < PV; v++) madd(f, o, xv[v], ws, acc[j * PV + v]);
-        }
+        fmas(u);
       };
       counted(f, Math.floor(cinG / UNROLL), () => {
         for (let u = 0; u < UNROLL; u++) step(u);
         bump(f, tp, 4 * UNROLL);
-        bump(f, wc, 4 * UNROLL * ob);
+        bump(f, wc, 4 * UNROLL * bw);
       });
       for (let u = 0; u < cinG % UNROLL; u++) step(u);
     }
@@ -413,78 +430,83 @@ function body(s: PwconvSpec, f: Fn, o: WasmOptions, blocking: Blocking): void {
         for (let v = 0; v < PV; v++) {
           f.localGet(xc).v128Load(4 * u * s.xcs + 16 * v).localSet(xv[v]);
         }
-        for (let j = 0; j < ob; j++) {
-          f.localGet(wc).v128Load32Splat(4 * (ob + u * ob + j)).localSet(ws);
-          for (let v = 0; v < PV; v++) madd(f, o, xv[v], ws, acc[j * PV + v]);
-        }
+        fmas(u);
       };
       counted(f, Math.floor(cinG / UNROLL), () => {
         for (let u = 0; u < UNROLL; u++) step(u);
         bump(f, xc, 4 * UNROLL * s.xcs);
-        bump(f, wc, 4 * UNROLL * ob);
+        bump(f, wc, 4 * UNROLL * bw);
       });
       for (let u = 0; u < cinG % UNROLL; u++) step(u);
     }
-    for (let j = 0; j < ob; j++) {
-      // Output channel j at yp + its offset, or at yp + table[o + j] (bytes).
-      if (yTable) f.localGet(yp).localGet(ytp).i32Load(4 * j).i32Add().localSet(ya);
+    for (let q = 0; q < n; q++) {
+      // Output channel q at yp + q * ycs, or at yp + table[q] (bytes).
+      if (yTable) f.localGet(yp).localGet(ytp).i32Load(4 * q).i32Add().localSet(ya);
       for (let v = 0; v < PV; v++) {
         storeEpilogue(
           f,
           s.epi,
-          acc[j * PV + v],
+          acc[q * PV + v],
           true,
           yTable ? ya : yp,
-          (yTable ? 0 : yOff(j)) + 16 * v,
+          (yTable ? 0 : 4 * q * s.ycs) + 16 * v,
           rp,
-          4 * j * s.rcs + 16 * v,
+          4 * q * s.rcs + 16 * v,
           false, // the packed bias is never -0, so neither is the accumulator
         );
       }
     }
   };
 
+  // The overlapping last pixel block of `n` channels (blocks of `bw`) from `wb`, `yb`, `rb`.
+  const tailBlock = (n: number, bw: number) => {
+    setPlus(f, xp, X, 4 * tailAt!);
+    setPlus(f, yp, yb, 4 * tailAt!);
+    setPlus(f, rp, rb, 4 * tailAt!);
+    pixelBlock(n, bw, pvTail);
+  };
+
   // One output block over the pixel blocks of a tile (and the overlapping tail block).
-  const outBlock = (ob: number, yOff: (j: number) => number, blocks: number, tail: boolean) => {
+  const outBlock = (ob: number, blocks: number, tail: boolean) => {
     f.localGet(X).localGet(tb).i32Add().localSet(xp);
     f.localGet(yb).localGet(tb).i32Add().localSet(yp);
     f.localGet(rb).localGet(tb).i32Add().localSet(rp);
     counted(f, blocks, () => {
-      pixelBlock(ob, yOff);
+      pixelBlock(ob, ob, PV);
       for (const p of [xp, yp, rp]) bump(f, p, 4 * PB);
     });
-    if (tail && tailAt !== undefined) {
-      setPlus(f, xp, X, 4 * tailAt);
-      setPlus(f, yp, yb, 4 * tailAt);
-      setPlus(f, rp, rb, 4 * tailAt);
-      pixelBlock(ob, yOff, pvTail);
-    }
+    if (tail && tailAt !== undefined) tailBlock(ob, ob);
+  };
+
+  // Output blocks step by `k` blocks: weights, output (or its table entries), residual.
+  const start = () => {
+    f.localGet(W).localSet(wb);
+    f.localGet(R).localSet(rb);
+    f.localGet(Y).localSet(yb);
+    if (yTable) setPlus(f, ytp, W, 4 * tables.y!);
+  };
+  const next = (k: number) => {
+    bump(f, wb, k * blockBytes);
+    if (yTable) bump(f, ytp, 4 * k * OB);
+    else bump(f, yb, 4 * k * OB * s.ycs);
+    bump(f, rb, 4 * k * OB * s.rcs);
   };
 
   const tile = (blocks: number, tail: boolean) => {
-    f.localGet(W).localSet(wb);
-    f.localGet(R).localSet(rb);
-    const full = coutG - (coutG % OB);
-    if (yTable) {
-      f.localGet(Y).localSet(yb);
-      setPlus(f, ytp, W, 4 * tables.y!);
-      counted(f, full / OB, () => {
-        outBlock(OB, () => 0, blocks, tail);
-        bump(f, wb, 4 * OB * (1 + cinG));
-        bump(f, ytp, 4 * OB);
-        bump(f, rb, 4 * OB * s.rcs);
-      });
-      if (full < coutG) outBlock(coutG - full, () => 0, blocks, tail);
-      return;
-    }
-    f.localGet(Y).localSet(yb);
+    start();
     counted(f, full / OB, () => {
-      outBlock(OB, (j) => 4 * j * s.ycs, blocks, tail);
-      bump(f, wb, 4 * OB * (1 + cinG));
-      bump(f, yb, 4 * OB * s.ycs);
-      bump(f, rb, 4 * OB * s.rcs);
+      outBlock(OB, blocks, tail && !grouped);
+      next(1);
     });
-    if (full < coutG) outBlock(coutG - full, (j) => 4 * j * s.ycs, blocks, tail);
+    if (full < coutG) outBlock(coutG - full, blocks, tail);
+    if (!tail || !grouped) return;
+    start();
+    counted(f, Math.floor(full / OB / tailBlocks), () => {
+      tailBlock(tailBlocks * OB, OB);
+      next(tailBlocks);
+    });
+    const rest = (full / OB) % tailBlocks;
+    if (rest > 0) tailBlock(rest * OB, OB);
   };
 
   counted(f, s.groups, () => {
