@@ -81,6 +81,7 @@ import { poolWasm } from "./pool.ts";
 import { type Blocking, pwBlocking, pwconvWasm, pwconvWasmWith } from "./pointwise.ts";
 import {
   ACTIVE_SPINS,
+  ASLEEP,
   CLOSED,
   CTRL_SLOTS,
   GEN_MASK,
@@ -89,6 +90,7 @@ import {
   type Part,
   splitStep,
   WAKE_LOSSES,
+  WAKE_MS,
   workerSource,
 } from "./threads.ts";
 
@@ -604,7 +606,7 @@ export function emitWasmModule(
         );
         w.writeLine("let canWait = true;");
         w.writeLine(
-          `const CTRL = ${ctrlAt}, ACTIVE = ${activeAt}, SLOTS = ${CTRL_SLOTS}, CLOSED = ${CLOSED}, SPINS = ${ACTIVE_SPINS}, GEN_MASK = ${GEN_MASK}, LOSSES = ${LOSSES}, WAKE_LOSSES = ${WAKE_LOSSES}, MAX_SKIP = ${MAX_SKIP};`,
+          `const CTRL = ${ctrlAt}, ACTIVE = ${activeAt}, SLOTS = ${CTRL_SLOTS}, CLOSED = ${CLOSED}, SPINS = ${ACTIVE_SPINS}, GEN_MASK = ${GEN_MASK}, LOSSES = ${LOSSES}, WAKE_LOSSES = ${WAKE_LOSSES}, MAX_SKIP = ${MAX_SKIP}, ASLEEP = ${ASLEEP}, WAKE_MS = ${WAKE_MS};`,
         );
         w.writeLine(
           "/** Starts the workers, once: `node:worker_threads` ones, unref()'d, where the platform has them, else module Web Workers (they live as long as the page). A worker that fails to start never claims a part, so the main thread runs its parts. */",
@@ -825,12 +827,20 @@ export function emitWasmModule(
         w.writeLine(
           "// The workers spin while this inference runs; a sleeping one is woken now, so it is up",
         );
-        w.writeLine("// by the first split step (waking takes tens of microseconds).");
+        w.writeLine(
+          "// by the first split step; this thread blocks until it reports it runs (at most WAKE_MS),",
+        );
+        w.writeLine("// so the scheduler can put the two on separate cores.");
         block(w, "if (parallel)", () => {
           w.writeLine("Atomics.store(I, ACTIVE, 1);");
-          w.writeLine(
-            "for (let k = 0; k < lastGen.length; k++) Atomics.notify(I, CTRL + SLOTS * k);",
-          );
+          block(w, "for (let k = 0; k < lastGen.length; k++)", () => {
+            w.writeLine("const base = CTRL + SLOTS * k;");
+            w.writeLine("if (Atomics.load(I, base + 5) !== ASLEEP) continue;");
+            w.writeLine("Atomics.notify(I, base);");
+            w.writeLine(
+              "if (canWait) try { Atomics.wait(I, base + 5, ASLEEP, WAKE_MS); } catch { canWait = false; }",
+            );
+          });
         });
         w.write("try ").inlineBlock(samples);
         w.write(" finally ").inlineBlock(() => {
