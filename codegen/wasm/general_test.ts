@@ -238,3 +238,35 @@ Deno.test("wasm softmax family: channels at 1 to 21 positions, the first half of
     assert.ok(compiled.plan.steps.some((s) => s.spec.family === "softmax"));
   }
 });
+
+Deno.test("wasm general matmul: batch broadcast, n under and off a vector, rank-1 operands", async () => {
+  const cases: [number[], number[]][] = [
+    [[1, 2, 5, 3], [1, 2, 3, 7]],
+    [[1, 3, 4, 6], [1, 1, 6, 2]],
+    [[1, 4, 9], [1, 9, 8]],
+    [[1, 3, 5], [5]],
+    [[1, 2, 1, 4], [1, 2, 4, 13]],
+  ];
+  for (const [as, bs] of cases) {
+    const b = new GraphBuilder("matmul", as);
+    const r = b.addInput("r", bs);
+    await wasmGeneral(b.build(b.matmul(b.input, r)));
+  }
+});
+
+Deno.test("wasm general reduce: mean, sum, max over the last axis, middle axes, all axes", async () => {
+  for (const op of ["mean", "sum", "max"] as const) {
+    for (
+      const [shape, axes] of [
+        [[1, 3, 13], [2]],
+        [[1, 4, 3], [-1]],
+        [[1, 3, 5, 7], [1]],
+        [[1, 3, 5, 7], [2, 3]],
+        [[1, 2, 4, 4], [1, 2, 3]],
+      ] as [number[], number[]][]
+    ) {
+      const b = new GraphBuilder("reduce", shape);
+      await wasmGeneral(b.build(b.reduce(b.input, op, axes)));
+    }
+  }
+});
