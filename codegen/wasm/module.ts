@@ -87,6 +87,7 @@ import {
   LOSSES,
   type Part,
   splitStep,
+  WAKE_LOSSES,
   workerSource,
 } from "./threads.ts";
 
@@ -580,6 +581,10 @@ export function emitWasmModule(
         );
         w.writeLine("let lost = 0;");
         w.writeLine(
+          "/** Whether a worker has run a part of its own in this inference (it is awake). */",
+        );
+        w.writeLine("let awake = false;");
+        w.writeLine(
           "/** `Atomics.pause` where the engine has it (a polite spin: it frees the core's pipeline). */",
         );
         w.writeLine(
@@ -594,7 +599,7 @@ export function emitWasmModule(
         );
         w.writeLine("let canWait = true;");
         w.writeLine(
-          `const CTRL = ${ctrlAt}, ACTIVE = ${activeAt}, SLOTS = ${CTRL_SLOTS}, CLOSED = ${CLOSED}, SPINS = ${ACTIVE_SPINS}, GEN_MASK = ${GEN_MASK}, LOSSES = ${LOSSES};`,
+          `const CTRL = ${ctrlAt}, ACTIVE = ${activeAt}, SLOTS = ${CTRL_SLOTS}, CLOSED = ${CLOSED}, SPINS = ${ACTIVE_SPINS}, GEN_MASK = ${GEN_MASK}, LOSSES = ${LOSSES}, WAKE_LOSSES = ${WAKE_LOSSES};`,
         );
         w.writeLine(
           "/** Starts the workers, once: `node:worker_threads` ones, unref()'d, where the platform has them, else module Web Workers (they live as long as the page). A worker that fails to start never claims a part, so the main thread runs its parts. */",
@@ -652,13 +657,14 @@ export function emitWasmModule(
               w.writeLine(
                 "// here alone, the worker back asleep, rather than compete with it for the cores.",
               );
-              block(w, "if (++lost >= LOSSES)", () => {
+              block(w, "if (++lost >= (awake ? LOSSES : WAKE_LOSSES))", () => {
                 w.writeLine("parallel = false;");
                 w.writeLine("Atomics.store(I, ACTIVE, 0);");
               });
               w.writeLine("continue;");
             });
             w.writeLine("lost = 0;");
+            w.writeLine("awake = true;");
             w.writeLine("let spins = 0;");
             block(
               w,
@@ -802,6 +808,7 @@ export function emitWasmModule(
         w.writeLine("// by the first split step (waking takes tens of microseconds).");
         w.writeLine("parallel = live;");
         w.writeLine("lost = 0;");
+        w.writeLine("awake = false;");
         block(w, "if (parallel)", () => {
           w.writeLine("Atomics.store(I, ACTIVE, 1);");
           w.writeLine(

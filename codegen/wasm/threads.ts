@@ -234,6 +234,11 @@ export const ACTIVE_SPINS = 1 << 20;
  * spinning against it would only slow the main thread down.
  */
 export const LOSSES = 3;
+/**
+ * The same before the worker has run a part in this inference: it may still be
+ * waking up (after an idle gap, tens of microseconds to a millisecond).
+ */
+export const WAKE_LOSSES = 8;
 
 /**
  * The worker body: plain JavaScript that runs both as a `node:worker_threads`
