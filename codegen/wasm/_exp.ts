@@ -52,7 +52,24 @@ export function isExpKind(kind: string): kind is ExpKind {
     kind === "elu";
 }
 
-const splat = (f: Fn, v: number) => f.v128Const([v, v, v, v]);
+/**
+ * Pushes the splatted constant `v`: from a local set once on entry to the
+ * function (V8 builds a `v128.const` from immediates each time it runs, about
+ * four instructions; a local spilled to the stack is one load).
+ */
+function splat(f: Fn, v: number): Fn {
+  let pool = CONSTS.get(f);
+  if (!pool) CONSTS.set(f, pool = new Map());
+  const key = Object.is(v, -0) ? "-0" : String(v);
+  let local = pool.get(key);
+  if (local === undefined) {
+    const l = f.local(V128);
+    f.atEntry(() => f.v128Const([v, v, v, v]).localSet(l));
+    pool.set(key, local = l);
+  }
+  return f.localGet(local);
+}
+const CONSTS = new WeakMap<Fn, Map<string, number>>();
 
 /** Scratch v128 locals of one function, made once (every call site reuses them). */
 const TEMPS = new WeakMap<Fn, { v: number[]; s: number }>();

@@ -90,6 +90,18 @@ export class Fn {
     return this.params.length + this.locals.length - 1;
   }
 
+  /**
+   * Runs `write` and moves the code it appended to the start of the body,
+   * where it runs once on entry (constants hoisted into locals out of loops).
+   */
+  atEntry(write: () => void): this {
+    const at = this.code.length;
+    write();
+    const moved = this.code.splice(at);
+    this.code.unshift(...moved);
+    return this;
+  }
+
   private op(...bytes: number[]): this {
     for (const b of bytes) this.code.push(b);
     return this;
