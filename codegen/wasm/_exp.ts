@@ -1,6 +1,6 @@
 /**
  * The exponential family on f32x4 lanes: `exp`, `sigmoid`, `tanh`, `silu`,
- * `elu`, from one polynomial `exp` (WebAssembly has no transcendental
+ * `elu`, `erf`, from one polynomial `exp` (WebAssembly has no transcendental
  * instructions).
  *
  * `exp(x) = 2^n * p(r)`: `n = nearest(x / ln 2)`, `r = x - n ln 2` with ln 2
@@ -20,8 +20,8 @@
  * `tanh` is `sign(x) (1 - 2 / (e^(2|x|) + 1))`, and an odd Taylor
  * polynomial (to `x^13`) where `|x| < 0.4`, where the first form loses
  * digits to cancellation; `sigmoid` is `1 / (1 + e^-x)`, `silu` is
- * `x / (1 + e^-x)` and `elu` is `x > 0 ? x : alpha (e^x - 1)`, as
- * lib/ops defines them.
+ * `x / (1 + e^-x)`, `elu` is `x > 0 ? x : alpha (e^x - 1)`, as lib/ops
+ * defines them, and `erf` the TypeScript kernel's erfc fit on this `exp`.
  *
  * @module
  */
@@ -43,16 +43,29 @@ const LN2_LO = -2.12194440e-4;
 const EXP_POLY = [1 / 720, 1 / 120, 1 / 24, 1 / 6, 1 / 2];
 /** Odd Taylor coefficients of tanh, x^13 down to x^3. */
 const TANH_POLY = [21844 / 6081075, -1382 / 155925, 62 / 2835, -17 / 315, 2 / 15, -1 / 3];
+/** The erfc fit's polynomial in u, innermost first (its constant term folds -1.26551223). */
+const ERF_POLY = [
+  0.17087277,
+  -0.82215223,
+  1.48851587,
+  -1.13520398,
+  0.27886807,
+  -0.18628806,
+  0.09678418,
+  0.37409196,
+  1.00002368,
+  -1.26551223,
+];
 /** Below this |x| tanh uses its polynomial (truncation under 1e-8 relative there). */
 const TANH_SMALL = 0.4;
 
 /** An exp-family kind with a SIMD form. */
-export type ExpKind = "exp" | "sigmoid" | "tanh" | "silu" | "elu";
+export type ExpKind = "exp" | "sigmoid" | "tanh" | "silu" | "elu" | "erf";
 
 /** Whether `kind` is one of {@link ExpKind}. */
 export function isExpKind(kind: string): kind is ExpKind {
   return kind === "exp" || kind === "sigmoid" || kind === "tanh" || kind === "silu" ||
-    kind === "elu";
+    kind === "elu" || kind === "erf";
 }
 
 /**
@@ -143,6 +156,28 @@ export function expFamily(f: Fn, kind: ExpKind, v: number, alpha = 1): void {
       f.localGet(v);
       splat(f, 0).f32x4Gt().v128Bitselect();
       break;
+    case "erf": {
+      // The TypeScript kernel's erfc fit (emit_general.ts, 1.2e-7): with z = |v| and
+      // u = 1 / (1 + z / 2), r = u e^(-z^2 + P(u)); erf = 1 - r, odd in v.
+      f.localGet(v).f32x4Abs().localSet(u);
+      splat(f, 1).localGet(u);
+      splat(f, 0.5).f32x4Mul();
+      splat(f, 1).f32x4Add().f32x4Div().localSet(t);
+      splat(f, ERF_POLY[0]);
+      for (const c of ERF_POLY.slice(1)) {
+        f.localGet(t).f32x4Mul();
+        splat(f, c).f32x4Add();
+      }
+      f.localGet(u).localGet(u).f32x4Mul().f32x4Sub().localSet(a);
+      f.localGet(t);
+      expOf(f, a, n, u);
+      f.f32x4Mul().localSet(a);
+      // 1 - r with v's sign (NaN stays NaN: NaN | sign is NaN).
+      splat(f, 1).localGet(a).f32x4Sub();
+      f.localGet(v);
+      splat(f, -0).v128And().v128Or();
+      break;
+    }
     case "tanh": {
       // Large: 1 - 2 / (e^(2|v|) + 1), with v's sign.
       f.localGet(v).f32x4Abs().localTee(u);

@@ -98,3 +98,22 @@ Deno.test("sigmoid, silu, elu, tanh: relative error under 1e-6 on [-30, 30], spe
   assert.ok(Number.isNaN(t[2]));
   assert.ok(Object.is(t[3], -0), "tanh(-0) = -0");
 });
+
+Deno.test("erf: within 1e-6 of the same erfc fit in float64 on [-6, 6], odd, NaN kept", () => {
+  // The fit of emit_general.ts / the reference (accurate to 1.2e-7 against erf itself).
+  const fit = (x: number) => {
+    const z = Math.abs(x);
+    const u = 1 / (1 + 0.5 * z);
+    const p = [0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806]
+      .concat([0.09678418, 0.37409196, 1.00002368, -1.26551223])
+      .reduce((acc, c) => acc * u + c);
+    const r = u * Math.exp(-z * z + p);
+    return x >= 0 ? 1 - r : r - 1;
+  };
+  const xs = grid(-6, 6, 120_001);
+  const got = run("erf", xs);
+  xs.forEach((x, i) => assert.ok(Math.abs(got[i] - fit(x)) <= 1e-6, `erf(${x}) = ${got[i]}`));
+  const special = run("erf", Float32Array.of(Infinity, -Infinity, NaN));
+  assert.deepEqual([special[0], special[1]], [1, -1]);
+  assert.ok(Number.isNaN(special[2]));
+});

@@ -6,7 +6,7 @@
  * codegen's summary as a fallback).
  *
  * - element-wise unary ops: the exp family (`exp`, `sigmoid`, `tanh`,
- *   `silu`, `elu`, polynomial `exp` of `_exp.ts`), the clamp family (`relu`,
+ *   `silu`, `elu`, `erf`, polynomial `exp` of `_exp.ts`), the clamp family (`relu`,
  *   `relu6`, `clip`, `hardswish`, `hardsigmoid`), `leaky_relu`, `neg`, `abs`,
  *   `sqrt`, `reciprocal`, `dropout`;
  * - `prelu` and `affine`: parameters per channel of axis 1 (or one shared),
@@ -190,6 +190,7 @@ function unaryOp(f: Fn, s: GeneralSpec, v: number): void {
 /** Unary kinds with a WebAssembly kernel. */
 const UNARY_KINDS = [
   "exp",
+  "erf",
   "sigmoid",
   "tanh",
   "silu",
@@ -1117,7 +1118,7 @@ const reduce: GeneralWasm = {
           combine(true);
           f.localSet(vacc);
         });
-        horizontal(f, vacc, (f) => combine(false));
+        horizontal(f, vacc, () => combine(false));
         f.localSet(acc);
         for (let i = count - (count % 4); i < count; i++) {
           f.localGet(acc).localGet(base).f32Load(4 * i);

@@ -28,6 +28,7 @@ const SHAPES = [[1, 1, 1, 1], [1, 3, 1, 1], [1, 1, 2, 2], [1, 7, 1, 1], [1, 3, 5
 
 const UNARY = [
   "exp",
+  "erf",
   "sigmoid",
   "tanh",
   "silu",
