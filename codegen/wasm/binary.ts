@@ -306,6 +306,9 @@ export class Fn {
   f32x4Eq(): this {
     return this.simd(0x41);
   }
+  f32x4Ne(): this {
+    return this.simd(0x42);
+  }
   f32x4Lt(): this {
     return this.simd(0x43);
   }
@@ -331,6 +334,17 @@ export class Fn {
   /** Shifts each i32 lane left by the i32 on the stack; stack `v n`. */
   i32x4Shl(): this {
     return this.simd(0xab);
+  }
+  /** Arithmetic right shift of each i32 lane by the i32 on the stack; stack `v n`. */
+  i32x4ShrS(): this {
+    return this.simd(0xac);
+  }
+  /** Logical right shift of each i32 lane by the i32 on the stack; stack `v n`. */
+  i32x4ShrU(): this {
+    return this.simd(0xad);
+  }
+  i32x4Sub(): this {
+    return this.simd(0xb1);
   }
   i32x4Add(): this {
     return this.simd(0xae);

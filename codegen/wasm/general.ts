@@ -6,12 +6,12 @@
  * codegen's summary as a fallback).
  *
  * - element-wise unary ops: the exp family (`exp`, `sigmoid`, `tanh`,
- *   `silu`, `elu`, `erf`, polynomial `exp` of `_exp.ts`), the clamp family (`relu`,
+ *   `silu`, `elu`, `erf`, `log`, `softplus`: polynomials of `_exp.ts`), the clamp family (`relu`,
  *   `relu6`, `clip`, `hardswish`, `hardsigmoid`), `leaky_relu`, `neg`, `abs`,
  *   `sqrt`, `reciprocal`, `dropout`;
  * - `prelu` and `affine`: parameters per channel of axis 1 (or one shared),
  *   splatted per plane;
- * - broadcasting binaries (`add`, `sub`, `mul`, `div`, `max`, `min`): the
+ * - broadcasting binaries (`add`, `sub`, `mul`, `div`, `max`, `min`, `pow`): the
  *   output's dimensions merged as the TypeScript kernel merges them, vectors
  *   along the innermost one where each operand moves by one element or stays
  *   (a per-channel or scalar operand is splatted), scalar lanes otherwise;
@@ -37,7 +37,7 @@
 
 import { F32, type Fn, I32, V128 } from "./binary.ts";
 import { applyAct, bump, counted, locals, madd, R, W, type WasmEmitter, X, Y } from "./_simd.ts";
-import { expFamily, isExpKind } from "./_exp.ts";
+import { expFamily, isExpKind, powOnStack } from "./_exp.ts";
 import type { Act, GeneralSpec } from "../spec.ts";
 import {
   broadcastSteps,
@@ -191,6 +191,8 @@ function unaryOp(f: Fn, s: GeneralSpec, v: number): void {
 const UNARY_KINDS = [
   "exp",
   "erf",
+  "log",
+  "softplus",
   "sigmoid",
   "tanh",
   "silu",
@@ -272,6 +274,7 @@ const BINARY: Record<string, (f: Fn) => void> = {
   // IEEE max/min like Math.max/min: NaN propagates, -0 < +0.
   max: (f) => f.f32x4Max(),
   min: (f) => f.f32x4Min(),
+  pow: powOnStack,
 };
 
 /** Numpy-broadcasting `y = x op r`. */
