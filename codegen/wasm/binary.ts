@@ -90,6 +90,18 @@ export class Fn {
     return this.params.length + this.locals.length - 1;
   }
 
+  /**
+   * Runs `write` and moves the code it appended to the start of the body,
+   * where it runs once on entry (constants hoisted into locals out of loops).
+   */
+  atEntry(write: () => void): this {
+    const at = this.code.length;
+    write();
+    const moved = this.code.splice(at);
+    this.code.unshift(...moved);
+    return this;
+  }
+
   private op(...bytes: number[]): this {
     for (const b of bytes) this.code.push(b);
     return this;
@@ -294,6 +306,9 @@ export class Fn {
   f32x4Eq(): this {
     return this.simd(0x41);
   }
+  f32x4Ne(): this {
+    return this.simd(0x42);
+  }
   f32x4Lt(): this {
     return this.simd(0x43);
   }
@@ -319,6 +334,17 @@ export class Fn {
   /** Shifts each i32 lane left by the i32 on the stack; stack `v n`. */
   i32x4Shl(): this {
     return this.simd(0xab);
+  }
+  /** Arithmetic right shift of each i32 lane by the i32 on the stack; stack `v n`. */
+  i32x4ShrS(): this {
+    return this.simd(0xac);
+  }
+  /** Logical right shift of each i32 lane by the i32 on the stack; stack `v n`. */
+  i32x4ShrU(): this {
+    return this.simd(0xad);
+  }
+  i32x4Sub(): this {
+    return this.simd(0xb1);
   }
   i32x4Add(): this {
     return this.simd(0xae);

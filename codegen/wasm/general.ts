@@ -6,12 +6,12 @@
  * codegen's summary as a fallback).
  *
  * - element-wise unary ops: the exp family (`exp`, `sigmoid`, `tanh`,
- *   `silu`, `elu`, polynomial `exp` of `_exp.ts`), the clamp family (`relu`,
+ *   `silu`, `elu`, `erf`, `log`, `softplus`: polynomials of `_exp.ts`), the clamp family (`relu`,
  *   `relu6`, `clip`, `hardswish`, `hardsigmoid`), `leaky_relu`, `neg`, `abs`,
  *   `sqrt`, `reciprocal`, `dropout`;
  * - `prelu` and `affine`: parameters per channel of axis 1 (or one shared),
  *   splatted per plane;
- * - broadcasting binaries (`add`, `sub`, `mul`, `div`, `max`, `min`): the
+ * - broadcasting binaries (`add`, `sub`, `mul`, `div`, `max`, `min`, `pow`): the
  *   output's dimensions merged as the TypeScript kernel merges them, vectors
  *   along the innermost one where each operand moves by one element or stays
  *   (a per-channel or scalar operand is splatted), scalar lanes otherwise;
@@ -24,7 +24,8 @@
  *   dimensions, vectors where both sides move by one element;
  * - `conv_transpose2d` whose windows tile the output (kernel = stride);
  * - `softmax` on any axis;
- * - nearest `resize` (integer upscales as lane shuffles, other scales by index).
+ * - nearest `resize` (integer upscales as lane shuffles, other scales by index);
+ * - `matmul` (batch dimensions broadcast) and `reduce` (mean, sum, max).
  *
  * Contiguous runs are processed four elements per f32x4; a run whose length
  * is not a multiple of four computes its last (overlapping) vector first and
@@ -34,9 +35,9 @@
  * @module
  */
 
-import { type Fn, I32, V128 } from "./binary.ts";
+import { F32, type Fn, I32, V128 } from "./binary.ts";
 import { applyAct, bump, counted, locals, madd, R, W, type WasmEmitter, X, Y } from "./_simd.ts";
-import { expFamily, isExpKind } from "./_exp.ts";
+import { expFamily, isExpKind, powOnStack } from "./_exp.ts";
 import type { Act, GeneralSpec } from "../spec.ts";
 import {
   broadcastSteps,
@@ -189,6 +190,9 @@ function unaryOp(f: Fn, s: GeneralSpec, v: number): void {
 /** Unary kinds with a WebAssembly kernel. */
 const UNARY_KINDS = [
   "exp",
+  "erf",
+  "log",
+  "softplus",
   "sigmoid",
   "tanh",
   "silu",
@@ -270,6 +274,7 @@ const BINARY: Record<string, (f: Fn) => void> = {
   // IEEE max/min like Math.max/min: NaN propagates, -0 < +0.
   max: (f) => f.f32x4Max(),
   min: (f) => f.f32x4Min(),
+  pow: powOnStack,
 };
 
 /** Numpy-broadcasting `y = x op r`. */
@@ -1008,6 +1013,137 @@ const resize: GeneralWasm = {
   },
 };
 
+/**
+ * numpy matmul `[..., m, k] x [..., k, n]` (batch dimensions broadcast, a
+ * rank-1 operand as a row or a column): per batch and row, four outputs at a
+ * time (the last partial vector overlapping, or lanes stored one by one when
+ * `n < 4`), each `k` step one splatted left element times a vector of the
+ * right row.
+ */
+const matmul: GeneralWasm = {
+  body(s, f, o) {
+    const [a0, b0] = s.xs;
+    const a = a0.length === 1 ? [1, a0[0]] : a0;
+    const b = b0.length === 1 ? [b0[0], 1] : b0;
+    const [m, k] = a.slice(-2);
+    const n = b[b.length - 1];
+    const ab = a.slice(0, -2);
+    const bb = b.slice(0, -2);
+    const rank = Math.max(ab.length, bb.length);
+    const batch = Array.from(
+      { length: rank },
+      (_, d) => Math.max(ab[d - (rank - ab.length)] ?? 1, bb[d - (rank - bb.length)] ?? 1),
+    );
+    const steps = [
+      broadcastSteps(ab, batch).map((v) => v * m * k),
+      broadcastSteps(bb, batch).map((v) => v * k * n),
+      stridesOf(batch).map((v) => v * m * n),
+    ];
+    const [acc, av, bv] = locals(f, V128, 3);
+    const [xc, rc, p] = locals(f, I32, 3);
+    nestLoops(f, batch, steps, [X, R, Y], ([x, r, y]) => {
+      const [xi, yi] = locals(f, I32, 2);
+      f.localGet(x).localSet(xi).localGet(y).localSet(yi);
+      // Four outputs from column byte offset `p` (`lanes` of them stored).
+      const block = (lanes: number) => {
+        splat(f, 0).localSet(acc);
+        f.localGet(xi).localSet(xc);
+        f.localGet(r).localGet(p).i32Add().localSet(rc);
+        counted(f, k, () => {
+          f.localGet(xc).v128Load32Splat(0).localSet(av);
+          f.localGet(rc).v128Load(0).localSet(bv);
+          madd(f, o, av, bv, acc);
+          bump(f, xc, 4);
+          bump(f, rc, 4 * n);
+        });
+        f.localGet(yi).localGet(p).i32Add();
+        if (lanes === 4) f.localGet(acc).v128Store(0);
+        else {
+          f.localSet(xc);
+          for (let l = 0; l < lanes; l++) {
+            f.localGet(xc).localGet(acc).f32x4ExtractLane(l).f32Store(4 * l);
+          }
+        }
+      };
+      counted(f, m, () => {
+        f.i32Const(0).localSet(p);
+        if (n < 4) block(n);
+        else {
+          counted(f, Math.floor(n / 4), () => {
+            block(4);
+            bump(f, p, 16);
+          });
+          if (n % 4) {
+            f.i32Const(4 * (n - 4)).localSet(p);
+            block(4);
+          }
+        }
+        bump(f, xi, 4 * k);
+        bump(f, yi, 4 * n);
+      });
+    });
+  },
+};
+
+/**
+ * Mean, sum or max over `axes`, the outputs in order: per kept position, the
+ * reduced positions summed (or maxed) in one f32 accumulator, four partial
+ * ones when the reduced positions are one contiguous run of at least four.
+ */
+const reduce: GeneralWasm = {
+  body(s, f) {
+    const a = s.attrs as { op: "mean" | "sum" | "max"; axes: readonly number[] };
+    const xs = s.xs[0];
+    const axes = new Set(a.axes.map((v) => (v < 0 ? v + xs.length : v)));
+    const xstr = stridesOf(xs);
+    const kept = xs.map((_, d) => d).filter((d) => !axes.has(d));
+    const reduced = xs.map((_, d) => d).filter((d) => axes.has(d));
+    const count = size(reduced.map((d) => xs[d]));
+    const max = a.op === "max";
+    const inner = mergeDims(reduced.map((d) => xs[d]), [reduced.map((d) => xstr[d])]);
+    const run1 = inner.dims.length <= 1 && (inner.steps[0][0] ?? 1) === 1;
+    const acc = f.local(F32);
+    const vacc = f.local(V128);
+    const yp = f.local(I32);
+    f.localGet(Y).localSet(yp);
+    const combine = (vector: boolean) => {
+      if (vector) return max ? f.f32x4Max() : f.f32x4Add();
+      return max ? f.f32Max() : f.f32Add();
+    };
+    nestLoops(f, kept.map((d) => xs[d]), [kept.map((d) => xstr[d])], [X], ([base]) => {
+      if (run1 && count >= 4) {
+        const q = f.local(I32);
+        f.localGet(base).localSet(q);
+        f.localGet(base).v128Load(0).localSet(vacc);
+        counted(f, Math.floor(count / 4) - 1, () => {
+          bump(f, q, 16);
+          f.localGet(vacc).localGet(q).v128Load(0);
+          combine(true);
+          f.localSet(vacc);
+        });
+        horizontal(f, vacc, () => combine(false));
+        f.localSet(acc);
+        for (let i = count - (count % 4); i < count; i++) {
+          f.localGet(acc).localGet(base).f32Load(4 * i);
+          combine(false);
+          f.localSet(acc);
+        }
+      } else {
+        f.f32Const(max ? -Infinity : 0).localSet(acc);
+        nestLoops(f, inner.dims, inner.steps, [base], ([xi]) => {
+          f.localGet(acc).localGet(xi).f32Load(0);
+          combine(false);
+          f.localSet(acc);
+        });
+      }
+      f.localGet(yp).localGet(acc);
+      if (a.op === "mean") f.f32Const(count).f32Div();
+      f.f32Store(0);
+      bump(f, yp, 4);
+    });
+  },
+};
+
 /** WebAssembly kernels of the general family, by op kind. */
 export const GENERAL_WASM: Record<string, GeneralWasm> = {
   ...Object.fromEntries(UNARY_KINDS.map((k) => [k, unary])),
@@ -1027,6 +1163,8 @@ export const GENERAL_WASM: Record<string, GeneralWasm> = {
   conv_transpose2d: convTranspose,
   softmax,
   resize,
+  matmul,
+  reduce,
 };
 
 /** The general family's WebAssembly emitter: {@link GENERAL_WASM}'s entry for the op. */

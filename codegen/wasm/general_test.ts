@@ -28,6 +28,7 @@ const SHAPES = [[1, 1, 1, 1], [1, 3, 1, 1], [1, 1, 2, 2], [1, 7, 1, 1], [1, 3, 5
 
 const UNARY = [
   "exp",
+  "erf",
   "sigmoid",
   "tanh",
   "silu",
@@ -49,18 +50,20 @@ for (const kind of UNARY) {
   });
 }
 
-Deno.test("wasm general elu, leaky_relu, clip, hardsigmoid, sqrt, reciprocal (attrs baked in)", async () => {
+Deno.test("wasm general elu, leaky_relu, clip, hardsigmoid, sqrt, reciprocal, log, softplus", async () => {
   for (const shape of SHAPES) {
     const b = new GraphBuilder("attrs", shape);
     const e = b.elu(b.input, 0.7);
     const l = b.leakyRelu(b.input, 0.2);
     const c = b.clip(b.input, -0.25, 0.5);
     const h = b.hardsigmoid(b.input, undefined, 0.3, 0.4);
-    // sqrt(e^x) and 1 / e^x: defined everywhere
+    // sqrt, reciprocal and log of e^x: defined everywhere
     const one = b.unary("exp", b.input);
     const s = b.unary("sqrt", one);
     const r = b.unary("reciprocal", one);
-    await wasmGeneral(b.build({ e, l, c, h, s, r }));
+    const log = b.unary("log", one);
+    const sp = b.unary("softplus", b.affine(b.input, 1));
+    await wasmGeneral(b.build({ e, l, c, h, s, r, log, sp }));
   }
 });
 
@@ -85,15 +88,16 @@ const BROADCASTS: [number[], number[]][] = [
   [[1, 2, 1, 1], [1, 2, 1, 1]],
 ];
 
-for (const kind of ["add", "sub", "mul", "div", "max", "min"] as const) {
+for (const kind of ["add", "sub", "mul", "div", "max", "min", "pow"] as const) {
   Deno.test(`wasm general ${kind} with every broadcast pattern matches the reference`, async () => {
     for (const [xs, rs] of BROADCASTS) {
       const b = new GraphBuilder(kind, xs);
       // The second operand is computed from a second graph input of its own shape.
       const r = b.addInput("r", rs);
-      // div: a divisor away from 0 (e^r).
+      // div: a divisor away from 0 (e^r); pow: a positive base (e^x, any exponent).
       const rr = kind === "div" ? b.unary("exp", r) : r;
-      await wasmGeneral(b.build(b.binary(kind, b.input, rr)));
+      const x = kind === "pow" ? b.unary("exp", b.input) : b.input;
+      await wasmGeneral(b.build(b.binary(kind, x, rr)));
     }
   });
 }
@@ -236,5 +240,37 @@ Deno.test("wasm softmax family: channels at 1 to 21 positions, the first half of
     const { compiled } = await differential(b.build({ y, x }), 4, { target: "wasm" });
     assert.deepEqual(compiled.fallbacks, []);
     assert.ok(compiled.plan.steps.some((s) => s.spec.family === "softmax"));
+  }
+});
+
+Deno.test("wasm general matmul: batch broadcast, n under and off a vector, rank-1 operands", async () => {
+  const cases: [number[], number[]][] = [
+    [[1, 2, 5, 3], [1, 2, 3, 7]],
+    [[1, 3, 4, 6], [1, 1, 6, 2]],
+    [[1, 4, 9], [1, 9, 8]],
+    [[1, 3, 5], [5]],
+    [[1, 2, 1, 4], [1, 2, 4, 13]],
+  ];
+  for (const [as, bs] of cases) {
+    const b = new GraphBuilder("matmul", as);
+    const r = b.addInput("r", bs);
+    await wasmGeneral(b.build(b.matmul(b.input, r)));
+  }
+});
+
+Deno.test("wasm general reduce: mean, sum, max over the last axis, middle axes, all axes", async () => {
+  for (const op of ["mean", "sum", "max"] as const) {
+    for (
+      const [shape, axes] of [
+        [[1, 3, 13], [2]],
+        [[1, 4, 3], [-1]],
+        [[1, 3, 5, 7], [1]],
+        [[1, 3, 5, 7], [2, 3]],
+        [[1, 2, 4, 4], [1, 2, 3]],
+      ] as [number[], number[]][]
+    ) {
+      const b = new GraphBuilder("reduce", shape);
+      await wasmGeneral(b.build(b.reduce(b.input, op, axes)));
+    }
   }
 });
