@@ -8,6 +8,7 @@
  * @module
  */
 
+import { pathToFileURL } from "node:url";
 import { sumCosts } from "../lib/analysis/cost.ts";
 import { estimateCost } from "../lib/analysis/cost.ts";
 import { inferShapes } from "../lib/analysis/shapes.ts";
@@ -212,7 +213,8 @@ export function loadModule(
     const path = `${loadDir}/model.gen.${ext}`;
     try {
       await Deno.writeTextFile(path, source);
-      return await import(`${new URL(`file://${path}`).href}?load=${++loads}`) as GeneratedModule;
+      // pathToFileURL escapes what is URL syntax in a path (`#`, `%`, `?`).
+      return await import(`${pathToFileURL(path).href}?load=${++loads}`) as GeneratedModule;
     } finally {
       await Deno.remove(loadDir, { recursive: true }).catch(() => {});
     }
