@@ -61,13 +61,10 @@ import {
   X,
   Y,
 } from "./_simd.ts";
-import { repackBlocks } from "./pointwise.ts";
+import { type Blocking, repackBlocks } from "./pointwise.ts";
 
-/** A register blocking: `ob` output channels x `pv` vectors of 4 neighbouring outputs. */
-export interface ConvBlocking {
-  ob: number;
-  pv: number;
-}
+/** A register blocking: `ob` output channels x `pv` vectors of 4 neighbouring outputs (as pointwise). */
+export type ConvBlocking = Blocking;
 
 /** Every blocking `--tune` tries (channels x pixels): 2x24, 2x16, 4x8, 3x12, 8x4. */
 export const CONV_BLOCKINGS: readonly ConvBlocking[] = [
@@ -167,7 +164,7 @@ const UNROLLED_VECTORS = 8;
  */
 function copyInput(s: ConvSpec, f: Fn, S: number): void {
   const { win } = s;
-  const [sw] = [win.stride[1]];
+  const sw = win.stride[1];
   const [pt, pl] = win.padding;
   const g = convScratch(s);
   const [xs, ds, sr, dr, sp, dp] = locals(f, I32, 6);
