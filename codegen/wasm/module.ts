@@ -81,13 +81,16 @@ import { poolWasm } from "./pool.ts";
 import { type Blocking, pwBlocking, pwconvWasm, pwconvWasmWith } from "./pointwise.ts";
 import {
   ACTIVE_SPINS,
+  ASLEEP,
   CLOSED,
   CTRL_SLOTS,
   GEN_MASK,
   LOSSES,
+  MAX_SKIP,
   type Part,
   splitStep,
   WAKE_LOSSES,
+  WAKE_MS,
   workerSource,
 } from "./threads.ts";
 
@@ -585,6 +588,10 @@ export function emitWasmModule(
         );
         w.writeLine("let awake = false;");
         w.writeLine(
+          "/** Whether this inference went on alone (see `join`); then the next `skip` run alone too, `skip` doubling (up to MAX_SKIP) while it keeps happening. */",
+        );
+        w.writeLine("let alone = false, skip = 0, backoff = 0;");
+        w.writeLine(
           "/** `Atomics.pause` where the engine has it (a polite spin: it frees the core's pipeline). */",
         );
         w.writeLine(
@@ -599,7 +606,7 @@ export function emitWasmModule(
         );
         w.writeLine("let canWait = true;");
         w.writeLine(
-          `const CTRL = ${ctrlAt}, ACTIVE = ${activeAt}, SLOTS = ${CTRL_SLOTS}, CLOSED = ${CLOSED}, SPINS = ${ACTIVE_SPINS}, GEN_MASK = ${GEN_MASK}, LOSSES = ${LOSSES}, WAKE_LOSSES = ${WAKE_LOSSES};`,
+          `const CTRL = ${ctrlAt}, ACTIVE = ${activeAt}, SLOTS = ${CTRL_SLOTS}, CLOSED = ${CLOSED}, SPINS = ${ACTIVE_SPINS}, GEN_MASK = ${GEN_MASK}, LOSSES = ${LOSSES}, WAKE_LOSSES = ${WAKE_LOSSES}, MAX_SKIP = ${MAX_SKIP}, ASLEEP = ${ASLEEP}, WAKE_MS = ${WAKE_MS};`,
         );
         w.writeLine(
           "/** Starts the workers, once: `node:worker_threads` ones, unref()'d, where the platform has them, else module Web Workers (they live as long as the page). A worker that fails to start never claims a part, so the main thread runs its parts. */",
@@ -659,6 +666,7 @@ export function emitWasmModule(
               );
               block(w, "if (++lost >= (awake ? LOSSES : WAKE_LOSSES))", () => {
                 w.writeLine("parallel = false;");
+                w.writeLine("alone = true;");
                 w.writeLine("Atomics.store(I, ACTIVE, 0);");
               });
               w.writeLine("continue;");
@@ -803,20 +811,43 @@ export function emitWasmModule(
         if (!threaded) return samples();
         w.writeLine("if (!started && ++inferences > 1) startWorkers();");
         w.writeLine(
-          "// The workers spin while this inference runs; a sleeping one is woken now, so it is up",
+          "// A worker that missed its parts in the last inference was not getting a core; waking it",
         );
-        w.writeLine("// by the first split step (waking takes tens of microseconds).");
-        w.writeLine("parallel = live;");
+        w.writeLine(
+          "// again now would take this thread's core (the scheduler runs the woken thread here when",
+        );
+        w.writeLine(
+          "// the other core is busy), so the next inferences run alone, fewer as it recovers.",
+        );
+        w.writeLine("parallel = live && skip === 0;");
+        w.writeLine("if (skip > 0) skip--;");
+        w.writeLine("alone = false;");
         w.writeLine("lost = 0;");
         w.writeLine("awake = false;");
+        w.writeLine(
+          "// The workers spin while this inference runs; a sleeping one is woken now, so it is up",
+        );
+        w.writeLine(
+          "// by the first split step; this thread blocks until it reports it runs (at most WAKE_MS),",
+        );
+        w.writeLine("// so the scheduler can put the two on separate cores.");
         block(w, "if (parallel)", () => {
           w.writeLine("Atomics.store(I, ACTIVE, 1);");
-          w.writeLine(
-            "for (let k = 0; k < lastGen.length; k++) Atomics.notify(I, CTRL + SLOTS * k);",
-          );
+          block(w, "for (let k = 0; k < lastGen.length; k++)", () => {
+            w.writeLine("const base = CTRL + SLOTS * k;");
+            w.writeLine("if (Atomics.load(I, base + 5) !== ASLEEP) continue;");
+            w.writeLine("Atomics.notify(I, base);");
+            w.writeLine(
+              "if (canWait) try { Atomics.wait(I, base + 5, ASLEEP, WAKE_MS); } catch { canWait = false; }",
+            );
+          });
         });
         w.write("try ").inlineBlock(samples);
-        w.write(" finally ").inlineBlock(() => w.writeLine("Atomics.store(I, ACTIVE, 0);"));
+        w.write(" finally ").inlineBlock(() => {
+          w.writeLine("Atomics.store(I, ACTIVE, 0);");
+          w.writeLine("if (alone) skip = backoff = Math.min(MAX_SKIP, 2 * backoff + 1);");
+          w.writeLine("else if (parallel) backoff = 0;");
+        });
         w.newLine();
       },
     },
