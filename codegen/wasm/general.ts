@@ -25,7 +25,8 @@
  * - `conv_transpose2d` whose windows tile the output (kernel = stride);
  * - `softmax` on any axis;
  * - nearest `resize` (integer upscales as lane shuffles, other scales by index);
- * - `matmul` (batch dimensions broadcast) and `reduce` (mean, sum, max).
+ * - `matmul` (batch dimensions broadcast) and `reduce` (mean, sum, max);
+ * - `layer_norm` and `instance_norm` (two-pass moments, vector partial sums).
  *
  * Contiguous runs are processed four elements per f32x4; a run whose length
  * is not a multiple of four computes its last (overlapping) vector first and
@@ -1144,6 +1145,100 @@ const reduce: GeneralWasm = {
   },
 };
 
+/**
+ * Mean and `1 / sqrt(variance + eps)` of `count` contiguous elements at the
+ * i32 local `base`, splatted into the v128 locals `mean` and `inv`: two
+ * passes as the reference takes them (the sum, then the squared deviations),
+ * each four partial sums over whole vectors and single lanes for the rest.
+ */
+function moments(f: Fn, base: number, count: number, eps: number, mean: number, inv: number) {
+  const [acc, d] = locals(f, V128, 2);
+  const q = f.local(I32);
+  const sum = (value: (load: () => void) => void) => {
+    splat(f, 0).localSet(acc);
+    f.localGet(base).localSet(q);
+    counted(f, Math.floor(count / 4), () => {
+      f.localGet(acc);
+      value(() => f.localGet(q).v128Load(0));
+      f.f32x4Add().localSet(acc);
+      bump(f, q, 16);
+    });
+    // The remaining elements one at a time, in lane 0 (the other lanes masked off).
+    for (let i = 0; i < count % 4; i++) {
+      f.localGet(acc);
+      value(() => splat(f, 0).localGet(q).f32Load(4 * i).f32x4ReplaceLane(0));
+      f.i32x4Const([-1, 0, 0, 0]).v128And().f32x4Add().localSet(acc);
+    }
+    horizontal(f, acc, () => f.f32Add());
+  };
+  sum((load) => load());
+  f.f32Const(count).f32Div().f32x4Splat().localSet(mean);
+  // (x - mean)^2 (the remainder's unused lanes are masked off in `sum`).
+  sum((load) => {
+    load();
+    f.localGet(mean).f32x4Sub().localSet(d);
+    f.localGet(d).localGet(d).f32x4Mul();
+  });
+  f.f32Const(count).f32Div().f32Const(eps).f32Add().f32x4Splat().f32x4Sqrt().localSet(d);
+  splat(f, 1).localGet(d).f32x4Div().localSet(inv);
+}
+
+/** LayerNorm over the axes from `axis`: `(x - mean) * inv * weight[i] + bias[i]` per row. */
+const layerNorm: GeneralWasm = {
+  body(s, f) {
+    const a = s.attrs as { axis: number; eps: number };
+    const xs = s.xs[0];
+    const axis = a.axis < 0 ? a.axis + xs.length : a.axis;
+    const rows = size(xs.slice(0, axis));
+    const count = size(xs.slice(axis));
+    const [mean, inv] = locals(f, V128, 2);
+    const [xr, yr, wl, bl] = locals(f, I32, 4);
+    f.localGet(W).i32Const(4 * s.params.weight).i32Add().localSet(wl);
+    f.localGet(W).i32Const(4 * s.params.bias).i32Add().localSet(bl);
+    f.localGet(X).localSet(xr).localGet(Y).localSet(yr);
+    counted(f, rows, () => {
+      moments(f, xr, count, a.eps, mean, inv);
+      run(f, count, xr, yr, (v, at) => {
+        f.localGet(v).localGet(mean).f32x4Sub().localGet(inv).f32x4Mul();
+        at(wl, false);
+        f.f32x4Mul();
+        at(bl, false);
+        f.f32x4Add().localSet(v);
+      });
+      bump(f, xr, 4 * count);
+      bump(f, yr, 4 * count);
+    });
+  },
+};
+
+/** InstanceNorm: per (n, c) plane, `(x - mean) * (weight[c] * inv) + bias[c]`. */
+const instanceNorm: GeneralWasm = {
+  body(s, f) {
+    const a = s.attrs as { eps: number };
+    const [n, c] = s.xs[0];
+    const plane = size(s.xs[0].slice(2));
+    const [mean, inv, g, h] = locals(f, V128, 4);
+    const [xr, yr, wl] = locals(f, I32, 3);
+    const gap = 4 * (s.params.bias - s.params.weight);
+    f.localGet(X).localSet(xr).localGet(Y).localSet(yr);
+    counted(f, n, () => {
+      f.localGet(W).i32Const(4 * s.params.weight).i32Add().localSet(wl);
+      counted(f, c, () => {
+        moments(f, xr, plane, a.eps, mean, inv);
+        f.localGet(wl).v128Load32Splat(0).localGet(inv).f32x4Mul().localSet(g);
+        f.localGet(wl).v128Load32Splat(gap).localSet(h);
+        run(f, plane, xr, yr, (v) => {
+          f.localGet(v).localGet(mean).f32x4Sub().localGet(g).f32x4Mul().localGet(h).f32x4Add()
+            .localSet(v);
+        });
+        bump(f, xr, 4 * plane);
+        bump(f, yr, 4 * plane);
+        bump(f, wl, 4);
+      });
+    });
+  },
+};
+
 /** WebAssembly kernels of the general family, by op kind. */
 export const GENERAL_WASM: Record<string, GeneralWasm> = {
   ...Object.fromEntries(UNARY_KINDS.map((k) => [k, unary])),
@@ -1165,6 +1260,8 @@ export const GENERAL_WASM: Record<string, GeneralWasm> = {
   resize,
   matmul,
   reduce,
+  layer_norm: layerNorm,
+  instance_norm: instanceNorm,
 };
 
 /** The general family's WebAssembly emitter: {@link GENERAL_WASM}'s entry for the op. */

@@ -274,3 +274,18 @@ Deno.test("wasm general reduce: mean, sum, max over the last axis, middle axes, 
     }
   }
 });
+
+Deno.test("wasm general layer_norm and instance_norm: counts under, on and off a vector", async () => {
+  for (const shape of [[1, 3, 2], [1, 2, 4], [1, 3, 7], [1, 4, 25]]) {
+    const b = new GraphBuilder("ln", shape);
+    // A random scale and shift per channel first: rows of different means and spreads.
+    await wasmGeneral(b.build(b.layerNorm(b.affine(b.input, shape[1]))));
+  }
+  for (const shape of [[1, 3, 1, 3], [1, 2, 2, 2], [1, 3, 5, 7]]) {
+    const b = new GraphBuilder("in", shape);
+    await wasmGeneral(b.build(b.instanceNorm(b.affine(b.input, shape[1]))));
+  }
+  // LayerNorm over the last two axes.
+  const b = new GraphBuilder("ln2", [1, 3, 5, 3]);
+  await wasmGeneral(b.build(b.layerNorm(b.affine(b.input, 3), undefined, 2)));
+});
