@@ -41,6 +41,11 @@ async function sample(req: FirstResultRequest): Promise<number> {
   if (req.kind === "module") {
     const { pathToFileURL } = await import("node:url");
     const m = await import(pathToFileURL(req.path).href);
+    if (!Array.isArray(m.inputShape) || typeof m.infer !== "function") {
+      throw new TypeError(
+        `Cannot time "${req.path}": not a generated module (expected exports inputShape and infer)`,
+      );
+    }
     const length = (m.inputShape as number[]).reduce((a, b) => a * b, 1);
     const out: Float32Array = m.infer(input(length));
     const t = performance.now();

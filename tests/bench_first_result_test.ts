@@ -74,3 +74,22 @@ Deno.test("firstResults() times a module whose path holds URL syntax ('#', '%', 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("firstResults() names a file that is not a generated module", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lightnets-first-" });
+  try {
+    const path = `${dir}/plain.js`;
+    await Deno.writeTextFile(path, "export const answer = 42;\n");
+    const figures = await firstResults(
+      [{ runtime: "plain", request: { kind: "module", path } }],
+      1,
+      () => {},
+    );
+    assert.equal(
+      figures[0].error,
+      `Cannot time "${path}": not a generated module (expected exports inputShape and infer)`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
