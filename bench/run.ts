@@ -183,11 +183,13 @@ export function main(args: string[]): Promise<number> {
     const command = ["deno task bench", ...args].join(" ");
     const missing: string[] = [];
 
-    log(
-      `bench: ${models.length} model(s), runtimes ${
-        runtimes.join(", ")
-      }; warm-up ${warmup}, ${runs} timed runs`,
-    );
+    if (models.length > 0) {
+      log(
+        `bench: ${models.length} model(s), runtimes ${
+          runtimes.join(", ")
+        }; warm-up ${warmup}, ${runs} timed runs`,
+      );
+    }
     const machine = machineInfo();
     await useTfjsBackend("wasm");
     const tfw = tfjsInfo();
