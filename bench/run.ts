@@ -63,6 +63,7 @@ Options:
   --real-budget MS     timed-round budget per real model: rounds = budget /
                        one round's time, between 3 and --runs (default 3000;
                        quick 300)
+  --real-ts            also time the TypeScript target (generated) on them
   --out FILE           report path (default BENCHMARKS.md)
   --results FILE       results path (default bench/results.json)
   --json               print the results as JSON on stdout
@@ -105,6 +106,7 @@ export function main(args: string[]): Promise<number> {
         "real-only": { type: "boolean", default: false },
         "real-models": { type: "string" },
         "real-budget": { type: "string" },
+        "real-ts": { type: "boolean", default: false },
         results: { type: "string", default: "bench/results.json" },
         out: { type: "string", default: "BENCHMARKS.md" },
         json: { type: "boolean", default: false },
@@ -340,7 +342,13 @@ export function main(args: string[]): Promise<number> {
       log(`bench: ${realModels.length} real third-party model(s)`);
       const load = loadAverage();
       if (Number.isFinite(load)) loadAverages.push(load);
-      real = await benchRealModels(realModels, { warmup, runs, budgetMs: realBudget, log });
+      real = await benchRealModels(realModels, {
+        warmup,
+        runs,
+        budgetMs: realBudget,
+        tsTarget: values["real-ts"],
+        log,
+      });
       for (const m of real) {
         if (m.error) missing.push(`Real model ${m.file}: ${m.error}`);
         for (const r of m.runtimes) {
