@@ -117,6 +117,9 @@ export interface RealModelResult {
   oracle: string;
   /** Timed rounds (fitted to the time budget). */
   runs: number;
+  /** Untimed runs per runtime before them, at least, and at least this long (ms). */
+  warmup: number;
+  warmupMs: number;
   runtimes: RealRuntimeResult[];
   /** Why the model could not run at all. */
   error?: string;
@@ -124,7 +127,10 @@ export interface RealModelResult {
 
 /** Options of {@link benchRealModel}. */
 export interface RealBenchOptions {
+  /** Untimed runs per runtime first, at least. */
   warmup: number;
+  /** And at least this long in untimed runs per runtime, ms (default 0). */
+  warmupMs?: number;
   /** Most timed rounds. */
   runs: number;
   /** Time budget of the timed rounds, ms: rounds = clamp(budget / round time, 3, runs). */
@@ -316,6 +322,8 @@ export async function benchRealModel(
     params: 0,
     oracle: format === "onnx" ? "ort-node" : "tfjs-wasm",
     runs: 0,
+    warmup: options.warmup,
+    warmupMs: options.warmupMs ?? 0,
     runtimes: [],
   };
   const contenders: Contender[] = [];
@@ -390,7 +398,11 @@ export async function benchRealModel(
       Math.min(options.runs, Math.floor(options.budgetMs / Math.max(round, 1e-3))),
     );
     log(`  ${result.name}: ${contenders.length} runtime(s) agree; ${runs} timed rounds`);
-    const { summaries } = await timeRoundRobin(timers, { warmup: options.warmup, runs });
+    const { summaries } = await timeRoundRobin(timers, {
+      warmup: options.warmup,
+      warmupMs: options.warmupMs,
+      runs,
+    });
     result.runs = runs;
     contenders.forEach((c, i) => {
       const r = result.runtimes.find((x) => x.runtime === c.runtime)!;

@@ -131,7 +131,9 @@ export function realSection(models: RealModelResult[] | undefined, command: stri
       REAL_TOLERANCE.toExponential(0)
     } x max|oracle|`,
     "on each output; only runtimes that agree are timed, round-robin in one process, median of",
-    "the timed rounds. The number of rounds is fitted to a time budget per model, so the big",
+    `the timed rounds, after at least ${models[0].warmup} untimed run(s)${
+      models[0].warmupMs ? ` and ${models[0].warmupMs / 1000} s` : ""
+    } per runtime. The number of rounds is fitted to a time budget per model, so the big`,
     "models get fewer runs (the Runs column; `--real-budget`). The error column is the largest",
     "over every runtime but the oracle. A ratio below 1 means our module is faster.",
     `Command: \`${command}\`.`,
