@@ -29,6 +29,7 @@
  * @module
  */
 
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { compile } from "../codegen/compile.ts";
 import { EXIT, guard, UsageError } from "../lib/_io.ts";
@@ -105,8 +106,8 @@ const ROOT = new URL("../", import.meta.url);
 /** One child process: its `ms`, or an error naming the runtime. */
 async function sampleOnce(job: FirstResultJob): Promise<number> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CHILD.pathname, JSON.stringify(job.request)],
-    cwd: ROOT.pathname,
+    args: ["run", "-A", fileURLToPath(CHILD), JSON.stringify(job.request)],
+    cwd: fileURLToPath(ROOT),
     stdout: "piped",
     stderr: "piped",
   }).output();

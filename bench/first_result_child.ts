@@ -4,9 +4,10 @@
  * runtime the way a user's program would and runs one inference, then prints
  * `{"ms": N}`: `performance.now()` at the first output, the milliseconds
  * since this Deno process's runtime started (its time origin), minus only the
- * toolkit's own work where there is some (building the zoo graph and its
- * seeded weights for tfjs and the reference executor, which load from a
- * graph rather than from a file).
+ * toolkit's own work where there is some: building the zoo graph and its
+ * seeded weights for the runtimes that load from a graph rather than from a
+ * file (tfjs), and generating a module's source when a generated runtime is
+ * built from the graph (the runner's `codegenMs`).
  *
  * The request is one of
  * - `{ kind: "module", path }`: a generated module (`--emit js`, or `.ts`),
@@ -17,7 +18,8 @@
  *   bench/peers/factories.ts, loaded from the zoo graph.
  *
  * It imports nothing statically, so none of this file's dependencies are
- * loaded before the runtime under test.
+ * loaded before the runtime under test (only `node:url`, a built-in, to turn
+ * a module's path into a file URL).
  *
  * @module
  */
@@ -37,7 +39,13 @@ function input(length: number): Float32Array {
 
 async function sample(req: FirstResultRequest): Promise<number> {
   if (req.kind === "module") {
-    const m = await import(new URL(`file://${req.path}`).href);
+    const { pathToFileURL } = await import("node:url");
+    const m = await import(pathToFileURL(req.path).href);
+    if (!Array.isArray(m.inputShape) || typeof m.infer !== "function") {
+      throw new TypeError(
+        `Cannot time "${req.path}": not a generated module (expected exports inputShape and infer)`,
+      );
+    }
     const length = (m.inputShape as number[]).reduce((a, b) => a * b, 1);
     const out: Float32Array = m.infer(input(length));
     const t = performance.now();

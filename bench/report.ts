@@ -12,6 +12,7 @@ import type { BenchResults, LayerProfile, ModelResult } from "./results.ts";
 import { RUNTIMES } from "./peers/factories.ts";
 import { linearFit, spearman } from "./stats.ts";
 import { scatterChart, type Series } from "../lib/analysis/charts.ts";
+import { realSection } from "./real_report.ts";
 
 /** What each runtime column means. */
 export const RUNTIME_DESCRIPTIONS: Record<string, string> = {
@@ -666,6 +667,7 @@ export function renderReport(results: BenchResults): string {
   out.push(...latencySection(results));
   out.push(...layersSection(results));
   out.push(...guidelinesSection(results));
+  out.push(...realSection(results.real, results.command));
   out.push("## Missing", "");
   if (results.missing.length === 0) out.push("Nothing: every part ran.");
   else out.push(...results.missing.map((m) => `- ${m}`));
@@ -687,9 +689,12 @@ export async function writeReport(
     await writeFileAtomic(`${root}/${rel}`, text);
     written.push(rel);
   };
-  const lat = latencyCharts(results);
-  await put(CHART_FILES.latencyVsMadds, lat.madds);
-  await put(CHART_FILES.latencyVsMac, lat.mac);
+  if (results.models.length > 0) {
+    // A run of the real models alone keeps the zoo's charts.
+    const lat = latencyCharts(results);
+    await put(CHART_FILES.latencyVsMadds, lat.madds);
+    await put(CHART_FILES.latencyVsMac, lat.mac);
+  }
   if (results.layers.length > 0) {
     const lay = layerCharts(results.layers);
     await put(CHART_FILES.layersVsMadds, lay.madds);

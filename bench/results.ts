@@ -8,6 +8,7 @@
 import type { MachineInfo } from "./machine.ts";
 import type { TimingSummary } from "./stats.ts";
 import type { Check } from "./timing.ts";
+import type { RealModelResult } from "./real.ts";
 
 /** One runtime on one model. */
 export interface RuntimeResult {
@@ -118,6 +119,8 @@ export interface BenchResults {
   /** R^2 of whole-network generated time against MAdds and MAC across the zoo. */
   zooFit?: { r2Madds: number; r2Mac: number; n: number };
   guidelines: GuidelineResult[];
+  /** The real third-party models (bench/real.ts); absent when the run skipped them. */
+  real?: RealModelResult[];
   /** 1-minute load averages sampled before the models and after each (other processes). */
   loadAverages?: number[];
   /** Parts that could not run, in words. */

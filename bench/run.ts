@@ -1,8 +1,9 @@
 /**
  * `deno task bench`: our generated modules against the reference executor,
  * tfjs (CPU and WASM) and ONNX Runtime (node and web) on the six networks of
- * bench/suite.ts, then per-layer timing and the ShuffleNet V2 guideline networks;
- * writes BENCHMARKS.md, its SVG charts and bench/results.json.
+ * bench/suite.ts, then per-layer timing, the ShuffleNet V2 guideline networks
+ * and the real third-party models of bench/real.ts; writes BENCHMARKS.md, its
+ * SVG charts and bench/results.json.
  *
  * Progress goes to stderr; `--json` prints the results on stdout.
  *
@@ -29,6 +30,7 @@ import type { BenchResults, GuidelineResult, LayerProfile, ModelResult } from ".
 import { linearFit, median, summarize } from "./stats.ts";
 import { BENCH_MODELS, benchModel, INPUT_SEED, prepareModel, WEIGHT_SEED } from "./suite.ts";
 import { checkOutput, DEFAULT_TOLERANCE } from "./timing.ts";
+import { benchRealModels, REAL_MODELS, type RealModelResult, selectRealModels } from "./real.ts";
 
 const HELP = `Usage: deno task bench [options]
 
@@ -36,8 +38,10 @@ Benchmarks six networks at 224x224, batch 1, one thread (ShuffleNetV2 1.0,
 MobileNetV2 1.0, MobileNetV1 1.0, MobileNetV3-Small, SqueezeNet 1.1 and
 ShuffleNet V1 1x g=3) in our generated module, our reference executor,
 tfjs-cpu, tfjs-wasm, onnxruntime-node and onnxruntime-web; times the generated
-module layer by layer; runs the ShuffleNet V2 guideline networks; writes
-BENCHMARKS.md and bench/*.svg.
+module layer by layer; runs the ShuffleNet V2 guideline networks; then the
+real third-party models (ONNX files and tfjs model.json from pinned npm
+packages) in our generated wasm module against onnxruntime-node/-web or
+tfjs-wasm on the same file; writes BENCHMARKS.md and bench/*.svg.
 
 Options:
   --quick              few runs (warm-up 1, 5 timed), for a smoke check
@@ -51,7 +55,17 @@ Options:
   --tolerance X        max|a-b| / max|ref| accepted (default ${DEFAULT_TOLERANCE})
   --no-layers          skip per-layer timing
   --no-guidelines      skip the ShuffleNet V2 guideline networks
+  --no-real            skip the real third-party models
+  --real-only          only the real third-party models (no zoo, layers,
+                       guidelines or ceilings; the latency charts are kept)
+  --real-models a,b    real models to run, by file name without extension
+                       (default: all ${REAL_MODELS.length}; e.g. fr_eye,iris)
+  --real-budget MS     timed-round budget per real model: rounds = budget /
+                       one round's time, between 3 and --runs (default 3000;
+                       quick 300)
+  --real-ts            also time the TypeScript target (generated) on them
   --out FILE           report path (default BENCHMARKS.md)
+  --results FILE       results path (default bench/results.json)
   --json               print the results as JSON on stdout
   --render FILE        only rewrite the report and charts from a results file
                        (e.g. bench/results.json), without running anything
@@ -88,6 +102,12 @@ export function main(args: string[]): Promise<number> {
         tolerance: { type: "string" },
         "no-layers": { type: "boolean", default: false },
         "no-guidelines": { type: "boolean", default: false },
+        "no-real": { type: "boolean", default: false },
+        "real-only": { type: "boolean", default: false },
+        "real-models": { type: "string" },
+        "real-budget": { type: "string" },
+        "real-ts": { type: "boolean", default: false },
+        results: { type: "string", default: "bench/results.json" },
         out: { type: "string", default: "BENCHMARKS.md" },
         json: { type: "boolean", default: false },
         render: { type: "string" },
@@ -126,7 +146,20 @@ export function main(args: string[]): Promise<number> {
     if (!(tolerance > 0)) {
       throw new UsageError(`Invalid --tolerance "${values.tolerance}": expected a positive number`);
     }
-    const models = values.models
+    const realOnly = values["real-only"]!;
+    if (realOnly && values["no-real"]) {
+      throw new UsageError("--real-only and --no-real exclude each other");
+    }
+    let realModels: typeof REAL_MODELS = values["no-real"] ? [] : REAL_MODELS;
+    if (values["real-models"] !== undefined) {
+      try {
+        realModels = selectRealModels(values["real-models"].split(","));
+      } catch (e) {
+        throw new UsageError(e instanceof Error ? e.message : String(e));
+      }
+    }
+    const realBudget = positiveInt("real-budget", values["real-budget"], quick ? 300 : 3000);
+    const models = realOnly ? [] : values.models
       ? values.models.split(",").map((name) => {
         const spec = BENCH_MODELS.find((m) => m.model === name);
         if (!spec) {
@@ -147,16 +180,18 @@ export function main(args: string[]): Promise<number> {
         );
       }
     }
-    const doLayers = !values["no-layers"];
-    const doGuidelines = !values["no-guidelines"];
+    const doLayers = !values["no-layers"] && !realOnly;
+    const doGuidelines = !values["no-guidelines"] && !realOnly;
     const command = ["deno task bench", ...args].join(" ");
     const missing: string[] = [];
 
-    log(
-      `bench: ${models.length} model(s), runtimes ${
-        runtimes.join(", ")
-      }; warm-up ${warmup}, ${runs} timed runs`,
-    );
+    if (models.length > 0) {
+      log(
+        `bench: ${models.length} model(s), runtimes ${
+          runtimes.join(", ")
+        }; warm-up ${warmup}, ${runs} timed runs`,
+      );
+    }
     const machine = machineInfo();
     await useTfjsBackend("wasm");
     const tfw = tfjsInfo();
@@ -206,8 +241,10 @@ export function main(args: string[]): Promise<number> {
         }
       }
     };
-    log("bench: register-blocked GEMM ceiling");
-    measureCeiling();
+    if (models.length > 0) {
+      log("bench: register-blocked GEMM ceiling");
+      measureCeiling();
+    }
 
     const results: ModelResult[] = [];
     const layers: LayerProfile[] = [];
@@ -300,6 +337,30 @@ export function main(args: string[]): Promise<number> {
       }
     }
 
+    let real: RealModelResult[] | undefined;
+    if (realModels.length > 0) {
+      log(`bench: ${realModels.length} real third-party model(s)`);
+      const load = loadAverage();
+      if (Number.isFinite(load)) loadAverages.push(load);
+      real = await benchRealModels(realModels, {
+        warmup,
+        // Less than the zoo's 2 s: the 20 files would take 2 minutes to warm alone.
+        warmupMs: quick ? 0 : 500,
+        runs,
+        budgetMs: realBudget,
+        tsTarget: values["real-ts"],
+        log,
+      });
+      for (const m of real) {
+        if (m.error) missing.push(`Real model ${m.file}: ${m.error}`);
+        for (const r of m.runtimes) {
+          if (r.error) missing.push(`Real model ${m.file} on ${r.runtime}: ${r.error}`);
+        }
+      }
+      const after = loadAverage();
+      if (Number.isFinite(after)) loadAverages.push(after);
+    }
+
     const out: BenchResults = {
       date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
       command,
@@ -325,12 +386,13 @@ export function main(args: string[]): Promise<number> {
       layers,
       ...(zooFit ? { zooFit } : {}),
       guidelines,
+      ...(real ? { real } : {}),
       loadAverages,
       missing,
     };
     const written = await writeReport(out, values.out!);
-    await writeFileAtomic("bench/results.json", JSON.stringify(out, null, 2) + "\n");
-    log(`bench: wrote ${[...written, "bench/results.json"].join(", ")}`);
+    await writeFileAtomic(values.results!, JSON.stringify(out, null, 2) + "\n");
+    log(`bench: wrote ${[...written, values.results!].join(", ")}`);
     if (values.json) console.log(JSON.stringify(out, null, 2));
     return EXIT.ok;
   });

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { pathToFileURL } from "node:url";
 import { sumCosts } from "../lib/analysis/cost.ts";
 import { estimateCost } from "../lib/analysis/cost.ts";
 import { inferShapes } from "../lib/analysis/shapes.ts";
@@ -188,11 +189,30 @@ export interface GeneratedModule {
  * the source) under the file's path, so a new path per call leaves one such
  * entry in `$DENO_DIR/gen` per loaded module (gigabytes over a test suite);
  * one path leaves one, overwritten. Calls run one at a time, so a later call
- * never overwrites the file before the earlier import has read it.
+ * never overwrites the file before the earlier import has read it. The
+ * directory (mode 700) stays until the isolate unloads (one that dies of an
+ * uncaught error or a signal leaves it behind, empty): were it removed
+ * after each load and made again at the same, by then known, path, another
+ * user could create that path in between and swap the module before it is
+ * imported.
  */
 let loadDir: string | undefined;
 let loads = 0;
 let loading: Promise<unknown> = Promise.resolve();
+
+/** The isolate's private temp directory for {@link loadModule}, made on first use. */
+async function privateLoadDir(): Promise<string> {
+  if (loadDir !== undefined) return loadDir;
+  const dir = await Deno.makeTempDir({ prefix: "lightnets-gen-" });
+  globalThis.addEventListener("unload", () => {
+    try {
+      Deno.removeSync(dir, { recursive: true });
+    } catch {
+      // Already gone (a temp cleaner): nothing to remove.
+    }
+  });
+  return loadDir = dir;
+}
 
 /**
  * Imports a generated module from its source text: writes it to a temporary
@@ -207,14 +227,13 @@ export function loadModule(
   ext: "ts" | "js" = "ts",
 ): Promise<GeneratedModule> {
   const load = async () => {
-    loadDir ??= await Deno.makeTempDir({ prefix: "lightnets-gen-" });
-    await Deno.mkdir(loadDir, { recursive: true });
-    const path = `${loadDir}/model.gen.${ext}`;
+    const path = `${await privateLoadDir()}/model.gen.${ext}`;
     try {
-      await Deno.writeTextFile(path, source);
-      return await import(`${new URL(`file://${path}`).href}?load=${++loads}`) as GeneratedModule;
+      await Deno.writeTextFile(path, source, { mode: 0o600 });
+      // pathToFileURL escapes what is URL syntax in a path (`#`, `%`, `?`).
+      return await import(`${pathToFileURL(path).href}?load=${++loads}`) as GeneratedModule;
     } finally {
-      await Deno.remove(loadDir, { recursive: true }).catch(() => {});
+      await Deno.remove(path).catch(() => {});
     }
   };
   const result = loading.then(load, load);

@@ -8,6 +8,7 @@
 
 import assert from "node:assert/strict";
 import { type FirstResultJob, firstResultJob, firstResults } from "../bench/first_result.ts";
+import { compile } from "../codegen/compile.ts";
 import { zoo } from "../lib/models/zoo.ts";
 import { randomWeights } from "../lib/runtime/weights.ts";
 
@@ -53,4 +54,42 @@ Deno.test("firstResults() reports a process that fails, naming its error", async
   );
   assert.equal(figures[0].ms, undefined);
   assert.match(figures[0].error ?? "", /nonexistent/);
+});
+
+Deno.test("firstResults() times a module whose path holds URL syntax ('#', '%', a space)", async () => {
+  const graph = zoo.build("squeezenet1_1", { resolution: 32, classes: 10 });
+  const { source } = compile(graph, randomWeights(graph, 1), { target: "wasm", emit: "js" });
+  const dir = await Deno.makeTempDir({ prefix: "lightnets-first-#50% " });
+  try {
+    const path = `${dir}/model #1.gen.js`;
+    await Deno.writeTextFile(path, source);
+    const figures = await firstResults(
+      [{ runtime: "generated-wasm", request: { kind: "module", path } }],
+      1,
+      () => {},
+    );
+    assert.equal(figures[0].error, undefined);
+    assert.ok(figures[0].ms! > 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("firstResults() names a file that is not a generated module", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lightnets-first-" });
+  try {
+    const path = `${dir}/plain.js`;
+    await Deno.writeTextFile(path, "export const answer = 42;\n");
+    const figures = await firstResults(
+      [{ runtime: "plain", request: { kind: "module", path } }],
+      1,
+      () => {},
+    );
+    assert.equal(
+      figures[0].error,
+      `Cannot time "${path}": not a generated module (expected exports inputShape and infer)`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -13,17 +13,20 @@ import type { Runner } from "./runner.ts";
 export type OrtFlavor = "ort-node" | "ort-web";
 
 // Both packages implement onnxruntime-common's API; this is the part we use.
-interface OrtTensor {
+/** A tensor of either ONNX Runtime build. */
+export interface OrtTensor {
   data: unknown;
   dims: readonly number[];
 }
-interface OrtSession {
+/** A session of either ONNX Runtime build. */
+export interface OrtSession {
   inputNames: readonly string[];
   outputNames: readonly string[];
   run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
   release(): Promise<void>;
 }
-interface OrtModule {
+/** The part of either ONNX Runtime package we use. */
+export interface OrtModule {
   Tensor: new (type: "float32", data: Float32Array, dims: readonly number[]) => OrtTensor;
   InferenceSession: {
     create(bytes: Uint8Array, options?: Record<string, unknown>): Promise<OrtSession>;
@@ -31,7 +34,8 @@ interface OrtModule {
   env: { versions?: Record<string, string>; wasm?: Record<string, unknown> };
 }
 
-async function load(flavor: OrtFlavor): Promise<OrtModule> {
+/** Loads one ONNX Runtime build (ort-web: SIMD, one thread, no proxy worker). */
+export async function loadOrt(flavor: OrtFlavor): Promise<OrtModule> {
   if (flavor === "ort-node") {
     return (await import("onnxruntime-node")) as unknown as OrtModule;
   }
@@ -47,9 +51,21 @@ async function load(flavor: OrtFlavor): Promise<OrtModule> {
 
 /** The version string each ONNX Runtime package reports (for the report). */
 export async function ortVersion(flavor: OrtFlavor): Promise<string> {
-  const ort = await load(flavor);
+  const ort = await loadOrt(flavor);
   const v = ort.env.versions ?? {};
   return v[flavor === "ort-node" ? "node" : "web"] ?? v.common ?? "unknown";
+}
+
+/** Session options of one build: one thread, sequential, every graph optimization. */
+export function ortSessionOptions(flavor: OrtFlavor): Record<string, unknown> {
+  return flavor === "ort-node"
+    ? {
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
+      executionMode: "sequential",
+      graphOptimizationLevel: "all",
+    }
+    : { executionProviders: ["wasm"], graphOptimizationLevel: "all" };
 }
 
 /**
@@ -61,16 +77,8 @@ export async function ortRunner(
   onnxBytes: Uint8Array,
   inputShape: readonly number[],
 ): Promise<Runner> {
-  const ort = await load(flavor);
-  const options: Record<string, unknown> = flavor === "ort-node"
-    ? {
-      intraOpNumThreads: 1,
-      interOpNumThreads: 1,
-      executionMode: "sequential",
-      graphOptimizationLevel: "all",
-    }
-    : { executionProviders: ["wasm"], graphOptimizationLevel: "all" };
-  const session = await ort.InferenceSession.create(onnxBytes, options);
+  const ort = await loadOrt(flavor);
+  const session = await ort.InferenceSession.create(onnxBytes, ortSessionOptions(flavor));
   if (session.inputNames.length !== 1 || session.outputNames.length !== 1) {
     throw new TypeError(
       `The ONNX model has inputs [${session.inputNames.join(", ")}] and outputs [${

@@ -22,8 +22,8 @@
  *    and a residual add are fused into the stores.
  *
  * Every conv the planner gives this family takes this path (groups copy all
- * their input channels once; dilation is a tap offset); only a sigmoid
- * epilogue falls back to the TypeScript kernel.
+ * their input channels once; dilation is a tap offset; every epilogue has a
+ * SIMD form), so this family never falls back to the TypeScript kernel.
  *
  * Measured on SqueezeNet 1.1 (one process, interleaved): 2 channels x 16 or
  * 24 pixels are the fastest candidate blockings on all nine 3x3 layers (a
@@ -54,7 +54,6 @@ import {
   madd,
   R,
   setPlus,
-  simdEpilogue,
   storeEpilogue,
   W,
   type WasmEmitter,
@@ -62,13 +61,10 @@ import {
   X,
   Y,
 } from "./_simd.ts";
-import { repackBlocks } from "./pointwise.ts";
+import { type Blocking, repackBlocks } from "./pointwise.ts";
 
-/** A register blocking: `ob` output channels x `pv` vectors of 4 neighbouring outputs. */
-export interface ConvBlocking {
-  ob: number;
-  pv: number;
-}
+/** A register blocking: `ob` output channels x `pv` vectors of 4 neighbouring outputs (as pointwise). */
+export type ConvBlocking = Blocking;
 
 /** Every blocking `--tune` tries (channels x pixels): 2x24, 2x16, 4x8, 3x12, 8x4. */
 export const CONV_BLOCKINGS: readonly ConvBlocking[] = [
@@ -168,7 +164,7 @@ const UNROLLED_VECTORS = 8;
  */
 function copyInput(s: ConvSpec, f: Fn, S: number): void {
   const { win } = s;
-  const [sw] = [win.stride[1]];
+  const sw = win.stride[1];
   const [pt, pl] = win.padding;
   const g = convScratch(s);
   const [xs, ds, sr, dr, sp, dp] = locals(f, I32, 6);
@@ -278,6 +274,41 @@ function channelUnroll(kk: number, cinG: number): number {
   return kk >= 4 ? 1 : Math.ceil(4 / kk);
 }
 
+/**
+ * How a row of `ow >= 4` output columns is covered by blocks of `pv` vectors
+ * (4 neighbouring outputs each): `full` blocks from column 0, then the `last`
+ * blocks, each a list of the first columns of its vectors. The vectors left
+ * after the full blocks end at the row's end (the last one overlapping the
+ * one before it); fewer than half a block join the last full block and the
+ * two are split evenly (a block of 1-2 vectors splats as many weights per
+ * multiply-add as it loads inputs).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { rowBlocks } from "./conv.ts";
+ * // 55 columns in blocks of 6 vectors: one block, then 8 vectors (2 of them past the
+ * // second full block) split 4 + 4, the last vector ending at column 54.
+ * assert.deepEqual(rowBlocks(55, 6), { full: 1, last: [[24, 28, 32, 36], [40, 44, 48, 51]] });
+ * // 13 columns: 2 vectors after a block of 2, or 4 vectors in two blocks of 3 split 2 + 2.
+ * assert.deepEqual(rowBlocks(13, 2), { full: 1, last: [[8, 9]] });
+ * assert.deepEqual(rowBlocks(13, 3), { full: 0, last: [[0, 4], [8, 9]] });
+ * assert.deepEqual(rowBlocks(24, 6), { full: 1, last: [] });
+ * ```
+ */
+export function rowBlocks(ow: number, pv: number): { full: number; last: number[][] } {
+  const pb = 4 * pv;
+  const tv = Math.ceil((ow % pb) / 4);
+  const merge = tv > 0 && 2 * tv <= pv && ow >= pb;
+  const full = Math.floor(ow / pb) - (merge ? 1 : 0);
+  const n = (merge ? pv : 0) + tv;
+  const cols = Array.from({ length: n }, (_, v) => Math.min(full * pb + 4 * v, ow - 4));
+  if (n === 0) return { full, last: [] };
+  if (!merge) return { full, last: [cols] };
+  const half = Math.ceil(n / 2);
+  return { full, last: [cols.slice(0, half), cols.slice(half)] };
+}
+
 function body(s: ConvSpec, f: Fn, o: WasmOptions, blocking: ConvBlocking): void {
   if (o.scratch === undefined) throw new Error("The conv kernel needs a scratch address");
   copyInput(s, f, o.scratch);
@@ -379,31 +410,20 @@ function body(s: ConvSpec, f: Fn, o: WasmOptions, blocking: ConvBlocking): void 
     f.localGet(yb).localSet(yp);
     f.localGet(rb).localSet(rp);
     if (ow < 4) return pixelBlock(ob, [0], ow);
-    // Vectors left after the full blocks; fewer than half a block join the last full
-    // block and the two are split evenly (a block of 1-2 vectors splats as many
-    // weights per multiply-add as it loads inputs).
-    const tv = Math.ceil((ow % PB) / 4);
-    const merge = tv > 0 && 2 * tv <= PV && ow >= PB;
-    const nb = Math.floor(ow / PB) - (merge ? 1 : 0);
+    const row = rowBlocks(ow, PV);
     const vecs = Array.from({ length: PV }, (_, v) => 4 * v);
-    counted(f, nb, () => {
+    counted(f, row.full, () => {
       pixelBlock(ob, vecs);
       bump(f, xp, 4 * PB);
       bump(f, yp, 4 * PB);
       bump(f, rp, 4 * PB);
     });
-    const last = (merge ? PV : 0) + tv;
-    if (last === 0) return;
-    // The last vectors, from the row's start; the last one ends at the row's end.
+    if (row.last.length === 0) return;
+    // The last blocks' columns count from the row's start.
     f.localGet(xr).localSet(xp);
     f.localGet(yb).localSet(yp);
     f.localGet(rb).localSet(rp);
-    const tail = Array.from({ length: last }, (_, v) => Math.min(nb * PB + 4 * v, ow - 4));
-    if (merge) {
-      const half = Math.ceil(last / 2);
-      pixelBlock(ob, tail.slice(0, half));
-      pixelBlock(ob, tail.slice(half));
-    } else pixelBlock(ob, tail);
+    for (const pos of row.last) pixelBlock(ob, pos);
   };
 
   f.i32Const(o.scratch).localSet(xg);
@@ -439,10 +459,7 @@ function body(s: ConvSpec, f: Fn, o: WasmOptions, blocking: ConvBlocking): void 
 /** The general convolution WebAssembly emitter with the blocking `choose` picks per spec. */
 export function convWasmWith(choose: (s: ConvSpec) => ConvBlocking): WasmEmitter<ConvSpec> {
   return {
-    unsupported(s) {
-      if (!simdEpilogue(s.epi)) return "a sigmoid epilogue";
-      return undefined;
-    },
+    unsupported: () => undefined,
     pack(s, packed) {
       const kk = s.win.kernel[0] * s.win.kernel[1];
       const coutG = s.cout / s.groups;

@@ -182,3 +182,25 @@ Deno.test("wasm conv on 2 threads: each part its own scratch, the default blocki
     (two as unknown as { dispose(): void }).dispose();
   }
 });
+
+Deno.test("wasm conv with a fused residual on 2 threads: each part adds its own channels", async () => {
+  // A part cut at output channel c reads the residual from channel c too (a part that kept
+  // offset 0 added channel 0's residual to channel c's sums).
+  const b = new GraphBuilder("residual_split", [1, 16, 16, 16]);
+  const y = b.batchNorm(b.conv2d(b.input, { out: 16, kernel: 3, padding: 1 }));
+  const g = b.build(b.addTensors(b.input, y));
+  const w = randomWeights(g, 3);
+  const compiled = compile(g, w, { target: "wasm", wasm: { threads: 2 } });
+  assert.equal(compiled.splitSteps, 1);
+  assert.equal(compiled.plan.steps[0].spec.family, "conv");
+  const m = await loadModule(compiled.source);
+  try {
+    const x = randomInput(g.inputs[0].shape, 8);
+    const want = runReferenceOutputs(g, w, { input: x })[g.outputs[0].name];
+    for (let i = 0; i < 10; i++) {
+      assert.ok(maxAbsDiff(m.infer(x), want) <= TOL * maxAbs(want), `inference ${i}`);
+    }
+  } finally {
+    (m as unknown as { dispose(): void }).dispose();
+  }
+});

@@ -36,7 +36,6 @@ import {
   madd,
   R,
   setPlus,
-  simdEpilogue,
   storeEpilogue,
   W,
   type WasmEmitter,
@@ -532,7 +531,6 @@ export function pwconvWasmWith(choose: (s: PwconvSpec) => Blocking): WasmEmitter
       if (s.h * s.w < 4 && (s.xtable || s.ytable)) {
         return `an offset table on a plane of ${s.h * s.w} < 4 pixels`;
       }
-      if (!simdEpilogue(s.epi)) return "a sigmoid epilogue";
       return undefined;
     },
     pack: (s, packed, tables) =>

@@ -102,6 +102,7 @@ function byBlocks(
   work: number,
   ycs: number,
   spec: (cout: number) => KernelSpec,
+  rcs = 0,
 ): Part[] | undefined {
   const blocks = Math.ceil(cout / ob);
   if (blocks < n || work < MIN_SPLIT_WORK) return undefined;
@@ -111,7 +112,7 @@ function byBlocks(
     dx: 0,
     dy: b[j] * ycs,
     dw: b[j] * (1 + k),
-    dr: 0,
+    dr: b[j] * rcs,
   }));
 }
 
@@ -161,6 +162,7 @@ const SPLITS: { [F in KernelSpec["family"]]?: (s: never, n: number) => Part[] | 
         cout,
         ygs: cout * s.ycs,
       }),
+      s.rcs,
     );
   },
   maxpool: (s: PoolSpec, n) => poolSplit(s, n),
