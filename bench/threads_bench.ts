@@ -11,13 +11,21 @@
  * ```
  *
  * Prints, per model and pattern, the median ms of each and the ratio
- * one thread / two threads (above 1: two threads are faster).
+ * one thread / two threads (above 1: two threads are faster). `--inline`
+ * imports both modules into this thread instead and alternates single
+ * inferences, with idle gaps of 0, 5 and 100 ms before each: what an
+ * application calling `infer()` in a loop or now and then sees.
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
+import { zoo } from "../lib/models/zoo.ts";
+import { randomInput } from "../lib/runtime/tensor.ts";
+import { randomWeights } from "../lib/runtime/weights.ts";
+import { generatedRunner } from "./peers/generated.ts";
 import { RemoteRuntime } from "./remote.ts";
+import { INPUT_SEED, WEIGHT_SEED } from "./seeds.ts";
 
 const HELP = `Usage: deno run -A bench/threads_bench.ts [model...] [options]
 
@@ -28,6 +36,7 @@ Options:
   --rounds N     rounds per pattern (default 30)
   --burst N      inferences per request in the back-to-back pattern (default 10)
   --gaps A,B     idle gap range before each request in ms (default 50,200)
+  --inline       both modules in this thread, alternating, gaps of 0, 5 and 100 ms
   -h, --help     this text`;
 
 function median(xs: number[]): number {
@@ -53,6 +62,7 @@ async function main(): Promise<void> {
       rounds: { type: "string" },
       burst: { type: "string" },
       gaps: { type: "string" },
+      inline: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -69,6 +79,10 @@ async function main(): Promise<void> {
   let seed = 1;
   const random = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
   for (const model of models) {
+    if (values.inline) {
+      await inline(model, rounds);
+      continue;
+    }
     const remotes: RemoteRuntime[] = [];
     for (const r of runtimes) remotes.push((await RemoteRuntime.load(r, model, {})).remote);
     try {
@@ -115,6 +129,40 @@ async function main(): Promise<void> {
     }
   }
   console.log(`load: ${Deno.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+}
+
+/** Both modules imported here, single inferences alternating, after idle gaps of 0, 5, 100 ms. */
+async function inline(model: string, rounds: number): Promise<void> {
+  const graph = zoo.build(model, {});
+  const weights = randomWeights(graph, WEIGHT_SEED);
+  const input = randomInput(graph.inputs[0].shape, INPUT_SEED);
+  const runners = [
+    await generatedRunner(graph, weights, "wasm", 1),
+    await generatedRunner(graph, weights, "wasm", 2),
+  ];
+  try {
+    // Warm up about 2 s (kernels tiered up, the workers started).
+    const t0 = performance.now();
+    while (performance.now() - t0 < 2000) for (const r of runners) await r.run(input);
+    for (const gap of [0, 5, 100]) {
+      const ms: number[][] = runners.map(() => []);
+      for (let i = 0; i < rounds * 2; i++) {
+        const k = i % 2;
+        if (gap > 0) await new Promise((resolve) => setTimeout(resolve, gap));
+        const t = performance.now();
+        await runners[k].run(input);
+        ms[k].push(performance.now() - t);
+      }
+      const [one, two] = ms.map(median);
+      console.log(
+        `${model} 224, inline, gap ${gap} ms: 1 thread ${one.toFixed(2)} ms, 2 threads ${
+          two.toFixed(2)
+        } ms, ratio ${(one / two).toFixed(2)}x (medians of ${rounds})`,
+      );
+    }
+  } finally {
+    for (const r of runners) await r.dispose?.();
+  }
 }
 
 if (import.meta.main) {
