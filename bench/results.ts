@@ -87,6 +87,20 @@ export interface GuidelineResult {
 }
 
 /** Everything one `deno task bench` run measured. */
+/**
+ * `generated-wasm` against `generated-wasm-2t` in one access pattern
+ * (bench/threads_bench.ts): medians of single inferences, same model, same run.
+ */
+export interface ThreadsPattern {
+  model: string;
+  /** "back to back" (bursts of inferences) or "gap A-B ms" (idle time before each). */
+  pattern: string;
+  oneMs: number;
+  twoMs: number;
+  /** Timed inferences behind each median. */
+  n: number;
+}
+
 export interface BenchResults {
   date: string;
   command: string;
@@ -115,6 +129,8 @@ export interface BenchResults {
    */
   simdPeak?: { gflops: number; description: string; samples: number[] };
   models: ModelResult[];
+  /** One thread against two, back to back and with idle gaps (absent when not run). */
+  threads?: ThreadsPattern[];
   layers: LayerProfile[];
   /** R^2 of whole-network generated time against MAdds and MAC across the zoo. */
   zooFit?: { r2Madds: number; r2Mac: number; n: number };

@@ -26,7 +26,17 @@ import { gemmCeiling, layerProfile, loadGenerated } from "./peers/generated.ts";
 import { isRuntime, RUNTIMES } from "./peers/factories.ts";
 import { writeReport } from "./report.ts";
 import { simdPeak } from "../codegen/wasm/peak.ts";
-import type { BenchResults, GuidelineResult, LayerProfile, ModelResult } from "./results.ts";
+import type {
+  BenchResults,
+  GuidelineResult,
+  LayerProfile,
+  ModelResult,
+  ThreadsPattern,
+} from "./results.ts";
+import { measureThreads } from "./threads_bench.ts";
+
+/** Zoo models whose one- and two-thread modules are also timed back to back. */
+const THREADS_MODELS = ["shufflenetv2", "mobilenetv2"];
 import { linearFit, median, summarize } from "./stats.ts";
 import { BENCH_MODELS, benchModel, INPUT_SEED, prepareModel, WEIGHT_SEED } from "./suite.ts";
 import { checkOutput, DEFAULT_TOLERANCE } from "./timing.ts";
@@ -55,6 +65,9 @@ Options:
   --tolerance X        max|a-b| / max|ref| accepted (default ${DEFAULT_TOLERANCE})
   --no-layers          skip per-layer timing
   --no-guidelines      skip the ShuffleNet V2 guideline networks
+  --no-threads         skip the one-against-two-threads patterns (run after the
+                       zoo on ShuffleNetV2 and MobileNetV2 when both
+                       generated-wasm and generated-wasm-2t are runtimes)
   --no-real            skip the real third-party models
   --real-only          only the real third-party models (no zoo, layers,
                        guidelines or ceilings; the latency charts are kept)
@@ -102,6 +115,7 @@ export function main(args: string[]): Promise<number> {
         tolerance: { type: "string" },
         "no-layers": { type: "boolean", default: false },
         "no-guidelines": { type: "boolean", default: false },
+        "no-threads": { type: "boolean", default: false },
         "no-real": { type: "boolean", default: false },
         "real-only": { type: "boolean", default: false },
         "real-models": { type: "string" },
@@ -327,6 +341,31 @@ export function main(args: string[]): Promise<number> {
       zooFit = { r2Madds: fm.r2, r2Mac: fc.r2, n: timedGen.length };
     }
 
+    // The round robin above leaves each module idle while the other runtimes run;
+    // two threads are also timed back to back, where a woken worker is on its core.
+    const threads: ThreadsPattern[] = [];
+    const threadModels = models.filter((m) => THREADS_MODELS.includes(m.model));
+    if (
+      !values["no-threads"] && threadModels.length > 0 &&
+      runtimes.includes("generated-wasm") && runtimes.includes("generated-wasm-2t")
+    ) {
+      for (const spec of threadModels) {
+        log(`bench: ${spec.label}: one thread against two, back to back and with idle gaps`);
+        try {
+          threads.push(
+            ...await measureThreads(spec.model, {
+              rounds: quick ? 3 : 20,
+              burst: 10,
+              gaps: [50, 200],
+              warmupMs: quick ? 200 : 2000,
+            }),
+          );
+        } catch (e) {
+          missing.push(`${spec.label}: threads patterns: ${e instanceof Error ? e.message : e}`);
+        }
+      }
+    }
+
     const guidelines: GuidelineResult[] = [];
     if (doGuidelines && runtimes.includes("generated")) {
       log("bench: ShuffleNet V2 guideline networks through codegen");
@@ -383,6 +422,7 @@ export function main(args: string[]): Promise<number> {
         }
         : {}),
       models: results,
+      ...(threads.length ? { threads } : {}),
       layers,
       ...(zooFit ? { zooFit } : {}),
       guidelines,

@@ -26,6 +26,7 @@ import { randomWeights } from "../lib/runtime/weights.ts";
 import { generatedRunner } from "./peers/generated.ts";
 import { RemoteRuntime } from "./remote.ts";
 import { INPUT_SEED, WEIGHT_SEED } from "./seeds.ts";
+import type { ThreadsPattern } from "./results.ts";
 
 const HELP = `Usage: deno run -A bench/threads_bench.ts [model...] [options]
 
@@ -54,6 +55,63 @@ function positive(name: string, v: string | undefined, fallback: number): number
   return n;
 }
 
+/** How {@link measureThreads} drives the two modules. */
+export interface ThreadsOptions {
+  rounds: number;
+  /** Inferences per request in the back-to-back pattern. */
+  burst: number;
+  /** Idle gap range before each single inference, ms. */
+  gaps: [number, number];
+  /** Untimed time per module first, ms. */
+  warmupMs: number;
+}
+
+/**
+ * Times `generated-wasm` against `generated-wasm-2t` on a zoo model at 224,
+ * each in its own bench worker, interleaved, in both patterns.
+ */
+export async function measureThreads(
+  model: string,
+  options: ThreadsOptions,
+): Promise<ThreadsPattern[]> {
+  const { rounds, burst, gaps: [gapMin, gapMax] } = options;
+  let seed = 1;
+  const random = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+  const remotes: RemoteRuntime[] = [];
+  try {
+    for (const r of ["generated-wasm", "generated-wasm-2t"]) {
+      remotes.push((await RemoteRuntime.load(r, model, {})).remote);
+    }
+    // Warm both up (kernels tiered up, workers started).
+    for (const remote of remotes) {
+      const t0 = performance.now();
+      while (performance.now() - t0 < options.warmupMs) await remote.time(5);
+    }
+    const patterns: [string, (k: number) => Promise<number[]>][] = [
+      ["back to back", (k) => remotes[k].time(burst)],
+      [`gap ${gapMin}-${gapMax} ms`, async (k) => {
+        const gap = gapMin + random() * (gapMax - gapMin);
+        await new Promise((resolve) => setTimeout(resolve, gap));
+        return remotes[k].time(1);
+      }],
+    ];
+    const out: ThreadsPattern[] = [];
+    for (const [pattern, request] of patterns) {
+      const ms: number[][] = remotes.map(() => []);
+      for (let r = 0; r < rounds; r++) {
+        for (let j = 0; j < remotes.length; j++) {
+          const k = (j + r) % remotes.length;
+          ms[k].push(...await request(k));
+        }
+      }
+      out.push({ model, pattern, oneMs: median(ms[0]), twoMs: median(ms[1]), n: ms[0].length });
+    }
+    return out;
+  } finally {
+    for (const remote of remotes) await remote.close();
+  }
+}
+
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     args: Deno.args,
@@ -74,58 +132,24 @@ async function main(): Promise<void> {
   const burst = Math.max(1, Math.round(positive("burst", values.burst, 10)));
   const [gapMin, gapMax] = (values.gaps ?? "50,200").split(",").map((g) => positive("gaps", g, 0));
   const models = positionals.length > 0 ? positionals : ["shufflenetv2", "mobilenetv2"];
-  const runtimes = ["generated-wasm", "generated-wasm-2t"];
   console.log(`load: ${Deno.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
-  let seed = 1;
-  const random = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
   for (const model of models) {
     if (values.inline) {
       await inline(model, rounds);
       continue;
     }
-    const remotes: RemoteRuntime[] = [];
-    for (const r of runtimes) remotes.push((await RemoteRuntime.load(r, model, {})).remote);
-    try {
-      // Warm both up (kernels tiered up, workers started) for about 2 s each.
-      for (const remote of remotes) {
-        const t0 = performance.now();
-        while (performance.now() - t0 < 2000) await remote.time(5);
-      }
-      const patterns: [string, () => Promise<number[][]>][] = [
-        ["back to back", async () => {
-          const ms: number[][] = remotes.map(() => []);
-          for (let r = 0; r < rounds; r++) {
-            for (let j = 0; j < remotes.length; j++) {
-              const k = (j + r) % remotes.length;
-              ms[k].push(...await remotes[k].time(burst));
-            }
-          }
-          return ms;
-        }],
-        [`gap ${gapMin}-${gapMax} ms`, async () => {
-          const ms: number[][] = remotes.map(() => []);
-          for (let r = 0; r < rounds; r++) {
-            for (let j = 0; j < remotes.length; j++) {
-              const k = (j + r) % remotes.length;
-              const gap = gapMin + random() * (gapMax - gapMin);
-              await new Promise((resolve) => setTimeout(resolve, gap));
-              ms[k].push(...await remotes[k].time(1));
-            }
-          }
-          return ms;
-        }],
-      ];
-      for (const [name, run] of patterns) {
-        const ms = await run();
-        const [one, two] = ms.map(median);
-        console.log(
-          `${model} 224, ${name}: 1 thread ${one.toFixed(2)} ms, 2 threads ${
-            two.toFixed(2)
-          } ms, ratio ${(one / two).toFixed(2)}x (medians of ${ms[0].length})`,
-        );
-      }
-    } finally {
-      for (const remote of remotes) await remote.close();
+    const found = await measureThreads(model, {
+      rounds,
+      burst,
+      gaps: [gapMin, gapMax],
+      warmupMs: 2000,
+    });
+    for (const p of found) {
+      console.log(
+        `${model} 224, ${p.pattern}: 1 thread ${p.oneMs.toFixed(2)} ms, 2 threads ${
+          p.twoMs.toFixed(2)
+        } ms, ratio ${(p.oneMs / p.twoMs).toFixed(2)}x (medians of ${p.n})`,
+      );
     }
   }
   console.log(`load: ${Deno.loadavg().map((l) => l.toFixed(2)).join(" ")}`);

@@ -76,3 +76,32 @@ for (const spec of SMOKE_MODELS) {
     },
   });
 }
+
+Deno.test("the report's two-thread section judges the back-to-back pattern against 1.6x", () => {
+  const results: BenchResults = {
+    date: "2026-01-01T00:00:00Z",
+    command: "smoke",
+    quick: true,
+    warmup: 0,
+    runs: 1,
+    tolerance: DEFAULT_TOLERANCE,
+    machine: machineInfo(),
+    versions: {},
+    models: [],
+    threads: [
+      { model: "shufflenetv2", pattern: "back to back", oneMs: 10, twoMs: 5, n: 10 },
+      { model: "mobilenetv2", pattern: "back to back", oneMs: 10, twoMs: 8, n: 10 },
+      { model: "mobilenetv2", pattern: "gap 50-200 ms", oneMs: 10, twoMs: 12, n: 3 },
+    ],
+    layers: [],
+    guidelines: [],
+    missing: [],
+  };
+  const md = renderReport(results);
+  assert.match(md, /\| shufflenetv2 \| back to back \| 10\.0 \| 5\.00 \| 2\.00x \| met \|/);
+  assert.match(md, /\| mobilenetv2 \| back to back \| 10\.0 \| 8\.00 \| 1\.25x \| missed: 1\.25x/);
+  assert.match(
+    md,
+    /\| mobilenetv2 \| gap 50-200 ms \| 10\.0 \| 12\.0 \| 0\.83x \| - \(informational\) \|/,
+  );
+});
