@@ -490,9 +490,16 @@ export function emitWasmModule(
       false,
     ),
     constant(
+      "MODULE",
+      "WebAssembly.Module",
+      "new WebAssembly.Module(CODE)",
+      "The compiled kernels; the workers instantiate this same module, so they share its optimized code instead of compiling and tiering up their own copy.",
+      false,
+    ),
+    constant(
       "K",
       "Record<string, (x: number, y: number, w: number, r: number) => void>",
-      `new WebAssembly.Instance(new WebAssembly.Module(CODE), { env: { memory } }).exports as Record<string, (x: number, y: number, w: number, r: number) => void>`,
+      `new WebAssembly.Instance(MODULE, { env: { memory } }).exports as Record<string, (x: number, y: number, w: number, r: number) => void>`,
       "The WebAssembly kernels (arguments: byte addresses of input, output, weights, second tensor).",
       false,
     ),
@@ -588,9 +595,11 @@ export function emitWasmModule(
         );
         w.writeLine("let awake = false;");
         w.writeLine(
-          "/** Whether this inference went on alone (see `join`); then the next `skip` run alone too, `skip` doubling (up to MAX_SKIP) while it keeps happening. */",
+          "/** Whether this inference went on alone (see `join`); then the next `skip` run alone too, `skip` doubling (up to MAX_SKIP) while it keeps happening. A worker that was still waking up (`wakeMiss`) gets one more chance first: after a long idle gap a quiet machine's idle core can take a millisecond to wake, and putting the worker back to sleep for the next inferences would make every later wake just as slow. */",
         );
-        w.writeLine("let alone = false, skip = 0, backoff = 0;");
+        w.writeLine(
+          "let alone = false, skip = 0, backoff = 0, wakeMiss = false, lastWakeMiss = false;",
+        );
         w.writeLine(
           "/** `Atomics.pause` where the engine has it (a polite spin: it frees the core's pipeline). */",
         );
@@ -616,7 +625,7 @@ export function emitWasmModule(
           w.writeLine("started = true;");
           block(w, "for (let k = 0; k < lastGen.length; k++)", () => {
             w.writeLine(
-              "const data = { memory, code: CODE, jobs: JOBS[k], ctrl: CTRL, active: ACTIVE, k, seen: lastGen[k] };",
+              "const data = { memory, code: MODULE as WebAssembly.Module | Uint8Array, jobs: JOBS[k], ctrl: CTRL, active: ACTIVE, k, seen: lastGen[k] };",
             );
             block(w, "if (nodeThreads)", () => {
               w.writeLine(
@@ -624,7 +633,12 @@ export function emitWasmModule(
               );
               w.writeLine('worker.on("error", () => {});');
               w.writeLine("worker.unref();");
-              w.writeLine("worker.postMessage(data);");
+              w.writeLine(
+                "// An engine that cannot send a compiled module to a worker gets the bytes.",
+              );
+              w.writeLine(
+                "try { worker.postMessage(data); } catch { data.code = CODE; worker.postMessage(data); }",
+              );
               w.writeLine("workers[k] = worker;");
             });
             block(w, "else", () => {
@@ -632,7 +646,9 @@ export function emitWasmModule(
                 'const worker = new Worker("data:text/javascript," + encodeURIComponent(WORKER_SOURCE), { type: "module" });',
               );
               w.writeLine("worker.onerror = (e) => e.preventDefault();");
-              w.writeLine("worker.postMessage(data);");
+              w.writeLine(
+                "try { worker.postMessage(data); } catch { data.code = CODE; worker.postMessage(data); }",
+              );
               w.writeLine("workers[k] = worker;");
             });
           });
@@ -667,6 +683,7 @@ export function emitWasmModule(
               block(w, "if (++lost >= (awake ? LOSSES : WAKE_LOSSES))", () => {
                 w.writeLine("parallel = false;");
                 w.writeLine("alone = true;");
+                w.writeLine("wakeMiss = !awake;");
                 w.writeLine("Atomics.store(I, ACTIVE, 0);");
               });
               w.writeLine("continue;");
@@ -822,6 +839,7 @@ export function emitWasmModule(
         w.writeLine("parallel = live && skip === 0;");
         w.writeLine("if (skip > 0) skip--;");
         w.writeLine("alone = false;");
+        w.writeLine("wakeMiss = false;");
         w.writeLine("lost = 0;");
         w.writeLine("awake = false;");
         w.writeLine(
@@ -845,8 +863,11 @@ export function emitWasmModule(
         w.write("try ").inlineBlock(samples);
         w.write(" finally ").inlineBlock(() => {
           w.writeLine("Atomics.store(I, ACTIVE, 0);");
-          w.writeLine("if (alone) skip = backoff = Math.min(MAX_SKIP, 2 * backoff + 1);");
-          w.writeLine("else if (parallel) backoff = 0;");
+          w.writeLine(
+            "if (alone && !(wakeMiss && !lastWakeMiss)) skip = backoff = Math.min(MAX_SKIP, 2 * backoff + 1);",
+          );
+          w.writeLine("else if (parallel && !alone) backoff = 0;");
+          w.writeLine("lastWakeMiss = alone && wakeMiss;");
         });
         w.newLine();
       },

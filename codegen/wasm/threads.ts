@@ -271,7 +271,8 @@ export const MAX_SKIP = 63;
  * loaded from a data URL (`self.onmessage`).
  *
  * It receives `{ memory, code, jobs, ctrl, active, k, seen }`: the shared
- * memory, the kernels' binary, its kernel call per step index (`[name, x, y,
+ * memory, the compiled kernels (a `WebAssembly.Module` shared with the
+ * main thread, or its bytes where the engine cannot send one), its kernel call per step index (`[name, x, y,
  * w, r, label]`, byte addresses, or null), the Int32 index of the control
  * block and of its active slot, its worker number and the generation it
  * starts from. It spins (longer while an inference runs, see
@@ -290,7 +291,8 @@ export function workerSource(): string {
     "const start = (d) => {",
     "  const { memory, code, jobs, ctrl, active, k } = d;",
     "  let seen = d.seen;",
-    "  const K = new WebAssembly.Instance(new WebAssembly.Module(code), { env: { memory } }).exports;",
+    "  const compiled = code instanceof WebAssembly.Module ? code : new WebAssembly.Module(code);",
+    "  const K = new WebAssembly.Instance(compiled, { env: { memory } }).exports;",
     "  const I = new Int32Array(memory.buffer);",
     '  const pause = typeof Atomics.pause === "function" ? Atomics.pause : () => {};',
     `  const gen = ctrl + ${CTRL_SLOTS} * k, job = gen + 1, done = gen + 2, claim = gen + 3, failed = gen + 4, state = gen + 5;`,
