@@ -58,8 +58,13 @@ function positive(name: string, v: string | undefined, fallback: number): number
 /** How {@link measureThreads} drives the two modules. */
 export interface ThreadsOptions {
   rounds: number;
-  /** Inferences per request in the back-to-back pattern. */
+  /** Timed inferences per request in the back-to-back pattern. */
   burst: number;
+  /**
+   * Untimed inferences before them in each request: the first ones after the
+   * other module's request wake a sleeping worker (the gap pattern's case).
+   */
+  settle: number;
   /** Idle gap range before each single inference, ms. */
   gaps: [number, number];
   /** Untimed time per module first, ms. */
@@ -74,7 +79,7 @@ export async function measureThreads(
   model: string,
   options: ThreadsOptions,
 ): Promise<ThreadsPattern[]> {
-  const { rounds, burst, gaps: [gapMin, gapMax] } = options;
+  const { rounds, burst, settle, gaps: [gapMin, gapMax] } = options;
   let seed = 1;
   const random = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
   const remotes: RemoteRuntime[] = [];
@@ -88,7 +93,7 @@ export async function measureThreads(
       while (performance.now() - t0 < options.warmupMs) await remote.time(5);
     }
     const patterns: [string, (k: number) => Promise<number[]>][] = [
-      ["back to back", (k) => remotes[k].time(burst)],
+      ["back to back", async (k) => (await remotes[k].time(burst + settle)).slice(settle)],
       [`gap ${gapMin}-${gapMax} ms`, async (k) => {
         const gap = gapMin + random() * (gapMax - gapMin);
         await new Promise((resolve) => setTimeout(resolve, gap));
@@ -129,7 +134,7 @@ async function main(): Promise<void> {
     return;
   }
   const rounds = Math.max(1, Math.round(positive("rounds", values.rounds, 30)));
-  const burst = Math.max(1, Math.round(positive("burst", values.burst, 10)));
+  const burst = Math.max(1, Math.round(positive("burst", values.burst, 20)));
   const [gapMin, gapMax] = (values.gaps ?? "50,200").split(",").map((g) => positive("gaps", g, 0));
   const models = positionals.length > 0 ? positionals : ["shufflenetv2", "mobilenetv2"];
   console.log(`load: ${Deno.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
@@ -141,6 +146,7 @@ async function main(): Promise<void> {
     const found = await measureThreads(model, {
       rounds,
       burst,
+      settle: 10,
       gaps: [gapMin, gapMax],
       warmupMs: 2000,
     });
