@@ -355,7 +355,8 @@ export function main(args: string[]): Promise<number> {
           threads.push(
             ...await measureThreads(spec.model, {
               rounds: quick ? 3 : 20,
-              burst: 10,
+              burst: 20,
+              settle: 10,
               gaps: [50, 200],
               warmupMs: quick ? 200 : 2000,
             }),

@@ -2,7 +2,8 @@
  * `--threads 2` against one thread, as `deno task bench` drives them: each
  * module (`generated-wasm`, `generated-wasm-2t`) in its own bench worker
  * (bench/worker.ts), timed inside it, interleaved round-robin in one process.
- * Two patterns: back to back (`--burst` inferences per request), and one
+ * Two patterns: back to back (`--burst` timed inferences per request after 10
+ * untimed ones), and one
  * inference per request with an idle gap before each (drawn from `--gaps`,
  * like the bench's round robin over eight runtimes leaves the others idle).
  *
@@ -35,7 +36,8 @@ shufflenetv2 and mobilenetv2), each in its own bench worker, interleaved.
 
 Options:
   --rounds N     rounds per pattern (default 30)
-  --burst N      inferences per request in the back-to-back pattern (default 10)
+  --burst N      timed inferences per request in the back-to-back pattern, after
+                 10 untimed ones (default 20)
   --gaps A,B     idle gap range before each request in ms (default 50,200)
   --inline       both modules in this thread, alternating, gaps of 0, 5 and 100 ms
   -h, --help     this text`;
