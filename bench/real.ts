@@ -26,7 +26,6 @@
  */
 
 import * as tf from "@tensorflow/tfjs-core";
-import * as tfc from "@tensorflow/tfjs-converter";
 import { importOnnx } from "../interop/onnx_import.ts";
 import { readTfjsModel } from "../interop/tfjs_model.ts";
 import { analyze } from "../lib/analysis/report.ts";
@@ -35,7 +34,7 @@ import { randomInput, relativeError } from "../lib/runtime/tensor.ts";
 import type { Weights } from "../lib/runtime/weights.ts";
 import { compile, loadModule } from "../codegen/compile.ts";
 import { loadOrt, type OrtFlavor, ortSessionOptions } from "./peers/ort.ts";
-import { useTfjsBackend } from "./peers/tfjs.ts";
+import { loadTfjsGraphModel, tfjsOutputName, useTfjsBackend } from "./peers/tfjs.ts";
 import {
   BLAZEFACE,
   FACEPLUGIN,
@@ -222,49 +221,14 @@ async function ortContender(
   };
 }
 
-/** tfjs-converter's model over the files of a `model.json`, through an IO handler. */
-async function tfjsGraphModel(path: string): Promise<{ model: tfc.GraphModel; json: Json }> {
-  const json = JSON.parse(await Deno.readTextFile(path)) as Json;
-  const dir = path.slice(0, path.lastIndexOf("/") + 1);
-  const groups = json.weightsManifest;
-  const shards = await Promise.all(
-    groups.flatMap((g) => g.paths.map((p) => Deno.readFile(dir + p))),
-  );
-  const model = await tfc.loadGraphModel({
-    load: () =>
-      Promise.resolve({
-        modelTopology: json.modelTopology,
-        format: json.format,
-        generatedBy: json.generatedBy,
-        convertedBy: json.convertedBy,
-        signature: json.signature,
-        userDefinedMetadata: json.userDefinedMetadata,
-        weightSpecs: groups.flatMap((g) => g.weights),
-        weightData: tf.io.concatenateArrayBuffers(shards.map((s) => s.slice().buffer)),
-      }),
-  });
-  return { model, json };
-}
-
-interface Json {
-  modelTopology: object;
-  format?: string;
-  generatedBy?: string;
-  convertedBy?: string;
-  signature?: { outputs?: Record<string, { name?: string }> };
-  userDefinedMetadata?: { signature?: { outputs?: Record<string, { name?: string }> } };
-  weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
-}
-
 async function tfjsContender(
   path: string,
   graph: Graph,
   feed: Record<string, Float32Array>,
 ): Promise<Contender> {
   await useTfjsBackend("wasm");
-  const { model, json } = await tfjsGraphModel(path);
-  const sig = json.signature ?? json.userDefinedMetadata?.signature;
-  const names = graph.outputs.map((o) => sig?.outputs?.[o.name]?.name ?? o.name);
+  const { model, json } = await loadTfjsGraphModel(path);
+  const names = graph.outputs.map((o) => tfjsOutputName(json, o.name));
   const inputs = graph.inputs.map((i) => tf.tensor(feed[i.name], [...i.shape]));
   return {
     runtime: "tfjs-wasm",

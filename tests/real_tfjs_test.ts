@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import * as tfc from "@tensorflow/tfjs-converter";
+import type * as tfc from "@tensorflow/tfjs-converter";
 import "@tensorflow/tfjs-backend-cpu";
 import { analyze } from "../lib/analysis/report.ts";
 import { runReferenceOutputs } from "../lib/runtime/reference.ts";
@@ -18,6 +18,7 @@ import { exportOnnx } from "../interop/onnx_export.ts";
 import { readTfjsModel } from "../interop/tfjs_model.ts";
 import type { GraphModelJson } from "../interop/tfjs_graph.ts";
 import { HUMAN, packageFiles } from "./_npm_models.ts";
+import { loadTfjsGraphModel, tfjsOutputName } from "../bench/peers/tfjs.ts";
 
 await tf.setBackend("cpu");
 
@@ -32,39 +33,6 @@ async function modelPath(name: string): Promise<string> {
   const path = files.find((f) => f.endsWith(`/${name}.json`));
   if (!path) throw new Error(`${HUMAN.name}@${HUMAN.version} has no models/${name}.json`);
   return path;
-}
-
-/** tfjs-converter's model over the same files, through an IO handler. */
-async function tfjsModel(path: string): Promise<{ model: tfc.GraphModel; json: GraphModelJson }> {
-  const json = JSON.parse(await Deno.readTextFile(path));
-  const dir = path.slice(0, path.lastIndexOf("/") + 1);
-  const groups = json.weightsManifest as {
-    paths: string[];
-    weights: tf.io.WeightsManifestEntry[];
-  }[];
-  const shards = await Promise.all(
-    groups.flatMap((g) => g.paths.map((p) => Deno.readFile(dir + p))),
-  );
-  const model = await tfc.loadGraphModel({
-    load: () =>
-      Promise.resolve({
-        modelTopology: json.modelTopology,
-        format: json.format,
-        generatedBy: json.generatedBy,
-        convertedBy: json.convertedBy,
-        signature: json.signature,
-        userDefinedMetadata: json.userDefinedMetadata,
-        weightSpecs: groups.flatMap((g) => g.weights),
-        weightData: tf.io.concatenateArrayBuffers(shards.map((s) => s.slice().buffer)),
-      }),
-  });
-  return { model, json };
-}
-
-/** The tfjs tensor name of each output the reader names (a signature key -> `Identity:0`). */
-function tfjsOutputName(json: GraphModelJson, output: string): string {
-  const sig = json.signature ?? json.userDefinedMetadata?.signature;
-  return sig?.outputs?.[output]?.name ?? output;
 }
 
 /**
@@ -111,7 +79,7 @@ for (const name of MODELS) {
   Deno.test(`real tfjs: ${name} imports: MAdds from tfjs's shapes, params the stored floats, the reference agrees with tfjs`, async () => {
     const path = await modelPath(name);
     const { graph, weights } = await readTfjsModel(path);
-    const { model, json } = await tfjsModel(path);
+    const { model, json } = await loadTfjsGraphModel(path);
     const inputs = Object.fromEntries(
       graph.inputs.map((i, k) => [i.name, randomInput(i.shape, 100 + k)]),
     );
@@ -142,7 +110,7 @@ for (const name of MODELS) {
   Deno.test(`real tfjs: ${name} exported to ONNX: onnxruntime agrees with tfjs`, async () => {
     const path = await modelPath(name);
     const { graph, weights } = await readTfjsModel(path);
-    const { model, json } = await tfjsModel(path);
+    const { model, json } = await loadTfjsGraphModel(path);
     const session = await ort.InferenceSession.create(exportOnnx(graph, weights));
     const inputs = Object.fromEntries(
       graph.inputs.map((i, k) => [i.name, randomInput(i.shape, 100 + k)]),
@@ -182,7 +150,7 @@ for (const name of MODELS) {
       }`,
       ignore: blocker !== undefined,
       async fn() {
-        const { model, json } = await tfjsModel(await modelPath(name));
+        const { model, json } = await loadTfjsGraphModel(await modelPath(name));
         const inputs = Object.fromEntries(
           graph.inputs.map((i, k) => [i.name, randomInput(i.shape, 100 + k)]),
         );

@@ -19,6 +19,7 @@
  */
 
 import * as tf from "@tensorflow/tfjs-core";
+import * as tfc from "@tensorflow/tfjs-converter";
 import "@tensorflow/tfjs-backend-cpu";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import type { AnyNode, Graph } from "../../lib/ir/graph.ts";
@@ -26,6 +27,7 @@ import { type Conv2dAttrs, formatShape, type Pads, type Pool2dAttrs } from "../.
 import { inferShapes } from "../../lib/analysis/shapes.ts";
 import type { Weights } from "../../lib/runtime/weights.ts";
 import { foldBatchNorm } from "../../lib/runtime/fold.ts";
+import type { GraphModelJson } from "../../interop/tfjs_graph.ts";
 import type { Runner } from "./runner.ts";
 
 /** The two tfjs backends we compare against. */
@@ -481,4 +483,43 @@ function checkShape(name: string, nhwc: readonly number[], nchw: readonly number
       } (NHWC)`,
     );
   }
+}
+
+/**
+ * tfjs-converter's own model over the files of a `model.json` (its weight
+ * shards read from the same folder), through an IO handler: the oracle our
+ * reader and generated modules are compared with.
+ */
+export async function loadTfjsGraphModel(
+  path: string,
+): Promise<{ model: tfc.GraphModel; json: GraphModelJson }> {
+  const json = JSON.parse(await Deno.readTextFile(path));
+  const dir = path.slice(0, path.lastIndexOf("/") + 1);
+  const groups = json.weightsManifest as {
+    paths: string[];
+    weights: tf.io.WeightsManifestEntry[];
+  }[];
+  const shards = await Promise.all(
+    groups.flatMap((g) => g.paths.map((p) => Deno.readFile(dir + p))),
+  );
+  const model = await tfc.loadGraphModel({
+    load: () =>
+      Promise.resolve({
+        modelTopology: json.modelTopology,
+        format: json.format,
+        generatedBy: json.generatedBy,
+        convertedBy: json.convertedBy,
+        signature: json.signature,
+        userDefinedMetadata: json.userDefinedMetadata,
+        weightSpecs: groups.flatMap((g) => g.weights),
+        weightData: tf.io.concatenateArrayBuffers(shards.map((s) => s.slice().buffer)),
+      }),
+  });
+  return { model, json };
+}
+
+/** The tfjs tensor name of an output our reader names (a signature key -> `Identity:0`). */
+export function tfjsOutputName(json: GraphModelJson, output: string): string {
+  const sig = json.signature ?? json.userDefinedMetadata?.signature;
+  return sig?.outputs?.[output]?.name ?? output;
 }
