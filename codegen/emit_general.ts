@@ -575,9 +575,20 @@ export const reduce: GeneralBody<OpKind> = (s, w) => {
   }, "k");
 };
 
-/** numpy matmul: `[..., M, K] x [..., K, N]`, batch axes broadcast, 1-D operands promoted. */
-export const matmul: GeneralBody<OpKind> = (s, w) => {
-  const [a0, b0] = s.xs;
+/**
+ * The loop nest of numpy matmul `[..., M, K] x [..., K, N]` (batch axes
+ * broadcast, a 1-D operand promoted to a row or a column): `m`, `k`, `n`, the
+ * broadcast batch shape and, per batch axis, the element steps of the left
+ * operand, the right one and the output. Both targets' kernels walk it.
+ */
+export function matmulLayout(xs: readonly (readonly number[])[]): {
+  m: number;
+  k: number;
+  n: number;
+  batch: number[];
+  steps: number[][];
+} {
+  const [a0, b0] = xs;
   const a = a0.length === 1 ? [1, a0[0]] : a0;
   const b = b0.length === 1 ? [b0[0], 1] : b0;
   const [m, k] = a.slice(-2);
@@ -585,16 +596,21 @@ export const matmul: GeneralBody<OpKind> = (s, w) => {
   const ab = a.slice(0, -2);
   const bb = b.slice(0, -2);
   const rank = Math.max(ab.length, bb.length);
-  const batch = Array.from({ length: rank }, (_, d) => {
-    const x = ab[d - (rank - ab.length)] ?? 1;
-    const y = bb[d - (rank - bb.length)] ?? 1;
-    return Math.max(x, y);
-  });
+  const batch = Array.from(
+    { length: rank },
+    (_, d) => Math.max(ab[d - (rank - ab.length)] ?? 1, bb[d - (rank - bb.length)] ?? 1),
+  );
   const steps = [
     broadcastSteps(ab, batch).map((v) => v * m * k),
     broadcastSteps(bb, batch).map((v) => v * k * n),
     stridesOf(batch).map((v) => v * m * n),
   ];
+  return { m, k, n, batch, steps };
+}
+
+/** numpy matmul: `[..., M, K] x [..., K, N]`, batch axes broadcast, 1-D operands promoted. */
+export const matmul: GeneralBody<OpKind> = (s, w) => {
+  const { m, k, n, batch, steps } = matmulLayout(s.xs);
   nest(w, batch, steps, ["xo", "ro", "yo"], ([xb, rb, yb]) => {
     block(w, `for (let i = 0; i < ${m}; i++)`, () => {
       block(w, `for (let j = 0; j < ${n}; j++)`, () => {

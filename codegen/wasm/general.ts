@@ -42,6 +42,7 @@ import { expFamily, isExpKind, powOnStack } from "./_exp.ts";
 import type { Act, GeneralSpec } from "../spec.ts";
 import {
   broadcastSteps,
+  matmulLayout,
   mergeDims,
   nearestIndex,
   resizeCoordinate,
@@ -1023,23 +1024,7 @@ const resize: GeneralWasm = {
  */
 const matmul: GeneralWasm = {
   body(s, f, o) {
-    const [a0, b0] = s.xs;
-    const a = a0.length === 1 ? [1, a0[0]] : a0;
-    const b = b0.length === 1 ? [b0[0], 1] : b0;
-    const [m, k] = a.slice(-2);
-    const n = b[b.length - 1];
-    const ab = a.slice(0, -2);
-    const bb = b.slice(0, -2);
-    const rank = Math.max(ab.length, bb.length);
-    const batch = Array.from(
-      { length: rank },
-      (_, d) => Math.max(ab[d - (rank - ab.length)] ?? 1, bb[d - (rank - bb.length)] ?? 1),
-    );
-    const steps = [
-      broadcastSteps(ab, batch).map((v) => v * m * k),
-      broadcastSteps(bb, batch).map((v) => v * k * n),
-      stridesOf(batch).map((v) => v * m * n),
-    ];
+    const { m, k, n, batch, steps } = matmulLayout(s.xs);
     const [acc, av, bv] = locals(f, V128, 3);
     const [xc, rc, p] = locals(f, I32, 3);
     nestLoops(f, batch, steps, [X, R, Y], ([x, r, y]) => {
