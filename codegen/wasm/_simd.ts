@@ -36,8 +36,11 @@ export interface WasmOptions {
 
 /** A WebAssembly kernel family. */
 export interface WasmEmitter<S extends KernelSpec> {
-  /** Why this spec has no WebAssembly kernel (then the TypeScript kernel runs), or undefined. */
-  unsupported(s: S): string | undefined;
+  /**
+   * Why this spec has no WebAssembly kernel (then the TypeScript kernel runs),
+   * or undefined; absent for a family whose kernel takes every spec.
+   */
+  unsupported?(s: S): string | undefined;
   /**
    * Packed weights this kernel reads, from the TypeScript target's packing,
    * followed by whatever else of the step's data it reads through `w` (the
@@ -58,19 +61,6 @@ export function madd(f: Fn, o: WasmOptions, a: number, b: number, acc: number): 
   if (o.relaxed) f.localGet(acc).f32x4RelaxedMadd();
   else f.f32x4Mul().localGet(acc).f32x4Add();
   f.localSet(acc);
-}
-
-/**
- * Whether `act` has a SIMD form here: every activation does (sigmoid through
- * the polynomial `exp` of `_exp.ts`); kept so that a future one without can say so.
- */
-export function simdAct(_act: Act): boolean {
-  return true;
-}
-
-/** Whether an epilogue's activations all have SIMD forms. */
-export function simdEpilogue(e: Epilogue): boolean {
-  return simdAct(e.act) && (!e.residual || simdAct(e.act2));
 }
 
 interface Lanes {

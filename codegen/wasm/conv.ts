@@ -459,7 +459,6 @@ function body(s: ConvSpec, f: Fn, o: WasmOptions, blocking: ConvBlocking): void 
 /** The general convolution WebAssembly emitter with the blocking `choose` picks per spec. */
 export function convWasmWith(choose: (s: ConvSpec) => ConvBlocking): WasmEmitter<ConvSpec> {
   return {
-    unsupported: () => undefined,
     pack(s, packed) {
       const kk = s.win.kernel[0] * s.win.kernel[1];
       const coutG = s.cout / s.groups;

@@ -26,7 +26,6 @@ import {
   madd,
   R,
   setPlus,
-  simdEpilogue,
   storeEpilogue,
   W,
   type WasmEmitter,
@@ -220,7 +219,6 @@ export const dwconvWasm: WasmEmitter<DwconvSpec> = {
   unsupported(s) {
     if (s.win.stride[1] > 2) return `horizontal stride ${s.win.stride[1]} > 2`;
     if (s.win.dilation[1] !== 1) return `horizontal dilation ${s.win.dilation[1]}`;
-    if (!simdEpilogue(s.epi)) return "a sigmoid epilogue";
     return undefined;
   },
   body,

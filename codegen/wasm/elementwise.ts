@@ -36,7 +36,6 @@ import {
   madd,
   R,
   setPlus,
-  simdAct,
   W,
   type WasmEmitter,
   X,
@@ -111,7 +110,6 @@ function actOnStack(f: Fn, act: ActSpec["act"], vector: boolean, scratch: number
 
 /** `y = act(x + r)`. */
 export const addWasm: WasmEmitter<AddSpec> = {
-  unsupported: (s) => (simdAct(s.act) ? undefined : "a sigmoid activation"),
   body(s, f) {
     const tv = f.local(V128);
     const ts = f.local(F32);
@@ -127,7 +125,6 @@ export const addWasm: WasmEmitter<AddSpec> = {
 
 /** `y = x * r[c]` (squeeze-excite scale). */
 export const mulWasm: WasmEmitter<MulSpec> = {
-  unsupported: () => undefined,
   body(s, f) {
     const sc = f.local(V128);
     planeKernel(
@@ -148,7 +145,6 @@ export const mulWasm: WasmEmitter<MulSpec> = {
 
 /** A standalone activation. */
 export const actWasm: WasmEmitter<ActSpec> = {
-  unsupported: (s) => (simdAct(s.act) ? undefined : "a sigmoid activation"),
   body(s, f) {
     const tv = f.local(V128);
     const ts = f.local(F32);
@@ -161,7 +157,6 @@ export const actWasm: WasmEmitter<ActSpec> = {
 
 /** `y = act(x * scale[c] + shift[c])`. */
 export const affineWasm: WasmEmitter<AffineSpec> = {
-  unsupported: (s) => (simdAct(s.act) ? undefined : "a sigmoid activation"),
   body(s, f) {
     const [sc, sh, tv] = locals(f, V128, 3);
     const ts = f.local(F32);
@@ -187,7 +182,6 @@ export const affineWasm: WasmEmitter<AffineSpec> = {
 
 /** Softmax over channels at each of `hw` positions (the general kernel's body, channel strides). */
 export const softmaxWasm: WasmEmitter<SoftmaxSpec> = {
-  unsupported: () => undefined,
   body(s, f) {
     softmaxBody(f, { outer: 1, n: s.c, inner: s.hw, xcs: s.xcs, ycs: s.ycs });
   },
@@ -195,7 +189,6 @@ export const softmaxWasm: WasmEmitter<SoftmaxSpec> = {
 
 /** A plane copy between layouts. */
 export const copyWasm: WasmEmitter<CopySpec> = {
-  unsupported: () => undefined,
   body(s, f) {
     planeKernel(f, s, 0, 0, () => {}, (_vector, load) => load(X));
   },
@@ -203,7 +196,6 @@ export const copyWasm: WasmEmitter<CopySpec> = {
 
 /** Global average pooling: four partial sums per plane, then the lanes. */
 export const gavgpoolWasm: WasmEmitter<GavgpoolSpec> = {
-  unsupported: () => undefined,
   body(s, f) {
     const hw = s.h * s.w;
     const full = Math.floor(hw / 4);
@@ -233,7 +225,6 @@ export const LINEAR_OB = 16;
 
 /** Fully connected: blocks of 16 outputs, each input splatted once per block. */
 export const linearWasm: WasmEmitter<LinearSpec> = {
-  unsupported: (s) => (simdAct(s.act) ? undefined : "a sigmoid activation"),
   pack: (s, packed) => repackBlocks(1, s.cout, s.cin, packed, LN_OB, LINEAR_OB),
   body(s, f, o) {
     const acc = locals(f, V128, LINEAR_OB / 4);

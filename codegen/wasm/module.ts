@@ -217,7 +217,7 @@ export function emitWasmModule(
   const fallbacks: Fallback[] = [];
   const chosen = plan.steps.map((step) => {
     const e = wasmEmitterOf(step.spec);
-    const reason = e ? e.unsupported(step.spec) : `no WebAssembly ${step.spec.family} kernel yet`;
+    const reason = e ? e.unsupported?.(step.spec) : `no WebAssembly ${step.spec.family} kernel yet`;
     if (!e || reason !== undefined) {
       fallbacks.push({ layers: step.layers, family: step.spec.family, reason: reason! });
       return {

@@ -134,6 +134,5 @@ function body(s: PoolSpec, f: Fn): void {
 
 /** The max/average pooling WebAssembly emitter. */
 export const poolWasm: WasmEmitter<PoolSpec> = {
-  unsupported: () => undefined,
   body: (s, f) => body(s, f),
 };
