@@ -88,6 +88,16 @@ export function optionsText(options: [string, string | number | boolean][]): str
   );
 }
 
+/** A profiling build's `stepMs`: milliseconds spent in each of `steps` kernel calls so far. */
+export function stepMsConstant(steps: number): StatementStructures {
+  return constant(
+    "stepMs",
+    "Float64Array",
+    `new Float64Array(${steps})`,
+    "Milliseconds spent in each kernel call so far (profiling build).",
+  );
+}
+
 /**
  * The exported size constants: `arenaBytes` (`arenaDoc` says where the arena
  * lives for the target), `peakActivationBytes` and `weightCount`.

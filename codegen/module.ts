@@ -33,6 +33,7 @@ import {
   optionsText,
   sizeConstants,
   sourceString,
+  stepMsConstant,
   tableArgs,
   tableStatements,
   tsKernelStatements,
@@ -262,16 +263,7 @@ export function emitModule(plan: KernelPlan, memory: MemoryPlan, info: ModuleInf
     ),
   ];
 
-  if (info.profile) {
-    statements.push(
-      constant(
-        "stepMs",
-        "Float64Array",
-        `new Float64Array(${plan.steps.length})`,
-        "Milliseconds spent in each kernel call so far (profiling build).",
-      ),
-    );
-  }
+  if (info.profile) statements.push(stepMsConstant(plan.steps.length));
   statements.push(
     ...tableStatements(
       plan.steps,

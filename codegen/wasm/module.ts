@@ -44,6 +44,7 @@ import {
   optionsText,
   sizeConstants,
   sourceString,
+  stepMsConstant,
   tableArgs,
   tableStatements,
   tsKernelStatements,
@@ -772,16 +773,7 @@ export function emitWasmModule(
       if (info.profile) w.writeLine(`stepMs[${i}] += performance.now() - t;`);
     });
   };
-  if (info.profile) {
-    statements.push(
-      constant(
-        "stepMs",
-        "Float64Array",
-        `new Float64Array(${plan.steps.length})`,
-        "Milliseconds spent in each kernel call so far (profiling build).",
-      ),
-    );
-  }
+  if (info.profile) statements.push(stepMsConstant(plan.steps.length));
 
   statements.push(
     (w: CodeBlockWriter) => {
