@@ -13,7 +13,7 @@ import { inferShapes } from "../../lib/analysis/shapes.ts";
 import type { Graph } from "../../lib/ir/graph.ts";
 import { numel } from "../../lib/ir/ops.ts";
 import type { Weights } from "../../lib/runtime/weights.ts";
-import { compile, type GeneratedModule, type Target } from "../../codegen/compile.ts";
+import { compile, type GeneratedModule, loadModule, type Target } from "../../codegen/compile.ts";
 import type { KernelPlan } from "../../codegen/plan.ts";
 import type { LayerTiming } from "../results.ts";
 import { linearFit, median } from "../stats.ts";
@@ -25,18 +25,11 @@ import type { Runner } from "./runner.ts";
  * and under `deno test` an import would otherwise type-check megabytes of
  * inlined weights again on every load.
  */
-export async function importGenerated(
+export function importGenerated(
   source: string,
   ext: "ts" | "js" = "ts",
 ): Promise<GeneratedModule> {
-  const dir = await Deno.makeTempDir({ prefix: "lightnets-bench-" });
-  const path = `${dir}/model.gen.${ext}`;
-  try {
-    await Deno.writeTextFile(path, ext === "ts" ? `// @ts-nocheck\n${source}` : source);
-    return (await import(new URL(`file://${path}`).href)) as GeneratedModule;
-  } finally {
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  }
+  return loadModule(ext === "ts" ? `// @ts-nocheck\n${source}` : source, ext);
 }
 
 /** Compiles `graph` with `weights` for `target` and returns the module's `infer`. */
@@ -62,20 +55,12 @@ export async function generatedRunner(
   target: Target = "ts",
   threads = 1,
 ): Promise<Runner> {
-  // Generating and writing the file are the toolkit's work, not the module's.
+  // Generating the source is the toolkit's work, not the module's.
   const t0 = performance.now();
   const wasm = target === "wasm" ? { threads } : undefined;
   const { source } = compile(graph, weights, { target, emit: "js", wasm });
-  const dir = await Deno.makeTempDir({ prefix: "lightnets-bench-" });
-  const path = `${dir}/model.gen.js`;
-  await Deno.writeTextFile(path, source);
   const codegenMs = performance.now() - t0;
-  let m: GeneratedModule;
-  try {
-    m = (await import(new URL(`file://${path}`).href)) as GeneratedModule;
-  } finally {
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  }
+  const m = await importGenerated(source, "js");
   const infer = (input: Float32Array) => m.infer(input);
   const threaded = m as GeneratedModule & { dispose?: () => void };
   return {
