@@ -38,6 +38,7 @@ import type { Graph } from "../lib/ir/graph.ts";
 import type { Knobs } from "../lib/models/registry.ts";
 import type { Weights } from "../lib/runtime/weights.ts";
 import type { FirstResultRequest } from "./first_result_child.ts";
+import { generatedSetup } from "./peers/factories.ts";
 import { median } from "./stats.ts";
 
 /** One runtime's first-result requests and where its figures go. */
@@ -78,9 +79,9 @@ export async function firstResultJob(
 ): Promise<FirstResultJob | undefined> {
   const stem = `${dir}/${m.model}.${runtime}`;
   if (runtime === "reference") return undefined;
-  if (runtime.startsWith("generated")) {
-    const target = runtime === "generated" ? "ts" : "wasm";
-    const threads = runtime === "generated-wasm-2t" ? 2 : 1;
+  const generated = generatedSetup(runtime);
+  if (generated) {
+    const { target, threads } = generated;
     const { source } = compile(m.graph, m.weights, {
       target,
       emit: "js",

@@ -29,6 +29,16 @@ export function isRuntime(name: string): name is RuntimeName {
   return (RUNTIMES as readonly string[]).includes(name);
 }
 
+/** Which codegen target and thread count a `generated*` runtime is, else undefined. */
+export function generatedSetup(
+  name: string,
+): { target: "ts" | "wasm"; threads: number } | undefined {
+  if (name === "generated") return { target: "ts", threads: 1 };
+  if (name === "generated-wasm") return { target: "wasm", threads: 1 };
+  if (name === "generated-wasm-2t") return { target: "wasm", threads: 2 };
+  return undefined;
+}
+
 /**
  * Loads `graph` with `weights` into the runtime `name`. Each runtime's
  * modules are imported on demand, so a worker running one runtime loads
@@ -47,12 +57,8 @@ export async function createRunner(
       const t0 = performance.now();
       const { generatedRunner } = await import("./generated.ts");
       const loadMs = performance.now() - t0;
-      const runner = await generatedRunner(
-        graph,
-        weights,
-        name === "generated" ? "ts" : "wasm",
-        name === "generated-wasm-2t" ? 2 : 1,
-      );
+      const { target, threads } = generatedSetup(name)!;
+      const runner = await generatedRunner(graph, weights, target, threads);
       return { ...runner, codegenMs: (runner.codegenMs ?? 0) + loadMs };
     }
     case "reference": {
